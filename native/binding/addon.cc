@@ -1,0 +1,16 @@
+// Entry point of the addon: registers each binding module's exports.
+// Only files in native/binding include napi.h; the libraries they adapt never do.
+#include <napi.h>
+
+#include "binding/wire_binding.h"
+
+namespace {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("wire", lars::binding::InitWire(env));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(lars_native, Init)

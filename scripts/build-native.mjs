@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+// Builds the native addon (build/native/Release/lars_native.node) with cmake-js.
+// Checks the toolchain first so that a missing compiler gives one clear message
+// instead of a page of CMake errors.
+import { spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+const root = dirname(dirname(fileURLToPath(import.meta.url)));
+
+function has(cmd, args = ['--version']) {
+  const r = spawnSync(cmd, args, { stdio: 'ignore' });
+  return r.status === 0;
+}
+
+const missing = [];
+if (!has('cmake')) missing.push('cmake');
+if (!has(process.env.CXX ?? 'c++') && !has('g++') && !has('clang++')) missing.push('a C++17 compiler (g++)');
+if (!has('make') && !has('ninja')) missing.push('make');
+if (missing.length > 0) {
+  console.error(
+    `lars: cannot build the native addon: ${missing.join(', ')} not found.\n` +
+      `  Install them, e.g. on Debian/Ubuntu: apt-get install -y cmake g++ make\n` +
+      `  then run: npm run build:native\n` +
+      `  (Lars can also run without the addon: LARS_IMPL=ts)`,
+  );
+  process.exit(1);
+}
+
+const cmakeJs = join(root, 'node_modules', 'cmake-js', 'bin', 'cmake-js');
+const r = spawnSync(
+  process.execPath,
+  [cmakeJs, 'compile', '--out', join(root, 'build', 'native'), '--parallel', String(availableParallelism()), '--log-level', 'warn'],
+  { cwd: root, stdio: 'inherit' },
+);
+if (r.status !== 0) {
+  console.error('lars: native addon build failed (see the compiler output above).');
+  process.exit(r.status ?? 1);
+}

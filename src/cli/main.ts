@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+// `lars`: one executable, one subcommand per role or tool (docs/spec/ROLES.md).
+import { LarsError } from '../errors.js';
+import type { Command } from './command.js';
+
+// Loaded lazily so that `lars route ls` does not pay for the daemons' modules.
+const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  db: { summary: 'create the schema (db init) or load demo routes (db seed)', load: async () => (await import('./commands/db.js')).dbCommand },
+  route: { summary: 'add, remove and list route nodes (route add|rm|ls)', load: async () => (await import('./commands/route.js')).routeCommand },
+  up: { summary: 'run every role of a single machine in one process tree', load: async () => (await import('./commands/up.js')).upCommand },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(commands).map((n) => n.length));
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+  return `usage: lars <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun "lars <command> --help" for the options of a command.`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return name === undefined ? 2 : 0;
+  }
+  const entry = commands[name];
+  if (entry === undefined) {
+    console.error(`lars: unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  return (await entry.load()).run(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof LarsError) {
+      console.error(`lars: ${err.message}`);
+      process.exitCode = err.code === 'ERR_USAGE' ? 2 : 1;
+    } else {
+      console.error(err);
+      process.exitCode = 1;
+    }
+  },
+);

@@ -1,0 +1,72 @@
+// Loads the C++ addon, or explains how to get it. The pure-TypeScript path needs none of this:
+// callers ask `implementation()` which path to take (LARS_IMPL=ts|native, or the config key).
+import { createRequire } from 'node:module';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LarsError } from '../errors.js';
+import type { NativeAddon } from './types.js';
+
+export type { NativeAddon } from './types.js';
+export type Implementation = 'native' | 'ts';
+
+/** The package root: two levels above src/native (also right for dist/src/native, three levels). */
+export const packageRoot: string = (() => {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error('lars: cannot find package.json above ' + fileURLToPath(import.meta.url));
+    dir = up;
+  }
+  return dir;
+})();
+
+export const addonPath = join(packageRoot, 'build', 'native', 'Release', 'lars_native.node');
+
+export function parseImplementation(value: string | undefined, source: string): Implementation | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (value === 'native' || value === 'ts') return value;
+  throw new LarsError('ERR_CONFIG', `${source}: expected "native" or "ts", got "${value}"`);
+}
+
+/** LARS_IMPL wins over the configured value; native is the default. */
+export function implementation(configured?: Implementation): Implementation {
+  return parseImplementation(process.env.LARS_IMPL, 'LARS_IMPL') ?? configured ?? 'native';
+}
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+let loaded: NativeAddon | undefined;
+
+/** The addon, loaded once. Throws ERR_NATIVE_MISSING / ERR_NATIVE_STALE with the command that fixes it. */
+export function loadNative(): NativeAddon {
+  if (loaded !== undefined) return loaded;
+  if (!existsSync(addonPath)) {
+    throw new LarsError(
+      'ERR_NATIVE_MISSING',
+      `the native addon is not built (${addonPath} is missing): run "npm run build:native", or set LARS_IMPL=ts to use the pure-TypeScript path`,
+    );
+  }
+  // In a source checkout, an addon older than its sources would run old code: refuse it.
+  const sources = join(packageRoot, 'native');
+  if (existsSync(sources)) {
+    const built = statSync(addonPath).mtimeMs;
+    const newest = Math.max(newestMtime(sources), statSync(resolve(packageRoot, 'CMakeLists.txt')).mtimeMs);
+    if (newest > built) {
+      throw new LarsError(
+        'ERR_NATIVE_STALE',
+        `the native addon is older than its sources in native/: run "npm run build:native" (or set LARS_IMPL=ts)`,
+      );
+    }
+  }
+  const require = createRequire(import.meta.url);
+  loaded = require(addonPath) as NativeAddon;
+  return loaded;
+}

@@ -4,6 +4,7 @@
 // instead of a page of CMake errors.
 import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
@@ -29,11 +30,13 @@ if (missing.length > 0) {
 }
 
 const cmakeJs = join(root, 'node_modules', 'cmake-js', 'bin', 'cmake-js');
-const r = spawnSync(
-  process.execPath,
-  [cmakeJs, 'compile', '--out', join(root, 'build', 'native'), '--parallel', String(availableParallelism()), '--log-level', 'warn'],
-  { cwd: root, stdio: 'inherit' },
-);
+const out = join(root, 'build', 'native');
+mkdirSync(out, { recursive: true });
+const compile = [cmakeJs, 'compile', '--out', out, '--parallel', String(availableParallelism()), '--log-level', 'warn'];
+// Two builds at once in one tree corrupt each other; flock (util-linux) serialises them.
+const r = has('flock', ['--version'])
+  ? spawnSync('flock', [join(out, '.lock'), process.execPath, ...compile], { cwd: root, stdio: 'inherit' })
+  : spawnSync(process.execPath, compile, { cwd: root, stdio: 'inherit' });
 if (r.status !== 0) {
   console.error('lars: native addon build failed (see the compiler output above).');
   process.exit(r.status ?? 1);

@@ -36,7 +36,7 @@ export interface ReactorConfig {
   readonly maxConn: number;
 }
 
-/** [admin]: the HTTP endpoint with /metrics and /healthz (port 0 disables it). */
+/** [admin]: the HTTP endpoint with /metrics and /healthz (port 0: any free port, printed at start-up). */
 export interface AdminConfig {
   readonly ip: string;
   readonly port: number;
@@ -121,4 +121,11 @@ export interface LoadConfigOptions {
   readonly overrides?: Readonly<Record<string, string>>;
   /** Where unknown-key warnings go (defaults to the config logger). */
   readonly warn?: (msg: string) => void;
+  /** Source of the [agent] caller_ip default (defaults to os.networkInterfaces). */
+  readonly networkInterfaces?: () => NetworkInterfaces;
 }
+
+/** The part of os.networkInterfaces() the config reads (injectable for tests). */
+export type NetworkInterfaces = Readonly<
+  Record<string, readonly { readonly address: string; readonly family: string | number; readonly internal: boolean }[] | undefined>
+>;

@@ -1,0 +1,62 @@
+// Balancer: the route table of one agent port — every Route it has seen, the queue of
+// route pulls to send to DNS, the report-interval bookkeeping and the counters.
+// Owns its routes. Not thread-safe by design (BALANCER.md): one thread owns a Balancer and
+// other threads post work to that thread; there is no lock inside. Time (`now`, ms) is always a
+// parameter; nothing here reads a clock.
+#pragma once
+
+#include <cstdint>
+#include <list>
+#include <unordered_map>
+#include <vector>
+
+#include "balancer/config.h"
+#include "balancer/route.h"
+#include "balancer/types.h"
+
+namespace lars::balancer {
+
+class Balancer {
+ public:
+  explicit Balancer(const Config& config);
+  Balancer(const Balancer&) = delete;
+  Balancer& operator=(const Balancer&) = delete;
+
+  // get_host. An unknown module gets an empty PULLING route and kRetNoExist; a NEW route that is
+  // empty or older than update_timeout is pulled again (and still answers from its nodes).
+  PickResult Pick(int32_t modid, int32_t cmdid, int64_t now);
+  // A call result. False when the route or node is unknown (ignored, counted).
+  bool Report(int32_t modid, int32_t cmdid, int32_t ip, int32_t port, int32_t retcode, int64_t now);
+  // get_route: appends the route's hosts (join order) to *hosts; same pull rules as Pick.
+  // Returns whether this call queued a pull.
+  bool GetRoute(int32_t modid, int32_t cmdid, int64_t now, std::vector<HostAddr>* hosts);
+  // A DNS reply or push: the whole host set. An empty set deletes the route. A module the table
+  // does not hold is ignored (false).
+  bool ApplyRoute(int32_t modid, int32_t cmdid, const std::vector<HostAddr>& hosts, int64_t now);
+  // The DNS connection is up again: whatever was in flight is lost, so every route is pulled again.
+  // Returns every module (creation order) and empties the pull queue, which it includes; every
+  // route is PULLING afterwards (so use does not queue duplicates before the reply).
+  std::vector<ModuleId> OnDnsReconnected();
+  // The pulls queued since the last call, in the order they were queued.
+  std::vector<ModuleId> TakePullRequests();
+  // One report per route that had reports since its last one and none in the last interval_ms.
+  std::vector<RouteReport> CollectReports(int64_t now, double interval_ms);
+  Counters counters() const;
+  const Config& config() const { return config_; }
+
+ private:
+  static uint64_t Key(int32_t modid, int32_t cmdid) {
+    return (static_cast<uint64_t>(static_cast<uint32_t>(modid)) << 32) | static_cast<uint32_t>(cmdid);
+  }
+  // Looks the module up for a pick or get_route, creating it or queuing a re-pull as the rules say.
+  Route* Use(int32_t modid, int32_t cmdid, int64_t now, bool* pull);
+  void QueuePull(Route* r);
+
+  const Config config_;
+  std::list<Route> routes_;  // creation order
+  std::unordered_map<uint64_t, std::list<Route>::iterator> index_;
+  std::vector<ModuleId> pulls_;
+  Counters counters_;
+};
+
+}  // namespace lars::balancer

@@ -1,0 +1,68 @@
+// Plain values the balancer takes and hands back. Addresses are as on the wire
+// (docs/spec/PROTOCOL.md): ip is the IPv4 as int32 (a<<24|b<<16|c<<8|d), port 0..65535.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace lars::balancer {
+
+// Return codes of GetHostResponse / ReportRequest (PROTOCOL.md).
+enum RetCode : int32_t {
+  kRetSucc = 0,
+  kRetOverload = 1,
+  kRetSystemError = 2,
+  kRetNoExist = 3,
+};
+
+struct HostAddr {
+  int32_t ip;
+  int32_t port;
+};
+
+struct ModuleId {
+  int32_t modid;
+  int32_t cmdid;
+};
+
+struct PickResult {
+  int32_t retcode;  // kRetSucc, kRetOverload or kRetNoExist
+  int32_t ip;       // 0 unless kRetSucc
+  int32_t port;     // 0 unless kRetSucc
+  bool pull;        // this call queued a route pull (drain with Balancer::TakePullRequests)
+};
+
+// One node's line of a ReportStatusRequest (the agent adds caller and ts).
+struct NodeResult {
+  int32_t ip;
+  int32_t port;
+  int64_t succ;  // rsucc of the current window
+  int64_t err;   // rerr of the current window
+  bool overload;
+};
+
+struct RouteReport {
+  int32_t modid;
+  int32_t cmdid;
+  std::vector<NodeResult> results;  // idle list, then overload list, each in list order
+};
+
+// Event counters (monotonic) and gauges (routes, idle_nodes, overloaded_nodes).
+struct Counters {
+  uint64_t picks_succ = 0;
+  uint64_t picks_overload = 0;
+  uint64_t picks_noexist = 0;
+  uint64_t probes = 0;  // picks answered from the overload list (also counted in picks_succ)
+  uint64_t reports = 0;
+  uint64_t reports_ignored = 0;  // unknown route or node
+  uint64_t to_overload = 0;
+  uint64_t to_idle = 0;  // overloaded -> idle (a window reset of an idle node is not a change)
+  uint64_t pulls = 0;    // route pulls queued (including those returned by OnDnsReconnected)
+  uint64_t route_updates = 0;
+  uint64_t route_updates_ignored = 0;  // ApplyRoute for a route the table does not hold
+  uint64_t routes = 0;
+  uint64_t idle_nodes = 0;
+  uint64_t overloaded_nodes = 0;
+};
+
+}  // namespace lars::balancer

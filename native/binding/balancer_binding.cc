@@ -1,0 +1,245 @@
+#include "binding/balancer_binding.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "balancer/ops.h"
+
+namespace lars::binding {
+namespace {
+
+namespace lb = lars::balancer;
+
+// Marks objects created by BalancerWrap so UnwrapBalancer can trust them.
+constexpr napi_type_tag kBalancerTag = {0x6c617273'62616c61ULL, 0x6e636572'00000001ULL};
+
+[[noreturn]] void Throw(Napi::Env env, const char* code, const std::string& msg) {
+  Napi::Error e = Napi::TypeError::New(env, msg);
+  e.Set("code", Napi::String::New(env, code));
+  throw e;
+}
+
+double NumberField(Napi::Object o, const char* key) {
+  Napi::Value v = o.Get(key);
+  if (!v.IsNumber()) Throw(o.Env(), "ERR_CONFIG", std::string("balancer config: ") + key + " must be a number");
+  return v.As<Napi::Number>().DoubleValue();
+}
+
+int32_t I32(const Napi::CallbackInfo& info, size_t i) { return info[i].As<Napi::Number>().Int32Value(); }
+int64_t I64(const Napi::CallbackInfo& info, size_t i) { return info[i].As<Napi::Number>().Int64Value(); }
+
+Napi::Array Modules(Napi::Env env, const std::vector<lb::ModuleId>& mods) {
+  Napi::Array a = Napi::Array::New(env, mods.size());
+  for (size_t i = 0; i < mods.size(); ++i) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("modid", mods[i].modid);
+    o.Set("cmdid", mods[i].cmdid);
+    a.Set(static_cast<uint32_t>(i), o);
+  }
+  return a;
+}
+
+class BalancerWrap : public Napi::ObjectWrap<BalancerWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Balancer",
+                       {
+                           InstanceMethod<&BalancerWrap::Pick>("pick"),
+                           InstanceMethod<&BalancerWrap::Report>("report"),
+                           InstanceMethod<&BalancerWrap::GetRoute>("getRoute"),
+                           InstanceMethod<&BalancerWrap::ApplyRoute>("applyRoute"),
+                           InstanceMethod<&BalancerWrap::OnDnsReconnected>("onDnsReconnected"),
+                           InstanceMethod<&BalancerWrap::TakePullRequests>("takePullRequests"),
+                           InstanceMethod<&BalancerWrap::CollectReports>("collectReports"),
+                           InstanceMethod<&BalancerWrap::Counters>("counters"),
+                           InstanceMethod<&BalancerWrap::RunOps>("runOps"),
+                       });
+  }
+
+  explicit BalancerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BalancerWrap>(info) {
+    if (info.Length() < 1 || !info[0].IsObject()) Throw(info.Env(), "ERR_CONFIG", "Balancer: expected a config object");
+    Napi::Object c = info[0].As<Napi::Object>();
+    lb::Config cfg;
+    cfg.probe_num = static_cast<int64_t>(NumberField(c, "probeNum"));
+    cfg.init_succ_cnt = static_cast<int64_t>(NumberField(c, "initSuccCnt"));
+    cfg.init_err_cnt = static_cast<int64_t>(NumberField(c, "initErrCnt"));
+    cfg.err_rate = NumberField(c, "errRate");
+    cfg.succ_rate = NumberField(c, "succRate");
+    cfg.contin_err_limit = static_cast<int64_t>(NumberField(c, "continErrLimit"));
+    cfg.contin_succ_limit = static_cast<int64_t>(NumberField(c, "continSuccLimit"));
+    cfg.window_err_rate = NumberField(c, "windowErrRate");
+    cfg.idle_timeout_ms = NumberField(c, "idleTimeoutMs");
+    cfg.overload_timeout_ms = NumberField(c, "overloadTimeoutMs");
+    cfg.update_timeout_ms = NumberField(c, "updateTimeoutMs");
+    balancer_ = std::make_unique<lb::Balancer>(cfg);
+    info.This().As<Napi::Object>().TypeTag(&kBalancerTag);
+  }
+
+  lb::Balancer* balancer() { return balancer_.get(); }
+
+ private:
+  // pick(modid, cmdid, now) -> { retcode, ip, port, pull }
+  Napi::Value Pick(const Napi::CallbackInfo& info) {
+    const lb::PickResult r = balancer_->Pick(I32(info, 0), I32(info, 1), I64(info, 2));
+    Napi::Object o = Napi::Object::New(info.Env());
+    o.Set("retcode", r.retcode);
+    o.Set("ip", r.ip);
+    o.Set("port", r.port);
+    o.Set("pull", r.pull);
+    return o;
+  }
+
+  // report(modid, cmdid, ip, port, retcode, now) -> boolean (false: ignored)
+  Napi::Value Report(const Napi::CallbackInfo& info) {
+    const bool ok = balancer_->Report(I32(info, 0), I32(info, 1), I32(info, 2), I32(info, 3), I32(info, 4), I64(info, 5));
+    return Napi::Boolean::New(info.Env(), ok);
+  }
+
+  // getRoute(modid, cmdid, now) -> { hosts: [{ ip, port }], pull }
+  Napi::Value GetRoute(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    std::vector<lb::HostAddr> hosts;
+    const bool pull = balancer_->GetRoute(I32(info, 0), I32(info, 1), I64(info, 2), &hosts);
+    Napi::Array a = Napi::Array::New(env, hosts.size());
+    for (size_t i = 0; i < hosts.size(); ++i) {
+      Napi::Object h = Napi::Object::New(env);
+      h.Set("ip", hosts[i].ip);
+      h.Set("port", hosts[i].port);
+      a.Set(static_cast<uint32_t>(i), h);
+    }
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("hosts", a);
+    o.Set("pull", pull);
+    return o;
+  }
+
+  // applyRoute(modid, cmdid, hosts: [{ ip, port }], now) -> boolean (false: unknown route, ignored)
+  Napi::Value ApplyRoute(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!info[2].IsArray()) Throw(env, "ERR_INVALID_INPUT", "applyRoute: hosts must be an array of { ip, port }");
+    Napi::Array a = info[2].As<Napi::Array>();
+    std::vector<lb::HostAddr> hosts;
+    hosts.reserve(a.Length());
+    for (uint32_t i = 0; i < a.Length(); ++i) {
+      Napi::Value v = a.Get(i);
+      if (!v.IsObject()) Throw(env, "ERR_INVALID_INPUT", "applyRoute: hosts must be an array of { ip, port }");
+      Napi::Object h = v.As<Napi::Object>();
+      hosts.push_back({h.Get("ip").As<Napi::Number>().Int32Value(), h.Get("port").As<Napi::Number>().Int32Value()});
+    }
+    return Napi::Boolean::New(env, balancer_->ApplyRoute(I32(info, 0), I32(info, 1), hosts, I64(info, 3)));
+  }
+
+  Napi::Value OnDnsReconnected(const Napi::CallbackInfo& info) {
+    return Modules(info.Env(), balancer_->OnDnsReconnected());
+  }
+
+  Napi::Value TakePullRequests(const Napi::CallbackInfo& info) {
+    return Modules(info.Env(), balancer_->TakePullRequests());
+  }
+
+  // collectReports(now, intervalMs) -> [{ modid, cmdid, results: [{ ip, port, succ, err, overload }] }]
+  Napi::Value CollectReports(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const std::vector<lb::RouteReport> reps =
+        balancer_->CollectReports(I64(info, 0), info[1].As<Napi::Number>().DoubleValue());
+    Napi::Array a = Napi::Array::New(env, reps.size());
+    for (size_t i = 0; i < reps.size(); ++i) {
+      Napi::Array results = Napi::Array::New(env, reps[i].results.size());
+      for (size_t j = 0; j < reps[i].results.size(); ++j) {
+        const lb::NodeResult& n = reps[i].results[j];
+        Napi::Object r = Napi::Object::New(env);
+        r.Set("ip", n.ip);
+        r.Set("port", n.port);
+        r.Set("succ", Napi::Number::New(env, static_cast<double>(n.succ)));
+        r.Set("err", Napi::Number::New(env, static_cast<double>(n.err)));
+        r.Set("overload", n.overload);
+        results.Set(static_cast<uint32_t>(j), r);
+      }
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("modid", reps[i].modid);
+      o.Set("cmdid", reps[i].cmdid);
+      o.Set("results", results);
+      a.Set(static_cast<uint32_t>(i), o);
+    }
+    return a;
+  }
+
+  Napi::Value Counters(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const lb::Counters c = balancer_->counters();
+    Napi::Object o = Napi::Object::New(env);
+    auto set = [&](const char* k, uint64_t v) { o.Set(k, Napi::Number::New(env, static_cast<double>(v))); };
+    set("picksSucc", c.picks_succ);
+    set("picksOverload", c.picks_overload);
+    set("picksNoexist", c.picks_noexist);
+    set("probes", c.probes);
+    set("reports", c.reports);
+    set("reportsIgnored", c.reports_ignored);
+    set("toOverload", c.to_overload);
+    set("toIdle", c.to_idle);
+    set("pulls", c.pulls);
+    set("routeUpdates", c.route_updates);
+    set("routeUpdatesIgnored", c.route_updates_ignored);
+    set("routes", c.routes);
+    set("idleNodes", c.idle_nodes);
+    set("overloadedNodes", c.overloaded_nodes);
+    return o;
+  }
+
+  // runOps(ops: Int32Array, now, out?: Int32Array) -> summary (encoding in native/balancer/ops.h)
+  Napi::Value RunOps(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+      Throw(env, "ERR_INVALID_INPUT", "runOps: ops must be an Int32Array");
+    }
+    Napi::Int32Array ops = info[0].As<Napi::Int32Array>();
+    int32_t* out = nullptr;
+    size_t out_len = 0;
+    if (info.Length() > 2 && !info[2].IsUndefined()) {
+      if (!info[2].IsTypedArray() || info[2].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+        Throw(env, "ERR_INVALID_INPUT", "runOps: out must be an Int32Array");
+      }
+      Napi::Int32Array o = info[2].As<Napi::Int32Array>();
+      out = o.Data();
+      out_len = o.ElementLength();
+    }
+    lb::OpsSummary s;
+    std::string error;
+    if (!lb::RunOps(balancer_.get(), ops.Data(), ops.ElementLength(), I64(info, 1), out, out_len, &s, &error)) {
+      Throw(env, "ERR_INVALID_INPUT", "runOps: " + error);
+    }
+    Napi::Object o = Napi::Object::New(env);
+    auto set = [&](const char* k, double v) { o.Set(k, Napi::Number::New(env, v)); };
+    set("ops", static_cast<double>(s.ops));
+    set("picks", static_cast<double>(s.picks));
+    set("succ", static_cast<double>(s.succ));
+    set("overload", static_cast<double>(s.overload));
+    set("noexist", static_cast<double>(s.noexist));
+    set("reports", static_cast<double>(s.reports));
+    set("ignored", static_cast<double>(s.ignored));
+    set("pulls", static_cast<double>(s.pulls));
+    set("now", static_cast<double>(s.now));
+    set("hash", static_cast<double>(s.hash));
+    return o;
+  }
+
+  std::unique_ptr<lb::Balancer> balancer_;
+};
+
+}  // namespace
+
+Napi::Object InitBalancer(Napi::Env env) {
+  Napi::Object m = Napi::Object::New(env);
+  m.Set("Balancer", BalancerWrap::Define(env));
+  return m;
+}
+
+lars::balancer::Balancer* UnwrapBalancer(Napi::Value value) {
+  if (!value.IsObject()) return nullptr;
+  Napi::Object o = value.As<Napi::Object>();
+  if (!o.CheckTypeTag(&kBalancerTag)) return nullptr;
+  return BalancerWrap::Unwrap(o)->balancer();
+}
+
+}  // namespace lars::binding

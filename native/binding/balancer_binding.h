@@ -1,0 +1,19 @@
+// N-API adapter of lars::balancer::Balancer (native/balancer): a JS class `Balancer`.
+// The TypeScript side (src/balancer/index.ts) validates the config before constructing it;
+// this file only converts values. Each JS object owns one Balancer, used on the JS thread.
+#pragma once
+
+#include <napi.h>
+
+#include "balancer/balancer.h"
+
+namespace lars::binding {
+
+// { Balancer: class } — see NativeBalancerModule in src/native/types.ts.
+Napi::Object InitBalancer(Napi::Env env);
+
+// The balancer behind a JS Balancer object, or nullptr when `value` is not one.
+// For other bindings (e.g. an agent hot path that hands it to its loop thread, which then owns it).
+lars::balancer::Balancer* UnwrapBalancer(Napi::Value value);
+
+}  // namespace lars::binding

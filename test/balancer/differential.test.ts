@@ -1,0 +1,169 @@
+// Native and TypeScript balancers driven side by side through long random sequences of picks,
+// reports, route updates, reconnects, report collection, batches and clock steps: every answer and
+// every counter must be identical at every step (docs/spec/BALANCER.md: "any difference is a bug").
+import { isDeepStrictEqual } from 'node:util';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { BalancerOp, createBalancer, type Balancer, type BalancerCounters, type HostAddr } from '../../src/balancer/index.js';
+import type { LoadBalanceConfig } from '../../src/config/types.js';
+import { SPEC_DEFAULTS, prng } from './fixtures.js';
+
+const MODULES = [
+  [1, 2],
+  [1, 3],
+  [-7, 2147483647],
+  [4, 0],
+  [-2147483648, -1],
+] as const;
+
+// Includes addresses above 127.255.255.255 (negative int32), port edges, and one never routed.
+const POOL: HostAddr[] = [
+  { ip: 167772161, port: 80 },
+  { ip: 167772162, port: 80 },
+  { ip: 167772161, port: 81 },
+  { ip: -1062731343, port: 65535 }, // 192.168.1.177
+  { ip: -1, port: 0 },
+  { ip: 0, port: 1 },
+  { ip: 2130706433, port: 8080 },
+  { ip: 2130706433, port: 8081 },
+];
+const STRANGER: HostAddr = { ip: 42, port: 42 };
+const FAIL_P = [0, 0.02, 0.1, 0.4, 0.9, 1, 0.2, 0.05];
+
+const pickOf = <T>(rnd: () => number, xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
+
+const configArb: fc.Arbitrary<LoadBalanceConfig> = fc.record({
+  probeNum: fc.integer({ min: 0, max: 6 }),
+  initSuccCnt: fc.integer({ min: 0, max: 30 }),
+  initErrCnt: fc.integer({ min: 0, max: 10 }),
+  errRate: fc.constantFrom(0, 0.05, 0.1, 0.3, 0.5, 1),
+  succRate: fc.constantFrom(0, 0.1, 0.5, 0.7, 1),
+  continErrLimit: fc.integer({ min: 0, max: 8 }),
+  continSuccLimit: fc.integer({ min: 0, max: 8 }),
+  windowErrRate: fc.constantFrom(0, 0.3, 0.5, 0.7, 1),
+  idleTimeoutMs: fc.constantFrom(0, 1, 50, 300, 1000, 15_000),
+  overloadTimeoutMs: fc.constantFrom(0, 1, 50, 300, 1000, 15_000),
+  updateTimeoutMs: fc.constantFrom(0, 1, 50, 300, 1000, 15_000),
+});
+
+/** Runs `steps` random steps on both; throws with the recent history on the first difference.
+ * Returns the final counters. */
+function drive(config: LoadBalanceConfig, seed: number, steps: number): BalancerCounters {
+  const native = createBalancer('native', config);
+  const ts = createBalancer('ts', config);
+  const rnd = prng(seed);
+  const history: string[] = [];
+  let now = 1_000_000;
+
+  const same = (what: string, call: (b: Balancer) => unknown): void => {
+    const a = call(native);
+    const b = call(ts);
+    history.push(`${now} ${what}`);
+    if (history.length > 40) history.shift();
+    if (!isDeepStrictEqual(a, b)) {
+      throw new Error(
+        `seed ${seed}, ${JSON.stringify(config)}: implementations differ on ${what}\n` +
+          `native: ${JSON.stringify(a)}\nts:     ${JSON.stringify(b)}\nlast steps:\n  ${history.join('\n  ')}`,
+      );
+    }
+  };
+
+  const randomOps = (): Int32Array => {
+    const ops: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      const x = rnd();
+      const [m, c] = pickOf(rnd, MODULES);
+      if (x < 0.45) ops.push(BalancerOp.PICK, m, c);
+      else if (x < 0.9) {
+        const h = rnd() < 0.05 ? STRANGER : pickOf(rnd, POOL);
+        ops.push(BalancerOp.REPORT, m, c, h.ip, h.port, rnd() < 0.3 ? 1 : 0);
+      } else ops.push(BalancerOp.CLOCK, Math.floor(rnd() * 400));
+    }
+    return Int32Array.from(ops);
+  };
+
+  for (let step = 0; step < steps; step++) {
+    const x = rnd();
+    const [m, c] = pickOf(rnd, MODULES);
+    if (x < 0.33) {
+      same(`pick ${m}/${c}`, (b) => b.pick(m, c, now));
+    } else if (x < 0.68) {
+      const i = Math.floor(rnd() * (POOL.length + 1));
+      const h = i === POOL.length ? STRANGER : (POOL[i] as HostAddr);
+      const retcode = rnd() < (FAIL_P[i] ?? 0.5) ? pickOf(rnd, [1, 1, 2, 3, -1]) : 0;
+      same(`report ${m}/${c} ${h.ip}:${h.port} ${retcode}`, (b) => b.report(m, c, h.ip, h.port, retcode, now));
+    } else if (x < 0.8) {
+      const y = rnd();
+      now += y < 0.3 ? 0 : y < 0.5 ? 1 : y < 0.95 ? Math.floor(rnd() * 400) : Math.floor(rnd() * 20_000);
+    } else if (x < 0.87) {
+      const hosts: HostAddr[] = [];
+      if (rnd() > 0.15) {
+        for (const h of POOL) if (rnd() < 0.5) hosts.push(h);
+        if (rnd() < 0.2 && hosts.length > 0) hosts.push(pickOf(rnd, hosts)); // duplicate
+        if (rnd() < 0.1) hosts.push({ ip: 5, port: 70_000 }); // invalid port: skipped
+        for (let i = hosts.length - 1; i > 0; i--) {
+          const j = Math.floor(rnd() * (i + 1));
+          [hosts[i], hosts[j]] = [hosts[j] as HostAddr, hosts[i] as HostAddr];
+        }
+      }
+      same(`applyRoute ${m}/${c} [${hosts.map((h) => `${h.ip}:${h.port}`).join(' ')}]`, (b) =>
+        b.applyRoute(m, c, hosts, now),
+      );
+    } else if (x < 0.91) {
+      same(`getRoute ${m}/${c}`, (b) => b.getRoute(m, c, now));
+    } else if (x < 0.94) {
+      same('takePullRequests', (b) => b.takePullRequests());
+    } else if (x < 0.97) {
+      const interval = pickOf(rnd, [0, 100, 1000]);
+      same(`collectReports ${interval}`, (b) => b.collectReports(now, interval));
+    } else if (x < 0.98) {
+      same('onDnsReconnected', (b) => b.onDnsReconnected());
+    } else {
+      const ops = randomOps();
+      same(`runOps ${ops.length}`, (b) => {
+        const out = new Int32Array(ops.length * 3);
+        return { summary: b.runOps(ops, now, out), out: Array.from(out) };
+      });
+      let dt = 0;
+      for (let i = 0; i < ops.length; ) {
+        const op = ops[i];
+        if (op === BalancerOp.CLOCK) dt += ops[i + 1] as number;
+        i += op === BalancerOp.CLOCK ? 2 : op === BalancerOp.PICK ? 3 : 6;
+      }
+      now += dt;
+    }
+    same('counters', (b) => b.counters());
+  }
+  return ts.counters();
+}
+
+describe('native and TypeScript balancers agree', () => {
+  it('on random sequences with random configs (fast-check)', () => {
+    fc.assert(
+      fc.property(configArb, fc.integer(), (config, seed) => {
+        drive(config, seed, 1500);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('on one long run with the spec defaults', () => {
+    const c = drive(SPEC_DEFAULTS, 20240601, 60_000);
+    // The run must reach the interesting states, or agreement proves little.
+    expect(c.toOverload).toBeGreaterThan(10);
+    expect(c.toIdle).toBeGreaterThan(10);
+    expect(c.probes).toBeGreaterThan(10);
+    expect(c.picksOverload).toBeGreaterThan(10);
+  });
+
+  it('on one long run with a hair-trigger config', () => {
+    const c = drive(
+      { ...SPEC_DEFAULTS, probeNum: 2, initSuccCnt: 3, initErrCnt: 2, continErrLimit: 2, continSuccLimit: 2, idleTimeoutMs: 200, overloadTimeoutMs: 500, updateTimeoutMs: 1000 },
+      7,
+      60_000,
+    );
+    expect(c.toOverload).toBeGreaterThan(100);
+    expect(c.toIdle).toBeGreaterThan(100);
+    expect(c.routeUpdates).toBeGreaterThan(100);
+  });
+});

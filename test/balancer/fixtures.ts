@@ -1,0 +1,40 @@
+// Shared by the balancer suites: the spec's default parameters, node addresses, a seeded PRNG.
+import type { LoadBalanceConfig } from '../../src/config/types.js';
+
+/** docs/spec/BALANCER.md defaults, timeouts in ms. */
+export const SPEC_DEFAULTS: LoadBalanceConfig = Object.freeze({
+  probeNum: 10,
+  initSuccCnt: 180,
+  initErrCnt: 5,
+  errRate: 0.1,
+  succRate: 0.5,
+  continErrLimit: 15,
+  continSuccLimit: 15,
+  windowErrRate: 0.7,
+  idleTimeoutMs: 15_000,
+  overloadTimeoutMs: 15_000,
+  updateTimeoutMs: 15_000,
+});
+
+export const IMPLS = ['native', 'ts'] as const;
+
+/** Node i: 10.0.0.(i+1):9000+i. */
+export function host(i: number): { ip: number; port: number } {
+  return { ip: ((10 << 24) | (i + 1)) | 0, port: 9000 + i };
+}
+
+export function hosts(n: number): { ip: number; port: number }[] {
+  return Array.from({ length: n }, (_, i) => host(i));
+}
+
+/** mulberry32: a small seeded PRNG returning [0, 1). */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

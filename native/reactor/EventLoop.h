@@ -1,0 +1,90 @@
+// EventLoop: one loop per thread (the reactor). It polls file descriptors with EPollPoller,
+// dispatches their events to Channels, runs functors queued by other threads, and fires timers.
+//
+// Owns its poller, its TimerQueue and the eventfd (with its Channel) used to wake it up; doesn't
+// own the other Channels registered with it. Construct it in the thread that will run loop().
+// Thread rules: methods ending in InLoop are loop-thread only; quit, runInLoop, queueInLoop,
+// runInLoopAndWait, wakeup, the timer methods and isInLoopThread may be called from any thread.
+// Destroy the loop in its own thread after loop() returned (EventLoopThread does this).
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "reactor/Callbacks.h"
+
+namespace lars::reactor {
+
+class Channel;
+class EPollPoller;
+class TimerQueue;
+
+class EventLoop {
+ public:
+  EventLoop();
+  ~EventLoop();
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
+
+  // Runs until quit(). Loop thread only. Functors queued before quit() still run before it returns.
+  void loop();
+  // Any thread. Makes loop() return after the current iteration (also when called before loop()).
+  void quit();
+
+  bool isInLoopThread() const { return threadId_ == std::this_thread::get_id(); }
+  void assertInLoopThread() const;
+  // The loop created in the calling thread, or nullptr.
+  static EventLoop* ofCurrentThread();
+
+  // Any thread. Runs cb now when called in the loop thread, else queues it.
+  void runInLoop(Functor cb);
+  // Any thread. Queues cb to run in the loop thread after the current events; functors queued
+  // by one thread run in the order they were queued.
+  void queueInLoop(Functor cb);
+  // Any thread. Runs cb in the loop thread and waits for it to finish. The loop must be running
+  // (or this is its thread); calling it from another loop's thread can deadlock if that loop
+  // is waited on in turn.
+  void runInLoopAndWait(Functor cb);
+  size_t queueSize() const;
+
+  // Timers, any thread; callbacks run in the loop thread.
+  TimerId runAt(TimePoint when, TimerCallback cb);
+  TimerId runAfter(Duration delay, TimerCallback cb);
+  TimerId runEvery(Duration interval, TimerCallback cb);
+  void cancel(TimerId id);
+
+  // Any thread: interrupts epoll_wait.
+  void wakeup();
+
+  // Channel registration, loop thread only (Channel calls these).
+  void updateChannelInLoop(Channel* channel);
+  void removeChannelInLoop(Channel* channel);
+  bool hasChannelInLoop(Channel* channel);
+
+  // Loop iterations so far (a liveness signal for tests and metrics). Any thread.
+  uint64_t iteration() const { return iteration_.load(std::memory_order_relaxed); }
+
+ private:
+  void handleWakeup();
+  void doPendingFunctors();
+
+  const std::thread::id threadId_;
+  std::atomic<bool> looping_{false};
+  std::atomic<bool> quit_{false};
+  std::atomic<uint64_t> iteration_{0};
+  bool eventHandling_ = false;
+  std::atomic<bool> callingPendingFunctors_{false};
+  std::unique_ptr<EPollPoller> poller_;
+  const int wakeupFd_;
+  std::unique_ptr<Channel> wakeupChannel_;
+  std::unique_ptr<TimerQueue> timerQueue_;
+  std::vector<Channel*> activeChannels_;
+
+  mutable std::mutex mutex_;
+  std::vector<Functor> pendingFunctors_;  // guarded by mutex_
+};
+
+}  // namespace lars::reactor

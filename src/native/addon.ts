@@ -34,11 +34,18 @@ export function implementation(configured?: Implementation): Implementation {
   return parseImplementation(process.env.LARS_IMPL, 'LARS_IMPL') ?? configured ?? 'native';
 }
 
+const BUILD_INPUT = /(\.(cc|h)|CMakeLists\.txt)$/;
+
+/** The newest modification time of the addon's build inputs under `dir` (native/test is not one). */
 function newestMtime(dir: string): number {
   let newest = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+    if (entry.isDirectory()) {
+      if (entry.name !== 'test') newest = Math.max(newest, newestMtime(p));
+    } else if (BUILD_INPUT.test(entry.name)) {
+      newest = Math.max(newest, statSync(p).mtimeMs);
+    }
   }
   return newest;
 }

@@ -1,5 +1,83 @@
 // The shape of the C++ addon's exports (native/binding). Each binding module adds its part here.
 
+import type { Balancer } from '../balancer/index.js';
+import type { LoadBalanceConfig } from '../config/types.js';
+import type { DatagramResult, FrameBatch } from '../wire/frame.js';
+import type { WireMessage } from '../wire/messages.js';
+
+/** native/binding/balancer_binding.cc: the C++ balancer. Its instances satisfy the Balancer interface;
+ * construct it through createBalancer('native', config), which validates the config first. */
+export interface NativeBalancerModule {
+  readonly Balancer: new (config: LoadBalanceConfig) => Balancer;
+}
+
+/** native/binding/wire_binding.cc: the C++ wire codec (native/wire), for tests and tools; the hot
+ * path calls it from C++. Callers normally go through nativeCodec() in src/wire/codec.ts. */
+export interface NativeWire {
+  /** Header + canonical body. TypeError/RangeError for a badly typed or oversized message. */
+  encodeFrame(msgid: number, message: object): Buffer;
+  /** null for an unknown msgid or a malformed body. */
+  decodeBody(msgid: number, body: Uint8Array): WireMessage | null;
+  decodeDatagram(datagram: Uint8Array): DatagramResult;
+  /** Frame bodies it returns are copies. */
+  readonly FrameDecoder: new () => { push(chunk: Uint8Array): FrameBatch; readonly buffered: number };
+  readonly headerSize: number;
+  readonly maxFrameSize: number;
+}
+
+/** Listener options of the native TCP servers; validated by src/config before they get here. */
+export interface NativeListenOptions {
+  readonly ip: string;
+  readonly port: number;
+  readonly ioThreads: number;
+  readonly maxConnections: number;
+  readonly outputCap: number;
+}
+
+/** The reactor's counters (native/reactor/Counters.h) plus each server's own. */
+export interface NativeReactorCounters {
+  readonly connections_accepted: number;
+  readonly connections_closed: number;
+  readonly connections_rejected_maxconn: number;
+  readonly connections_rejected_fd: number;
+  readonly frames_in: number;
+  readonly frames_out: number;
+  readonly bytes_in: number;
+  readonly bytes_out: number;
+  readonly protocol_errors: number;
+  readonly output_overflow_closes: number;
+  readonly input_overflow_closes: number;
+  readonly connections: number;
+  readonly badBodies: number;
+  readonly unknownMsgIds: number;
+}
+
+/** native/binding/server_binding.cc: the DNS and Report services' network sides on the reactor. */
+export interface NativeServers {
+  /** Serves GetRouteRequest and subscriptions in C++ on its own threads. close() stops them. */
+  readonly DnsServer: new (options: NativeListenOptions) => {
+    port(): number;
+    /** The whole table, as RouteIndex.toNativeTable() serialises it. */
+    setTable(table: Buffer): void;
+    /** modid, cmdid pairs of the modules to push. */
+    push(modules: Uint32Array): void;
+    stats(): NativeReactorCounters & { readonly subscriptions: number; readonly replies: number; readonly pushes: number };
+    close(): void;
+  };
+  /** Decodes ReportStatusRequest on its own threads; rows arrive in batches, 9 numbers each
+   * (modid, cmdid, ip, port, caller, succ, err, ts, overload; ip and caller as uint32). */
+  readonly ReportServer: new (
+    options: NativeListenOptions,
+    onRows: (rows: Uint32Array) => void,
+  ) => {
+    port(): number;
+    stats(): NativeReactorCounters & { readonly badRows: number; readonly queueDropped: number };
+    close(): void;
+  };
+}
+
 export interface NativeAddon {
-  readonly wire: unknown;
+  readonly balancer: NativeBalancerModule;
+  readonly wire: NativeWire;
+  readonly servers: NativeServers;
 }

@@ -1,0 +1,5 @@
+// The wire codec: framing, messages, IPv4 numbers, route size limits, and both implementations.
+export * from './frame.js';
+export * from './messages.js';
+export * from './route-limits.js';
+export * from './codec.js';

@@ -1,0 +1,172 @@
+#include "dns/DnsServer.h"
+
+#include <any>
+#include <cstring>
+#include <stdexcept>
+
+#include "reactor/EventLoop.h"
+#include "reactor/InetAddress.h"
+#include "reactor/TcpConnection.h"
+#include "wire/messages.h"
+
+namespace lars::dns {
+
+namespace {
+
+uint32_t readU32(const uint8_t* p) {
+  return uint32_t{p[0]} | (uint32_t{p[1]} << 8) | (uint32_t{p[2]} << 16) | (uint32_t{p[3]} << 24);
+}
+
+// The reply for a module the table does not know: its modid/cmdid and no hosts (as the reference).
+std::string emptyRouteFrame(int32_t modid, int32_t cmdid) {
+  wire::GetRouteResponse rsp;
+  rsp.modid = modid;
+  rsp.cmdid = cmdid;
+  std::vector<uint8_t> out;
+  wire::append_frame(wire::kGetRouteResponse, rsp, out);
+  return std::string(out.begin(), out.end());
+}
+
+// What a connection subscribed to, kept in its context so a disconnect can undo it.
+using ConnectionModules = std::unordered_set<uint64_t>;
+
+}  // namespace
+
+std::shared_ptr<const RouteTable> RouteTable::parse(const uint8_t* data, size_t len) {
+  auto table = std::make_shared<RouteTable>();
+  size_t at = 0;
+  while (at < len) {
+    if (len - at < 12) return nullptr;
+    const uint32_t modid = readU32(data + at);
+    const uint32_t cmdid = readU32(data + at + 4);
+    const uint32_t size = readU32(data + at + 8);
+    at += 12;
+    if (size > len - at || size > wire::kMaxFrameSize) return nullptr;
+    table->frames[moduleKey(modid, cmdid)] = std::string(reinterpret_cast<const char*>(data + at), size);
+    at += size;
+  }
+  return table;
+}
+
+DnsServer::DnsServer(const Options& options) : table_(std::make_shared<RouteTable>()) {
+  auto addr = reactor::InetAddress::parse(options.ip, options.port);
+  if (!addr) throw std::invalid_argument("invalid listen address " + options.ip);
+  baseThread_ = std::make_unique<reactor::EventLoopThread>(nullptr, "lars-dns-accept");
+  baseLoop_ = baseThread_->startLoop();
+  server_ = std::make_unique<reactor::TcpServer>(baseLoop_, *addr, "lars-dns");
+  server_->setThreadNum(options.ioThreads);
+  server_->setMaxConnections(options.maxConnections);
+  server_->setOutputCap(options.outputCap);
+  server_->setThreadInitCallback([this](reactor::EventLoop* loop) {
+    std::lock_guard<std::mutex> lock(loopsMutex_);
+    perLoop_[loop] = std::make_unique<Subscriptions>();
+  });
+  server_->setFrameCallback([this](const reactor::TcpConnectionPtr& conn, int32_t msgid, const char* body, size_t len) {
+    onFrameInLoop(conn, msgid, body, len);
+  });
+  server_->setDisconnectCallback([this](const reactor::TcpConnectionPtr& conn) { onDisconnectInLoop(conn); });
+  baseLoop_->runInLoopAndWait([this] {
+    server_->start();
+    ioLoops_ = server_->ioLoopsInLoop();
+  });
+}
+
+DnsServer::~DnsServer() {
+  // TcpServer must die in its base loop; it closes every connection on the way.
+  baseLoop_->runInLoopAndWait([this] { server_.reset(); });
+  baseThread_.reset();
+}
+
+uint16_t DnsServer::port() const { return server_->listenAddress().port(); }
+
+void DnsServer::setTable(std::shared_ptr<const RouteTable> table) { std::atomic_store(&table_, std::move(table)); }
+
+DnsServer::Subscriptions& DnsServer::subscriptionsOf(reactor::EventLoop* loop) {
+  std::lock_guard<std::mutex> lock(loopsMutex_);
+  return *perLoop_.at(loop);
+}
+
+void DnsServer::onFrameInLoop(const reactor::TcpConnectionPtr& conn, int32_t msgid, const char* body, size_t len) {
+  if (msgid != wire::kGetRouteRequest) {
+    unknownMsgIds_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  wire::GetRouteRequest req;
+  if (!wire::decode(reinterpret_cast<const uint8_t*>(body), len, req)) {
+    badBodies_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  const uint64_t key = moduleKey(static_cast<uint32_t>(req.modid), static_cast<uint32_t>(req.cmdid));
+  std::any& ctx = conn->context();
+  if (!ctx.has_value()) ctx = ConnectionModules{};
+  auto& mine = std::any_cast<ConnectionModules&>(ctx);
+  if (mine.insert(key).second) {
+    subscriptionsOf(conn->getLoop()).byModule[key].emplace(conn.get(), conn);
+    subscriptions_.fetch_add(1, std::memory_order_relaxed);
+  }
+  const auto snapshot = table();
+  const auto it = snapshot->frames.find(key);
+  if (it != snapshot->frames.end()) {
+    conn->send(it->second.data(), it->second.size());
+  } else {
+    const std::string frame = emptyRouteFrame(req.modid, req.cmdid);
+    conn->send(frame.data(), frame.size());
+  }
+  replies_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void DnsServer::onDisconnectInLoop(const reactor::TcpConnectionPtr& conn) {
+  std::any& ctx = conn->context();
+  if (!ctx.has_value()) return;
+  auto& mine = std::any_cast<ConnectionModules&>(ctx);
+  auto& subs = subscriptionsOf(conn->getLoop()).byModule;
+  for (uint64_t key : mine) {
+    auto it = subs.find(key);
+    if (it == subs.end()) continue;
+    it->second.erase(conn.get());
+    if (it->second.empty()) subs.erase(it);
+  }
+  subscriptions_.fetch_sub(mine.size(), std::memory_order_relaxed);
+  mine.clear();
+}
+
+void DnsServer::push(std::vector<uint64_t> modules) {
+  auto shared = std::make_shared<const std::vector<uint64_t>>(std::move(modules));
+  for (reactor::EventLoop* loop : ioLoops_) {
+    loop->queueInLoop([this, loop, shared] { pushInLoop(loop, *shared); });
+  }
+}
+
+void DnsServer::pushInLoop(reactor::EventLoop* loop, const std::vector<uint64_t>& modules) {
+  const auto snapshot = table();
+  auto& subs = subscriptionsOf(loop).byModule;
+  for (uint64_t key : modules) {
+    const auto it = subs.find(key);
+    if (it == subs.end()) continue;
+    const auto frame = snapshot->frames.find(key);
+    const std::string frameBytes = frame != snapshot->frames.end()
+                                       ? frame->second
+                                       : emptyRouteFrame(static_cast<int32_t>(key >> 32), static_cast<int32_t>(key));
+    // A send can close its connection on the spot (peer gone, output cap passed), and the
+    // disconnect edits this map: iterate over a copy.
+    std::vector<reactor::TcpConnectionPtr> targets;
+    targets.reserve(it->second.size());
+    for (const auto& [raw, conn] : it->second) targets.push_back(conn);
+    for (const auto& conn : targets) conn->send(frameBytes.data(), frameBytes.size());
+    pushes_.fetch_add(targets.size(), std::memory_order_relaxed);
+  }
+}
+
+DnsStats DnsServer::stats() const {
+  DnsStats s;
+  s.reactor = server_->counters().snapshot();
+  s.connections = server_->connectionCount();
+  s.subscriptions = subscriptions_.load(std::memory_order_relaxed);
+  s.replies = replies_.load(std::memory_order_relaxed);
+  s.pushes = pushes_.load(std::memory_order_relaxed);
+  s.badBodies = badBodies_.load(std::memory_order_relaxed);
+  s.unknownMsgIds = unknownMsgIds_.load(std::memory_order_relaxed);
+  return s;
+}
+
+}  // namespace lars::dns

@@ -1,0 +1,99 @@
+// DnsServer: the DNS service's hot path. Answers GetRouteRequest from an in-memory route table
+// and subscribes the connection to that module, entirely on the reactor's I/O threads; pushes a
+// module's current frame to its subscribers when told the module changed.
+//
+// Owns its base loop thread (accepting), the TcpServer (and so the I/O threads), the current
+// RouteTable (shared, immutable, swapped whole) and one Subscriptions map per I/O loop, each
+// touched only by its own loop thread. Thread rules: every public method may be called from any
+// thread (the binding calls them from Node's main thread); the destructor stops everything.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "reactor/Counters.h"
+#include "reactor/EventLoopThread.h"
+#include "reactor/TcpServer.h"
+
+namespace lars::dns {
+
+// (modid, cmdid) as one key: modid in the high 32 bits, both unsigned.
+inline uint64_t moduleKey(uint32_t modid, uint32_t cmdid) { return (uint64_t{modid} << 32) | cmdid; }
+
+// One immutable snapshot of every module's pre-encoded GetRouteResponse frame (header included).
+struct RouteTable {
+  std::unordered_map<uint64_t, std::string> frames;
+
+  // Parses the binding's serialised form: per module u32 modid, u32 cmdid, u32 length, frame
+  // bytes (little-endian). Returns nullptr if the buffer is malformed.
+  static std::shared_ptr<const RouteTable> parse(const uint8_t* data, size_t len);
+};
+
+struct DnsStats {
+  reactor::CountersSnapshot reactor;
+  uint64_t connections = 0;
+  uint64_t subscriptions = 0;
+  uint64_t replies = 0;
+  uint64_t pushes = 0;
+  uint64_t badBodies = 0;
+  uint64_t unknownMsgIds = 0;
+};
+
+class DnsServer {
+ public:
+  struct Options {
+    std::string ip;
+    uint16_t port = 0;
+    int ioThreads = 1;
+    size_t maxConnections = 20000;
+    size_t outputCap = 4 << 20;
+  };
+
+  // Binds and listens (throws std::system_error / std::invalid_argument), then starts serving.
+  explicit DnsServer(const Options& options);
+  ~DnsServer();
+  DnsServer(const DnsServer&) = delete;
+  DnsServer& operator=(const DnsServer&) = delete;
+
+  uint16_t port() const;
+  // Replaces the served table; requests after this see the new one.
+  void setTable(std::shared_ptr<const RouteTable> table);
+  // Sends each module's current frame to every connection subscribed to it.
+  void push(std::vector<uint64_t> modules);
+  DnsStats stats() const;
+
+ private:
+  // One I/O loop's subscriptions: module → connections, owned by that loop's thread. Entries
+  // hold the connection alive until its disconnect removes them.
+  struct Subscriptions {
+    std::unordered_map<uint64_t, std::unordered_map<reactor::TcpConnection*, reactor::TcpConnectionPtr>> byModule;
+  };
+
+  void onFrameInLoop(const reactor::TcpConnectionPtr& conn, int32_t msgid, const char* body, size_t len);
+  void onDisconnectInLoop(const reactor::TcpConnectionPtr& conn);
+  void pushInLoop(reactor::EventLoop* loop, const std::vector<uint64_t>& modules);
+  std::shared_ptr<const RouteTable> table() const { return std::atomic_load(&table_); }
+  Subscriptions& subscriptionsOf(reactor::EventLoop* loop);
+
+  std::unique_ptr<reactor::EventLoopThread> baseThread_;
+  reactor::EventLoop* baseLoop_ = nullptr;
+  std::unique_ptr<reactor::TcpServer> server_;
+  std::shared_ptr<const RouteTable> table_;
+  // Filled while the I/O threads start (under the mutex), then only read.
+  mutable std::mutex loopsMutex_;
+  std::unordered_map<reactor::EventLoop*, std::unique_ptr<Subscriptions>> perLoop_;
+  std::vector<reactor::EventLoop*> ioLoops_;
+  std::atomic<uint64_t> subscriptions_{0};
+  std::atomic<uint64_t> replies_{0};
+  std::atomic<uint64_t> pushes_{0};
+  std::atomic<uint64_t> badBodies_{0};
+  std::atomic<uint64_t> unknownMsgIds_{0};
+};
+
+}  // namespace lars::dns

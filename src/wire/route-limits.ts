@@ -43,6 +43,7 @@ const WORST_HOST = hostSize({ ip: -1, port: 65535 });
 
 /**
  * The most hosts that always fit one frame, whatever the modid, cmdid and addresses, for ports
- * 0..65535: 3853. A route with more may still fit (see routeFrameSize) but is refused.
+ * 0..65535: 3853. A route with more may still fit: the store refuses a route only when its
+ * actual frame (routeFrameSize) would pass 65535 bytes.
  */
 export const MAX_HOSTS_PER_ROUTE: number = Math.floor((MAX_BODY_SIZE - WORST_HEADER) / WORST_HOST);

@@ -1,0 +1,62 @@
+-- Lars schema, MySQL / MariaDB dialect (docs/spec/STORAGE.md, docs/storage.md).
+-- Idempotent: every statement can run against an existing lars_dns database, including one
+-- created by the reference Lars. Tables are never dropped or altered here; the extra indexes
+-- below only apply to tables this file creates, so existing deployments are left as they are.
+-- Statements are separated by a semicolon at the end of a line (the store splits on that).
+
+CREATE TABLE IF NOT EXISTS RouteData (
+  id         int(10) unsigned NOT NULL AUTO_INCREMENT,
+  modid      int(10) unsigned NOT NULL,
+  cmdid      int(10) unsigned NOT NULL,
+  serverip   int(10) unsigned NOT NULL,
+  serverport int(10) unsigned NOT NULL,
+  PRIMARY KEY (id),
+  KEY idx_route_module (modid, cmdid)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+CREATE TABLE IF NOT EXISTS RouteVersion (
+  id      int(10) unsigned NOT NULL AUTO_INCREMENT,
+  version int(10) unsigned NOT NULL,
+  PRIMARY KEY (id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+-- The version lives in row id = 1; a reference database already has it.
+INSERT IGNORE INTO RouteVersion (id, version) VALUES (1, 0);
+
+CREATE TABLE IF NOT EXISTS RouteChange (
+  id      int(10) unsigned NOT NULL AUTO_INCREMENT,
+  modid   int(10) unsigned NOT NULL,
+  cmdid   int(10) unsigned NOT NULL,
+  version bigint(20) unsigned NOT NULL,
+  PRIMARY KEY (id),
+  KEY idx_change_version (version)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+CREATE TABLE IF NOT EXISTS ServerCallStatus (
+  modid    int(10) unsigned NOT NULL,
+  cmdid    int(10) unsigned NOT NULL,
+  ip       int(10) unsigned NOT NULL,
+  port     int(10) unsigned NOT NULL,
+  caller   int(10) unsigned NOT NULL,
+  succ_cnt int(10) unsigned NOT NULL,
+  err_cnt  int(10) unsigned NOT NULL,
+  ts       bigint(20) unsigned NOT NULL,
+  overload char(1) NOT NULL,
+  PRIMARY KEY (modid, cmdid, ip, port, caller)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+CREATE TABLE IF NOT EXISTS ModIDConfig (
+  id      int(10) unsigned NOT NULL AUTO_INCREMENT,
+  modid   int(10) unsigned NOT NULL,
+  content varchar(1024) NOT NULL DEFAULT '',
+  PRIMARY KEY (id),
+  UNIQUE KEY uniq_modid (modid)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+CREATE TABLE IF NOT EXISTS CmdIDConfig (
+  id      int(10) unsigned NOT NULL AUTO_INCREMENT,
+  cmdid   int(10) unsigned NOT NULL,
+  content varchar(1024) NOT NULL DEFAULT '',
+  PRIMARY KEY (id),
+  UNIQUE KEY uniq_cmdid (cmdid)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;

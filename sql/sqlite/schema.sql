@@ -1,0 +1,52 @@
+-- Lars schema, SQLite dialect for the embedded store (docs/storage.md). Same tables and columns
+-- as sql/mysql/schema.sql. Idempotent; never drops a table.
+-- AUTOINCREMENT keeps RouteChange ids from ever being reused after rows are pruned, so a DNS
+-- instance that remembers the last id it handled can never mistake a new row for an old one.
+
+CREATE TABLE IF NOT EXISTS RouteData (
+  id         INTEGER PRIMARY KEY AUTOINCREMENT,
+  modid      INTEGER NOT NULL,
+  cmdid      INTEGER NOT NULL,
+  serverip   INTEGER NOT NULL,
+  serverport INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS idx_route_module ON RouteData (modid, cmdid);
+
+CREATE TABLE IF NOT EXISTS RouteVersion (
+  id      INTEGER PRIMARY KEY AUTOINCREMENT,
+  version INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO RouteVersion (id, version) VALUES (1, 0);
+
+CREATE TABLE IF NOT EXISTS RouteChange (
+  id      INTEGER PRIMARY KEY AUTOINCREMENT,
+  modid   INTEGER NOT NULL,
+  cmdid   INTEGER NOT NULL,
+  version INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS idx_change_version ON RouteChange (version);
+
+CREATE TABLE IF NOT EXISTS ServerCallStatus (
+  modid    INTEGER NOT NULL,
+  cmdid    INTEGER NOT NULL,
+  ip       INTEGER NOT NULL,
+  port     INTEGER NOT NULL,
+  caller   INTEGER NOT NULL,
+  succ_cnt INTEGER NOT NULL,
+  err_cnt  INTEGER NOT NULL,
+  ts       INTEGER NOT NULL,
+  overload CHAR(1) NOT NULL,
+  PRIMARY KEY (modid, cmdid, ip, port, caller)
+);
+
+CREATE TABLE IF NOT EXISTS ModIDConfig (
+  id      INTEGER PRIMARY KEY AUTOINCREMENT,
+  modid   INTEGER NOT NULL UNIQUE,
+  content TEXT NOT NULL DEFAULT ''
+);
+
+CREATE TABLE IF NOT EXISTS CmdIDConfig (
+  id      INTEGER PRIMARY KEY AUTOINCREMENT,
+  cmdid   INTEGER NOT NULL UNIQUE,
+  content TEXT NOT NULL DEFAULT ''
+);

@@ -1,0 +1,454 @@
+// The Store, written once over SqlDriver: every query and the route-change transaction live
+// here; drivers only differ in connection handling and the dialect hooks.
+import { LarsError } from '../errors.js';
+import { placeholders, type SqlDriver, type SqlExecutor, type SqlValue } from './sql-driver.js';
+import type {
+  CallStatus,
+  CallStatusFilter,
+  Description,
+  DescriptionKind,
+  ModuleKey,
+  ModuleRoute,
+  RouteChangeResult,
+  RouteChangeRow,
+  RouteEdit,
+  RouteFilter,
+  RouteNode,
+  RouteRow,
+  RouteTable,
+  Store,
+} from './store.js';
+import { checkDescription, checkPort, checkRouteFits, checkUint32, checkUnixSeconds, formatIpv4, parseIpv4, UINT32_MAX } from './validate.js';
+
+export interface SqlStoreOptions {
+  /** Milliseconds since the epoch; versions are at least the current unix second. */
+  readonly now?: () => number;
+}
+
+/** The demo routes of `lars db seed`: three modules with three local nodes each. */
+export const DEMO_ROUTES: readonly { readonly modid: number; readonly cmdid: number; readonly hosts: readonly RouteNode[] }[] = [
+  { modid: 1, cmdid: 1, hosts: [9001, 9002, 9003].map((port) => ({ ip: '127.0.0.1', port })) },
+  { modid: 1, cmdid: 2, hosts: [9011, 9012, 9013].map((port) => ({ ip: '127.0.0.1', port })) },
+  { modid: 2, cmdid: 1, hosts: [9021, 9022, 9023].map((port) => ({ ip: '127.0.0.1', port })) },
+];
+
+/** Rows per multi-row statement: at 9 placeholders a row this stays far below every server's limit. */
+const UPSERT_CHUNK = 500;
+const CALL_STATUS_COLUMNS = ['modid', 'cmdid', 'ip', 'port', 'caller', 'succ_cnt', 'err_cnt', 'ts', 'overload'] as const;
+const CALL_STATUS_KEY = ['modid', 'cmdid', 'ip', 'port', 'caller'] as const;
+
+const DESCRIPTION_TABLES: Record<DescriptionKind, { table: string; column: string }> = {
+  modid: { table: 'ModIDConfig', column: 'modid' },
+  cmdid: { table: 'CmdIDConfig', column: 'cmdid' },
+};
+
+interface NumNode {
+  readonly ip: number;
+  readonly port: number;
+}
+
+const nodeKey = (ip: number, port: number): string => `${ip}:${port}`;
+const moduleKey = (modid: number, cmdid: number): string => `${modid}/${cmdid}`;
+
+function checkLimit(value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 1_000_000) {
+    throw new LarsError('ERR_INVALID_INPUT', `limit must be an integer from 1 to 1000000, got ${String(value)}`);
+  }
+  return value;
+}
+
+/** A route edit with its values checked and the ip converted to the stored number. */
+type CheckedEdit =
+  | { op: 'add' | 'remove'; modid: number; cmdid: number; node: NumNode }
+  | { op: 'replace'; modid: number; cmdid: number; hosts: NumNode[] };
+
+function checkEdit(edit: RouteEdit, index: number): CheckedEdit {
+  const at = `edit ${index + 1}`;
+  const modid = checkUint32(`modid (${at})`, edit.modid);
+  const cmdid = checkUint32(`cmdid (${at})`, edit.cmdid);
+  if (edit.op === 'add' || edit.op === 'remove') {
+    return { op: edit.op, modid, cmdid, node: { ip: parseIpv4(`ip (${at})`, edit.ip), port: checkPort(`port (${at})`, edit.port) } };
+  }
+  if (edit.op !== 'replace') throw new LarsError('ERR_INVALID_INPUT', `op (${at}) must be "add", "remove" or "replace", got ${JSON.stringify((edit as { op: unknown }).op)}`);
+  if (!Array.isArray(edit.hosts)) throw new LarsError('ERR_INVALID_INPUT', `hosts (${at}) must be an array of {ip, port}`);
+  const seen = new Set<string>();
+  const hosts = edit.hosts.map((h, i) => {
+    const node = { ip: parseIpv4(`hosts[${i}].ip (${at})`, h.ip), port: checkPort(`hosts[${i}].port (${at})`, h.port) };
+    const key = nodeKey(node.ip, node.port);
+    if (seen.has(key)) throw new LarsError('ERR_INVALID_INPUT', `hosts (${at}) lists ${h.ip}:${h.port} twice`);
+    seen.add(key);
+    return node;
+  });
+  checkRouteFits(modid, cmdid, hosts);
+  return { op: 'replace', modid, cmdid, hosts };
+}
+
+function sortNodes<T extends NumNode>(nodes: T[]): T[] {
+  return nodes.sort((a, b) => a.ip - b.ip || a.port - b.port);
+}
+
+interface RouteDataRow {
+  id: number;
+  modid: number;
+  cmdid: number;
+  serverip: number;
+  serverport: number;
+  [k: string]: unknown;
+}
+
+interface ChangeDbRow {
+  id: number;
+  modid: number;
+  cmdid: number;
+  version: number;
+  [k: string]: unknown;
+}
+
+interface CallStatusDbRow {
+  modid: number;
+  cmdid: number;
+  ip: number;
+  port: number;
+  caller: number;
+  succ_cnt: number;
+  err_cnt: number;
+  ts: number;
+  overload: string;
+  [k: string]: unknown;
+}
+
+const toChange = (r: ChangeDbRow): RouteChangeRow => ({ id: Number(r.id), modid: Number(r.modid), cmdid: Number(r.cmdid), version: Number(r.version) });
+
+export class SqlStore implements Store {
+  readonly backend;
+  readonly description: string;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly db: SqlDriver,
+    options: SqlStoreOptions = {},
+  ) {
+    this.backend = db.dialect.backend;
+    this.description = db.description;
+    this.now = options.now ?? Date.now;
+  }
+
+  async init(): Promise<void> {
+    await this.db.createSchema();
+  }
+
+  async seedDemo(): Promise<RouteChangeResult> {
+    return this.applyRouteChange(DEMO_ROUTES.map((r) => ({ op: 'replace', modid: r.modid, cmdid: r.cmdid, hosts: r.hosts })));
+  }
+
+  ping(): Promise<void> {
+    return this.db.ping();
+  }
+
+  close(): Promise<void> {
+    return this.db.close();
+  }
+
+  // ---- routes ----------------------------------------------------------------------------
+
+  async listRoutes(filter: RouteFilter = {}): Promise<RouteRow[]> {
+    const where: string[] = [];
+    const params: SqlValue[] = [];
+    if (filter.modid !== undefined) {
+      where.push('modid = ?');
+      params.push(checkUint32('modid', filter.modid));
+    }
+    if (filter.cmdid !== undefined) {
+      where.push('cmdid = ?');
+      params.push(checkUint32('cmdid', filter.cmdid));
+    }
+    const rows = await this.db.query<RouteDataRow>(
+      `SELECT id, modid, cmdid, serverip, serverport FROM RouteData${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY modid, cmdid, serverip, serverport, id`,
+      params,
+    );
+    return rows.map((r) => ({ id: Number(r.id), modid: Number(r.modid), cmdid: Number(r.cmdid), ip: formatIpv4(Number(r.serverip)), port: Number(r.serverport) }));
+  }
+
+  async loadRouteTable(): Promise<RouteTable> {
+    return this.db.transaction('read', async (tx) => {
+      const version = await this.readVersion(tx, false);
+      const lastChangeId = await this.readLastChangeId(tx);
+      const rows = await tx.query<RouteDataRow>('SELECT modid, cmdid, serverip, serverport FROM RouteData ORDER BY modid, cmdid, serverip, serverport');
+      const modules: ModuleRoute[] = [];
+      let current: { modid: number; cmdid: number; hosts: RouteNode[] } | undefined;
+      let lastNode = '';
+      for (const r of rows) {
+        const modid = Number(r.modid);
+        const cmdid = Number(r.cmdid);
+        if (current === undefined || current.modid !== modid || current.cmdid !== cmdid) {
+          current = { modid, cmdid, hosts: [] };
+          modules.push(current);
+          lastNode = '';
+        }
+        // Duplicate rows (possible in a hand-edited reference database) collapse into one node.
+        const key = nodeKey(Number(r.serverip), Number(r.serverport));
+        if (key === lastNode) continue;
+        lastNode = key;
+        current.hosts.push({ ip: formatIpv4(Number(r.serverip)), port: Number(r.serverport) });
+      }
+      return { version, lastChangeId, modules };
+    });
+  }
+
+  // ---- version and change log --------------------------------------------------------------
+
+  private async readVersion(ex: SqlExecutor, lock: boolean): Promise<number> {
+    const rows = await ex.query<{ version: number }>(`SELECT version FROM RouteVersion WHERE id = 1${lock ? this.db.dialect.forUpdate : ''}`);
+    const row = rows[0];
+    if (row === undefined) {
+      throw new LarsError('ERR_STORE', `RouteVersion has no row with id = 1 in ${this.description}: run "lars db init"`);
+    }
+    return Number(row.version);
+  }
+
+  private async readLastChangeId(ex: SqlExecutor): Promise<number> {
+    const rows = await ex.query<{ last: number | null }>('SELECT MAX(id) AS last FROM RouteChange');
+    return Number(rows[0]?.last ?? 0);
+  }
+
+  getVersion(): Promise<number> {
+    return this.readVersion(this.db, false);
+  }
+
+  lastChangeId(): Promise<number> {
+    return this.readLastChangeId(this.db);
+  }
+
+  async changesSince(afterId: number, limit?: number): Promise<RouteChangeRow[]> {
+    const after = checkUint32('afterId', afterId);
+    // The limit is checked to be an integer, so it can be inlined (LIMIT ? is not portable in prepared statements).
+    const n = checkLimit(limit, 1000);
+    const rows = await this.db.query<ChangeDbRow>(`SELECT id, modid, cmdid, version FROM RouteChange WHERE id > ? ORDER BY id LIMIT ${n}`, [after]);
+    return rows.map(toChange);
+  }
+
+  async recentChanges(limit?: number): Promise<RouteChangeRow[]> {
+    const n = checkLimit(limit, 100);
+    const rows = await this.db.query<ChangeDbRow>(`SELECT id, modid, cmdid, version FROM RouteChange ORDER BY id DESC LIMIT ${n}`);
+    return rows.map(toChange);
+  }
+
+  async pruneChanges(olderThanSec: number): Promise<number> {
+    const cutoff = checkUnixSeconds('olderThanSec', olderThanSec);
+    return this.db.transaction('write', async (tx) => {
+      // Keeping the newest row keeps MAX(id) in place, so ids are never handed out twice even
+      // where the server recomputes AUTO_INCREMENT from MAX(id) on restart.
+      const last = await this.readLastChangeId(tx);
+      return tx.run('DELETE FROM RouteChange WHERE version < ? AND id < ?', [cutoff, last]);
+    });
+  }
+
+  // ---- THE route-change transaction ------------------------------------------------------
+
+  async applyRouteChange(edits: readonly RouteEdit[]): Promise<RouteChangeResult> {
+    if (!Array.isArray(edits) || edits.length === 0) throw new LarsError('ERR_INVALID_INPUT', 'edits must be a non-empty array of route edits');
+    const checked = edits.map(checkEdit);
+    return this.db.transaction('write', async (tx) => {
+      // Locking the version row first serialises route changes across every admin process.
+      const previousVersion = await this.readVersion(tx, true);
+
+      // 1. Read the touched modules and apply the edits in memory, refusing impossible ones.
+      const modules = new Map<string, { modid: number; cmdid: number; before: Map<string, NumNode>; rowIds: Map<string, number[]>; after: Map<string, NumNode> }>();
+      for (const e of checked) {
+        const mk = moduleKey(e.modid, e.cmdid);
+        let m = modules.get(mk);
+        if (m === undefined) {
+          const rows = await tx.query<RouteDataRow>(
+            `SELECT id, serverip, serverport FROM RouteData WHERE modid = ? AND cmdid = ?${this.db.dialect.forUpdate}`,
+            [e.modid, e.cmdid],
+          );
+          const before = new Map<string, NumNode>();
+          const rowIds = new Map<string, number[]>();
+          for (const r of rows) {
+            const key = nodeKey(Number(r.serverip), Number(r.serverport));
+            before.set(key, { ip: Number(r.serverip), port: Number(r.serverport) });
+            // A hand-edited reference database may hold a node twice: removing it removes every row.
+            const ids = rowIds.get(key);
+            if (ids === undefined) rowIds.set(key, [Number(r.id)]);
+            else ids.push(Number(r.id));
+          }
+          m = { modid: e.modid, cmdid: e.cmdid, before, rowIds, after: new Map(before) };
+          modules.set(mk, m);
+        }
+        if (e.op === 'replace') {
+          m.after = new Map(e.hosts.map((h) => [nodeKey(h.ip, h.port), h]));
+        } else {
+          const key = nodeKey(e.node.ip, e.node.port);
+          const where = `${formatIpv4(e.node.ip)}:${e.node.port}`;
+          if (e.op === 'add') {
+            if (m.after.has(key)) {
+              throw new LarsError('ERR_INVALID_INPUT', `${where} is already a node of modid ${e.modid} cmdid ${e.cmdid}; nothing was changed`);
+            }
+            m.after.set(key, e.node);
+          } else {
+            if (!m.after.delete(key)) {
+              throw new LarsError('ERR_INVALID_INPUT', `${where} is not a node of modid ${e.modid} cmdid ${e.cmdid}; nothing was changed`);
+            }
+          }
+        }
+      }
+
+      // 2. Work out what differs; refuse routes too big for one frame before writing anything.
+      const changed: { modid: number; cmdid: number; removedIds: number[]; added: NumNode[] }[] = [];
+      for (const m of modules.values()) {
+        const removedIds = [...m.rowIds].filter(([k]) => !m.after.has(k)).flatMap(([, ids]) => ids);
+        const added = [...m.after].filter(([k]) => !m.before.has(k)).map(([, n]) => n);
+        if (removedIds.length === 0 && added.length === 0) continue;
+        checkRouteFits(m.modid, m.cmdid, [...m.after.values()]);
+        changed.push({ modid: m.modid, cmdid: m.cmdid, removedIds: removedIds.sort((a, b) => a - b), added: sortNodes(added) });
+      }
+      if (changed.length === 0) return { version: previousVersion, previousVersion, changed: [] };
+
+      // 3. Write: RouteData, then the version, then one RouteChange row per changed module.
+      const version = Math.max(previousVersion + 1, Math.floor(this.now() / 1000));
+      if (version > UINT32_MAX) throw new LarsError('ERR_STORE', `the route version would exceed ${UINT32_MAX}; RouteVersion.version is unsigned 32-bit`);
+      for (const c of changed) {
+        for (let i = 0; i < c.removedIds.length; i += UPSERT_CHUNK) {
+          const chunk = c.removedIds.slice(i, i + UPSERT_CHUNK);
+          await tx.run(`DELETE FROM RouteData WHERE id IN (${chunk.map(() => '?').join(', ')})`, chunk);
+        }
+        for (let i = 0; i < c.added.length; i += UPSERT_CHUNK) {
+          const chunk = c.added.slice(i, i + UPSERT_CHUNK);
+          await tx.run(
+            `INSERT INTO RouteData (modid, cmdid, serverip, serverport) VALUES ${placeholders(4, chunk.length)}`,
+            chunk.flatMap((n) => [c.modid, c.cmdid, n.ip, n.port]),
+          );
+        }
+      }
+      await tx.run('UPDATE RouteVersion SET version = ? WHERE id = 1', [version]);
+      for (let i = 0; i < changed.length; i += UPSERT_CHUNK) {
+        const chunk = changed.slice(i, i + UPSERT_CHUNK);
+        await tx.run(`INSERT INTO RouteChange (modid, cmdid, version) VALUES ${placeholders(3, chunk.length)}`, chunk.flatMap((c) => [c.modid, c.cmdid, version]));
+      }
+      return { version, previousVersion, changed: changed.map((c): ModuleKey => ({ modid: c.modid, cmdid: c.cmdid })) };
+    });
+  }
+
+  // ---- module descriptions -----------------------------------------------------------------
+
+  async listDescriptions(kind: DescriptionKind): Promise<Description[]> {
+    const { table, column } = descriptionTable(kind);
+    const rows = await this.db.query<{ id: number; content: string }>(`SELECT ${column} AS id, content FROM ${table} ORDER BY ${column}, id`);
+    const seen = new Set<number>();
+    const out: Description[] = [];
+    for (const r of rows) {
+      const id = Number(r.id);
+      if (seen.has(id)) continue; // a reference table has no unique key; the first row wins
+      seen.add(id);
+      out.push({ id, content: String(r.content) });
+    }
+    return out;
+  }
+
+  async upsertDescription(kind: DescriptionKind, id: number, content: string): Promise<void> {
+    const { table, column } = descriptionTable(kind);
+    const value = checkUint32(column, id);
+    const text = checkDescription('content', content);
+    // UPDATE-then-INSERT rather than an upsert: a reference table has no unique key on the id.
+    await this.db.transaction('write', async (tx) => {
+      const existing = await tx.query(`SELECT id FROM ${table} WHERE ${column} = ?${this.db.dialect.forUpdate}`, [value]);
+      if (existing.length > 0) await tx.run(`UPDATE ${table} SET content = ? WHERE ${column} = ?`, [text, value]);
+      else await tx.run(`INSERT INTO ${table} (${column}, content) VALUES (?, ?)`, [value, text]);
+    });
+  }
+
+  async deleteDescription(kind: DescriptionKind, id: number): Promise<boolean> {
+    const { table, column } = descriptionTable(kind);
+    const value = checkUint32(column, id);
+    return (await this.db.run(`DELETE FROM ${table} WHERE ${column} = ?`, [value])) > 0;
+  }
+
+  // ---- call status -------------------------------------------------------------------------
+
+  async upsertCallStatus(rows: readonly CallStatus[]): Promise<void> {
+    if (!Array.isArray(rows)) throw new LarsError('ERR_INVALID_INPUT', 'call status rows must be an array');
+    // Check everything first, then keep the last row of each key (latest values win).
+    const latest = new Map<string, SqlValue[]>();
+    rows.forEach((r, i) => {
+      const at = `call status row ${i + 1}`;
+      const values: SqlValue[] = [
+        checkUint32(`modid (${at})`, r.modid),
+        checkUint32(`cmdid (${at})`, r.cmdid),
+        parseIpv4(`ip (${at})`, r.ip),
+        checkPort(`port (${at})`, r.port),
+        parseIpv4(`caller (${at})`, r.caller),
+        checkUint32(`succCnt (${at})`, r.succCnt),
+        checkUint32(`errCnt (${at})`, r.errCnt),
+        checkUnixSeconds(`ts (${at})`, r.ts),
+        typeof r.overload === 'boolean' ? (r.overload ? '1' : '0') : invalidOverload(at, r.overload),
+      ];
+      const key = values.slice(0, 5).join(':');
+      latest.delete(key); // re-insert so the map's order is the order of the latest rows
+      latest.set(key, values);
+    });
+    if (latest.size === 0) return;
+    // Sorted by key so concurrent writers lock rows in the same order and cannot deadlock each other.
+    const ordered = [...latest.values()].sort((a, b) => {
+      for (let i = 0; i < 5; i++) {
+        const d = (a[i] as number) - (b[i] as number);
+        if (d !== 0) return d;
+      }
+      return 0;
+    });
+    await this.db.transaction('write', async (tx) => {
+      for (let i = 0; i < ordered.length; i += UPSERT_CHUNK) {
+        const chunk = ordered.slice(i, i + UPSERT_CHUNK);
+        await tx.run(this.db.dialect.upsert('ServerCallStatus', CALL_STATUS_COLUMNS, CALL_STATUS_KEY, chunk.length), chunk.flat());
+      }
+    });
+  }
+
+  async listCallStatus(filter: CallStatusFilter = {}): Promise<CallStatus[]> {
+    const where: string[] = [];
+    const params: SqlValue[] = [];
+    if (filter.modid !== undefined) {
+      where.push('modid = ?');
+      params.push(checkUint32('modid', filter.modid));
+    }
+    if (filter.cmdid !== undefined) {
+      where.push('cmdid = ?');
+      params.push(checkUint32('cmdid', filter.cmdid));
+    }
+    if (filter.ip !== undefined) {
+      where.push('ip = ?');
+      params.push(parseIpv4('ip', filter.ip));
+    }
+    if (filter.caller !== undefined) {
+      where.push('caller = ?');
+      params.push(parseIpv4('caller', filter.caller));
+    }
+    const n = checkLimit(filter.limit, 10000);
+    const rows = await this.db.query<CallStatusDbRow>(
+      `SELECT modid, cmdid, ip, port, caller, succ_cnt, err_cnt, ts, overload FROM ServerCallStatus${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY modid, cmdid, ip, port, caller LIMIT ${n}`,
+      params,
+    );
+    return rows.map((r) => ({
+      modid: Number(r.modid),
+      cmdid: Number(r.cmdid),
+      ip: formatIpv4(Number(r.ip)),
+      port: Number(r.port),
+      caller: formatIpv4(Number(r.caller)),
+      succCnt: Number(r.succ_cnt),
+      errCnt: Number(r.err_cnt),
+      ts: Number(r.ts),
+      // '1' is what we write; accept the other spellings a hand-written row might use.
+      overload: /^[1yYtT]$/.test(String(r.overload)),
+    }));
+  }
+}
+
+function descriptionTable(kind: DescriptionKind): { table: string; column: string } {
+  const t = DESCRIPTION_TABLES[kind];
+  if (t === undefined) throw new LarsError('ERR_INVALID_INPUT', `description kind must be "modid" or "cmdid", got ${JSON.stringify(kind)}`);
+  return t;
+}
+
+function invalidOverload(at: string, value: unknown): never {
+  throw new LarsError('ERR_INVALID_INPUT', `overload (${at}) must be true or false, got ${JSON.stringify(value)}`);
+}

@@ -1,0 +1,154 @@
+// The one storage interface every role codes against (docs/storage.md). Two backends implement
+// it through the same SqlStore: MySQL (the source of truth in production) and SQLite (the
+// embedded single-machine store). IPv4 addresses cross this interface as dotted-quad strings;
+// the store converts them to the unsigned number the tables hold.
+
+export type StoreBackend = 'mysql' | 'sqlite';
+
+/** A module: one remote service. */
+export interface ModuleKey {
+  readonly modid: number;
+  readonly cmdid: number;
+}
+
+/** A node of a route. */
+export interface RouteNode {
+  /** Dotted quad, e.g. "10.0.0.1". */
+  readonly ip: string;
+  readonly port: number;
+}
+
+/** One RouteData row. */
+export interface RouteRow extends ModuleKey, RouteNode {
+  readonly id: number;
+}
+
+/** A module and all its nodes (duplicated rows collapsed), ordered by ip then port. */
+export interface ModuleRoute extends ModuleKey {
+  readonly hosts: readonly RouteNode[];
+}
+
+/** Everything the DNS needs, read in one consistent snapshot. */
+export interface RouteTable {
+  /** RouteVersion.version (id = 1). */
+  readonly version: number;
+  /** The largest RouteChange.id at the time of the snapshot (0 when none): consume changes after it. */
+  readonly lastChangeId: number;
+  /** Ordered by modid, then cmdid. */
+  readonly modules: readonly ModuleRoute[];
+}
+
+export interface RouteFilter {
+  readonly modid?: number;
+  readonly cmdid?: number;
+}
+
+/**
+ * One edit of a route-change transaction.
+ * - add: the node must not be in the route yet (else ERR_INVALID_INPUT, nothing written).
+ * - remove: the node must be in the route (else ERR_INVALID_INPUT, nothing written).
+ * - replace: the module's node set becomes exactly `hosts` (empty removes the module).
+ */
+export type RouteEdit =
+  | ({ readonly op: 'add' } & ModuleKey & RouteNode)
+  | ({ readonly op: 'remove' } & ModuleKey & RouteNode)
+  | ({ readonly op: 'replace'; readonly hosts: readonly RouteNode[] } & ModuleKey);
+
+export interface RouteChangeResult {
+  /** The version after the transaction (unchanged when nothing changed). */
+  readonly version: number;
+  readonly previousVersion: number;
+  /** Modules whose node set differs from before, in the order first edited; one RouteChange row each. */
+  readonly changed: readonly ModuleKey[];
+}
+
+/** One RouteChange row. */
+export interface RouteChangeRow extends ModuleKey {
+  readonly id: number;
+  readonly version: number;
+}
+
+/** ServerCallStatus: the latest call statistics of one node as seen by one caller. */
+export interface CallStatus extends ModuleKey {
+  readonly ip: string;
+  readonly port: number;
+  /** The reporting agent's IPv4, dotted quad. */
+  readonly caller: string;
+  readonly succCnt: number;
+  readonly errCnt: number;
+  /** Unix seconds. */
+  readonly ts: number;
+  readonly overload: boolean;
+}
+
+export interface CallStatusFilter {
+  readonly modid?: number;
+  readonly cmdid?: number;
+  readonly ip?: string;
+  readonly caller?: string;
+  /** At most this many rows (default 10000). */
+  readonly limit?: number;
+}
+
+/** ModIDConfig rows ('modid') and CmdIDConfig rows ('cmdid'). */
+export type DescriptionKind = 'modid' | 'cmdid';
+
+export interface Description {
+  /** The modid or cmdid described. */
+  readonly id: number;
+  readonly content: string;
+}
+
+/**
+ * The Lars store. Methods may be called concurrently from one thread (the event loop); each is
+ * atomic. Bad input throws LarsError('ERR_INVALID_INPUT') before any SQL runs; an unreachable
+ * database throws 'ERR_STORE_UNAVAILABLE'; other database failures throw 'ERR_STORE'.
+ */
+export interface Store {
+  readonly backend: StoreBackend;
+  /** Where the data lives, for logs: "MySQL root@127.0.0.1:3306/lars_dns" or "SQLite /path/lars.sqlite". */
+  readonly description: string;
+
+  /** Creates the schema if missing (and, on MySQL, the database). Idempotent; never drops anything. */
+  init(): Promise<void>;
+  /** Loads the demo routes through the route-change transaction (idempotent: a re-seed changes nothing). */
+  seedDemo(): Promise<RouteChangeResult>;
+  /** Resolves when the database answers. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+
+  /** RouteData rows, ordered by modid, cmdid, ip, port. */
+  listRoutes(filter?: RouteFilter): Promise<RouteRow[]>;
+  /** All routes grouped by module with the version and last change id of the same snapshot. */
+  loadRouteTable(): Promise<RouteTable>;
+
+  /** RouteVersion.version of row id = 1. */
+  getVersion(): Promise<number>;
+  /** The largest RouteChange.id (0 when the log is empty): where a starting reader begins. */
+  lastChangeId(): Promise<number>;
+  /** RouteChange rows with id > afterId, ascending by id, at most `limit` (default 1000). Deletes nothing. */
+  changesSince(afterId: number, limit?: number): Promise<RouteChangeRow[]>;
+  /** The newest RouteChange rows, newest first (the admin's change log). */
+  recentChanges(limit?: number): Promise<RouteChangeRow[]>;
+  /**
+   * Deletes RouteChange rows whose version is below `olderThanSec` (unix seconds; versions are
+   * at least the unix time of their change). The newest row is always kept. Returns rows deleted.
+   */
+  pruneChanges(olderThanSec: number): Promise<number>;
+
+  /** THE route-change transaction (docs/storage.md). All edits apply, or none. */
+  applyRouteChange(edits: readonly RouteEdit[]): Promise<RouteChangeResult>;
+
+  listDescriptions(kind: DescriptionKind): Promise<Description[]>;
+  upsertDescription(kind: DescriptionKind, id: number, content: string): Promise<void>;
+  /** Resolves to false when there was no description to delete. */
+  deleteDescription(kind: DescriptionKind, id: number): Promise<boolean>;
+
+  /**
+   * Writes the latest statistics per (modid, cmdid, ip, port, caller): one multi-row upsert
+   * statement per chunk of rows, all in one transaction. Within a batch the last row of a key wins.
+   */
+  upsertCallStatus(rows: readonly CallStatus[]): Promise<void>;
+  /** Ordered by modid, cmdid, ip, port, caller. */
+  listCallStatus(filter?: CallStatusFilter): Promise<CallStatus[]>;
+}

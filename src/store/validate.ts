@@ -1,0 +1,101 @@
+// Input checks for everything that reaches the store: ids, ports, IPv4 addresses and the size a
+// route will have on the wire. Pure functions; every refusal is LarsError('ERR_INVALID_INPUT')
+// naming the field, thrown before any SQL runs.
+import { LarsError } from '../errors.js';
+import { ipToUint32, uint32ToIp } from '../wire/ipv4.js';
+import { routeFrameSize as wireRouteFrameSize } from '../wire/route-limits.js';
+import { MAX_FRAME_SIZE } from '../wire/frame.js';
+
+export const UINT32_MAX = 4294967295;
+/** A whole frame (8-byte header + protobuf body) must not exceed this (docs/spec/PROTOCOL.md). */
+export const MAX_FRAME_BYTES = MAX_FRAME_SIZE;
+/** Longest ModIDConfig/CmdIDConfig.content accepted (the column is varchar(1024)). */
+export const MAX_DESCRIPTION_LENGTH = 1024;
+
+function invalid(message: string): LarsError {
+  return new LarsError('ERR_INVALID_INPUT', message);
+}
+
+function show(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : String(value);
+}
+
+/** An integer 0..4294967295 (modid, cmdid, counters, ip numbers). */
+export function checkUint32(field: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > UINT32_MAX) {
+    throw invalid(`${field} must be an integer from 0 to ${UINT32_MAX}, got ${show(value)}`);
+  }
+  return value;
+}
+
+export function checkPort(field: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 65535) {
+    throw invalid(`${field} must be a port number from 1 to 65535, got ${show(value)}`);
+  }
+  return value;
+}
+
+/** Unix seconds as stored in ServerCallStatus.ts: a non-negative safe integer. */
+export function checkUnixSeconds(field: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw invalid(`${field} must be a non-negative integer (unix seconds), got ${show(value)}`);
+  }
+  return value;
+}
+
+/**
+ * Strict dotted quad (no leading zeros, which some parsers read as octal) → the unsigned
+ * number a<<24|b<<16|c<<8|d stored in RouteData.serverip. The parsing is the wire module's;
+ * this names the field in the error.
+ */
+export function parseIpv4(field: string, value: unknown): number {
+  try {
+    return ipToUint32(value as string);
+  } catch {
+    throw invalid(`${field} must be an IPv4 address in dotted-quad form like 10.0.0.1 (no leading zeros), got ${show(value)}`);
+  }
+}
+
+/**
+ * A number → dotted quad. Accepts the unsigned form (RouteData.serverip) and the signed int32
+ * form the wire carries (HostInfo.ip), so 3232235953 and -1062731343 both give 192.168.1.177.
+ */
+export function formatIpv4(value: number): string {
+  if (!Number.isInteger(value) || value < -2147483648 || value > UINT32_MAX) {
+    throw invalid(`an IPv4 number must be an int32 or uint32 integer, got ${show(value)}`);
+  }
+  return uint32ToIp(value >>> 0);
+}
+
+/** Parses a decimal command-line argument into an integer; the range check is the caller's. */
+export function parseIntegerArg(field: string, text: string): number {
+  if (!/^[0-9]{1,10}$/.test(text)) throw invalid(`${field} must be a non-negative decimal integer, got ${JSON.stringify(text)}`);
+  return Number(text);
+}
+
+/**
+ * The exact size of the GetRouteResponse frame (header + body) carrying this route, as the
+ * store holds it: ids and ip are unsigned 32-bit numbers, sent as the int32 the wire carries,
+ * so values above 2^31-1 cost a 10-byte varint each. The byte counting is the wire module's.
+ */
+export function routeFrameSize(modid: number, cmdid: number, hosts: readonly { readonly ip: number; readonly port: number }[]): number {
+  return wireRouteFrameSize({ modid: modid | 0, cmdid: cmdid | 0, host: hosts.map((h) => ({ ip: h.ip | 0, port: h.port })) });
+}
+
+/** Refuses a route whose GetRouteResponse would not fit in one frame. */
+export function checkRouteFits(modid: number, cmdid: number, hosts: readonly { readonly ip: number; readonly port: number }[]): void {
+  const size = routeFrameSize(modid, cmdid, hosts);
+  if (size > MAX_FRAME_BYTES) {
+    throw invalid(
+      `route modid ${modid} cmdid ${cmdid} would have ${hosts.length} nodes, a ${size}-byte GetRouteResponse frame; ` +
+        `the limit is ${MAX_FRAME_BYTES} bytes: split the service into more modules or remove nodes`,
+    );
+  }
+}
+
+export function checkDescription(field: string, value: unknown): string {
+  if (typeof value !== 'string' || value.length > MAX_DESCRIPTION_LENGTH) {
+    throw invalid(`${field} must be a string of at most ${MAX_DESCRIPTION_LENGTH} characters`);
+  }
+  return value;
+}

@@ -1,0 +1,267 @@
+// `lars db` and `lars route` as a user runs them: the built CLI (dist/) in a child process,
+// against a fresh MariaDB database and a fresh SQLite file, configured through LARS_* variables.
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createConnection } from 'mysql2/promise';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, testServer, type TestDatabase } from '../helpers/mysql.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const cli = join(root, 'dist', 'src', 'cli', 'main.js');
+
+// These tests run the compiled CLI; a missing or stale build would test old code.
+function checkBuild(): void {
+  if (!existsSync(cli)) throw new Error(`${cli} is missing: build first with "npx tsc -p tsconfig.json" (npm test does)`);
+  for (const src of ['src/cli/commands/db.ts', 'src/cli/commands/route.ts', 'src/store/sql-store.ts', 'src/store/validate.ts']) {
+    const out = join(root, 'dist', src.replace(/\.ts$/, '.js'));
+    if (!existsSync(out) || statSync(out).mtimeMs < statSync(join(root, src)).mtimeMs) {
+      throw new Error(`${out} is older than ${src}: rebuild with "npx tsc -p tsconfig.json"`);
+    }
+  }
+}
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function run(env: NodeJS.ProcessEnv, args: string[]): Promise<Run> {
+  return new Promise((resolvePromise) => {
+    execFile(process.execPath, [cli, ...args], { env, cwd: root, timeout: 30_000 }, (err, stdout, stderr) => {
+      const code = err === null ? 0 : typeof err.code === 'number' ? err.code : 1;
+      resolvePromise({ code, stdout, stderr });
+    });
+  });
+}
+
+/** The environment without any LARS_* variable of the test runner's own. */
+function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('LARS_')) env[k] = v;
+  return { ...env, LARS_LOG_LEVEL: 'warn', ...extra };
+}
+
+const versionOf = (out: string): number => Number(/route version (\d+)/.exec(out)?.[1] ?? Number.NaN);
+
+const tempDirs: string[] = [];
+afterAll(() => {
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+describe.each(['mysql', 'sqlite'] as const)('lars db / lars route on %s', (backend) => {
+  let db: TestDatabase | undefined;
+  let env: NodeJS.ProcessEnv;
+  let where: RegExp;
+  let sqlitePath = '';
+  const lars = (...args: string[]) => run(env, args);
+
+  beforeAll(async () => {
+    checkBuild();
+    if (backend === 'mysql') {
+      db = await createTestDatabase();
+      const c = db.config;
+      env = cleanEnv({
+        LARS_MYSQL_DB_HOST: c.host,
+        LARS_MYSQL_DB_PORT: String(c.port),
+        LARS_MYSQL_DB_USER: c.user,
+        LARS_MYSQL_DB_PASSWD: c.password,
+        LARS_MYSQL_DB_NAME: c.database,
+      });
+      where = new RegExp(`^store: MySQL ${c.user}@${c.host.replace(/\./g, '\\.')}:${c.port}/${c.database}$`, 'm');
+    } else {
+      const dir = mkdtempSync(join(tmpdir(), 'lars-cli-'));
+      tempDirs.push(dir);
+      sqlitePath = join(dir, 'var', 'lars.sqlite');
+      env = cleanEnv({ LARS_STORE_SQLITE_PATH: sqlitePath });
+      where = new RegExp(`^store: SQLite ${sqlitePath.replace(/[.]/g, '\\.')}$`, 'm');
+    }
+  });
+
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  it('tells to run "lars db init" before the schema exists', async () => {
+    const r = await lars('route', 'ls');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(backend === 'mysql' ? /RouteData.*run "lars db init"/ : /there is no SQLite store at .*lars\.sqlite: run "lars db init"/);
+    if (backend === 'sqlite') expect(existsSync(sqlitePath)).toBe(false); // a read-only command creates nothing
+  });
+
+  it('db init creates the schema, twice without harm, and says which store it used', async () => {
+    for (let i = 0; i < 2; i++) {
+      const r = await lars('db', 'init');
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(where);
+      expect(r.stdout).toMatch(/^schema ready$/m);
+    }
+    if (backend === 'sqlite') expect(existsSync(sqlitePath)).toBe(true);
+  });
+
+  it('db seed loads the demo routes once; route ls prints them as a table', async () => {
+    const seeded = await lars('db', 'seed');
+    expect(seeded.code).toBe(0);
+    expect(seeded.stdout).toMatch(/demo routes loaded: route version \d+ \(was 0\); changed modules \(modid\/cmdid\): 1\/1, 1\/2, 2\/1/);
+    const again = await lars('db', 'seed');
+    expect(again.stdout).toMatch(/demo routes loaded: nothing changed; route version (\d+)/);
+    expect(versionOf(again.stdout)).toBe(versionOf(seeded.stdout));
+
+    const ls = await lars('route', 'ls');
+    expect(ls.code).toBe(0);
+    expect(ls.stdout).toMatch(where);
+    expect(ls.stdout).toContain(`route version ${versionOf(seeded.stdout)}`);
+    expect(ls.stdout).toMatch(/^MODID {2}CMDID {2}IP {9}PORT$/m);
+    expect(ls.stdout).toMatch(/^ {4}1 {6}2 {2}127\.0\.0\.1 {2}9012$/m);
+    expect(ls.stdout).toMatch(/^9 nodes in 3 modules$/m);
+    const one = await lars('route', 'ls', '2', '1');
+    expect(one.stdout).toMatch(/^3 nodes in 1 module$/m);
+    expect(one.stdout).not.toMatch(/9001/);
+  });
+
+  it('route add and rm change one node each, printing the new version', async () => {
+    const before = versionOf((await lars('route', 'ls')).stdout);
+    const add = await lars('route', 'add', '5', '1', '192.168.1.177', '8080');
+    expect(add.stderr).toBe('');
+    expect(add.code).toBe(0);
+    expect(add.stdout).toMatch(where);
+    expect(add.stdout).toMatch(/^added 192\.168\.1\.177:8080 to modid 5 cmdid 1$/m);
+    expect(add.stdout).toMatch(new RegExp(`^route version \\d+ \\(was ${before}\\); changed module \\(modid/cmdid\\): 5/1$`, 'm'));
+    expect(versionOf(add.stdout)).toBeGreaterThan(before);
+    expect((await lars('route', 'ls', '5')).stdout).toMatch(/^ {4}5 {6}1 {2}192\.168\.1\.177 {2}8080$/m);
+
+    const dup = await lars('route', 'add', '5', '1', '192.168.1.177', '8080');
+    expect(dup.code).toBe(1);
+    expect(dup.stderr).toMatch(/^lars: 192\.168\.1\.177:8080 is already a node of modid 5 cmdid 1; nothing was changed$/m);
+
+    const rm = await lars('route', 'rm', '5', '1', '192.168.1.177', '8080');
+    expect(rm.code).toBe(0);
+    expect(rm.stdout).toMatch(/^removed 192\.168\.1\.177:8080 from modid 5 cmdid 1$/m);
+    expect(versionOf(rm.stdout)).toBeGreaterThan(versionOf(add.stdout));
+    const missing = await lars('route', 'rm', '5', '1', '192.168.1.177', '8080');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/is not a node of modid 5 cmdid 1/);
+    expect((await lars('route', 'ls', '5')).stdout).toMatch(/^no routes for modid 5$/m);
+  });
+
+  it('gives every one of several concurrent edits from separate processes its own version', async () => {
+    const runs = await Promise.all(Array.from({ length: 6 }, (_, i) => lars('route', 'add', '6', '1', '10.6.0.1', String(1000 + i))));
+    for (const r of runs) expect(r, r.stderr).toMatchObject({ code: 0 });
+    const versions = runs.map((r) => versionOf(r.stdout));
+    expect(new Set(versions).size).toBe(6);
+    expect((await lars('route', 'ls', '6', '1')).stdout).toMatch(/^6 nodes in 1 module$/m);
+  });
+
+  it('refuses bad values with exit 1 and a message naming the argument, writing nothing', async () => {
+    const before = (await lars('route', 'ls')).stdout;
+    const cases: [string[], RegExp][] = [
+      [['route', 'add', '1', '1', '10.0.0.256', '80'], /^lars: IP must be an IPv4 address in dotted-quad form/m],
+      [['route', 'add', '1', '1', '010.0.0.1', '80'], /IP must be an IPv4 address .* got "010\.0\.0\.1"/],
+      [['route', 'add', '1', '1', '10.0.0.1', '70000'], /^lars: PORT must be a port number from 1 to 65535, got 70000$/m],
+      [['route', 'add', '1', '1', '10.0.0.1', '0'], /PORT must be a port number/],
+      [['route', 'add', '4294967296', '1', '10.0.0.1', '80'], /^lars: MODID must be an integer from 0 to 4294967295, got 4294967296$/m],
+      [['route', 'rm', '1', 'x', '10.0.0.1', '80'], /^lars: CMDID must be a non-negative decimal integer, got "x"$/m],
+      [['route', 'ls', '1.5'], /MODID must be a non-negative decimal integer/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await lars(...args);
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.stderr).toMatch(message);
+    }
+    expect((await lars('route', 'ls')).stdout).toBe(before);
+  });
+
+  it('answers usage errors with exit 2 and the usage, and --help with exit 0', async () => {
+    const usageCases: string[][] = [
+      ['route'],
+      ['route', 'frob'],
+      ['route', 'add', '1', '1', '10.0.0.1'],
+      ['route', 'rm', '1', '1', '10.0.0.1', '80', '9'],
+      ['route', 'ls', '1', '2', '3'],
+      ['route', 'ls', '--bogus'],
+      ['route', 'add', '-1', '1', '10.0.0.1', '80'],
+      ['db'],
+      ['db', 'drop'],
+      ['db', 'init', 'extra'],
+    ];
+    for (const args of usageCases) {
+      const r = await lars(...args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(/usage: lars (route|db) /);
+      expect(r.stdout).toBe('');
+    }
+    const badSet = await lars('route', 'ls', '--set', 'nosuchkey=1');
+    expect(badSet.code).toBe(2);
+    expect(badSet.stderr).toMatch(/^lars: --set "nosuchkey=1": expected section\.key=value/);
+    for (const cmd of ['route', 'db']) {
+      const r = await lars(cmd, '--help');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(new RegExp(`^usage: lars ${cmd} `));
+      expect(r.stdout).toContain('--set section.key=VALUE');
+    }
+  });
+
+  it('takes the store from -c FILE and --set as well', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lars-cli-conf-'));
+    tempDirs.push(dir);
+    const conf = join(dir, 'lars.conf');
+    const fromFile = join(dir, 'from-file.sqlite');
+    writeFileSync(
+      conf,
+      db === undefined
+        ? `[store]\nsqlite_path = ${fromFile}\n`
+        : `[mysql]\ndb_host = ${db.config.host}\ndb_port = ${db.config.port}\ndb_user = ${db.config.user}\ndb_passwd = ${db.config.password}\ndb_name = ${db.config.database}\n`,
+    );
+    const viaFile = await run(cleanEnv({}), ['route', 'ls', '-c', conf, '1', '1']);
+    if (db === undefined) {
+      expect(viaFile.code).toBe(1); // no store there yet
+      expect(viaFile.stderr).toContain(`there is no SQLite store at ${fromFile}`);
+    } else {
+      expect(viaFile.code).toBe(0);
+      expect(viaFile.stdout).toMatch(where);
+      expect(viaFile.stdout).toMatch(/^3 nodes in 1 module$/m);
+    }
+    if (backend === 'sqlite') {
+      const other = join(dirname(sqlitePath), 'other', 'lars.sqlite');
+      const r = await lars('db', 'seed', '--set', `store.sqlite_path=${other}`);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain(`store: SQLite ${other}`);
+      expect(existsSync(other)).toBe(true);
+    } else {
+      // db init creates a database that does not exist yet (named here, dropped afterwards).
+      const name = `lars_test_${randomBytes(6).toString('hex')}`;
+      try {
+        const r = await lars('db', 'init', '--set', `mysql.db_name=${name}`);
+        expect(r.stderr).toBe('');
+        expect(r.code).toBe(0);
+        expect(r.stdout).toContain(`/${name}`);
+        expect((await lars('route', 'ls', '--set', `mysql.db_name=${name}`)).stdout).toMatch(/^no routes$/m);
+      } finally {
+        const conn = await createConnection(testServer());
+        await conn.query(`DROP DATABASE IF EXISTS \`${name}\``);
+        await conn.end();
+      }
+    }
+  });
+
+  it('says where the store was expected when it cannot be used', async () => {
+    if (backend === 'mysql') {
+      const r = await run({ ...env, LARS_MYSQL_DB_PORT: '1' }, ['route', 'ls']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/^lars: cannot reach MySQL at 127\.0\.0\.1:1 \(ECONNREFUSED/m);
+      expect(r.stderr).toMatch(/LARS_MYSQL_DB_HOST, LARS_MYSQL_DB_PORT/);
+    } else {
+      // The store's "directory" is a regular file.
+      const file = join(dirname(dirname(sqlitePath)), 'not-a-dir');
+      writeFileSync(file, 'x');
+      const r = await run({ ...env, LARS_STORE_SQLITE_PATH: join(file, 'lars.sqlite') }, ['db', 'init']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/^lars: cannot open the SQLite store .*not-a-dir\/lars\.sqlite: .*LARS_STORE_SQLITE_PATH/m);
+    }
+  });
+});

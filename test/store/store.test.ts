@@ -1,0 +1,520 @@
+// One Store suite, run against both backends: MySQL (a fresh MariaDB database per run) and
+// SQLite (a fresh temp file). Any difference between them is a bug.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import Database from 'better-sqlite3';
+import { createConnection } from 'mysql2/promise';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { StoreConfig } from '../../src/config/types.js';
+import { isLarsError, type LarsErrorCode } from '../../src/errors.js';
+import { openStore, type CallStatus, type RouteNode, type Store, type StoreBackend } from '../../src/store/index.js';
+import { createTestDatabase, testServer, type TestDatabase } from '../helpers/mysql.js';
+
+/** Raw SQL on the same database, bypassing the store (fault injection, reference DDL, checks). */
+interface RawDb {
+  exec(sql: string): Promise<void>;
+  rows(sql: string): Promise<Record<string, unknown>[]>;
+  close(): Promise<void>;
+}
+
+/** A database of its own for one backend: where it is, raw access to it, and its removal. */
+interface Place {
+  readonly config: StoreConfig;
+  raw(): Promise<RawDb>;
+  remove(): Promise<void>;
+}
+
+const tempDirs: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'lars-store-'));
+  tempDirs.push(dir);
+  return dir;
+}
+
+async function newPlace(backend: StoreBackend): Promise<Place> {
+  if (backend === 'mysql') {
+    const db: TestDatabase = await createTestDatabase();
+    return {
+      config: { mysql: db.config, sqlitePath: 'unused.sqlite', changeRetentionSec: 86400 },
+      async raw() {
+        const conn = await createConnection({ ...db.config, multipleStatements: true });
+        return {
+          exec: async (sql) => void (await conn.query(sql)),
+          rows: async (sql) => (await conn.query(sql))[0] as Record<string, unknown>[],
+          close: () => conn.end(),
+        };
+      },
+      remove: () => db.drop(),
+    };
+  }
+  const path = join(tempDir(), 'sub', 'dir', 'lars.sqlite');
+  return {
+    config: { mysql: undefined, sqlitePath: path, changeRetentionSec: 86400 },
+    async raw() {
+      mkdirSync(dirname(path), { recursive: true });
+      const db = new Database(path, { timeout: 5000 });
+      return {
+        exec: async (sql) => void db.exec(sql),
+        rows: async (sql) => db.prepare(sql).all() as Record<string, unknown>[],
+        close: async () => void db.close(),
+      };
+    },
+    remove: async () => {},
+  };
+}
+
+afterAll(() => {
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+async function expectLarsError(promise: Promise<unknown>, code: LarsErrorCode, message: RegExp): Promise<void> {
+  let caught: unknown;
+  try {
+    await promise;
+  } catch (err) {
+    caught = err;
+  }
+  expect(isLarsError(caught, code), `expected LarsError ${code}, got ${String(caught)}`).toBe(true);
+  expect((caught as Error).message).toMatch(message);
+}
+
+const nodes = (...ports: number[]): RouteNode[] => ports.map((port) => ({ ip: '127.0.0.1', port }));
+
+describe.each(['mysql', 'sqlite'] as const)('Store on %s', (backend) => {
+  let place: Place;
+  let raw: RawDb;
+  let store: Store;
+  // The store's clock: tests move it; versions are at least its unix second.
+  let nowMs = Date.UTC(2030, 0, 1);
+
+  const count = async (sql: string): Promise<number> => Number(Object.values((await raw.rows(sql))[0] ?? {})[0]);
+  /** A snapshot of everything route-related, to prove a refused edit wrote nothing. */
+  const snapshot = async () => ({
+    version: await store.getVersion(),
+    routes: await store.listRoutes(),
+    changes: await count('SELECT COUNT(*) AS n FROM RouteChange'),
+  });
+
+  beforeAll(async () => {
+    place = await newPlace(backend);
+    // The store first: it creates the SQLite file's directory.
+    store = await openStore(place.config, { now: () => nowMs });
+    raw = await place.raw();
+    await store.init();
+  });
+
+  afterAll(async () => {
+    await store?.close();
+    await raw?.close();
+    await place?.remove();
+  });
+
+  it('describes where it stores data', () => {
+    expect(store.backend).toBe(backend);
+    expect(store.description).toMatch(backend === 'mysql' ? /^MySQL root@127\.0\.0\.1:\d+\/lars_test_/ : /^SQLite \/.*lars\.sqlite$/);
+  });
+
+  it('creates the schema idempotently, with the version in row id 1', async () => {
+    await store.init();
+    await store.init();
+    expect(await count('SELECT COUNT(*) AS n FROM RouteVersion')).toBe(1);
+    expect(await count('SELECT COUNT(*) AS n FROM RouteVersion WHERE id = 1')).toBe(1);
+    for (const table of ['RouteData', 'RouteChange', 'ServerCallStatus', 'ModIDConfig', 'CmdIDConfig']) {
+      expect(await count(`SELECT COUNT(*) AS n FROM ${table}`)).toBeGreaterThanOrEqual(0);
+    }
+    await store.ping();
+  });
+
+  it('seeds the demo routes once through the route-change transaction', async () => {
+    const before = await store.getVersion();
+    const first = await store.seedDemo();
+    expect(first.previousVersion).toBe(before);
+    expect(first.version).toBeGreaterThan(before);
+    expect(first.changed).toEqual([
+      { modid: 1, cmdid: 1 },
+      { modid: 1, cmdid: 2 },
+      { modid: 2, cmdid: 1 },
+    ]);
+    const routes = await store.listRoutes({ modid: 1, cmdid: 1 });
+    expect(routes.map((r) => `${r.ip}:${r.port}`)).toEqual(['127.0.0.1:9001', '127.0.0.1:9002', '127.0.0.1:9003']);
+    const again = await store.seedDemo();
+    expect(again).toEqual({ version: first.version, previousVersion: first.version, changed: [] });
+    expect(await store.listRoutes({ modid: 1 })).toHaveLength(6);
+  });
+
+  it('adds, lists and removes nodes; refuses adding a present node or removing a missing one', async () => {
+    const r1 = await store.applyRouteChange([{ op: 'add', modid: 100, cmdid: 1, ip: '10.0.0.1', port: 8000 }]);
+    expect(r1.changed).toEqual([{ modid: 100, cmdid: 1 }]);
+    await store.applyRouteChange([{ op: 'add', modid: 100, cmdid: 1, ip: '192.168.1.177', port: 8001 }]);
+    const listed = await store.listRoutes({ modid: 100, cmdid: 1 });
+    expect(listed.map(({ modid, cmdid, ip, port }) => ({ modid, cmdid, ip, port }))).toEqual([
+      { modid: 100, cmdid: 1, ip: '10.0.0.1', port: 8000 },
+      { modid: 100, cmdid: 1, ip: '192.168.1.177', port: 8001 },
+    ]);
+    expect(listed.every((r) => Number.isInteger(r.id) && r.id > 0)).toBe(true);
+    // Stored as the unsigned number, as in a reference database.
+    expect(await count('SELECT serverip FROM RouteData WHERE modid = 100 AND serverport = 8001')).toBe(3232235953);
+
+    const before = await snapshot();
+    await expectLarsError(store.applyRouteChange([{ op: 'add', modid: 100, cmdid: 1, ip: '10.0.0.1', port: 8000 }]), 'ERR_INVALID_INPUT', /10\.0\.0\.1:8000 is already a node of modid 100 cmdid 1/);
+    await expectLarsError(store.applyRouteChange([{ op: 'remove', modid: 100, cmdid: 1, ip: '10.0.0.9', port: 8000 }]), 'ERR_INVALID_INPUT', /10\.0\.0\.9:8000 is not a node of modid 100 cmdid 1/);
+    // The first edit of a batch is valid, the second is not: the whole batch is refused.
+    await expectLarsError(
+      store.applyRouteChange([
+        { op: 'add', modid: 100, cmdid: 2, ip: '10.0.0.2', port: 1 },
+        { op: 'remove', modid: 100, cmdid: 1, ip: '10.0.0.9', port: 8000 },
+      ]),
+      'ERR_INVALID_INPUT',
+      /not a node/,
+    );
+    expect(await snapshot()).toEqual(before);
+
+    const removed = await store.applyRouteChange([{ op: 'remove', modid: 100, cmdid: 1, ip: '10.0.0.1', port: 8000 }]);
+    expect(removed.changed).toEqual([{ modid: 100, cmdid: 1 }]);
+    expect((await store.listRoutes({ modid: 100 })).map((r) => r.port)).toEqual([8001]);
+    expect((await store.listRoutes({ cmdid: 1 })).every((r) => r.cmdid === 1)).toBe(true);
+  });
+
+  it('keeps versions strictly increasing across rapid changes within one second', async () => {
+    const versions = [await store.getVersion()];
+    for (let i = 0; i < 15; i++) {
+      const r = await store.applyRouteChange([{ op: 'add', modid: 200, cmdid: 1, ip: '10.1.0.1', port: 1000 + i }]);
+      expect(r.previousVersion).toBe(versions.at(-1));
+      versions.push(r.version);
+    }
+    // And concurrently, from this store and from a second store on the same database
+    // (two admin processes): each change gets its own, larger version.
+    const other = await openStore(place.config, { now: () => nowMs });
+    try {
+      const results = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? store : other).applyRouteChange([{ op: 'add', modid: 200, cmdid: 2, ip: '10.1.0.2', port: 2000 + i }])),
+      );
+      const concurrent = results.map((r) => r.version).sort((a, b) => a - b);
+      expect(new Set(concurrent).size).toBe(10);
+      expect(concurrent[0]).toBeGreaterThan(versions.at(-1)!);
+      versions.push(...concurrent);
+    } finally {
+      await other.close();
+    }
+    for (let i = 1; i < versions.length; i++) expect(versions[i]).toBeGreaterThan(versions[i - 1]!);
+    expect(await store.getVersion()).toBe(versions.at(-1));
+    expect(await store.listRoutes({ modid: 200, cmdid: 2 })).toHaveLength(10);
+  });
+
+  it('takes the unix second as the version once the clock is ahead of it', async () => {
+    nowMs += 3600_000;
+    const r = await store.applyRouteChange([{ op: 'add', modid: 201, cmdid: 1, ip: '10.2.0.1', port: 1 }]);
+    expect(r.version).toBe(Math.floor(nowMs / 1000));
+    const next = await store.applyRouteChange([{ op: 'remove', modid: 201, cmdid: 1, ip: '10.2.0.1', port: 1 }]);
+    expect(next.version).toBe(r.version + 1);
+  });
+
+  it('writes one RouteChange row per changed module with the new version', async () => {
+    const lastId = await store.lastChangeId();
+    await store.applyRouteChange([{ op: 'replace', modid: 300, cmdid: 1, hosts: nodes(1, 2) }]);
+    const r = await store.applyRouteChange([
+      { op: 'add', modid: 300, cmdid: 2, ip: '10.3.0.1', port: 1 },
+      { op: 'add', modid: 300, cmdid: 2, ip: '10.3.0.2', port: 1 },
+      { op: 'replace', modid: 300, cmdid: 1, hosts: nodes(2, 1) }, // the same set: not a change
+      { op: 'replace', modid: 300, cmdid: 3, hosts: nodes(5) },
+      { op: 'remove', modid: 300, cmdid: 3, ip: '127.0.0.1', port: 5 }, // net no-op within the batch
+      { op: 'add', modid: 301, cmdid: 1, ip: '10.3.0.3', port: 1 },
+    ]);
+    expect(r.changed).toEqual([
+      { modid: 300, cmdid: 2 },
+      { modid: 301, cmdid: 1 },
+    ]);
+    const changes = await store.changesSince(lastId);
+    expect(changes.map(({ modid, cmdid, version }) => ({ modid, cmdid, version }))).toEqual([
+      { modid: 300, cmdid: 1, version: r.previousVersion },
+      { modid: 300, cmdid: 2, version: r.version },
+      { modid: 301, cmdid: 1, version: r.version },
+    ]);
+    // replace with an empty set removes the module.
+    const emptied = await store.applyRouteChange([{ op: 'replace', modid: 300, cmdid: 1, hosts: [] }]);
+    expect(emptied.changed).toEqual([{ modid: 300, cmdid: 1 }]);
+    expect(await store.listRoutes({ modid: 300, cmdid: 1 })).toEqual([]);
+  });
+
+  it('lets every reader consume every change by id; reading deletes nothing', async () => {
+    const start = await store.lastChangeId();
+    const readerA = { last: start, seen: [] as number[] };
+    const readerB = { last: start, seen: [] as number[] };
+    const read = async (reader: typeof readerA, limit: number) => {
+      for (;;) {
+        const batch = await store.changesSince(reader.last, limit);
+        if (batch.length === 0) return;
+        for (const c of batch) reader.seen.push(c.id);
+        reader.last = batch.at(-1)!.id;
+      }
+    };
+    const made: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      await store.applyRouteChange([
+        { op: 'add', modid: 400, cmdid: i, ip: '10.4.0.1', port: 1 },
+        { op: 'add', modid: 401, cmdid: i, ip: '10.4.0.1', port: 1 },
+      ]);
+      if (i === 2) await read(readerA, 1);
+    }
+    for (const c of await store.changesSince(start)) made.push(c.id);
+    expect(made).toHaveLength(10);
+    await read(readerA, 3);
+    await read(readerB, 1000);
+    expect(readerA.seen).toEqual(made);
+    expect(readerB.seen).toEqual(made);
+    expect((await store.changesSince(start)).map((c) => c.id)).toEqual(made);
+    expect(await store.lastChangeId()).toBe(made.at(-1));
+    expect((await store.recentChanges(2)).map((c) => c.id)).toEqual([made[9], made[8]]);
+  });
+
+  it('loads the whole route table grouped by module with its version and last change id', async () => {
+    const table = await store.loadRouteTable();
+    expect(table.version).toBe(await store.getVersion());
+    expect(table.lastChangeId).toBe(await store.lastChangeId());
+    const demo = table.modules.find((m) => m.modid === 1 && m.cmdid === 2);
+    expect(demo?.hosts).toEqual(nodes(9011, 9012, 9013));
+    const keys = table.modules.map((m) => [m.modid, m.cmdid] as const);
+    const sorted = [...keys].sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    expect(keys).toEqual(sorted);
+    const all = await store.listRoutes();
+    expect(table.modules.reduce((n, m) => n + m.hosts.length, 0)).toBe(all.length);
+  });
+
+  it('prunes changes older than the retention, keeping the newest row', async () => {
+    const base = await store.lastChangeId();
+    await store.applyRouteChange([{ op: 'add', modid: 500, cmdid: 1, ip: '10.5.0.1', port: 1 }]);
+    const oldVersion = await store.getVersion();
+    nowMs += 2 * 86400_000;
+    const recent = await store.applyRouteChange([{ op: 'add', modid: 500, cmdid: 2, ip: '10.5.0.1', port: 1 }]);
+    expect(recent.version).toBe(Math.floor(nowMs / 1000));
+    const total = await count('SELECT COUNT(*) AS n FROM RouteChange');
+    const cutoff = Math.floor(nowMs / 1000) - 86400;
+    const pruned = await store.pruneChanges(cutoff);
+    expect(pruned).toBe(total - 1);
+    expect(await count(`SELECT COUNT(*) AS n FROM RouteChange WHERE version < ${cutoff}`)).toBe(0);
+    expect(oldVersion).toBeLessThan(cutoff);
+    const left = await store.changesSince(base);
+    expect(left.map((c) => ({ modid: c.modid, cmdid: c.cmdid }))).toEqual([{ modid: 500, cmdid: 2 }]);
+    // Even when everything is old, the newest row stays, so its id is never handed out again.
+    nowMs += 10 * 86400_000;
+    expect(await store.pruneChanges(Math.floor(nowMs / 1000))).toBe(0);
+    expect(await store.lastChangeId()).toBe(left[0]!.id);
+    const after = await store.applyRouteChange([{ op: 'add', modid: 500, cmdid: 3, ip: '10.5.0.1', port: 1 }]);
+    expect(after.changed).toHaveLength(1);
+    expect((await store.changesSince(left[0]!.id))[0]!.id).toBeGreaterThan(left[0]!.id);
+  });
+
+  it('upserts call status in batches, latest values winning', async () => {
+    const row = (port: number, succ: number, ts: number, overload = false): CallStatus => ({
+      modid: 600,
+      cmdid: 1,
+      ip: '192.168.1.177',
+      port,
+      caller: '10.0.0.7',
+      succCnt: succ,
+      errCnt: succ % 7,
+      ts,
+      overload,
+    });
+    await store.upsertCallStatus([row(1, 1, 100), row(2, 1, 100), row(1, 5, 101, true)]);
+    expect(await store.listCallStatus({ modid: 600 })).toEqual([row(1, 5, 101, true), row(2, 1, 100)]);
+    await store.upsertCallStatus([row(2, 9, 102)]);
+    expect(await store.listCallStatus({ modid: 600, cmdid: 1, ip: '192.168.1.177', caller: '10.0.0.7' })).toEqual([row(1, 5, 101, true), row(2, 9, 102)]);
+    expect(await count('SELECT overload FROM ServerCallStatus WHERE modid = 600 AND port = 1')).toBe(1);
+
+    // A batch bigger than one statement's chunk, with repeated keys across chunks.
+    const big: CallStatus[] = [];
+    for (let round = 0; round < 3; round++) for (let p = 1; p <= 700; p++) big.push({ ...row(p, round * 1000 + p, 200 + round), modid: 601, caller: '255.255.255.255' });
+    await store.upsertCallStatus(big);
+    const stored = await store.listCallStatus({ modid: 601 });
+    expect(stored).toHaveLength(700);
+    expect(stored.every((s) => s.ts === 202 && s.succCnt === 2000 + s.port && s.caller === '255.255.255.255')).toBe(true);
+    expect(await store.listCallStatus({ modid: 601, limit: 5 })).toHaveLength(5);
+    await store.upsertCallStatus([]);
+  });
+
+  it('lists, upserts and deletes module descriptions', async () => {
+    await store.upsertDescription('modid', 1, 'live-stream lists');
+    await store.upsertDescription('modid', 2, 'users');
+    await store.upsertDescription('cmdid', 1, 'fetch in batch');
+    await store.upsertDescription('modid', 1, 'live-stream lists (v2) — ünïcode');
+    expect(await store.listDescriptions('modid')).toEqual([
+      { id: 1, content: 'live-stream lists (v2) — ünïcode' },
+      { id: 2, content: 'users' },
+    ]);
+    expect(await store.listDescriptions('cmdid')).toEqual([{ id: 1, content: 'fetch in batch' }]);
+    expect(await store.deleteDescription('modid', 2)).toBe(true);
+    expect(await store.deleteDescription('modid', 2)).toBe(false);
+    expect(await store.listDescriptions('modid')).toEqual([{ id: 1, content: 'live-stream lists (v2) — ünïcode' }]);
+    await expectLarsError(store.upsertDescription('cmdid', -1, 'x'), 'ERR_INVALID_INPUT', /cmdid must be an integer/);
+    await expectLarsError(store.upsertDescription('cmdid', 1, 'x'.repeat(1025)), 'ERR_INVALID_INPUT', /content must be a string of at most 1024/);
+  });
+
+  it('refuses bad ids, ports, addresses and oversized routes before writing anything', async () => {
+    const before = await snapshot();
+    const statusBefore = await count('SELECT COUNT(*) AS n FROM ServerCallStatus');
+    const add = (modid: number, cmdid: number, ip: string, port: number) => store.applyRouteChange([{ op: 'add', modid, cmdid, ip, port }]);
+    await expectLarsError(add(-1, 1, '10.0.0.1', 80), 'ERR_INVALID_INPUT', /^modid \(edit 1\) must be an integer from 0 to 4294967295, got -1$/);
+    await expectLarsError(add(4294967296, 1, '10.0.0.1', 80), 'ERR_INVALID_INPUT', /modid .* got 4294967296/);
+    await expectLarsError(add(1.5, 1, '10.0.0.1', 80), 'ERR_INVALID_INPUT', /modid/);
+    await expectLarsError(add(1, Number.NaN, '10.0.0.1', 80), 'ERR_INVALID_INPUT', /cmdid .* got NaN/);
+    await expectLarsError(add(1, 1, '10.0.0.1', 0), 'ERR_INVALID_INPUT', /port \(edit 1\) must be a port number from 1 to 65535, got 0/);
+    await expectLarsError(add(1, 1, '10.0.0.1', 65536), 'ERR_INVALID_INPUT', /port .* got 65536/);
+    for (const ip of ['256.0.0.1', '10.0.0', '10.0.0.1.2', '010.0.0.1', '10.0.0.01', ' 10.0.0.1', '10.0.0.1 ', '0x0a.0.0.1', '10..0.1', '', '::1']) {
+      await expectLarsError(add(1, 1, ip, 80), 'ERR_INVALID_INPUT', /^ip \(edit 1\) must be an IPv4 address in dotted-quad form/);
+    }
+    await expectLarsError(store.applyRouteChange([]), 'ERR_INVALID_INPUT', /non-empty/);
+    await expectLarsError(
+      store.applyRouteChange([{ op: 'replace', modid: 700, cmdid: 1, hosts: [...nodes(1, 2), { ip: '127.0.0.1', port: 1 }] }]),
+      'ERR_INVALID_INPUT',
+      /lists 127\.0\.0\.1:1 twice/,
+    );
+    // 4096 hosts of 16 bytes each (an ip above 127.255.255.255 travels as a 10-byte varint) is one too many:
+    // 8 header + 3 (modid 700) + 2 (cmdid 1) + 4096 * 16 = 65549.
+    const big = Array.from({ length: 4096 }, (_, i) => ({ ip: `200.0.${i >> 8}.${i & 255}`, port: 1000 }));
+    await expectLarsError(store.applyRouteChange([{ op: 'replace', modid: 700, cmdid: 1, hosts: big }]), 'ERR_INVALID_INPUT', /65549-byte GetRouteResponse frame; the limit is 65535/);
+    const bad = { modid: 1, cmdid: 1, ip: '10.0.0.1', port: 1, caller: '10.0.0.2', succCnt: 1, errCnt: 0, ts: 1, overload: false };
+    await expectLarsError(store.upsertCallStatus([bad, { ...bad, caller: '10.0.0.256' }]), 'ERR_INVALID_INPUT', /caller \(call status row 2\)/);
+    await expectLarsError(store.upsertCallStatus([{ ...bad, succCnt: -1 }]), 'ERR_INVALID_INPUT', /succCnt/);
+    await expectLarsError(store.upsertCallStatus([{ ...bad, port: 70000 }]), 'ERR_INVALID_INPUT', /port \(call status row 1\)/);
+    await expectLarsError(store.listRoutes({ modid: -5 }), 'ERR_INVALID_INPUT', /modid/);
+    await expectLarsError(store.changesSince(-1), 'ERR_INVALID_INPUT', /afterId/);
+    expect(await snapshot()).toEqual(before);
+    expect(await count('SELECT COUNT(*) AS n FROM ServerCallStatus')).toBe(statusBefore);
+
+    // The largest route that fits is accepted; growing it by one node is refused with nothing written.
+    const fits = big.slice(0, 4095);
+    const r = await store.applyRouteChange([{ op: 'replace', modid: 700, cmdid: 1, hosts: fits }]);
+    expect(r.changed).toEqual([{ modid: 700, cmdid: 1 }]);
+    const full = await snapshot();
+    await expectLarsError(add(700, 1, '200.0.255.255', 1000), 'ERR_INVALID_INPUT', /modid 700 cmdid 1 would have 4096 nodes/);
+    expect(await snapshot()).toEqual(full);
+    await store.applyRouteChange([{ op: 'replace', modid: 700, cmdid: 1, hosts: [] }]);
+  });
+
+  it('leaves nothing half-written when the transaction fails midway', async () => {
+    await store.applyRouteChange([{ op: 'replace', modid: 800, cmdid: 1, hosts: nodes(1, 2) }]);
+    const before = await snapshot();
+    // Make the last statement of the transaction (the RouteChange insert) fail.
+    await raw.exec(
+      backend === 'mysql'
+        ? "CREATE TRIGGER lars_test_fail BEFORE INSERT ON RouteChange FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'injected failure'"
+        : "CREATE TRIGGER lars_test_fail BEFORE INSERT ON RouteChange BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
+    );
+    try {
+      await expectLarsError(
+        store.applyRouteChange([
+          { op: 'replace', modid: 800, cmdid: 1, hosts: nodes(3) },
+          { op: 'add', modid: 800, cmdid: 2, ip: '10.8.0.1', port: 1 },
+        ]),
+        'ERR_STORE',
+        /injected failure/,
+      );
+    } finally {
+      await raw.exec('DROP TRIGGER lars_test_fail');
+    }
+    expect(await snapshot()).toEqual(before);
+    // And the store is still usable afterwards.
+    const r = await store.applyRouteChange([{ op: 'replace', modid: 800, cmdid: 1, hosts: nodes(3) }]);
+    expect(r.version).toBeGreaterThan(before.version);
+    await store.applyRouteChange([{ op: 'replace', modid: 800, cmdid: 1, hosts: [] }]);
+  });
+
+  it('says to run "lars db init" when the schema is missing', async () => {
+    const fresh = await newPlace(backend);
+    const s = await openStore(fresh.config);
+    try {
+      await expectLarsError(s.listRoutes(), 'ERR_STORE', /RouteData.*run "lars db init"/);
+    } finally {
+      await s.close();
+      await fresh.remove();
+    }
+  });
+
+  it('reports an unreachable database as ERR_STORE_UNAVAILABLE, saying where', async () => {
+    if (backend === 'mysql') {
+      // Port 1 on localhost: nothing listens there.
+      const dead = await openStore({ mysql: { ...testServer(), port: 1, database: 'lars_dns' }, sqlitePath: 'unused', changeRetentionSec: 86400 });
+      try {
+        await expectLarsError(dead.ping(), 'ERR_STORE_UNAVAILABLE', /cannot reach MySQL at 127\.0\.0\.1:1 \(ECONNREFUSED.*db_host \/ db_port/);
+        await expectLarsError(dead.listRoutes(), 'ERR_STORE_UNAVAILABLE', /127\.0\.0\.1:1/);
+        await expectLarsError(dead.applyRouteChange([{ op: 'add', modid: 1, cmdid: 1, ip: '10.0.0.1', port: 1 }]), 'ERR_STORE_UNAVAILABLE', /127\.0\.0\.1:1/);
+      } finally {
+        await dead.close();
+      }
+    } else {
+      // A path whose "directory" is a regular file cannot be opened.
+      const file = join(tempDir(), 'not-a-dir');
+      writeFileSync(file, 'x');
+      await expectLarsError(openStore({ mysql: undefined, sqlitePath: join(file, 'lars.sqlite'), changeRetentionSec: 86400 }), 'ERR_STORE_UNAVAILABLE', /cannot open the SQLite store .*not-a-dir\/lars\.sqlite/);
+    }
+  });
+
+  it('works on a database created by the reference DDL', async () => {
+    const ref = await newPlace(backend);
+    const r = await ref.raw();
+    try {
+      // The reference's tables: no extra indexes, no unique keys, the version row made by AUTO_INCREMENT.
+      const ddl =
+        backend === 'mysql'
+          ? `CREATE TABLE RouteData (id int(10) unsigned NOT NULL AUTO_INCREMENT, modid int(10) unsigned NOT NULL, cmdid int(10) unsigned NOT NULL,
+               serverip int(10) unsigned NOT NULL, serverport int(10) unsigned NOT NULL, PRIMARY KEY (id)) ENGINE=InnoDB DEFAULT CHARSET=utf8;
+             CREATE TABLE RouteVersion (id int(10) unsigned NOT NULL AUTO_INCREMENT, version int(10) unsigned NOT NULL, PRIMARY KEY (id)) ENGINE=InnoDB DEFAULT CHARSET=utf8;
+             INSERT INTO RouteVersion (version) VALUES (0);
+             CREATE TABLE RouteChange (id int(10) unsigned NOT NULL AUTO_INCREMENT, modid int(10) unsigned NOT NULL, cmdid int(10) unsigned NOT NULL,
+               version bigint(20) unsigned NOT NULL, PRIMARY KEY (id)) ENGINE=InnoDB DEFAULT CHARSET=utf8;
+             CREATE TABLE ServerCallStatus (modid int(10) unsigned NOT NULL, cmdid int(10) unsigned NOT NULL, ip int(10) unsigned NOT NULL, port int(10) unsigned NOT NULL,
+               caller int(10) unsigned NOT NULL, succ_cnt int(10) unsigned NOT NULL, err_cnt int(10) unsigned NOT NULL, ts bigint(20) unsigned NOT NULL,
+               overload char(1) NOT NULL, PRIMARY KEY (modid, cmdid, ip, port, caller)) ENGINE=InnoDB DEFAULT CHARSET=utf8;
+             CREATE TABLE ModIDConfig (id int(10) unsigned NOT NULL AUTO_INCREMENT, modid int(10) unsigned NOT NULL, content varchar(255) NOT NULL, PRIMARY KEY (id)) ENGINE=InnoDB DEFAULT CHARSET=utf8;
+             CREATE TABLE CmdIDConfig (id int(10) unsigned NOT NULL AUTO_INCREMENT, cmdid int(10) unsigned NOT NULL, content varchar(255) NOT NULL, PRIMARY KEY (id)) ENGINE=InnoDB DEFAULT CHARSET=utf8;`
+          : `CREATE TABLE RouteData (id INTEGER PRIMARY KEY AUTOINCREMENT, modid INTEGER NOT NULL, cmdid INTEGER NOT NULL, serverip INTEGER NOT NULL, serverport INTEGER NOT NULL);
+             CREATE TABLE RouteVersion (id INTEGER PRIMARY KEY AUTOINCREMENT, version INTEGER NOT NULL);
+             INSERT INTO RouteVersion (version) VALUES (0);
+             CREATE TABLE RouteChange (id INTEGER PRIMARY KEY AUTOINCREMENT, modid INTEGER NOT NULL, cmdid INTEGER NOT NULL, version INTEGER NOT NULL);
+             CREATE TABLE ServerCallStatus (modid INTEGER NOT NULL, cmdid INTEGER NOT NULL, ip INTEGER NOT NULL, port INTEGER NOT NULL, caller INTEGER NOT NULL,
+               succ_cnt INTEGER NOT NULL, err_cnt INTEGER NOT NULL, ts INTEGER NOT NULL, overload CHAR(1) NOT NULL, PRIMARY KEY (modid, cmdid, ip, port, caller));
+             CREATE TABLE ModIDConfig (id INTEGER PRIMARY KEY AUTOINCREMENT, modid INTEGER NOT NULL, content TEXT NOT NULL);
+             CREATE TABLE CmdIDConfig (id INTEGER PRIMARY KEY AUTOINCREMENT, cmdid INTEGER NOT NULL, content TEXT NOT NULL);`;
+      await r.exec(ddl);
+      // Data the reference admin wrote: a duplicated row, a version that is a unix time, an old change row.
+      await r.exec(`INSERT INTO RouteData (modid, cmdid, serverip, serverport) VALUES (1, 1, 3232235953, 7777), (1, 1, 3232235953, 7777), (1, 1, 2130706433, 7778);
+                    UPDATE RouteVersion SET version = 1500000000 WHERE id = 1;
+                    INSERT INTO RouteChange (modid, cmdid, version) VALUES (1, 1, 1500000000);
+                    INSERT INTO ModIDConfig (modid, content) VALUES (1, 'old');
+                    INSERT INTO ServerCallStatus VALUES (1, 1, 3232235953, 7777, 2130706433, 10, 2, 1500000000, '0')`);
+      const s = await openStore(ref.config, { now: () => nowMs });
+      try {
+        await s.init(); // idempotent over the existing tables
+        const table = await s.loadRouteTable();
+        expect(table.version).toBe(1500000000);
+        expect(table.lastChangeId).toBe(1);
+        expect(table.modules).toEqual([{ modid: 1, cmdid: 1, hosts: [{ ip: '127.0.0.1', port: 7778 }, { ip: '192.168.1.177', port: 7777 }] }]);
+        // Removing the duplicated node removes both rows.
+        const change = await s.applyRouteChange([
+          { op: 'remove', modid: 1, cmdid: 1, ip: '192.168.1.177', port: 7777 },
+          { op: 'add', modid: 1, cmdid: 1, ip: '10.0.0.1', port: 7779 },
+        ]);
+        expect(change.previousVersion).toBe(1500000000);
+        expect(change.version).toBe(Math.floor(nowMs / 1000));
+        expect((await s.listRoutes()).map((x) => `${x.ip}:${x.port}`)).toEqual(['10.0.0.1:7779', '127.0.0.1:7778']);
+        expect((await s.changesSince(1)).map((c) => [c.modid, c.cmdid, c.version])).toEqual([[1, 1, change.version]]);
+        expect((await r.rows('SELECT version FROM RouteVersion WHERE id = 1'))[0]).toEqual({ version: change.version });
+        await s.upsertDescription('modid', 1, 'new');
+        expect(await s.listDescriptions('modid')).toEqual([{ id: 1, content: 'new' }]);
+        expect(await s.listCallStatus()).toEqual([
+          { modid: 1, cmdid: 1, ip: '192.168.1.177', port: 7777, caller: '127.0.0.1', succCnt: 10, errCnt: 2, ts: 1500000000, overload: false },
+        ]);
+        await s.upsertCallStatus([{ modid: 1, cmdid: 1, ip: '192.168.1.177', port: 7777, caller: '127.0.0.1', succCnt: 11, errCnt: 0, ts: 1500000001, overload: true }]);
+        expect((await s.listCallStatus())[0]).toMatchObject({ succCnt: 11, errCnt: 0, overload: true });
+        expect(await s.pruneChanges(Math.floor(nowMs / 1000) + 10)).toBe(1);
+      } finally {
+        await s.close();
+      }
+    } finally {
+      await r.close();
+      await ref.remove();
+    }
+  });
+});

@@ -8,15 +8,17 @@ export interface Command {
 }
 
 type Options = NonNullable<ParseArgsConfig['options']>;
+type HelpOption = { help: { type: 'boolean'; short: 'h' } };
+type Parsed<O extends Options> = ReturnType<typeof parseArgs<{ args: string[]; options: O & HelpOption; allowPositionals: true; strict: true }>>;
 
 /**
  * Parses a subcommand's arguments with node:util parseArgs, turning its errors into
  * ERR_USAGE with the command's usage text. `--help` is always accepted.
  */
-export function parseCommandArgs<O extends Options>(usage: string, args: string[], options: O) {
+export function parseCommandArgs<O extends Options>(usage: string, args: string[], options: O): Parsed<O> {
+  const help: HelpOption = { help: { type: 'boolean', short: 'h' } };
   try {
-    const parsed = parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
-    return parsed as typeof parsed & { values: { help?: boolean } };
+    return parseArgs({ args, options: { ...options, ...help }, allowPositionals: true, strict: true });
   } catch (err) {
     throw new LarsError('ERR_USAGE', `${(err as Error).message}\n\n${usage}`);
   }

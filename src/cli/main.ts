@@ -7,6 +7,8 @@ import type { Command } from './command.js';
 const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {
   db: { summary: 'create the schema (db init) or load demo routes (db seed)', load: async () => (await import('./commands/db.js')).dbCommand },
   route: { summary: 'add, remove and list route nodes (route add|rm|ls)', load: async () => (await import('./commands/route.js')).routeCommand },
+  dns: { summary: 'run the DNS service (routes to agents, pushes on change)', load: async () => (await import('./commands/dns.js')).dnsCommand },
+  reporter: { summary: 'run the Report service (stores call statistics)', load: async () => (await import('./commands/reporter.js')).reporterCommand },
   up: { summary: 'run every role of a single machine in one process tree', load: async () => (await import('./commands/up.js')).upCommand },
 };
 

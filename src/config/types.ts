@@ -36,7 +36,7 @@ export interface ReactorConfig {
   readonly maxConn: number;
 }
 
-/** [admin]: the HTTP endpoint with /metrics and /healthz (port 0: any free port, printed at start-up). */
+/** [admin]: the HTTP endpoint with /metrics and /healthz (port 0 disables it). */
 export interface AdminConfig {
   readonly ip: string;
   readonly port: number;

@@ -1,0 +1,43 @@
+// Declares a daemon's metrics once, in one list, on its own prom-client Registry.
+// Values owned elsewhere (the native reactor's counters, a frontend's stats) are read at
+// scrape time instead of being mirrored on every event.
+import { Counter, Gauge, Registry } from 'prom-client';
+
+export class MetricSet {
+  readonly registry = new Registry();
+
+  constructor(private readonly prefix: string) {}
+
+  counter(name: string, help: string, labelNames: readonly string[] = []): Counter<string> {
+    return new Counter({ name: `${this.prefix}_${name}`, help, labelNames, registers: [this.registry] });
+  }
+
+  gauge(name: string, help: string): Gauge<string> {
+    return new Gauge({ name: `${this.prefix}_${name}`, help, registers: [this.registry] });
+  }
+
+  /** A counter whose value is read from its owner when scraped. */
+  counterFrom(name: string, help: string, read: () => number): void {
+    new Counter({
+      name: `${this.prefix}_${name}`,
+      help,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(read());
+      },
+    });
+  }
+
+  /** A gauge whose value is read from its owner when scraped. */
+  gaugeFrom(name: string, help: string, read: () => number): void {
+    new Gauge({
+      name: `${this.prefix}_${name}`,
+      help,
+      registers: [this.registry],
+      collect() {
+        this.set(read());
+      },
+    });
+  }
+}

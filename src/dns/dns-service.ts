@@ -1,0 +1,140 @@
+// The DNS service's control plane: keeps the frontend's routes equal to the store's.
+// Polls RouteVersion; on a new version reloads the table, reads the new RouteChange rows by id
+// (never deleting them: other DNS instances read them too) and pushes each changed module to
+// its subscribers. Reloads everything every fullReloadMs regardless. With the store down it
+// keeps serving the last good table and retries with backoff.
+import { createLogger } from '../log.js';
+import type { ModuleKey, Store } from '../store/store.js';
+import type { DnsFrontend } from './dns-frontend.js';
+import { RouteIndex, moduleKey } from './route-index.js';
+
+const log = createLogger('dns');
+
+/** Longest wait between retries while the store is down. */
+const MAX_BACKOFF_MS = 10_000;
+/** How often old RouteChange rows are pruned. */
+const PRUNE_EVERY_MS = 10 * 60_000;
+
+export interface DnsServiceOptions {
+  readonly store: Store;
+  readonly frontend: DnsFrontend;
+  readonly pollIntervalMs: number;
+  readonly fullReloadMs: number;
+  readonly changeRetentionSec: number;
+  readonly now?: () => number;
+}
+
+export interface DnsServiceStats {
+  readonly storeUp: boolean;
+  readonly version: number;
+  readonly routes: number;
+  readonly reloads: number;
+  readonly storeErrors: number;
+  readonly changesApplied: number;
+}
+
+export class DnsService {
+  private index = RouteIndex.EMPTY;
+  /** undefined until the first poll: every change of this state is logged once. */
+  private storeUp: boolean | undefined;
+  private reloads = 0;
+  private storeErrors = 0;
+  private changesApplied = 0;
+  private lastFullReload = 0;
+  private lastPrune = 0;
+  private backoffMs: number;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private readonly now: () => number;
+
+  constructor(private readonly opts: DnsServiceOptions) {
+    this.now = opts.now ?? Date.now;
+    this.backoffMs = opts.pollIntervalMs;
+  }
+
+  /** Loads the routes once (or starts retrying if the store is down) and starts polling. */
+  async start(): Promise<void> {
+    await this.tick();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+  }
+
+  stats(): DnsServiceStats {
+    return {
+      storeUp: this.storeUp === true,
+      version: this.index.version,
+      routes: this.index.size,
+      reloads: this.reloads,
+      storeErrors: this.storeErrors,
+      changesApplied: this.changesApplied,
+    };
+  }
+
+  private async tick(): Promise<void> {
+    try {
+      const version = await this.opts.store.getVersion();
+      const due = this.now() - this.lastFullReload >= this.opts.fullReloadMs;
+      if (this.index === RouteIndex.EMPTY || version !== this.index.version || due) await this.reload();
+      if (this.now() - this.lastPrune >= PRUNE_EVERY_MS) await this.prune();
+      this.markStore(true);
+    } catch (err) {
+      this.storeErrors++;
+      this.markStore(false, err);
+    }
+    if (this.stopped) return;
+    const delay = this.storeUp ? this.opts.pollIntervalMs : this.backoffMs;
+    if (!this.storeUp) this.backoffMs = Math.min(this.backoffMs * 2, MAX_BACKOFF_MS);
+    this.timer = setTimeout(() => void this.tick(), delay);
+  }
+
+  private async reload(): Promise<void> {
+    const { store, frontend } = this.opts;
+    const table = await store.loadRouteTable();
+    const changed = new Map<string, ModuleKey>();
+    const before = this.index;
+    if (before !== RouteIndex.EMPTY) {
+      // The change log names every module an admin touched since our last read, up to the snapshot.
+      for (let after = this.index.lastChangeId; after < table.lastChangeId; ) {
+        const rows = await store.changesSince(after);
+        if (rows.length === 0) break;
+        for (const row of rows) {
+          if (row.id > table.lastChangeId) break;
+          changed.set(moduleKey(row.modid, row.cmdid), row);
+          this.changesApplied++;
+        }
+        after = rows[rows.length - 1]!.id;
+      }
+    }
+    const next = new RouteIndex(table);
+    // A full reload also catches edits made behind the change log's back (direct SQL).
+    for (const m of next.changedSince(this.index)) changed.set(moduleKey(m.modid, m.cmdid), m);
+    this.index = next;
+    frontend.setIndex(next);
+    if (before !== RouteIndex.EMPTY) frontend.push([...changed.values()]);
+    this.reloads++;
+    this.lastFullReload = this.now();
+    if (before === RouteIndex.EMPTY) log.info(`loaded routes at version ${next.version}: ${next.size} modules`);
+    else if (changed.size > 0) log.info(`routes at version ${next.version}: ${next.size} modules, ${changed.size} changed and pushed`);
+  }
+
+  private async prune(): Promise<void> {
+    this.lastPrune = this.now();
+    const deleted = await this.opts.store.pruneChanges(Math.floor(this.now() / 1000) - this.opts.changeRetentionSec);
+    if (deleted > 0) log.info(`pruned ${deleted} RouteChange rows older than ${this.opts.changeRetentionSec} s`);
+  }
+
+  private markStore(up: boolean, err?: unknown): void {
+    if (up) this.backoffMs = this.opts.pollIntervalMs;
+    if (up === this.storeUp) return;
+    this.storeUp = up;
+    if (up) log.info(`store ${this.opts.store.description} reachable: serving version ${this.index.version}`);
+    else
+      log.error(
+        `store ${this.opts.store.description} unreachable (${(err as Error)?.message ?? err}); ` +
+          `serving the last good routes (version ${this.index.version}, ${this.index.size} modules), retrying with backoff`,
+      );
+  }
+}

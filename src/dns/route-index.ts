@@ -1,0 +1,95 @@
+// The DNS service's in-memory routes: one pre-encoded GetRouteResponse frame per module, built
+// once per reload and reused for every reply and push, so serving a request is a map lookup
+// and a write. Both frontends serve from it: the TS one directly, the native one from the
+// serialised copy `toNativeTable()` hands to C++ in one call.
+import type { ModuleKey, ModuleRoute, RouteTable } from '../store/store.js';
+import { encodeFrame } from '../wire/frame.js';
+import { MsgId, encodeBody, ipToInt32 } from '../wire/messages.js';
+
+/** modid and cmdid as unsigned 32-bit numbers, the way the store and both frontends key modules. */
+export function moduleKey(modid: number, cmdid: number): string {
+  return `${modid >>> 0}/${cmdid >>> 0}`;
+}
+
+interface IndexedModule {
+  readonly modid: number;
+  readonly cmdid: number;
+  /** The whole frame (header + body) of this module's GetRouteResponse. */
+  readonly frame: Buffer;
+  /** The node set as text, to tell whether a reload changed it. */
+  readonly signature: string;
+}
+
+export function encodeRouteFrame(modid: number, cmdid: number, hosts: ModuleRoute['hosts']): Buffer {
+  return encodeFrame(
+    MsgId.GetRouteResponse,
+    encodeBody(MsgId.GetRouteResponse, {
+      modid: modid | 0,
+      cmdid: cmdid | 0,
+      host: hosts.map((h) => ({ ip: ipToInt32(h.ip), port: h.port })),
+    }),
+  );
+}
+
+export class RouteIndex {
+  readonly version: number;
+  readonly lastChangeId: number;
+  private readonly modules: Map<string, IndexedModule>;
+
+  constructor(table: RouteTable) {
+    this.version = table.version;
+    this.lastChangeId = table.lastChangeId;
+    this.modules = new Map();
+    for (const m of table.modules) {
+      this.modules.set(moduleKey(m.modid, m.cmdid), {
+        modid: m.modid,
+        cmdid: m.cmdid,
+        frame: encodeRouteFrame(m.modid, m.cmdid, m.hosts),
+        signature: m.hosts.map((h) => `${h.ip}:${h.port}`).join(','),
+      });
+    }
+  }
+
+  /** What a frontend serves before the first load: every module unknown. */
+  static readonly EMPTY = new RouteIndex({ version: 0, lastChangeId: 0, modules: [] });
+
+  get size(): number {
+    return this.modules.size;
+  }
+
+  /** The reply for a module; an unknown module gets an empty host list, as in the reference. */
+  frameFor(modid: number, cmdid: number): Buffer {
+    return this.modules.get(moduleKey(modid, cmdid))?.frame ?? encodeRouteFrame(modid, cmdid, []);
+  }
+
+  /** Modules whose node set differs between `before` and this index (added, removed or edited). */
+  changedSince(before: RouteIndex): ModuleKey[] {
+    const changed: ModuleKey[] = [];
+    for (const [key, m] of this.modules) {
+      if (before.modules.get(key)?.signature !== m.signature) changed.push({ modid: m.modid, cmdid: m.cmdid });
+    }
+    for (const [key, m] of before.modules) {
+      if (!this.modules.has(key)) changed.push({ modid: m.modid, cmdid: m.cmdid });
+    }
+    return changed;
+  }
+
+  /**
+   * The whole index in one buffer for the native frontend: per module
+   * u32 modid, u32 cmdid, u32 frame length, frame bytes (little-endian).
+   */
+  toNativeTable(): Buffer {
+    let size = 0;
+    for (const m of this.modules.values()) size += 12 + m.frame.length;
+    const out = Buffer.allocUnsafe(size);
+    let at = 0;
+    for (const m of this.modules.values()) {
+      out.writeUInt32LE(m.modid >>> 0, at);
+      out.writeUInt32LE(m.cmdid >>> 0, at + 4);
+      out.writeUInt32LE(m.frame.length, at + 8);
+      m.frame.copy(out, at + 12);
+      at += 12 + m.frame.length;
+    }
+    return out;
+  }
+}

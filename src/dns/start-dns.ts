@@ -1,0 +1,90 @@
+// Assembles a DNS service from its config: store, frontend (native or TS), control plane,
+// metrics and the admin endpoint.
+import { maybeStartAdminServer } from '../admin/admin-server.js';
+import { MetricSet } from '../admin/metrics.js';
+import type { RunningRole } from '../cli/daemon.js';
+import type { DnsConfig } from '../config/types.js';
+import { implementation } from '../native/addon.js';
+import { openStore } from '../store/index.js';
+import { DEFAULT_OUTPUT_CAP_BYTES, type DnsFrontend, type DnsFrontendOptions } from './dns-frontend.js';
+import { DnsService } from './dns-service.js';
+import { TsDnsFrontend } from './ts-dns-frontend.js';
+
+export interface RunningDns extends RunningRole {
+  readonly port: number;
+  readonly adminPort: number;
+  readonly service: DnsService;
+  readonly frontend: DnsFrontend;
+}
+
+async function createFrontend(impl: 'native' | 'ts', opts: DnsFrontendOptions): Promise<DnsFrontend> {
+  if (impl === 'ts') return new TsDnsFrontend(opts);
+  const { NativeDnsFrontend } = await import('./native-dns-frontend.js');
+  return new NativeDnsFrontend(opts);
+}
+
+function registerMetrics(metrics: MetricSet, service: DnsService, frontend: DnsFrontend): void {
+  const f = () => frontend.stats();
+  const s = () => service.stats();
+  metrics.gaugeFrom('connections', 'Open agent connections', () => f().connections);
+  metrics.gaugeFrom('subscriptions', 'Module subscriptions over all connections', () => f().subscriptions);
+  metrics.counterFrom('connections_accepted_total', 'Connections accepted', () => f().accepted);
+  metrics.counterFrom('connections_rejected_total', 'Connections closed at once because maxConn was reached', () => f().rejectedMaxConn);
+  metrics.counterFrom('frames_in_total', 'Frames received', () => f().framesIn);
+  metrics.counterFrom('frames_out_total', 'Frames sent (replies and pushes)', () => f().framesOut);
+  metrics.counterFrom('protocol_errors_total', 'Connections closed for a negative or oversized frame length', () => f().protocolErrors);
+  metrics.counterFrom('bad_bodies_total', 'Frames dropped because the body did not parse', () => f().badBodies);
+  metrics.counterFrom('unknown_msgids_total', 'Frames ignored for an unknown msgid', () => f().unknownMsgIds);
+  metrics.counterFrom('pushes_total', 'Route pushes sent to subscribers', () => f().pushes);
+  metrics.counterFrom('output_overflow_closes_total', 'Connections closed because the peer did not read', () => f().outputOverflowCloses);
+  metrics.gaugeFrom('routes', 'Modules in the served route table', () => s().routes);
+  metrics.gaugeFrom('route_version', 'RouteVersion of the served table', () => s().version);
+  metrics.gaugeFrom('store_up', '1 while the store answers, 0 while serving the last good table', () => (s().storeUp ? 1 : 0));
+  metrics.counterFrom('reloads_total', 'Route table reloads', () => s().reloads);
+  metrics.counterFrom('store_errors_total', 'Failed store polls', () => s().storeErrors);
+}
+
+export async function startDns(config: DnsConfig): Promise<RunningDns> {
+  const impl = implementation(config.impl);
+  const store = await openStore(config.store);
+  const frontend = await createFrontend(impl, {
+    ip: config.reactor.ip,
+    port: config.reactor.port,
+    maxConn: config.reactor.maxConn,
+    threadNum: config.reactor.threadNum,
+    outputCapBytes: DEFAULT_OUTPUT_CAP_BYTES,
+  });
+  const service = new DnsService({
+    store,
+    frontend,
+    pollIntervalMs: config.dns.pollIntervalMs,
+    fullReloadMs: config.dns.fullReloadMs,
+    changeRetentionSec: config.store.changeRetentionSec,
+  });
+  const port = await frontend.listen();
+  await service.start();
+  const metrics = new MetricSet('lars_dns');
+  registerMetrics(metrics, service, frontend);
+  const admin = await maybeStartAdminServer({
+    ip: config.admin.ip,
+    port: config.admin.port,
+    registry: metrics.registry,
+    health: () => ({ ok: service.stats().storeUp, ...service.stats(), ...frontend.stats() }),
+  });
+  return {
+    port,
+    adminPort: admin?.port ?? 0,
+    service,
+    frontend,
+    listening: [
+      `DNS service (${impl}) listening on ${config.reactor.ip}:${port}, store ${store.description}`,
+      admin ? `metrics on http://${config.admin.ip}:${admin.port}/metrics` : 'metrics endpoint disabled ([admin] port = 0)',
+    ],
+    async stop() {
+      service.stop();
+      await admin?.close();
+      await frontend.close();
+      await store.close();
+    },
+  };
+}

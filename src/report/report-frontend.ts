@@ -1,0 +1,64 @@
+// The network side of the Report service, behind one interface for the native reactor and the
+// pure-TypeScript server. Either one decodes ReportStatusRequest frames into CallStatus rows
+// and hands them over in batches; neither ever waits on the store.
+import type { CallStatus } from '../store/store.js';
+import { int32ToIp } from '../wire/messages.js';
+
+export interface ReportFrontendStats {
+  readonly connections: number;
+  readonly accepted: number;
+  readonly rejectedMaxConn: number;
+  readonly framesIn: number;
+  readonly protocolErrors: number;
+  readonly badBodies: number;
+  readonly badRows: number;
+  readonly unknownMsgIds: number;
+}
+
+export interface ReportFrontend {
+  listen(): Promise<number>;
+  stats(): ReportFrontendStats;
+  close(): Promise<void>;
+}
+
+export interface ReportFrontendOptions {
+  readonly ip: string;
+  readonly port: number;
+  readonly maxConn: number;
+  readonly threadNum: number;
+  readonly outputCapBytes: number;
+  /** Receives each batch of decoded rows. */
+  readonly onRows: (rows: CallStatus[]) => void;
+}
+
+/** One node's result inside a ReportStatusRequest, with addresses still as wire int32s. */
+export interface WireCallResult {
+  readonly modid: number;
+  readonly cmdid: number;
+  readonly caller: number;
+  readonly ts: number;
+  readonly ip: number;
+  readonly port: number;
+  readonly succ: number;
+  readonly err: number;
+  readonly overload: boolean;
+}
+
+/**
+ * The store row for one wire result, or undefined when the row cannot be stored (a port
+ * outside 1–65535): such rows are dropped and counted, never allowed to fail a whole batch.
+ */
+export function callStatusFromWire(r: WireCallResult): CallStatus | undefined {
+  if (!(r.port >= 1 && r.port <= 65535)) return undefined;
+  return {
+    modid: r.modid >>> 0,
+    cmdid: r.cmdid >>> 0,
+    ip: int32ToIp(r.ip),
+    port: r.port,
+    caller: int32ToIp(r.caller),
+    succCnt: r.succ >>> 0,
+    errCnt: r.err >>> 0,
+    ts: r.ts >>> 0,
+    overload: r.overload,
+  };
+}

@@ -1,0 +1,91 @@
+// Assembles a Report service from its config: store, frontend (native or TS), coalescing
+// buffer, batch writers, metrics and the admin endpoint.
+import { maybeStartAdminServer } from '../admin/admin-server.js';
+import { MetricSet } from '../admin/metrics.js';
+import type { RunningRole } from '../cli/daemon.js';
+import type { ReporterConfig } from '../config/types.js';
+import { DEFAULT_OUTPUT_CAP_BYTES } from '../dns/dns-frontend.js';
+import { implementation } from '../native/addon.js';
+import { openStore } from '../store/index.js';
+import { ReportBuffer } from './report-buffer.js';
+import type { ReportFrontend, ReportFrontendOptions } from './report-frontend.js';
+import { ReportWriter } from './report-writer.js';
+import { TsReportFrontend } from './ts-report-frontend.js';
+
+/** How long a stop may spend writing what the buffer still holds. */
+const FLUSH_ON_STOP_MS = 3_000;
+
+export interface RunningReporter extends RunningRole {
+  readonly port: number;
+  readonly adminPort: number;
+  readonly buffer: ReportBuffer;
+  readonly writer: ReportWriter;
+  readonly frontend: ReportFrontend;
+}
+
+async function createFrontend(impl: 'native' | 'ts', opts: ReportFrontendOptions): Promise<ReportFrontend> {
+  if (impl === 'ts') return new TsReportFrontend(opts);
+  const { NativeReportFrontend } = await import('./native-report-frontend.js');
+  return new NativeReportFrontend(opts);
+}
+
+export async function startReporter(config: ReporterConfig): Promise<RunningReporter> {
+  const impl = implementation(config.impl);
+  const store = await openStore(config.store, { connections: config.reporter.dbThreadCnt });
+  const buffer = new ReportBuffer(config.reporter.bufferMaxKeys);
+  const writer = new ReportWriter(store, buffer, config.reporter.dbThreadCnt, config.reporter.flushIntervalMs);
+  const frontend = await createFrontend(impl, {
+    ip: config.reactor.ip,
+    port: config.reactor.port,
+    maxConn: config.reactor.maxConn,
+    threadNum: config.reactor.threadNum,
+    outputCapBytes: DEFAULT_OUTPUT_CAP_BYTES,
+    onRows: (rows) => {
+      buffer.add(rows);
+      writer.nudge();
+    },
+  });
+  const port = await frontend.listen();
+  writer.start();
+
+  const metrics = new MetricSet('lars_reporter');
+  const f = () => frontend.stats();
+  const w = () => writer.stats();
+  metrics.gaugeFrom('connections', 'Open agent connections', () => f().connections);
+  metrics.counterFrom('connections_accepted_total', 'Connections accepted', () => f().accepted);
+  metrics.counterFrom('connections_rejected_total', 'Connections closed at once because maxConn was reached', () => f().rejectedMaxConn);
+  metrics.counterFrom('frames_in_total', 'Frames received', () => f().framesIn);
+  metrics.counterFrom('protocol_errors_total', 'Connections closed for a negative or oversized frame length', () => f().protocolErrors);
+  metrics.counterFrom('bad_bodies_total', 'Frames dropped because the body did not parse', () => f().badBodies);
+  metrics.counterFrom('bad_rows_total', 'Result rows dropped because they cannot be stored (port out of range)', () => f().badRows);
+  metrics.counterFrom('unknown_msgids_total', 'Frames ignored for an unknown msgid', () => f().unknownMsgIds);
+  metrics.gaugeFrom('buffered_rows', 'Status rows waiting to be written (coalesced by key)', () => buffer.size);
+  metrics.counterFrom('rows_received_total', 'Status rows accepted into the buffer', () => buffer.accepted);
+  metrics.counterFrom('rows_dropped_total', 'Status rows dropped because the buffer was full', () => buffer.dropped);
+  metrics.counterFrom('rows_written_total', 'Status rows written to the store', () => w().rowsWritten);
+  metrics.counterFrom('store_errors_total', 'Failed batch writes', () => w().storeErrors);
+  metrics.gaugeFrom('store_up', '1 while the store accepts writes', () => (w().storeUp ? 1 : 0));
+  const admin = await maybeStartAdminServer({
+    ip: config.admin.ip,
+    port: config.admin.port,
+    registry: metrics.registry,
+    health: () => ({ ok: w().storeUp, buffered: buffer.size, dropped: buffer.dropped, ...w(), ...f() }),
+  });
+  return {
+    port,
+    adminPort: admin?.port ?? 0,
+    buffer,
+    writer,
+    frontend,
+    listening: [
+      `Report service (${impl}) listening on ${config.reactor.ip}:${port}, store ${store.description}`,
+      admin ? `metrics on http://${config.admin.ip}:${admin.port}/metrics` : 'metrics endpoint disabled ([admin] port = 0)',
+    ],
+    async stop() {
+      await frontend.close();
+      await writer.stop(FLUSH_ON_STOP_MS);
+      await admin?.close();
+      await store.close();
+    },
+  };
+}

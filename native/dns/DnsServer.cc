@@ -2,10 +2,8 @@
 
 #include <any>
 #include <cstring>
-#include <stdexcept>
 
 #include "reactor/EventLoop.h"
-#include "reactor/InetAddress.h"
 #include "reactor/TcpConnection.h"
 #include "wire/messages.h"
 
@@ -49,35 +47,24 @@ std::shared_ptr<const RouteTable> RouteTable::parse(const uint8_t* data, size_t 
 }
 
 DnsServer::DnsServer(const Options& options) : table_(std::make_shared<RouteTable>()) {
-  auto addr = reactor::InetAddress::parse(options.ip, options.port);
-  if (!addr) throw std::invalid_argument("invalid listen address " + options.ip);
-  baseThread_ = std::make_unique<reactor::EventLoopThread>(nullptr, "lars-dns-accept");
-  baseLoop_ = baseThread_->startLoop();
-  server_ = std::make_unique<reactor::TcpServer>(baseLoop_, *addr, "lars-dns");
-  server_->setThreadNum(options.ioThreads);
-  server_->setMaxConnections(options.maxConnections);
-  server_->setOutputCap(options.outputCap);
-  server_->setThreadInitCallback([this](reactor::EventLoop* loop) {
-    std::lock_guard<std::mutex> lock(loopsMutex_);
-    perLoop_[loop] = std::make_unique<Subscriptions>();
-  });
-  server_->setFrameCallback([this](const reactor::TcpConnectionPtr& conn, int32_t msgid, const char* body, size_t len) {
-    onFrameInLoop(conn, msgid, body, len);
-  });
-  server_->setDisconnectCallback([this](const reactor::TcpConnectionPtr& conn) { onDisconnectInLoop(conn); });
-  baseLoop_->runInLoopAndWait([this] {
-    server_->start();
-    ioLoops_ = server_->ioLoopsInLoop();
+  host_ = std::make_unique<reactor::TcpServerHost>(options.ip, options.port, "lars-dns", [&](reactor::TcpServer& server) {
+    server.setThreadNum(options.ioThreads);
+    server.setMaxConnections(options.maxConnections);
+    server.setOutputCap(options.outputCap);
+    server.setThreadInitCallback([this](reactor::EventLoop* loop) {
+      std::lock_guard<std::mutex> lock(loopsMutex_);
+      perLoop_[loop] = std::make_unique<Subscriptions>();
+    });
+    server.setFrameCallback([this](const reactor::TcpConnectionPtr& conn, int32_t msgid, const char* body, size_t len) {
+      onFrameInLoop(conn, msgid, body, len);
+    });
+    server.setDisconnectCallback([this](const reactor::TcpConnectionPtr& conn) { onDisconnectInLoop(conn); });
   });
 }
 
-DnsServer::~DnsServer() {
-  // TcpServer must die in its base loop; it closes every connection on the way.
-  baseLoop_->runInLoopAndWait([this] { server_.reset(); });
-  baseThread_.reset();
-}
+DnsServer::~DnsServer() { host_.reset(); }
 
-uint16_t DnsServer::port() const { return server_->listenAddress().port(); }
+uint16_t DnsServer::port() const { return host_->server().listenAddress().port(); }
 
 void DnsServer::setTable(std::shared_ptr<const RouteTable> table) { std::atomic_store(&table_, std::move(table)); }
 
@@ -132,7 +119,7 @@ void DnsServer::onDisconnectInLoop(const reactor::TcpConnectionPtr& conn) {
 
 void DnsServer::push(std::vector<uint64_t> modules) {
   auto shared = std::make_shared<const std::vector<uint64_t>>(std::move(modules));
-  for (reactor::EventLoop* loop : ioLoops_) {
+  for (reactor::EventLoop* loop : host_->ioLoops()) {
     loop->queueInLoop([this, loop, shared] { pushInLoop(loop, *shared); });
   }
 }
@@ -159,8 +146,8 @@ void DnsServer::pushInLoop(reactor::EventLoop* loop, const std::vector<uint64_t>
 
 DnsStats DnsServer::stats() const {
   DnsStats s;
-  s.reactor = server_->counters().snapshot();
-  s.connections = server_->connectionCount();
+  s.reactor = host_->server().counters().snapshot();
+  s.connections = host_->server().connectionCount();
   s.subscriptions = subscriptions_.load(std::memory_order_relaxed);
   s.replies = replies_.load(std::memory_order_relaxed);
   s.pushes = pushes_.load(std::memory_order_relaxed);

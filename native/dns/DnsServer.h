@@ -18,8 +18,7 @@
 #include <vector>
 
 #include "reactor/Counters.h"
-#include "reactor/EventLoopThread.h"
-#include "reactor/TcpServer.h"
+#include "reactor/TcpServerHost.h"
 
 namespace lars::dns {
 
@@ -81,19 +80,17 @@ class DnsServer {
   std::shared_ptr<const RouteTable> table() const { return std::atomic_load(&table_); }
   Subscriptions& subscriptionsOf(reactor::EventLoop* loop);
 
-  std::unique_ptr<reactor::EventLoopThread> baseThread_;
-  reactor::EventLoop* baseLoop_ = nullptr;
-  std::unique_ptr<reactor::TcpServer> server_;
   std::shared_ptr<const RouteTable> table_;
   // Filled while the I/O threads start (under the mutex), then only read.
   mutable std::mutex loopsMutex_;
   std::unordered_map<reactor::EventLoop*, std::unique_ptr<Subscriptions>> perLoop_;
-  std::vector<reactor::EventLoop*> ioLoops_;
   std::atomic<uint64_t> subscriptions_{0};
   std::atomic<uint64_t> replies_{0};
   std::atomic<uint64_t> pushes_{0};
   std::atomic<uint64_t> badBodies_{0};
   std::atomic<uint64_t> unknownMsgIds_{0};
+  // Last: destroyed first, so no I/O thread runs while the state above goes away.
+  std::unique_ptr<reactor::TcpServerHost> host_;
 };
 
 }  // namespace lars::dns

@@ -1,9 +1,5 @@
 #include "report/ReportServer.h"
 
-#include <stdexcept>
-
-#include "reactor/EventLoop.h"
-#include "reactor/InetAddress.h"
 #include "reactor/TcpConnection.h"
 #include "wire/messages.h"
 
@@ -11,26 +7,19 @@ namespace lars::report {
 
 ReportServer::ReportServer(const Options& options, std::function<void()> rowsReady)
     : rows_(std::move(rowsReady), options.maxQueuedRows) {
-  auto addr = reactor::InetAddress::parse(options.ip, options.port);
-  if (!addr) throw std::invalid_argument("invalid listen address " + options.ip);
-  baseThread_ = std::make_unique<reactor::EventLoopThread>(nullptr, "lars-rep-accept");
-  baseLoop_ = baseThread_->startLoop();
-  server_ = std::make_unique<reactor::TcpServer>(baseLoop_, *addr, "lars-report");
-  server_->setThreadNum(options.ioThreads);
-  server_->setMaxConnections(options.maxConnections);
-  server_->setOutputCap(options.outputCap);
-  server_->setFrameCallback([this](const reactor::TcpConnectionPtr&, int32_t msgid, const char* body, size_t len) {
-    onFrameInLoop(msgid, body, len);
+  host_ = std::make_unique<reactor::TcpServerHost>(options.ip, options.port, "lars-report", [&](reactor::TcpServer& server) {
+    server.setThreadNum(options.ioThreads);
+    server.setMaxConnections(options.maxConnections);
+    server.setOutputCap(options.outputCap);
+    server.setFrameCallback([this](const reactor::TcpConnectionPtr&, int32_t msgid, const char* body, size_t len) {
+      onFrameInLoop(msgid, body, len);
+    });
   });
-  baseLoop_->runInLoopAndWait([this] { server_->start(); });
 }
 
-ReportServer::~ReportServer() {
-  baseLoop_->runInLoopAndWait([this] { server_.reset(); });
-  baseThread_.reset();
-}
+ReportServer::~ReportServer() { host_.reset(); }
 
-uint16_t ReportServer::port() const { return server_->listenAddress().port(); }
+uint16_t ReportServer::port() const { return host_->server().listenAddress().port(); }
 
 void ReportServer::onFrameInLoop(int32_t msgid, const char* body, size_t len) {
   if (msgid != wire::kReportStatusRequest) {
@@ -56,8 +45,8 @@ void ReportServer::onFrameInLoop(int32_t msgid, const char* body, size_t len) {
 
 ReportStats ReportServer::stats() const {
   ReportStats s;
-  s.reactor = server_->counters().snapshot();
-  s.connections = server_->connectionCount();
+  s.reactor = host_->server().counters().snapshot();
+  s.connections = host_->server().connectionCount();
   s.badBodies = badBodies_.load(std::memory_order_relaxed);
   s.badRows = badRows_.load(std::memory_order_relaxed);
   s.unknownMsgIds = unknownMsgIds_.load(std::memory_order_relaxed);

@@ -15,8 +15,7 @@
 
 #include "reactor/BatchQueue.h"
 #include "reactor/Counters.h"
-#include "reactor/EventLoopThread.h"
-#include "reactor/TcpServer.h"
+#include "reactor/TcpServerHost.h"
 
 namespace lars::report {
 
@@ -67,12 +66,11 @@ class ReportServer {
   void onFrameInLoop(int32_t msgid, const char* body, size_t len);
 
   reactor::BatchQueue<CallRow> rows_;
-  std::unique_ptr<reactor::EventLoopThread> baseThread_;
-  reactor::EventLoop* baseLoop_ = nullptr;
-  std::unique_ptr<reactor::TcpServer> server_;
   std::atomic<uint64_t> badBodies_{0};
   std::atomic<uint64_t> badRows_{0};
   std::atomic<uint64_t> unknownMsgIds_{0};
+  // Last: destroyed first, so no I/O thread runs while the state above goes away.
+  std::unique_ptr<reactor::TcpServerHost> host_;
 };
 
 }  // namespace lars::report

@@ -1,0 +1,29 @@
+#include "reactor/TcpServerHost.h"
+
+#include <stdexcept>
+
+#include "reactor/EventLoop.h"
+#include "reactor/InetAddress.h"
+
+namespace lars::reactor {
+
+TcpServerHost::TcpServerHost(const std::string& ip, uint16_t port, const std::string& name,
+                             const std::function<void(TcpServer&)>& configure) {
+  const auto addr = InetAddress::parse(ip, port);
+  if (!addr) throw std::invalid_argument("invalid listen address " + ip);
+  baseThread_ = std::make_unique<EventLoopThread>(nullptr, name + "-accept");
+  baseLoop_ = baseThread_->startLoop();
+  server_ = std::make_unique<TcpServer>(baseLoop_, *addr, name);
+  configure(*server_);
+  baseLoop_->runInLoopAndWait([this] {
+    server_->start();
+    ioLoops_ = server_->ioLoopsInLoop();
+  });
+}
+
+TcpServerHost::~TcpServerHost() {
+  baseLoop_->runInLoopAndWait([this] { server_.reset(); });
+  baseThread_.reset();
+}
+
+}  // namespace lars::reactor

@@ -2,7 +2,7 @@
 import type { ModuleKey } from '../store/store.js';
 import { createLogger } from '../log.js';
 import { TcpFrameServer, type FrameConnection } from '../net/tcp-frame-server.js';
-import { MsgId, decodeBody, type GetRouteRequest } from '../wire/messages.js';
+import { MsgId, type GetRouteRequest } from '../wire/messages.js';
 import type { DnsFrontend, DnsFrontendOptions, DnsFrontendStats } from './dns-frontend.js';
 import { RouteIndex, moduleKey } from './route-index.js';
 
@@ -10,21 +10,20 @@ const log = createLogger('dns');
 
 export class TsDnsFrontend implements DnsFrontend {
   private index = RouteIndex.EMPTY;
-  private readonly server: TcpFrameServer;
+  private readonly server: TcpFrameServer<typeof MsgId.GetRouteRequest>;
   /** module key → connections subscribed to it; and the reverse, to unsubscribe on close. */
   private readonly subscribers = new Map<string, Set<FrameConnection>>();
   private readonly subscriptionsOf = new Map<FrameConnection, Set<string>>();
   private subscriptionCount = 0;
-  private badBodies = 0;
-  private unknownMsgIds = 0;
   private pushes = 0;
 
   constructor(opts: DnsFrontendOptions) {
     this.server = new TcpFrameServer({
       ...opts,
-      onFrame: (conn, msgid, body) => this.onFrame(conn, msgid, body),
+      msgid: MsgId.GetRouteRequest,
+      onMessage: (conn, req) => this.onRequest(conn, req),
       onClose: (conn) => this.unsubscribeAll(conn),
-      onProtocolError: (conn) => log.limited('warn', 'bad-length', `closing ${conn.socket.remoteAddress}: frame length out of range`),
+      log,
     });
   }
 
@@ -59,8 +58,8 @@ export class TsDnsFrontend implements DnsFrontend {
       framesIn: c.framesIn,
       framesOut: c.framesOut,
       protocolErrors: c.protocolErrors,
-      badBodies: this.badBodies,
-      unknownMsgIds: this.unknownMsgIds,
+      badBodies: c.badBodies,
+      unknownMsgIds: c.unknownMsgIds,
       pushes: this.pushes,
       outputOverflowCloses: c.outputOverflowCloses,
     };
@@ -70,20 +69,7 @@ export class TsDnsFrontend implements DnsFrontend {
     return this.server.close();
   }
 
-  private onFrame(conn: FrameConnection, msgid: number, body: Buffer): void {
-    if (msgid !== MsgId.GetRouteRequest) {
-      this.unknownMsgIds++;
-      log.limited('warn', 'unknown-msgid', `ignoring msgid ${msgid} from ${conn.socket.remoteAddress}`);
-      return;
-    }
-    let req: GetRouteRequest;
-    try {
-      req = decodeBody(MsgId.GetRouteRequest, body) as GetRouteRequest;
-    } catch {
-      this.badBodies++;
-      log.limited('warn', 'bad-body', `dropping unparsable GetRouteRequest from ${conn.socket.remoteAddress}`);
-      return;
-    }
+  private onRequest(conn: FrameConnection, req: GetRouteRequest): void {
     this.subscribe(conn, moduleKey(req.modid, req.cmdid));
     conn.send(this.index.frameFor(req.modid, req.cmdid));
   }

@@ -1,9 +1,12 @@
 // The pure-TypeScript twin of the native TcpServer: a node:net listener that cuts each
-// connection's byte stream into frames, enforces maxConn and an output cap, and counts
-// what it refuses. The DNS and Report services' TS frontends are built on it.
+// connection's byte stream into frames, decodes the one request type it serves, enforces
+// maxConn and an output cap, and counts (and logs, rate-limited) what it refuses. The DNS and
+// Report services' TS frontends are built on it.
 import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import type { Logger } from '../log.js';
 import { FrameDecoder } from '../wire/frame.js';
+import { decodeBody, type BodyOf, type MsgId } from '../wire/messages.js';
 
 export interface FrameConnection {
   readonly id: number;
@@ -20,21 +23,26 @@ export interface TcpFrameServerCounters {
   framesOut: number;
   protocolErrors: number;
   outputOverflowCloses: number;
+  /** Frames of the served msgid whose body did not parse: dropped. */
+  badBodies: number;
+  /** Frames of any other msgid: ignored. */
+  unknownMsgIds: number;
 }
 
-export interface TcpFrameServerOptions {
+export interface TcpFrameServerOptions<M extends MsgId> {
   readonly ip: string;
   readonly port: number;
   readonly maxConn: number;
   readonly outputCapBytes: number;
-  /** Called for each whole frame; `body` is only valid during the call. */
-  readonly onFrame: (conn: FrameConnection, msgid: number, body: Buffer) => void;
+  /** The request this server serves; frames of other ids are ignored and counted. */
+  readonly msgid: M;
+  /** Called for each request that decoded. */
+  readonly onMessage: (conn: FrameConnection, message: BodyOf<M>) => void;
   readonly onClose?: (conn: FrameConnection) => void;
-  /** A peer sent a frame header with a negative or oversized length; the connection is closed. */
-  readonly onProtocolError?: (conn: FrameConnection) => void;
+  readonly log: Logger;
 }
 
-export class TcpFrameServer {
+export class TcpFrameServer<M extends MsgId> {
   readonly counters: TcpFrameServerCounters = {
     accepted: 0,
     closed: 0,
@@ -43,12 +51,14 @@ export class TcpFrameServer {
     framesOut: 0,
     protocolErrors: 0,
     outputOverflowCloses: 0,
+    badBodies: 0,
+    unknownMsgIds: 0,
   };
   private readonly server: Server;
   private readonly connections = new Set<FrameConnection>();
   private nextId = 1;
 
-  constructor(private readonly opts: TcpFrameServerOptions) {
+  constructor(private readonly opts: TcpFrameServerOptions<M>) {
     this.server = createServer({ noDelay: true }, (socket) => this.accept(socket));
   }
 
@@ -101,11 +111,11 @@ export class TcpFrameServer {
       const { frames, error } = decoder.push(chunk);
       for (const f of frames) {
         counters.framesIn++;
-        this.opts.onFrame(conn, f.msgid, f.body);
+        this.deliver(conn, f.msgid, f.body);
       }
       if (error !== undefined) {
         counters.protocolErrors++;
-        this.opts.onProtocolError?.(conn);
+        this.opts.log.limited('warn', 'bad-length', `closing ${socket.remoteAddress}: frame length out of range`);
         socket.destroy();
       }
     });
@@ -115,5 +125,23 @@ export class TcpFrameServer {
       counters.closed++;
       this.opts.onClose?.(conn);
     });
+  }
+
+  private deliver(conn: FrameConnection, msgid: number, body: Buffer): void {
+    const { log } = this.opts;
+    if (msgid !== this.opts.msgid) {
+      this.counters.unknownMsgIds++;
+      log.limited('warn', 'unknown-msgid', `ignoring msgid ${msgid} from ${conn.socket.remoteAddress}`);
+      return;
+    }
+    let message: BodyOf<M>;
+    try {
+      message = decodeBody(this.opts.msgid, body);
+    } catch {
+      this.counters.badBodies++;
+      log.limited('warn', 'bad-body', `dropping an unparsable msgid ${msgid} body from ${conn.socket.remoteAddress}`);
+      return;
+    }
+    this.opts.onMessage(conn, message);
   }
 }

@@ -2,44 +2,32 @@
 import { createLogger } from '../log.js';
 import { TcpFrameServer } from '../net/tcp-frame-server.js';
 import type { CallStatus } from '../store/store.js';
-import { MsgId, decodeBody, type ReportStatusRequest } from '../wire/messages.js';
+import { MsgId, type ReportStatusRequest } from '../wire/messages.js';
 import { callStatusFromWire, type ReportFrontend, type ReportFrontendOptions, type ReportFrontendStats } from './report-frontend.js';
 
 const log = createLogger('reporter');
 
 export class TsReportFrontend implements ReportFrontend {
-  private readonly server: TcpFrameServer;
-  private badBodies = 0;
+  private readonly server: TcpFrameServer<typeof MsgId.ReportStatusRequest>;
   private badRows = 0;
-  private unknownMsgIds = 0;
 
   constructor(private readonly opts: ReportFrontendOptions) {
     this.server = new TcpFrameServer({
       ...opts,
-      onFrame: (conn, msgid, body) => {
-        if (msgid !== MsgId.ReportStatusRequest) {
-          this.unknownMsgIds++;
-          log.limited('warn', 'unknown-msgid', `ignoring msgid ${msgid} from ${conn.socket.remoteAddress}`);
-          return;
-        }
-        let req: ReportStatusRequest;
-        try {
-          req = decodeBody(MsgId.ReportStatusRequest, body) as ReportStatusRequest;
-        } catch {
-          this.badBodies++;
-          log.limited('warn', 'bad-body', `dropping unparsable ReportStatusRequest from ${conn.socket.remoteAddress}`);
-          return;
-        }
-        const rows: CallStatus[] = [];
-        for (const r of req.results ?? []) {
-          const row = callStatusFromWire({ modid: req.modid, cmdid: req.cmdid, caller: req.caller, ts: req.ts, ...r });
-          if (row === undefined) this.badRows++;
-          else rows.push(row);
-        }
-        if (rows.length > 0) this.opts.onRows(rows);
-      },
-      onProtocolError: (conn) => log.limited('warn', 'bad-length', `closing ${conn.socket.remoteAddress}: frame length out of range`),
+      msgid: MsgId.ReportStatusRequest,
+      onMessage: (_conn, req) => this.onReport(req),
+      log,
     });
+  }
+
+  private onReport(req: ReportStatusRequest): void {
+    const rows: CallStatus[] = [];
+    for (const r of req.results ?? []) {
+      const row = callStatusFromWire({ modid: req.modid, cmdid: req.cmdid, caller: req.caller, ts: req.ts, ...r });
+      if (row === undefined) this.badRows++;
+      else rows.push(row);
+    }
+    if (rows.length > 0) this.opts.onRows(rows);
   }
 
   listen(): Promise<number> {
@@ -54,9 +42,9 @@ export class TsReportFrontend implements ReportFrontend {
       rejectedMaxConn: c.rejectedMaxConn,
       framesIn: c.framesIn,
       protocolErrors: c.protocolErrors,
-      badBodies: this.badBodies,
+      badBodies: c.badBodies,
       badRows: this.badRows,
-      unknownMsgIds: this.unknownMsgIds,
+      unknownMsgIds: c.unknownMsgIds,
     };
   }
 

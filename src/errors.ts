@@ -10,6 +10,7 @@ export type LarsErrorCode =
   | 'ERR_STORE'
   | 'ERR_STORE_UNAVAILABLE'
   | 'ERR_TIMEOUT'
+  | 'ERR_NO_HOST'
   | 'ERR_USAGE';
 
 export class LarsError extends Error {

@@ -1,0 +1,14 @@
+// The Lars SDK: what business code uses to find a node of a remote service and report the call.
+// Imported as `lars/sdk` (and re-exported from `lars`). See docs/sdk.md.
+export {
+  LarsClient,
+  agentPortIndex,
+  DEFAULT_AGENT_HOST,
+  DEFAULT_AGENT_PORT,
+  DEFAULT_REG_INIT_ATTEMPTS,
+  DEFAULT_REG_INIT_DELAY_MS,
+  DEFAULT_TIMEOUT_MS,
+} from './lars-client.js';
+export { RetCode } from './types.js';
+export type { GetHostResult, GetRouteResult, HostAddress, HostPicked, LarsClientOptions, LarsClientStats, NoHost } from './types.js';
+export { LarsError, isLarsError, type LarsErrorCode } from '../errors.js';

@@ -1,0 +1,384 @@
+// The Lars API for business processes: regInit / getHost / report / getRoute against the agent
+// on this host, over UDP, datagram for datagram what the reference C++ API sends
+// (docs/spec/PROTOCOL.md): one frame per datagram, everything about module (modid, cmdid) to
+// agent port base + (modid + cmdid) % 3.
+//
+// A LarsClient owns one udp4 socket (bound to an ephemeral port by its first send) and the
+// requests waiting for a reply. It lives on the event loop that created it: use one client per
+// worker thread. Requests never throw for a missing or silent agent and never hang: each one
+// answers RET_SYSTEM_ERROR after timeoutMs at the latest. Only bad arguments throw (LarsError
+// ERR_INVALID_INPUT).
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { LarsError } from '../errors.js';
+import { codecFor, type WireCodec } from '../wire/codec.js';
+import { MsgId, RetCode, int32ToIp, ipToInt32, type GetHostResponse, type GetRouteResponse } from '../wire/messages.js';
+import type { GetHostResult, GetRouteResult, HostAddress, LarsClientOptions, LarsClientStats, NoHost } from './types.js';
+
+export const DEFAULT_AGENT_HOST = '127.0.0.1';
+export const DEFAULT_AGENT_PORT = 8888;
+export const DEFAULT_TIMEOUT_MS = 100;
+export const DEFAULT_REG_INIT_ATTEMPTS = 10;
+export const DEFAULT_REG_INIT_DELAY_MS = 50;
+
+const INT32_MIN = -0x80000000;
+const UINT32_MAX = 0xffffffff;
+const MAX_TIMER_MS = 0x7fffffff;
+
+const SYSTEM_ERROR: NoHost = Object.freeze({ retcode: RetCode.SystemError });
+const NO_ROUTE_REPLY: GetRouteResult = Object.freeze({ retcode: RetCode.SystemError, hosts: Object.freeze([]) });
+
+/**
+ * Which of the agent's three ports (0, 1 or 2 above the base) serves module (modid, cmdid).
+ * Ids are taken as the int32 the wire carries; the result is never negative.
+ */
+export function agentPortIndex(modid: number, cmdid: number): number {
+  return ((((modid | 0) + (cmdid | 0)) % 3) + 3) % 3;
+}
+
+function invalid(message: string): LarsError {
+  return new LarsError('ERR_INVALID_INPUT', `lars sdk: ${message}`);
+}
+
+/** modid and cmdid: an int32, or a uint32 as the store numbers them (sent as the same 32 bits). */
+function checkId(name: string, v: number): void {
+  if (!Number.isInteger(v) || v < INT32_MIN || v > UINT32_MAX) throw invalid(`${name} must be an integer -2147483648..4294967295, got ${v}`);
+}
+
+function checkInt(name: string, v: number, min: number, max: number): number {
+  if (!Number.isInteger(v) || v < min || v > max) throw invalid(`${name} must be an integer ${min}..${max}, got ${v}`);
+  return v;
+}
+
+interface PendingHost {
+  readonly modid: number;
+  readonly cmdid: number;
+  readonly timer: NodeJS.Timeout;
+  readonly resolve: (r: GetHostResult) => void;
+}
+
+interface PendingRoute {
+  readonly timer: NodeJS.Timeout;
+  readonly resolve: (r: GetRouteResult) => void;
+}
+
+type Counters = { -readonly [K in keyof LarsClientStats]: number };
+
+export class LarsClient {
+  readonly host: string;
+  /** The base port: the agent listens on port, port + 1 and port + 2. */
+  readonly port: number;
+  readonly timeoutMs: number;
+  readonly #regInitAttempts: number;
+  readonly #regInitDelayMs: number;
+  readonly #codec: WireCodec;
+  readonly #socket: Socket;
+  readonly #hosts = new Map<number, PendingHost>();
+  /** Route replies carry no seq: waiters per module, answered oldest first. */
+  readonly #routes = new Map<string, PendingRoute[]>();
+  readonly #regInitSleeps = new Set<() => void>();
+  readonly #stats: Counters = { sent: 0, matched: 0, stale: 0, malformed: 0, unexpected: 0, timeouts: 0, sendErrors: 0 };
+  #seq = 0;
+  /** Sends handed to the socket whose callback has not run yet: close() lets them finish. */
+  #inFlight = 0;
+  #drained: (() => void) | undefined;
+  #closed = false;
+  #closing: Promise<void> | undefined;
+
+  constructor(options: LarsClientOptions = {}) {
+    this.host = options.host ?? DEFAULT_AGENT_HOST;
+    if (typeof this.host !== 'string' || this.host === '') throw invalid(`host must be a non-empty string, got ${JSON.stringify(this.host)}`);
+    this.port = checkInt('port', options.port ?? DEFAULT_AGENT_PORT, 1, 65533);
+    this.timeoutMs = checkInt('timeoutMs', options.timeoutMs ?? DEFAULT_TIMEOUT_MS, 1, MAX_TIMER_MS);
+    this.#regInitAttempts = checkInt('regInitAttempts', options.regInitAttempts ?? DEFAULT_REG_INIT_ATTEMPTS, 1, 1_000_000);
+    this.#regInitDelayMs = checkInt('regInitDelayMs', options.regInitDelayMs ?? DEFAULT_REG_INIT_DELAY_MS, 0, MAX_TIMER_MS);
+    this.#codec = codecFor(options.impl ?? 'ts');
+    this.#socket = createSocket('udp4');
+    this.#socket.on('message', (msg, rinfo) => this.#onMessage(msg, rinfo));
+    // Errors of single sends arrive at their callbacks; anything else must not crash the process.
+    this.#socket.on('error', () => {
+      this.#stats.sendErrors++;
+    });
+    // A forgotten client must not keep the process alive; waiting requests do, through their timers.
+    this.#socket.unref();
+  }
+
+  /** The agent port module (modid, cmdid) is sent to. */
+  portFor(modid: number, cmdid: number): number {
+    return this.port + agentPortIndex(modid, cmdid);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  get stats(): LarsClientStats {
+    return { ...this.#stats };
+  }
+
+  /**
+   * Asks the agent for the route until it knows it, so that the first getHost() finds it: the first
+   * request makes the agent pull the route from DNS. Resolves RET_SUCC once the route has a node,
+   * RET_NOEXIST if it still has none after regInitAttempts requests regInitDelayMs apart,
+   * RET_SYSTEM_ERROR if the agent never answered.
+   */
+  async regInit(modid: number, cmdid: number): Promise<RetCode> {
+    checkId('modid', modid);
+    checkId('cmdid', cmdid);
+    let answered = false;
+    for (let attempt = 1; ; attempt++) {
+      const r = await this.getRoute(modid, cmdid);
+      if (r.retcode === RetCode.Succ) return RetCode.Succ;
+      answered ||= r.retcode === RetCode.NoExist;
+      if (attempt >= this.#regInitAttempts || this.#closed) break;
+      await this.#sleep(this.#regInitDelayMs);
+    }
+    return answered ? RetCode.NoExist : RetCode.SystemError;
+  }
+
+  /** Asks the agent for a node of (modid, cmdid). Never rejects for agent trouble: see GetHostResult. */
+  getHost(modid: number, cmdid: number): Promise<GetHostResult> {
+    checkId('modid', modid);
+    checkId('cmdid', cmdid);
+    if (this.#closed) return Promise.resolve(SYSTEM_ERROR);
+    const seq = this.#seq;
+    this.#seq = (this.#seq + 1) >>> 0;
+    const frame = this.#codec.encodeFrame(MsgId.GetHostRequest, { seq, modid: modid | 0, cmdid: cmdid | 0 });
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        if (this.#hosts.delete(seq)) {
+          this.#stats.timeouts++;
+          resolve(SYSTEM_ERROR);
+        }
+      }, this.timeoutMs);
+      this.#hosts.set(seq, { modid: modid | 0, cmdid: cmdid | 0, timer, resolve });
+      this.#send(frame, modid, cmdid, () => {
+        const p = this.#hosts.get(seq);
+        if (p === undefined) return;
+        this.#hosts.delete(seq);
+        clearTimeout(p.timer);
+        resolve(SYSTEM_ERROR);
+      });
+    });
+  }
+
+  /**
+   * Tells the agent how a call to ip:port went: RET_SUCC (0) for success, anything else (use
+   * RET_OVERLOAD) for a failure. Fire and forget: the agent does not answer. A no-op once closed.
+   */
+  report(modid: number, cmdid: number, ip: string, port: number, retcode: number): void {
+    checkId('modid', modid);
+    checkId('cmdid', cmdid);
+    const host = { ip: ipToInt32(ip), port: checkInt('port', port, 0, 65535) };
+    checkInt('retcode', retcode, INT32_MIN, 0x7fffffff);
+    if (this.#closed) return;
+    this.#send(this.#codec.encodeFrame(MsgId.ReportRequest, { modid: modid | 0, cmdid: cmdid | 0, host, retcode }), modid, cmdid);
+  }
+
+  /** Every node of (modid, cmdid) as the agent knows it. Never rejects for agent trouble: see GetRouteResult. */
+  getRoute(modid: number, cmdid: number): Promise<GetRouteResult> {
+    checkId('modid', modid);
+    checkId('cmdid', cmdid);
+    if (this.#closed) return Promise.resolve(NO_ROUTE_REPLY);
+    const key = `${modid | 0}/${cmdid | 0}`;
+    const frame = this.#codec.encodeFrame(MsgId.ApiGetRouteRequest, { modid: modid | 0, cmdid: cmdid | 0 });
+    return new Promise((resolve) => {
+      const drop = (): boolean => {
+        const waiting = this.#routes.get(key);
+        const i = waiting?.indexOf(pending) ?? -1;
+        if (waiting === undefined || i < 0) return false;
+        waiting.splice(i, 1);
+        if (waiting.length === 0) this.#routes.delete(key);
+        return true;
+      };
+      const pending: PendingRoute = {
+        timer: setTimeout(() => {
+          if (drop()) {
+            this.#stats.timeouts++;
+            resolve(NO_ROUTE_REPLY);
+          }
+        }, this.timeoutMs),
+        resolve,
+      };
+      const waiting = this.#routes.get(key);
+      if (waiting === undefined) this.#routes.set(key, [pending]);
+      else waiting.push(pending);
+      this.#send(frame, modid, cmdid, () => {
+        if (drop()) {
+          clearTimeout(pending.timer);
+          resolve(NO_ROUTE_REPLY);
+        }
+      });
+    });
+  }
+
+  /**
+   * Wraps one remote call: picks a node, runs fn on it, reports RET_SUCC when fn resolves and
+   * RET_OVERLOAD when it throws (and rethrows). When no node can be picked it rejects without
+   * calling fn: LarsError ERR_NO_HOST (no route yet: call regInit() at start-up; every node
+   * overloaded; client closed) or ERR_TIMEOUT (the agent did not answer), saying which.
+   */
+  async call<T>(modid: number, cmdid: number, fn: (node: HostAddress) => T | Promise<T>): Promise<T> {
+    const picked = await this.getHost(modid, cmdid);
+    if (picked.retcode !== RetCode.Succ) throw noHostError(modid, cmdid, picked.retcode, this);
+    const node: HostAddress = { ip: picked.ip, port: picked.port };
+    let result: T;
+    try {
+      result = await fn(node);
+    } catch (err) {
+      this.report(modid, cmdid, node.ip, node.port, RetCode.Overload);
+      throw err;
+    }
+    this.report(modid, cmdid, node.ip, node.port, RetCode.Succ);
+    return result;
+  }
+
+  /**
+   * Closes the socket once the datagrams already sent are out (so a report() just before close()
+   * is delivered). Requests still waiting answer RET_SYSTEM_ERROR at once; later requests do too,
+   * and later reports are dropped. Idempotent.
+   */
+  close(): Promise<void> {
+    if (this.#closing !== undefined) return this.#closing;
+    this.#closed = true;
+    for (const p of this.#hosts.values()) {
+      clearTimeout(p.timer);
+      p.resolve(SYSTEM_ERROR);
+    }
+    this.#hosts.clear();
+    for (const waiting of this.#routes.values()) {
+      for (const p of waiting) {
+        clearTimeout(p.timer);
+        p.resolve(NO_ROUTE_REPLY);
+      }
+    }
+    this.#routes.clear();
+    for (const wake of this.#regInitSleeps) wake();
+    const drained = this.#inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => (this.#drained = resolve));
+    this.#closing = drained.then(() => new Promise<void>((resolve) => this.#socket.close(() => resolve())));
+    return this.#closing;
+  }
+
+  #send(frame: Buffer, modid: number, cmdid: number, onError?: () => void): void {
+    this.#stats.sent++;
+    this.#inFlight++;
+    this.#socket.send(frame, this.portFor(modid, cmdid), this.host, (err) => {
+      if (--this.#inFlight === 0) this.#drained?.();
+      if (err === null || err === undefined) return;
+      this.#stats.sendErrors++;
+      onError?.();
+    });
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = (): void => {
+        clearTimeout(timer);
+        this.#regInitSleeps.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.#regInitSleeps.add(wake);
+    });
+  }
+
+  #onMessage(datagram: Buffer, from: RemoteInfo): void {
+    if (from.port < this.port || from.port > this.port + 2) {
+      this.#stats.unexpected++;
+      return;
+    }
+    const d = this.#codec.decodeDatagram(datagram);
+    if (!d.ok) {
+      this.#stats.malformed++;
+      return;
+    }
+    if (d.frame.msgid === MsgId.GetHostResponse) {
+      const body = this.#codec.decodeBody(MsgId.GetHostResponse, d.frame.body);
+      if (body === null) this.#stats.malformed++;
+      else this.#onHostReply(body);
+    } else if (d.frame.msgid === MsgId.ApiGetRouteResponse) {
+      const body = this.#codec.decodeBody(MsgId.ApiGetRouteResponse, d.frame.body);
+      if (body === null) this.#stats.malformed++;
+      else this.#onRouteReply(body);
+    } else {
+      this.#stats.unexpected++;
+    }
+  }
+
+  #onHostReply(reply: GetHostResponse): void {
+    const p = this.#hosts.get(reply.seq);
+    // Not waited for: the reply to a request that timed out (an older seq), or a confused agent.
+    if (p === undefined || p.modid !== reply.modid || p.cmdid !== reply.cmdid) {
+      this.#stats.stale++;
+      return;
+    }
+    this.#hosts.delete(reply.seq);
+    clearTimeout(p.timer);
+    const result = hostResult(reply);
+    if (result === undefined) {
+      this.#stats.malformed++;
+      p.resolve(SYSTEM_ERROR);
+      return;
+    }
+    this.#stats.matched++;
+    p.resolve(result);
+  }
+
+  #onRouteReply(reply: GetRouteResponse): void {
+    const key = `${reply.modid}/${reply.cmdid}`;
+    const waiting = this.#routes.get(key);
+    const p = waiting?.shift();
+    if (waiting === undefined || p === undefined) {
+      this.#stats.stale++;
+      return;
+    }
+    if (waiting.length === 0) this.#routes.delete(key);
+    clearTimeout(p.timer);
+    const hosts = routeHosts(reply);
+    if (hosts === undefined) {
+      this.#stats.malformed++;
+      p.resolve(NO_ROUTE_REPLY);
+      return;
+    }
+    this.#stats.matched++;
+    p.resolve({ retcode: hosts.length > 0 ? RetCode.Succ : RetCode.NoExist, hosts });
+  }
+}
+
+const validPort = (port: number): boolean => port >= 0 && port <= 65535;
+
+/** undefined for a reply that makes no sense (RET_SUCC without a usable host, an unknown retcode). */
+function hostResult(reply: GetHostResponse): GetHostResult | undefined {
+  switch (reply.retcode) {
+    case RetCode.Succ:
+      if (reply.host === undefined || !validPort(reply.host.port)) return undefined;
+      return { retcode: RetCode.Succ, ip: int32ToIp(reply.host.ip), port: reply.host.port };
+    case RetCode.Overload:
+    case RetCode.NoExist:
+    case RetCode.SystemError:
+      return { retcode: reply.retcode };
+    default:
+      return undefined;
+  }
+}
+
+function routeHosts(reply: GetRouteResponse): HostAddress[] | undefined {
+  const hosts: HostAddress[] = [];
+  for (const h of reply.host) {
+    if (!validPort(h.port)) return undefined;
+    hosts.push({ ip: int32ToIp(h.ip), port: h.port });
+  }
+  return hosts;
+}
+
+function noHostError(modid: number, cmdid: number, retcode: NoHost['retcode'], client: LarsClient): LarsError {
+  const module = `modid ${modid} cmdid ${cmdid}`;
+  switch (retcode) {
+    case RetCode.NoExist:
+      return new LarsError('ERR_NO_HOST', `lars sdk: no node for ${module}: the agent has no route for it yet (RET_NOEXIST); call regInit(${modid}, ${cmdid}) at start-up, and check the module has nodes (lars route ls ${modid} ${cmdid})`);
+    case RetCode.Overload:
+      return new LarsError('ERR_NO_HOST', `lars sdk: no node for ${module}: every node is overloaded (RET_OVERLOAD); back off or degrade, the agent probes them again`);
+    case RetCode.SystemError:
+      if (client.closed) return new LarsError('ERR_NO_HOST', `lars sdk: no node for ${module}: the client is closed (RET_SYSTEM_ERROR); create a new LarsClient`);
+      return new LarsError('ERR_TIMEOUT', `lars sdk: no node for ${module}: the agent at ${client.host}:${client.portFor(modid, cmdid)} did not answer within ${client.timeoutMs} ms (RET_SYSTEM_ERROR); is "lars agent" running?`);
+  }
+}

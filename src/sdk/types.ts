@@ -1,0 +1,70 @@
+// The public types of the SDK: client options and the results of each request.
+import type { Implementation } from '../native/addon.js';
+import { RetCode } from '../wire/messages.js';
+
+export { RetCode };
+
+export interface LarsClientOptions {
+  /** The agent's address (default 127.0.0.1). An IPv4 literal avoids a name lookup per datagram. */
+  readonly host?: string;
+  /** The first of the agent's three UDP ports (default 8888): module (m, c) goes to port + (m + c) % 3. */
+  readonly port?: number;
+  /** How long a request waits for its reply before it answers RET_SYSTEM_ERROR (default 100 ms). */
+  readonly timeoutMs?: number;
+  /** regInit(): how many route requests to make at most (default 10). */
+  readonly regInitAttempts?: number;
+  /** regInit(): pause between two route requests that found no route (default 50 ms). */
+  readonly regInitDelayMs?: number;
+  /** Which wire codec encodes and decodes datagrams (default 'ts': no native addon needed). */
+  readonly impl?: Implementation;
+}
+
+/** One node of a route. */
+export interface HostAddress {
+  /** Dotted-quad IPv4. */
+  readonly ip: string;
+  readonly port: number;
+}
+
+/** The agent picked a node. */
+export interface HostPicked extends HostAddress {
+  readonly retcode: typeof RetCode.Succ;
+}
+
+/**
+ * No node: RET_OVERLOAD (every node is overloaded and this pick was no probe), RET_NOEXIST (the
+ * agent has no route yet and has started pulling it), RET_SYSTEM_ERROR (no valid reply in time).
+ */
+export interface NoHost {
+  readonly retcode: typeof RetCode.Overload | typeof RetCode.NoExist | typeof RetCode.SystemError;
+  readonly ip?: undefined;
+  readonly port?: undefined;
+}
+
+/** What getHost() resolves to; narrow on `retcode === RetCode.Succ` to get ip and port. */
+export type GetHostResult = HostPicked | NoHost;
+
+/** What getRoute() resolves to. */
+export interface GetRouteResult {
+  /** RET_SUCC with at least one host, RET_NOEXIST for an empty route, RET_SYSTEM_ERROR without a valid reply. */
+  readonly retcode: typeof RetCode.Succ | typeof RetCode.NoExist | typeof RetCode.SystemError;
+  readonly hosts: readonly HostAddress[];
+}
+
+/** Counters of one client, for tests and diagnostics. */
+export interface LarsClientStats {
+  /** Datagrams handed to the socket. */
+  readonly sent: number;
+  /** Replies matched to a waiting request. */
+  readonly matched: number;
+  /** Replies nobody waits for any more (their request timed out) or that name another module: dropped. */
+  readonly stale: number;
+  /** Datagrams that are not one well-formed frame, or a reply that makes no sense (RET_SUCC without a host): dropped. */
+  readonly malformed: number;
+  /** Datagrams from a port other than the agent's three, or with a msgid the API never receives: dropped. */
+  readonly unexpected: number;
+  /** Requests that got no reply within timeoutMs. */
+  readonly timeouts: number;
+  /** Sends the socket refused (e.g. no route to the agent's host). */
+  readonly sendErrors: number;
+}

@@ -1,0 +1,171 @@
+// A stand-in for the agent's UDP side: three sockets on consecutive loopback ports that record
+// every datagram and answer GetHostRequest / API_GetRouteRequest from a table, round robin, or
+// however a test's hooks say. Tests wait for datagrams instead of sleeping.
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { decodeDatagram, encodeFrame } from '../../src/wire/frame.js';
+import {
+  MsgId,
+  RetCode,
+  decodeBody,
+  encodeBody,
+  ipToInt32,
+  type GetHostRequest,
+  type GetHostResponse,
+  type GetRouteRequest,
+  type GetRouteResponse,
+  type MessageById,
+} from '../../src/wire/messages.js';
+
+export interface Received {
+  /** 0, 1 or 2: which of the three ports it arrived on. */
+  readonly index: number;
+  readonly msgid: number;
+  readonly raw: Buffer;
+  readonly from: RemoteInfo;
+}
+
+export type Reply = <M extends typeof MsgId.GetHostResponse | typeof MsgId.ApiGetRouteResponse>(msgid: M, body: MessageById[M]) => void;
+
+export interface FakeAgentHooks {
+  /** Answers a GetHostRequest; the default picks round robin from `routes`, RET_NOEXIST without one. */
+  onGetHost?: (req: GetHostRequest, reply: Reply, agent: FakeAgent) => void;
+  /** Answers an API_GetRouteRequest; the default answers `routes`. */
+  onGetRoute?: (req: GetRouteRequest, reply: Reply, agent: FakeAgent) => void;
+}
+
+function bindUdp(port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = createSocket('udp4');
+    s.once('error', reject);
+    s.bind(port, '127.0.0.1', () => {
+      s.off('error', reject);
+      resolve(s);
+    });
+  });
+}
+
+const closeUdp = (s: Socket): Promise<void> => new Promise((resolve) => s.close(() => resolve()));
+
+/**
+ * `count` UDP sockets bound on consecutive loopback ports: the first on a port the kernel picks,
+ * the others on the ports after it; tried again elsewhere while one of those is taken.
+ */
+export async function bindConsecutiveUdp(count = 3, attempts = 200): Promise<Socket[]> {
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    const first = await bindUdp(0);
+    const base = first.address().port;
+    const sockets = [first];
+    try {
+      if (base + count - 1 > 65535) throw new Error('no room above');
+      for (let i = 1; i < count; i++) sockets.push(await bindUdp(base + i));
+      return sockets;
+    } catch {
+      await Promise.all(sockets.map(closeUdp));
+    }
+  }
+  throw new Error(`found no ${count} free consecutive UDP ports in ${attempts} attempts`);
+}
+
+/** A base port whose next two are free too, released for a daemon to bind (a small race; callers retry). */
+export async function freeConsecutiveUdpBase(count = 3): Promise<number> {
+  const sockets = await bindConsecutiveUdp(count);
+  const base = sockets[0]!.address().port;
+  await Promise.all(sockets.map(closeUdp));
+  return base;
+}
+
+export class FakeAgent {
+  readonly received: Received[] = [];
+  /** Hosts per module key `modid/cmdid`. */
+  readonly routes = new Map<string, { ip: string; port: number }[]>();
+  hooks: FakeAgentHooks = {};
+  readonly #sockets: Socket[];
+  readonly #cursor = new Map<string, number>();
+  #waiters: (() => void)[] = [];
+
+  private constructor(sockets: Socket[]) {
+    this.#sockets = sockets;
+    sockets.forEach((s, index) => s.on('message', (raw, from) => this.#onDatagram(index, raw, from)));
+  }
+
+  static async start(): Promise<FakeAgent> {
+    return new FakeAgent(await bindConsecutiveUdp(3));
+  }
+
+  get base(): number {
+    return this.#sockets[0]!.address().port;
+  }
+
+  setRoute(modid: number, cmdid: number, hosts: { ip: string; port: number }[]): void {
+    this.routes.set(`${modid}/${cmdid}`, hosts);
+  }
+
+  /** The decoded bodies of the datagrams received with `msgid`, in order. */
+  bodies<M extends keyof MessageById>(msgid: M): MessageById[M][] {
+    return this.received.filter((r) => r.msgid === msgid).map((r) => decodeBody(msgid, decodeFrame(r.raw)) as MessageById[M]);
+  }
+
+  /** Sends one raw datagram from port index `index` to `to` (e.g. garbage, or a stale reply). */
+  sendRaw(index: number, bytes: Uint8Array, to: RemoteInfo): void {
+    this.#sockets[index]!.send(bytes, to.port, to.address);
+  }
+
+  /** Resolves once `predicate` holds, re-checked on every datagram. */
+  waitFor(predicate: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+    if (predicate()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
+      const check = (): void => {
+        if (predicate()) {
+          clearTimeout(timer);
+          resolve();
+        } else this.#waiters.push(check);
+      };
+      this.#waiters.push(check);
+    });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.#sockets.map(closeUdp));
+  }
+
+  /** The default GetHostRequest answer: round robin over the module's hosts, RET_NOEXIST without any. */
+  pick(req: GetHostRequest): GetHostResponse {
+    const key = `${req.modid}/${req.cmdid}`;
+    const hosts = this.routes.get(key) ?? [];
+    if (hosts.length === 0) return { seq: req.seq, modid: req.modid, cmdid: req.cmdid, retcode: RetCode.NoExist };
+    const i = this.#cursor.get(key) ?? 0;
+    this.#cursor.set(key, i + 1);
+    const h = hosts[i % hosts.length]!;
+    return { seq: req.seq, modid: req.modid, cmdid: req.cmdid, retcode: RetCode.Succ, host: { ip: ipToInt32(h.ip), port: h.port } };
+  }
+
+  routeOf(req: GetRouteRequest): GetRouteResponse {
+    const hosts = this.routes.get(`${req.modid}/${req.cmdid}`) ?? [];
+    return { modid: req.modid, cmdid: req.cmdid, host: hosts.map((h) => ({ ip: ipToInt32(h.ip), port: h.port })) };
+  }
+
+  #onDatagram(index: number, raw: Buffer, from: RemoteInfo): void {
+    this.received.push({ index, msgid: raw.length >= 4 ? raw.readInt32LE(0) : -1, raw: Buffer.from(raw), from });
+    const d = decodeDatagram(raw);
+    if (d.ok) {
+      const reply: Reply = (msgid, body) => this.#sockets[index]!.send(encodeFrame(msgid, encodeBody(msgid, body)), from.port, from.address);
+      if (d.frame.msgid === MsgId.GetHostRequest) {
+        const req = decodeBody(MsgId.GetHostRequest, d.frame.body);
+        if (this.hooks.onGetHost) this.hooks.onGetHost(req, reply, this);
+        else reply(MsgId.GetHostResponse, this.pick(req));
+      } else if (d.frame.msgid === MsgId.ApiGetRouteRequest) {
+        const req = decodeBody(MsgId.ApiGetRouteRequest, d.frame.body);
+        if (this.hooks.onGetRoute) this.hooks.onGetRoute(req, reply, this);
+        else reply(MsgId.ApiGetRouteResponse, this.routeOf(req));
+      }
+    }
+    for (const w of this.#waiters.splice(0)) w();
+  }
+}
+
+function decodeFrame(raw: Buffer): Buffer {
+  const d = decodeDatagram(raw);
+  if (!d.ok) throw new Error(`not one frame: ${d.reason}`);
+  return d.frame.body;
+}

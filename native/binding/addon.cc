@@ -2,6 +2,7 @@
 // Only files in native/binding include napi.h; the libraries they adapt never do.
 #include <napi.h>
 
+#include "binding/agent_binding.h"
 #include "binding/balancer_binding.h"
 #include "binding/server_binding.h"
 #include "binding/wire_binding.h"
@@ -12,6 +13,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("wire", lars::binding::InitWire(env));
   exports.Set("balancer", lars::binding::InitBalancer(env));
   exports.Set("servers", lars::binding::InitServers(env));
+  exports.Set("agent", lars::binding::InitAgent(env));
   return exports;
 }
 

@@ -15,7 +15,8 @@ UdpSocket::UdpSocket() : fd_(sockets::createNonblocking(SOCK_DGRAM)) {}
 UdpSocket::~UdpSocket() { sockets::close(fd_); }
 
 void UdpSocket::bind(const InetAddress& addr, bool reusePort) {
-  sockets::setOption(fd_, SOL_SOCKET, SO_REUSEADDR, 1);
+  // No SO_REUSEADDR: for UDP on Linux it lets a second socket bind a port already in use and
+  // silently take its traffic, where we want EADDRINUSE.
   if (reusePort) sockets::setOption(fd_, SOL_SOCKET, SO_REUSEPORT, 1);
   sockets::bindOrThrow(fd_, addr);
 }

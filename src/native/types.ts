@@ -1,5 +1,6 @@
 // The shape of the C++ addon's exports (native/binding). Each binding module adds its part here.
 
+import type { AgentCoreStats } from '../agent/agent-core.js';
 import type { Balancer } from '../balancer/index.js';
 import type { LoadBalanceConfig } from '../config/types.js';
 import type { DatagramResult, FrameBatch } from '../wire/frame.js';
@@ -76,8 +77,42 @@ export interface NativeServers {
   };
 }
 
+/** Options of the native agent; validated by src/config and checkBalancerConfig before they get here. */
+export interface NativeAgentOptions {
+  readonly ip: string;
+  /** First of three consecutive UDP ports; 0 picks any free three. */
+  readonly port: number;
+  readonly reportIntervalMs: number;
+  readonly loadbalance: LoadBalanceConfig;
+}
+
+/** An instance of native/binding/agent_binding.cc's AgentServer. */
+export interface NativeAgentServer {
+  /** [base, base + 1, base + 2] */
+  ports(): number[];
+  /** The module's whole host set as ip, port pairs; applied by the balancer of (modid + cmdid) % 3. */
+  applyRoute(modid: number, cmdid: number, hosts: Int32Array): void;
+  onDnsReconnected(): void;
+  /** Read in each port's loop thread. */
+  stats(): AgentCoreStats;
+  /** Stops the loop threads and releases the callbacks; idempotent. */
+  close(): void;
+}
+
+/** native/binding/agent_binding.cc: the agent's three UDP ports served in C++ (native/agent).
+ * Construct it through NativeAgentCore (src/agent/native-agent-core.ts). Callbacks get batches:
+ * onPulls modid, cmdid pairs; onReports per route modid, cmdid, n, then n × (ip, port, succ, err, overload). */
+export interface NativeAgentModule {
+  readonly AgentServer: new (
+    options: NativeAgentOptions,
+    onPulls: (pairs: Int32Array) => void,
+    onReports: (flat: Float64Array) => void,
+  ) => NativeAgentServer;
+}
+
 export interface NativeAddon {
   readonly balancer: NativeBalancerModule;
   readonly wire: NativeWire;
   readonly servers: NativeServers;
+  readonly agent: NativeAgentModule;
 }

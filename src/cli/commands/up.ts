@@ -11,7 +11,7 @@ import { parseCommandArgs, type Command } from '../command.js';
 const log = createLogger('up');
 
 /** The daemons this build runs, in start order. */
-const ROLES = ['dns', 'reporter'] as const;
+const ROLES = ['dns', 'reporter', 'agent'] as const;
 
 const USAGE = `usage: lars up [--demo] [-c FILE] [--set section.key=VALUE ...]
 
@@ -24,7 +24,8 @@ const TRY_NEXT = `
 Lars is up. Try:
   ./lars route ls                          # the routes the DNS service serves
   ./lars route add 1 1 127.0.0.1 9004      # an edit: new version, pushed to subscribed agents
-  curl -s http://127.0.0.1:9778/metrics    # DNS service metrics (9779: Report service)
+  ./lars test gethost 1 1                  # ask the agent (UDP 8888-8890) for a node of module 1/1
+  curl -s http://127.0.0.1:9778/metrics    # DNS service metrics (9779: Report service, 9888: agent)
 Stop with Ctrl-C.`;
 
 export const upCommand: Command = {

@@ -1,0 +1,241 @@
+#include "agent/AgentServer.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <stdexcept>
+#include <system_error>
+
+#include "reactor/EventLoop.h"
+#include "reactor/EventLoopThread.h"
+#include "reactor/InetAddress.h"
+#include "reactor/UdpServer.h"
+#include "wire/messages.h"
+
+namespace lars::agent {
+
+namespace lb = lars::balancer;
+
+// One UDP port: its loop thread and everything that thread owns.
+struct AgentServer::Port {
+  int index = 0;
+  std::unique_ptr<reactor::EventLoopThread> thread;
+  reactor::EventLoop* loop = nullptr;
+  std::unique_ptr<reactor::UdpServer> server;  // created on the constructing thread, destroyed in the loop
+  std::unique_ptr<lb::Balancer> balancer;      // loop thread only
+  reactor::TimerId reportTimer = 0;
+  // Loop thread only: scratch space reused by every request, and this port's own counters.
+  std::vector<uint8_t> out;
+  std::vector<lb::HostAddr> hosts;
+  uint64_t getRoutes = 0;
+  uint64_t badBodies = 0;
+  uint64_t unknownMsgIds = 0;
+  uint64_t replyFailures = 0;
+
+  ~Port() {
+    if (loop != nullptr) {
+      loop->runInLoopAndWait([this] {
+        if (reportTimer != 0) loop->cancel(reportTimer);
+        server.reset();
+      });
+    }
+    thread.reset();  // quits and joins; functors already queued still run, with this Port alive
+  }
+};
+
+namespace {
+
+reactor::InetAddress addressOf(const std::string& ip, uint16_t port) {
+  auto addr = reactor::InetAddress::parse(ip, port);
+  if (!addr) throw std::invalid_argument("invalid agent address " + ip + " (expected an IPv4 dotted quad)");
+  return *addr;
+}
+
+bool addressInUse(const std::system_error& e) { return e.code().value() == EADDRINUSE; }
+
+}  // namespace
+
+int64_t AgentServer::nowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(reactor::Clock::now().time_since_epoch()).count();
+}
+
+AgentServer::AgentServer(const AgentOptions& options, std::function<void()> pullsReady,
+                         std::function<void()> reportsReady)
+    : reportIntervalMs_(options.reportIntervalMs),
+      pulls_(std::move(pullsReady), options.maxQueuedPulls),
+      reports_(std::move(reportsReady), options.maxQueuedReports) {
+  if (!(options.reportIntervalMs > 0)) throw std::invalid_argument("reportIntervalMs must be positive");
+  for (int i = 0; i < kPorts; ++i) {
+    auto p = std::make_unique<Port>();
+    p->index = i;
+    p->thread = std::make_unique<reactor::EventLoopThread>(nullptr, "lars-agent-" + std::to_string(i));
+    p->loop = p->thread->startLoop();
+    p->balancer = std::make_unique<lb::Balancer>(options.balancer);
+    ports_[i] = std::move(p);
+  }
+  bindPorts(options);
+  const auto interval = std::chrono::duration_cast<reactor::Duration>(
+      std::chrono::duration<double, std::milli>(options.reportIntervalMs));
+  for (auto& p : ports_) {
+    Port* port = p.get();
+    port->server->socket().setReceiveBufferSize(options.receiveBufferBytes);
+    port->server->setFrameCallback([this, port](int32_t msgid, const char* body, size_t len,
+                                                const reactor::InetAddress& peer) {
+      onFrameInLoop(*port, msgid, body, len, peer);
+    });
+    port->server->start();
+    port->reportTimer = port->loop->runEvery(interval, [this, port] { collectReportsInLoop(*port); });
+  }
+}
+
+AgentServer::~AgentServer() {
+  for (auto& p : ports_) p.reset();
+}
+
+void AgentServer::bindPorts(const AgentOptions& options) {
+  // With base 0 the kernel picks the first port and the next two must be free too, else the
+  // three are let go and we try again.
+  constexpr int kAttempts = 64;
+  for (int attempt = 0;; ++attempt) {
+    try {
+      uint16_t base = options.basePort;
+      for (int i = 0; i < kPorts; ++i) {
+        Port& p = *ports_[i];
+        p.server = std::make_unique<reactor::UdpServer>(p.loop, addressOf(options.ip, static_cast<uint16_t>(base + i)),
+                                                        "lars-agent-" + std::to_string(base + i));
+        if (i == 0) base = p.server->localAddress().port();
+        if (base > 65535 - (kPorts - 1)) throw std::system_error(EADDRINUSE, std::generic_category(), "no room above port");
+      }
+      return;
+    } catch (const std::system_error& e) {
+      for (auto& p : ports_) p->server.reset();  // not started yet: safe from this thread
+      if (options.basePort == 0 && addressInUse(e) && attempt < kAttempts) continue;
+      throw;
+    }
+  }
+}
+
+uint16_t AgentServer::port(int index) const { return ports_.at(static_cast<size_t>(index))->server->localAddress().port(); }
+
+void AgentServer::onFrameInLoop(Port& p, int32_t msgid, const char* body, size_t len, const reactor::InetAddress& peer) {
+  switch (msgid) {
+    case wire::kGetHostRequest:
+      onGetHostInLoop(p, body, len, peer);
+      break;
+    case wire::kReportRequest:
+      onReportInLoop(p, body, len);
+      break;
+    case wire::kApiGetRouteRequest:
+      onGetRouteInLoop(p, body, len, peer);
+      break;
+    default:
+      ++p.unknownMsgIds;
+      break;
+  }
+}
+
+void AgentServer::onGetHostInLoop(Port& p, const char* body, size_t len, const reactor::InetAddress& peer) {
+  wire::GetHostRequest req;
+  if (!wire::decode(reinterpret_cast<const uint8_t*>(body), len, req)) {
+    ++p.badBodies;
+    return;
+  }
+  const lb::PickResult r = p.balancer->Pick(req.modid, req.cmdid, nowMs());
+  wire::GetHostResponse rsp;
+  rsp.seq = req.seq;
+  rsp.modid = req.modid;
+  rsp.cmdid = req.cmdid;
+  rsp.retcode = r.retcode;
+  if (r.retcode == lb::kRetSucc) {
+    rsp.has_host = true;
+    rsp.host.ip = r.ip;
+    rsp.host.port = r.port;
+  }
+  p.out.clear();
+  wire::encode(rsp, p.out);
+  if (!p.server->sendFrameTo(wire::kGetHostResponse, p.out.data(), p.out.size(), peer)) ++p.replyFailures;
+  if (r.pull) queuePullsInLoop(p);
+}
+
+void AgentServer::onReportInLoop(Port& p, const char* body, size_t len) {
+  wire::ReportRequest req;
+  if (!wire::decode(reinterpret_cast<const uint8_t*>(body), len, req)) {
+    ++p.badBodies;
+    return;
+  }
+  // A report without a host names no node: the balancer ignores it (and counts it) like any
+  // report for a node it does not hold.
+  const int32_t ip = req.has_host ? req.host.ip : 0;
+  const int32_t port = req.has_host ? req.host.port : -1;
+  p.balancer->Report(req.modid, req.cmdid, ip, port, req.retcode, nowMs());
+}
+
+void AgentServer::onGetRouteInLoop(Port& p, const char* body, size_t len, const reactor::InetAddress& peer) {
+  wire::GetRouteRequest req;
+  if (!wire::decode(reinterpret_cast<const uint8_t*>(body), len, req)) {
+    ++p.badBodies;
+    return;
+  }
+  p.hosts.clear();
+  const bool pull = p.balancer->GetRoute(req.modid, req.cmdid, nowMs(), &p.hosts);
+  ++p.getRoutes;
+  wire::GetRouteResponse rsp;
+  rsp.modid = req.modid;
+  rsp.cmdid = req.cmdid;
+  rsp.host.reserve(p.hosts.size());
+  for (const lb::HostAddr& h : p.hosts) rsp.host.push_back(wire::HostInfo{h.ip, h.port});
+  p.out.clear();
+  wire::encode(rsp, p.out);
+  // A route too large for one datagram cannot be answered (the store refuses such routes).
+  if (!p.server->sendFrameTo(wire::kApiGetRouteResponse, p.out.data(), p.out.size(), peer)) ++p.replyFailures;
+  if (pull) queuePullsInLoop(p);
+}
+
+void AgentServer::queuePullsInLoop(Port& p) {
+  for (const lb::ModuleId& m : p.balancer->TakePullRequests()) pulls_.push(m);
+}
+
+void AgentServer::collectReportsInLoop(Port& p) {
+  // The timer already spaces reports one interval apart; half an interval of slack keeps a tick
+  // that fires a little early from skipping a route until the tick after.
+  for (lb::RouteReport& r : p.balancer->CollectReports(nowMs(), reportIntervalMs_ / 2)) reports_.push(std::move(r));
+}
+
+void AgentServer::applyRoute(int32_t modid, int32_t cmdid, std::vector<lb::HostAddr> hosts) {
+  Port* p = ports_[static_cast<size_t>(portIndex(modid, cmdid))].get();
+  p->loop->queueInLoop([p, modid, cmdid, hosts = std::move(hosts)] { p->balancer->ApplyRoute(modid, cmdid, hosts, nowMs()); });
+}
+
+void AgentServer::onDnsReconnected() {
+  for (auto& port : ports_) {
+    Port* p = port.get();
+    p->loop->queueInLoop([this, p] {
+      for (const lb::ModuleId& m : p->balancer->OnDnsReconnected()) pulls_.push(m);
+    });
+  }
+}
+
+AgentStats AgentServer::stats() const {
+  AgentStats s;
+  for (int i = 0; i < kPorts; ++i) {
+    const Port* p = ports_[static_cast<size_t>(i)].get();
+    PortStats& ps = s.ports[static_cast<size_t>(i)];
+    p->loop->runInLoopAndWait([p, &ps] {
+      ps.port = p->server->localAddress().port();
+      ps.reactor = p->server->counters().snapshot();
+      ps.balancer = p->balancer->counters();
+      ps.getRoutes = p->getRoutes;
+      ps.badBodies = p->badBodies;
+      ps.unknownMsgIds = p->unknownMsgIds;
+      ps.replyFailures = p->replyFailures;
+    });
+  }
+  s.pullsQueueDropped = pulls_.dropped();
+  s.reportsQueueDropped = reports_.dropped();
+  return s;
+}
+
+}  // namespace lars::agent

@@ -1,0 +1,123 @@
+// AgentServer: the LoadBalance agent's hot path. Three UDP ports (base, base+1, base+2), each
+// served by its own loop thread that owns that port's lars::balancer::Balancer: GetHostRequest,
+// ReportRequest and API_GetRouteRequest are decoded, balanced and answered entirely in that
+// thread, with no lock shared with control-plane work.
+//
+// The control plane (TypeScript, through the binding) talks to it in batches:
+//  - out: route pulls (modules a balancer wants from DNS) and route reports (each port's
+//    CollectReports, every report interval) queue up in BatchQueues; `pullsReady` /
+//    `reportsReady` run on a loop thread when a queue goes from empty to non-empty and the
+//    consumer then drains it from any thread;
+//  - in: applyRoute (a whole host set) and onDnsReconnected are posted to the owning loop(s).
+//
+// Owns the three loop threads, UDP servers and balancers and both queues. Thread rules: every
+// public method may be called from any thread except a port's own loop thread (stats() waits for
+// each loop); callbacks run on loop threads and must not block. The destructor stops everything;
+// no callback runs after it returns.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "balancer/balancer.h"
+#include "reactor/BatchQueue.h"
+#include "reactor/Callbacks.h"
+#include "reactor/Counters.h"
+
+namespace lars::reactor {
+class EventLoop;
+class EventLoopThread;
+class InetAddress;
+class UdpServer;
+}  // namespace lars::reactor
+
+namespace lars::agent {
+
+struct AgentOptions {
+  std::string ip = "127.0.0.1";
+  // The first of three consecutive ports; 0 picks any three consecutive free ports.
+  uint16_t basePort = 0;
+  // How often each port's balancer reports; a route reports at most once per interval.
+  double reportIntervalMs = 1000;
+  balancer::Config balancer;
+  // Past these, queued items are dropped and counted (a consumer that stopped draining).
+  size_t maxQueuedPulls = 1 << 20;
+  size_t maxQueuedReports = 1 << 20;
+  // Best-effort SO_RCVBUF of each port, so bursts are queued by the kernel rather than lost.
+  int receiveBufferBytes = 4 << 20;
+};
+
+// One port's counters. Event counts are monotonic; routes and nodes are gauges.
+struct PortStats {
+  uint16_t port = 0;
+  reactor::CountersSnapshot reactor;  // datagrams_in / _out / _dropped (not one valid frame, or a refused reply)
+  balancer::Counters balancer;        // picks by result, reports, state changes, pulls, routes, nodes
+  uint64_t getRoutes = 0;             // API_GetRouteRequest answered
+  uint64_t badBodies = 0;             // a valid frame whose body did not parse: dropped
+  uint64_t unknownMsgIds = 0;         // a valid frame of a msgid the agent does not serve: dropped
+  uint64_t replyFailures = 0;         // replies that could not be sent (also in reactor.datagrams_dropped)
+};
+
+struct AgentStats {
+  std::array<PortStats, 3> ports;
+  uint64_t pullsQueueDropped = 0;
+  uint64_t reportsQueueDropped = 0;
+};
+
+class AgentServer {
+ public:
+  static constexpr int kPorts = 3;
+
+  // The port index a module belongs to (PROTOCOL.md: (modid + cmdid) % 3), computed without
+  // overflow and never negative.
+  static int portIndex(int32_t modid, int32_t cmdid) {
+    const int64_t sum = static_cast<int64_t>(modid) + static_cast<int64_t>(cmdid);
+    return static_cast<int>(((sum % kPorts) + kPorts) % kPorts);
+  }
+
+  // The balancer's clock: the steady clock in milliseconds.
+  static int64_t nowMs();
+
+  // Binds the three ports (throws std::system_error, std::invalid_argument) and starts serving.
+  AgentServer(const AgentOptions& options, std::function<void()> pullsReady, std::function<void()> reportsReady);
+  ~AgentServer();
+  AgentServer(const AgentServer&) = delete;
+  AgentServer& operator=(const AgentServer&) = delete;
+
+  uint16_t port(int index) const;
+
+  // Modules to pull from DNS, oldest first (duplicates possible: the consumer may coalesce).
+  std::vector<balancer::ModuleId> drainPulls() { return pulls_.drain(); }
+  // Route reports, oldest first; the consumer adds caller and ts.
+  std::vector<balancer::RouteReport> drainReports() { return reports_.drain(); }
+
+  // A DNS reply or push: the module's whole host set, applied by the balancer of portIndex().
+  void applyRoute(int32_t modid, int32_t cmdid, std::vector<balancer::HostAddr> hosts);
+  // The DNS connection is (re-)established: every port queues a pull of every route it holds.
+  void onDnsReconnected();
+
+  // Every counter of every port, read in each port's loop (so per port it is one consistent cut).
+  AgentStats stats() const;
+
+ private:
+  struct Port;
+
+  void bindPorts(const AgentOptions& options);
+  void onFrameInLoop(Port& p, int32_t msgid, const char* body, size_t len, const reactor::InetAddress& peer);
+  void onGetHostInLoop(Port& p, const char* body, size_t len, const reactor::InetAddress& peer);
+  void onReportInLoop(Port& p, const char* body, size_t len);
+  void onGetRouteInLoop(Port& p, const char* body, size_t len, const reactor::InetAddress& peer);
+  void queuePullsInLoop(Port& p);
+  void collectReportsInLoop(Port& p);
+
+  const double reportIntervalMs_;
+  reactor::BatchQueue<balancer::ModuleId> pulls_;
+  reactor::BatchQueue<balancer::RouteReport> reports_;
+  std::array<std::unique_ptr<Port>, kPorts> ports_;
+};
+
+}  // namespace lars::agent

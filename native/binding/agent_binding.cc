@@ -1,0 +1,258 @@
+#include "binding/agent_binding.h"
+
+#include <cerrno>
+#include <memory>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "agent/AgentServer.h"
+
+namespace lars::binding {
+namespace {
+
+namespace lb = lars::balancer;
+
+[[noreturn]] void Throw(Napi::Env env, const char* code, const std::string& msg) {
+  Napi::Error e = Napi::Error::New(env, msg);
+  e.Set("code", Napi::String::New(env, code));
+  throw e;
+}
+
+double Number(Napi::Object o, const char* key) {
+  Napi::Value v = o.Get(key);
+  if (!v.IsNumber()) Throw(o.Env(), "ERR_CONFIG", std::string("AgentServer options: ") + key + " must be a number");
+  return v.As<Napi::Number>().DoubleValue();
+}
+
+agent::AgentOptions ReadOptions(Napi::Value value) {
+  Napi::Env env = value.Env();
+  if (!value.IsObject()) Throw(env, "ERR_CONFIG", "AgentServer: expected an options object");
+  Napi::Object o = value.As<Napi::Object>();
+  agent::AgentOptions opts;
+  if (!o.Get("ip").IsString()) Throw(env, "ERR_CONFIG", "AgentServer options: ip must be a string");
+  opts.ip = o.Get("ip").As<Napi::String>().Utf8Value();
+  opts.basePort = static_cast<uint16_t>(Number(o, "port"));
+  opts.reportIntervalMs = Number(o, "reportIntervalMs");
+  if (!o.Get("loadbalance").IsObject()) Throw(env, "ERR_CONFIG", "AgentServer options: loadbalance must be an object");
+  Napi::Object c = o.Get("loadbalance").As<Napi::Object>();
+  lb::Config& cfg = opts.balancer;
+  cfg.probe_num = static_cast<int64_t>(Number(c, "probeNum"));
+  cfg.init_succ_cnt = static_cast<int64_t>(Number(c, "initSuccCnt"));
+  cfg.init_err_cnt = static_cast<int64_t>(Number(c, "initErrCnt"));
+  cfg.err_rate = Number(c, "errRate");
+  cfg.succ_rate = Number(c, "succRate");
+  cfg.contin_err_limit = static_cast<int64_t>(Number(c, "continErrLimit"));
+  cfg.contin_succ_limit = static_cast<int64_t>(Number(c, "continSuccLimit"));
+  cfg.window_err_rate = Number(c, "windowErrRate");
+  cfg.idle_timeout_ms = Number(c, "idleTimeoutMs");
+  cfg.overload_timeout_ms = Number(c, "overloadTimeoutMs");
+  cfg.update_timeout_ms = Number(c, "updateTimeoutMs");
+  return opts;
+}
+
+// Everything the JS object owns, kept apart from the wrap so that a batch call already queued on
+// a ThreadSafeFunction finds out safely (through a weak_ptr) that the object is gone.
+struct State : std::enable_shared_from_this<State> {
+  napi_env env = nullptr;
+  Napi::ThreadSafeFunction onPulls;
+  Napi::ThreadSafeFunction onReports;
+  std::unique_ptr<agent::AgentServer> server;
+  bool hooked = false;
+
+  // Loop thread: pulls arrived in an empty queue. One JS call then drains everything queued.
+  void notifyPulls() {
+    onPulls.NonBlockingCall([weak = weak_from_this()](Napi::Env env, Napi::Function fn) {
+      auto self = weak.lock();
+      if (!self || !self->server) return;
+      const std::vector<lb::ModuleId> mods = self->server->drainPulls();
+      if (mods.empty()) return;
+      auto pairs = Napi::Int32Array::New(env, mods.size() * 2);
+      for (size_t i = 0; i < mods.size(); ++i) {
+        pairs[2 * i] = mods[i].modid;
+        pairs[2 * i + 1] = mods[i].cmdid;
+      }
+      fn.Call({pairs});
+    });
+  }
+
+  // Loop thread: reports arrived in an empty queue. Flattened as, per route,
+  // modid, cmdid, n, then n × (ip, port, succ, err, overload 0|1): one Float64Array per batch.
+  void notifyReports() {
+    onReports.NonBlockingCall([weak = weak_from_this()](Napi::Env env, Napi::Function fn) {
+      auto self = weak.lock();
+      if (!self || !self->server) return;
+      const std::vector<lb::RouteReport> reps = self->server->drainReports();
+      if (reps.empty()) return;
+      size_t len = 0;
+      for (const auto& r : reps) len += 3 + 5 * r.results.size();
+      auto flat = Napi::Float64Array::New(env, len);
+      size_t i = 0;
+      for (const auto& r : reps) {
+        flat[i++] = r.modid;
+        flat[i++] = r.cmdid;
+        flat[i++] = static_cast<double>(r.results.size());
+        for (const auto& n : r.results) {
+          flat[i++] = n.ip;
+          flat[i++] = n.port;
+          flat[i++] = static_cast<double>(n.succ);
+          flat[i++] = static_cast<double>(n.err);
+          flat[i++] = n.overload ? 1 : 0;
+        }
+      }
+      fn.Call({flat});
+    });
+  }
+
+  // JS thread (or environment teardown). Stops the loops first, so nothing notifies afterwards.
+  void shutdown() {
+    if (hooked) {
+      napi_remove_env_cleanup_hook(env, &State::OnEnvCleanup, this);
+      hooked = false;
+    }
+    if (!server) return;
+    server.reset();
+    onPulls.Release();
+    onReports.Release();
+  }
+
+  static void OnEnvCleanup(void* arg) {
+    auto* self = static_cast<State*>(arg);
+    self->hooked = false;  // the hook is being run: it must not be removed
+    self->shutdown();
+  }
+};
+
+void SetCount(Napi::Object& o, const char* key, uint64_t v) { o.Set(key, Napi::Number::New(o.Env(), static_cast<double>(v))); }
+
+Napi::Object PortStatsObject(Napi::Env env, const agent::PortStats& s) {
+  Napi::Object o = Napi::Object::New(env);
+  const lb::Counters& b = s.balancer;
+  SetCount(o, "port", s.port);
+  SetCount(o, "datagramsIn", s.reactor.datagrams_in);
+  SetCount(o, "datagramsOut", s.reactor.datagrams_out);
+  SetCount(o, "datagramsDropped", s.reactor.datagrams_dropped);
+  SetCount(o, "badBodies", s.badBodies);
+  SetCount(o, "unknownMsgIds", s.unknownMsgIds);
+  SetCount(o, "replyFailures", s.replyFailures);
+  SetCount(o, "getHostSucc", b.picks_succ);
+  SetCount(o, "getHostOverload", b.picks_overload);
+  SetCount(o, "getHostNoExist", b.picks_noexist);
+  SetCount(o, "probes", b.probes);
+  SetCount(o, "reports", b.reports);
+  SetCount(o, "reportsIgnored", b.reports_ignored);
+  SetCount(o, "getRoutes", s.getRoutes);
+  SetCount(o, "toOverload", b.to_overload);
+  SetCount(o, "toIdle", b.to_idle);
+  SetCount(o, "pulls", b.pulls);
+  SetCount(o, "routeUpdates", b.route_updates);
+  SetCount(o, "routeUpdatesIgnored", b.route_updates_ignored);
+  SetCount(o, "routes", b.routes);
+  SetCount(o, "idleNodes", b.idle_nodes);
+  SetCount(o, "overloadedNodes", b.overloaded_nodes);
+  return o;
+}
+
+class AgentServerWrap : public Napi::ObjectWrap<AgentServerWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "AgentServer",
+                       {
+                           InstanceMethod<&AgentServerWrap::Ports>("ports"),
+                           InstanceMethod<&AgentServerWrap::ApplyRoute>("applyRoute"),
+                           InstanceMethod<&AgentServerWrap::OnDnsReconnected>("onDnsReconnected"),
+                           InstanceMethod<&AgentServerWrap::Stats>("stats"),
+                           InstanceMethod<&AgentServerWrap::Close>("close"),
+                       });
+  }
+
+  // new AgentServer(options, onPulls(pairs: Int32Array), onReports(flat: Float64Array))
+  explicit AgentServerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<AgentServerWrap>(info) {
+    Napi::Env env = info.Env();
+    const agent::AgentOptions options = ReadOptions(info[0]);
+    if (!info[1].IsFunction() || !info[2].IsFunction()) {
+      Throw(env, "ERR_CONFIG", "AgentServer expects onPulls and onReports functions");
+    }
+    state_ = std::make_shared<State>();
+    state_->env = env;
+    state_->onPulls = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "lars-agent-pulls", 0, 1);
+    state_->onReports = Napi::ThreadSafeFunction::New(env, info[2].As<Napi::Function>(), "lars-agent-reports", 0, 1);
+    State* s = state_.get();
+    try {
+      s->server = std::make_unique<agent::AgentServer>(
+          options, [s] { s->notifyPulls(); }, [s] { s->notifyReports(); });
+    } catch (const std::exception& e) {
+      s->onPulls.Release();
+      s->onReports.Release();
+      const auto* se = dynamic_cast<const std::system_error*>(&e);
+      const bool inUse = se != nullptr && se->code().value() == EADDRINUSE;
+      Throw(env, inUse ? "EADDRINUSE" : "ERR_LISTEN",
+            "cannot bind the agent's UDP ports " + options.ip + ":" + std::to_string(options.basePort) + "-" +
+                std::to_string(options.basePort + 2) + ": " + e.what());
+    }
+    napi_add_env_cleanup_hook(env, &State::OnEnvCleanup, s);
+    s->hooked = true;
+  }
+
+  ~AgentServerWrap() override {
+    if (state_) state_->shutdown();
+  }
+
+ private:
+  agent::AgentServer* server(const Napi::CallbackInfo& info) {
+    if (!state_->server) Throw(info.Env(), "ERR_CLOSED", "the agent server is closed");
+    return state_->server.get();
+  }
+
+  // ports() -> [base, base + 1, base + 2]
+  Napi::Value Ports(const Napi::CallbackInfo& info) {
+    agent::AgentServer* srv = server(info);
+    Napi::Array a = Napi::Array::New(info.Env(), agent::AgentServer::kPorts);
+    for (int i = 0; i < agent::AgentServer::kPorts; ++i) a.Set(static_cast<uint32_t>(i), srv->port(i));
+    return a;
+  }
+
+  // applyRoute(modid, cmdid, hosts: Int32Array [ip, port, ip, port, ...])
+  void ApplyRoute(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsTypedArray() ||
+        info[2].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+      Throw(env, "ERR_INVALID_INPUT", "applyRoute(modid, cmdid, hosts: Int32Array of ip, port pairs)");
+    }
+    Napi::Int32Array pairs = info[2].As<Napi::Int32Array>();
+    std::vector<lb::HostAddr> hosts;
+    hosts.reserve(pairs.ElementLength() / 2);
+    for (size_t i = 0; i + 1 < pairs.ElementLength(); i += 2) hosts.push_back({pairs[i], pairs[i + 1]});
+    server(info)->applyRoute(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value(),
+                             std::move(hosts));
+  }
+
+  void OnDnsReconnected(const Napi::CallbackInfo& info) { server(info)->onDnsReconnected(); }
+
+  // stats() -> { ports: [PortStats × 3], pullsQueueDropped, reportsQueueDropped }
+  Napi::Value Stats(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const agent::AgentStats s = server(info)->stats();
+    Napi::Array ports = Napi::Array::New(env, s.ports.size());
+    for (size_t i = 0; i < s.ports.size(); ++i) ports.Set(static_cast<uint32_t>(i), PortStatsObject(env, s.ports[i]));
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("ports", ports);
+    SetCount(o, "pullsQueueDropped", s.pullsQueueDropped);
+    SetCount(o, "reportsQueueDropped", s.reportsQueueDropped);
+    return o;
+  }
+
+  void Close(const Napi::CallbackInfo&) { state_->shutdown(); }
+
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace
+
+Napi::Object InitAgent(Napi::Env env) {
+  Napi::Object m = Napi::Object::New(env);
+  m.Set("AgentServer", AgentServerWrap::Define(env));
+  return m;
+}
+
+}  // namespace lars::binding

@@ -1,0 +1,87 @@
+// The agent's data plane behind one interface: three UDP ports (base, base+1, base+2), each with
+// its own balancer, answering GetHostRequest, ReportRequest and API_GetRouteRequest without
+// waiting on anything else. Two implementations behave the same: the native one (C++ loop threads,
+// native/agent via the binding) and the TypeScript one (node:dgram + the TS Balancer).
+// The control plane (DNS and Report clients, start-agent.ts) drives either through this interface.
+import type { ModuleId, RouteReport } from '../balancer/index.js';
+import type { HostAddr } from '../balancer/route.js';
+import type { LoadBalanceConfig } from '../config/types.js';
+import type { Implementation } from '../native/addon.js';
+
+export const AGENT_PORTS = 3;
+
+/** The port index of a module: (modid + cmdid) % 3 (PROTOCOL.md), never negative. */
+export function portIndex(modid: number, cmdid: number): number {
+  return (((modid + cmdid) % AGENT_PORTS) + AGENT_PORTS) % AGENT_PORTS;
+}
+
+export interface AgentCoreOptions {
+  readonly ip: string;
+  /** The first of three consecutive UDP ports; 0 picks any three consecutive free ports. */
+  readonly port: number;
+  /** Each port's balancer reports routes with activity on this period (at most once per route). */
+  readonly reportIntervalMs: number;
+  readonly loadbalance: LoadBalanceConfig;
+  /** Modules the balancers want pulled from DNS, in batches (duplicates possible). Must not throw. */
+  readonly onPulls: (modules: ModuleId[]) => void;
+  /** Route reports to send to the Report service, in batches. Must not throw. */
+  readonly onReports: (reports: RouteReport[]) => void;
+}
+
+/** One port's counters: events are monotonic, routes and nodes are gauges. */
+export interface AgentPortStats {
+  readonly port: number;
+  readonly datagramsIn: number;
+  readonly datagramsOut: number;
+  /** Datagrams that were not exactly one valid frame (or truncated), and replies the kernel refused. */
+  readonly datagramsDropped: number;
+  /** Valid frames whose body did not parse: dropped. */
+  readonly badBodies: number;
+  /** Valid frames of a msgid the agent does not serve: dropped. */
+  readonly unknownMsgIds: number;
+  /** Replies that could not be sent (also counted in datagramsDropped). */
+  readonly replyFailures: number;
+  readonly getHostSucc: number;
+  readonly getHostOverload: number;
+  readonly getHostNoExist: number;
+  /** Picks answered from the overload list (also in getHostSucc). */
+  readonly probes: number;
+  readonly reports: number;
+  /** Reports for a route or node the balancer does not hold (or without a host): dropped. */
+  readonly reportsIgnored: number;
+  readonly getRoutes: number;
+  readonly toOverload: number;
+  readonly toIdle: number;
+  /** Route pulls queued by this port's balancer (including DNS reconnects). */
+  readonly pulls: number;
+  readonly routeUpdates: number;
+  readonly routeUpdatesIgnored: number;
+  readonly routes: number;
+  readonly idleNodes: number;
+  readonly overloadedNodes: number;
+}
+
+export interface AgentCoreStats {
+  readonly ports: readonly AgentPortStats[];
+  /** Pulls / reports dropped because the control plane stopped draining its queue. */
+  readonly pullsQueueDropped: number;
+  readonly reportsQueueDropped: number;
+}
+
+export interface AgentCore {
+  readonly impl: Implementation;
+  /** Binds the three ports and starts serving; resolves to them. Throws ERR_CONFIG when they are taken. */
+  listen(): Promise<readonly number[]>;
+  /** A DNS reply or push: the module's whole host set, for the balancer of portIndex(modid, cmdid). */
+  applyRoute(modid: number, cmdid: number, hosts: readonly HostAddr[]): void;
+  /** The DNS connection is (re-)established: every balancer pulls every route it holds again. */
+  onDnsReconnected(): void;
+  /** Every counter of every port, in one call. */
+  stats(): AgentCoreStats;
+  close(): Promise<void>;
+}
+
+/** Everything dropped by the data plane: malformed datagrams, bad bodies, unknown msgids, unknown nodes. */
+export function droppedOf(s: AgentPortStats): number {
+  return s.datagramsDropped - s.replyFailures + s.badBodies + s.unknownMsgIds + s.reportsIgnored;
+}

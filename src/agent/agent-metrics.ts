@@ -1,0 +1,86 @@
+// The agent's metrics (lars_agent_*), declared once here and read at scrape time from their
+// owners: the core's per-port counters (one stats() call per scrape), the DNS and Report clients.
+import { Counter, Gauge } from 'prom-client';
+import type { MetricSet } from '../admin/metrics.js';
+import type { AgentCore, AgentCoreStats, AgentPortStats } from './agent-core.js';
+import type { DnsClient } from './dns-client.js';
+import type { ReportClient } from './report-client.js';
+
+const PREFIX = 'lars_agent';
+
+/** (labels, value) pairs of one labelled metric, per port. */
+type Series = (p: AgentPortStats) => [Record<string, string>, number][];
+
+export function registerAgentMetrics(metrics: MetricSet, core: AgentCore, dns: DnsClient, reporter: ReportClient): void {
+  const registers = [metrics.registry];
+  // One core read per scrape, shared by every per-port metric of that scrape.
+  let cached: { at: number; stats: AgentCoreStats } | undefined;
+  const coreStats = (): AgentCoreStats => {
+    const now = Date.now();
+    if (cached === undefined || now - cached.at > 100) cached = { at: now, stats: core.stats() };
+    return cached.stats;
+  };
+
+  const perPort = (kind: 'counter' | 'gauge', name: string, help: string, labelNames: string[], series: Series): void => {
+    const collect = function (this: Counter<string> | Gauge<string>): void {
+      this.reset();
+      for (const p of coreStats().ports) {
+        for (const [labels, value] of series(p)) {
+          const all = { port: String(p.port), ...labels };
+          if (this instanceof Counter) this.inc(all, value);
+          else this.set(all, value);
+        }
+      }
+    };
+    const config = { name: `${PREFIX}_${name}`, help, labelNames: ['port', ...labelNames], registers, collect };
+    if (kind === 'counter') new Counter(config);
+    else new Gauge(config);
+  };
+
+  perPort('counter', 'requests_total', 'API requests answered or taken, by type and result', ['type', 'result'], (p) => [
+    [{ type: 'get_host', result: 'succ' }, p.getHostSucc],
+    [{ type: 'get_host', result: 'overload' }, p.getHostOverload],
+    [{ type: 'get_host', result: 'noexist' }, p.getHostNoExist],
+    [{ type: 'report', result: 'ok' }, p.reports],
+    [{ type: 'report', result: 'ignored' }, p.reportsIgnored],
+    [{ type: 'get_route', result: 'ok' }, p.getRoutes],
+  ]);
+  perPort('counter', 'probes_total', 'get_host answers that probed an overloaded node', [], (p) => [[{}, p.probes]]);
+  perPort('counter', 'datagrams_in_total', 'Datagrams received', [], (p) => [[{}, p.datagramsIn]]);
+  perPort('counter', 'datagrams_out_total', 'Replies sent', [], (p) => [[{}, p.datagramsOut]]);
+  perPort('counter', 'dropped_datagrams_total', 'Datagrams dropped, by reason', ['reason'], (p) => [
+    [{ reason: 'malformed_frame' }, p.datagramsDropped - p.replyFailures],
+    [{ reason: 'bad_body' }, p.badBodies],
+    [{ reason: 'unknown_msgid' }, p.unknownMsgIds],
+    [{ reason: 'unknown_node' }, p.reportsIgnored],
+  ]);
+  perPort('counter', 'reply_failures_total', 'Replies the kernel refused to send', [], (p) => [[{}, p.replyFailures]]);
+  perPort('gauge', 'routes', 'Routes held by the port\'s balancer', [], (p) => [[{}, p.routes]]);
+  perPort('gauge', 'nodes', 'Nodes held by the port\'s balancer, by state', ['state'], (p) => [
+    [{ state: 'idle' }, p.idleNodes],
+    [{ state: 'overloaded' }, p.overloadedNodes],
+  ]);
+  perPort('counter', 'state_changes_total', 'Node state changes, by the state entered', ['to'], (p) => [
+    [{ to: 'overload' }, p.toOverload],
+    [{ to: 'idle' }, p.toIdle],
+  ]);
+  perPort('counter', 'pulls_total', 'Route pulls queued by the port\'s balancer (new module, stale route, DNS reconnect)', [], (p) => [[{}, p.pulls]]);
+  perPort('counter', 'route_updates_total', 'Host sets from DNS applied to the port\'s balancer', [], (p) => [[{}, p.routeUpdates]]);
+
+  const d = () => dns.stats();
+  const r = () => reporter.stats();
+  metrics.gaugeFrom('dns_connected', '1 while connected to a DNS service', () => (d().connected ? 1 : 0));
+  metrics.counterFrom('dns_connects_total', 'Connections established to a DNS service', () => d().connects);
+  metrics.counterFrom('dns_connect_failures_total', 'Failed connection attempts to a DNS service', () => d().connectFailures);
+  metrics.counterFrom('dns_requests_total', 'GetRouteRequest frames sent to DNS', () => d().requests);
+  metrics.counterFrom('dns_responses_total', 'GetRouteResponse frames (replies and pushes) applied', () => d().responses);
+  metrics.counterFrom('pulls_dropped_total', 'Route pulls not sent because DNS was disconnected (pulled again on connect)', () => d().pullsDropped);
+  metrics.gaugeFrom('report_connected', '1 while connected to the Report service', () => (r().connected ? 1 : 0));
+  metrics.counterFrom('report_connects_total', 'Connections established to the Report service', () => r().connects);
+  metrics.counterFrom('reports_sent_total', 'ReportStatusRequest frames sent', () => r().reportsSent);
+  metrics.counterFrom('reports_dropped_total', 'ReportStatusRequest frames dropped (Report service down or not reading)', () => r().reportsDropped);
+  metrics.counterFrom('queue_dropped_total', 'Pulls and reports the core dropped because the control plane fell behind', () => {
+    const s = coreStats();
+    return s.pullsQueueDropped + s.reportsQueueDropped;
+  });
+}

@@ -1,0 +1,107 @@
+// The native agent core: the three UDP ports are served by C++ loop threads (native/agent), each
+// owning its port's balancer; no JavaScript runs per request. TypeScript hears about route pulls
+// and route reports in batches and sends whole host sets and DNS reconnects.
+import type { ModuleId, RouteReport } from '../balancer/index.js';
+import { checkBalancerConfig } from '../balancer/index.js';
+import type { HostAddr, NodeResult } from '../balancer/route.js';
+import { LarsError } from '../errors.js';
+import { createLogger } from '../log.js';
+import { loadNative } from '../native/addon.js';
+import type { NativeAgentServer } from '../native/types.js';
+import type { AgentCore, AgentCoreOptions, AgentCoreStats } from './agent-core.js';
+
+const log = createLogger('agent');
+
+/** Int32Array [modid, cmdid, ...] → modules. */
+function modulesOf(pairs: Int32Array): ModuleId[] {
+  const out: ModuleId[] = [];
+  for (let i = 0; i + 1 < pairs.length; i += 2) out.push({ modid: pairs[i]!, cmdid: pairs[i + 1]! });
+  return out;
+}
+
+/** The binding's flat batch: per route modid, cmdid, n, then n × (ip, port, succ, err, overload). */
+function reportsOf(flat: Float64Array): RouteReport[] {
+  const out: RouteReport[] = [];
+  let i = 0;
+  while (i + 3 <= flat.length) {
+    const modid = flat[i++]!;
+    const cmdid = flat[i++]!;
+    const n = flat[i++]!;
+    const results: NodeResult[] = [];
+    for (let k = 0; k < n; k++, i += 5) {
+      results.push({ ip: flat[i]!, port: flat[i + 1]!, succ: flat[i + 2]!, err: flat[i + 3]!, overload: flat[i + 4] === 1 });
+    }
+    out.push({ modid, cmdid, results });
+  }
+  return out;
+}
+
+/** Runs a control-plane callback from a ThreadSafeFunction: an exception there would be uncaught. */
+function guarded<T>(what: string, fn: (v: T) => void): (v: T) => void {
+  return (v) => {
+    try {
+      fn(v);
+    } catch (err) {
+      log.limited('error', `agent-${what}`, `agent ${what} handler failed: ${String(err)}`);
+    }
+  };
+}
+
+export class NativeAgentCore implements AgentCore {
+  readonly impl = 'native' as const;
+  private server: NativeAgentServer | undefined;
+
+  constructor(private readonly opts: AgentCoreOptions) {}
+
+  async listen(): Promise<readonly number[]> {
+    const { AgentServer } = loadNative().agent;
+    const onPulls = guarded('pulls', this.opts.onPulls);
+    const onReports = guarded('reports', this.opts.onReports);
+    try {
+      this.server = new AgentServer(
+        {
+          ip: this.opts.ip,
+          port: this.opts.port,
+          reportIntervalMs: this.opts.reportIntervalMs,
+          loadbalance: checkBalancerConfig(this.opts.loadbalance),
+        },
+        (pairs) => onPulls(modulesOf(pairs)),
+        (flat) => onReports(reportsOf(flat)),
+      );
+    } catch (err) {
+      throw new LarsError(
+        'ERR_CONFIG',
+        `${(err as Error).message}; choose another [agent] port (three consecutive UDP ports are needed) or stop what holds them`,
+        { cause: err },
+      );
+    }
+    return this.server.ports();
+  }
+
+  applyRoute(modid: number, cmdid: number, hosts: readonly HostAddr[]): void {
+    const pairs = new Int32Array(hosts.length * 2);
+    hosts.forEach((h, i) => {
+      pairs[2 * i] = h.ip;
+      pairs[2 * i + 1] = h.port;
+    });
+    this.server?.applyRoute(modid, cmdid, pairs); // after close(): nothing to update
+  }
+
+  onDnsReconnected(): void {
+    this.server?.onDnsReconnected();
+  }
+
+  stats(): AgentCoreStats {
+    return this.running().stats();
+  }
+
+  async close(): Promise<void> {
+    this.server?.close();
+    this.server = undefined;
+  }
+
+  private running(): NativeAgentServer {
+    if (this.server === undefined) throw new LarsError('ERR_USAGE', 'the agent core is not listening: call listen() first');
+    return this.server;
+  }
+}

@@ -1,0 +1,114 @@
+// Assembles a LoadBalance agent from its config: the core (native or TS) on three UDP ports, the
+// DNS client feeding it routes, the Report client taking its reports, metrics and the admin
+// endpoint. Serving starts at once and never waits on DNS, the Report service or MySQL.
+import { maybeStartAdminServer } from '../admin/admin-server.js';
+import { MetricSet } from '../admin/metrics.js';
+import type { RunningRole } from '../cli/daemon.js';
+import type { AgentConfig } from '../config/types.js';
+import { implementation, type Implementation } from '../native/addon.js';
+import { ipToInt32 } from '../wire/messages.js';
+import type { AgentCore, AgentCoreOptions } from './agent-core.js';
+import { registerAgentMetrics } from './agent-metrics.js';
+import type { BackoffOptions } from './backoff.js';
+import { DnsClient } from './dns-client.js';
+import { ReportClient } from './report-client.js';
+import { TsAgentCore } from './ts-agent-core.js';
+
+export interface RunningAgent extends RunningRole {
+  /** The base port (the first of the three). */
+  readonly port: number;
+  /** [base, base + 1, base + 2]; a module's port is ports[(modid + cmdid) % 3]. */
+  readonly ports: readonly number[];
+  readonly adminPort: number;
+  readonly core: AgentCore;
+  readonly dns: DnsClient;
+  readonly reporter: ReportClient;
+  readonly metrics: MetricSet;
+}
+
+export interface StartAgentOptions {
+  /** Reconnect backoff of both TCP clients (default: 100 ms doubling to 5 s, jittered). */
+  readonly backoff?: BackoffOptions;
+}
+
+async function createCore(impl: Implementation, opts: AgentCoreOptions): Promise<AgentCore> {
+  if (impl === 'ts') return new TsAgentCore(opts);
+  const { NativeAgentCore } = await import('./native-agent-core.js');
+  return new NativeAgentCore(opts);
+}
+
+export async function startAgent(config: AgentConfig, options: StartAgentOptions = {}): Promise<RunningAgent> {
+  const impl = implementation(config.impl);
+  // The clients and the core refer to each other only through these callbacks.
+  let core: AgentCore | undefined;
+  const dns = new DnsClient({
+    endpoints: config.dnsserver.endpoints,
+    backoff: options.backoff,
+    onConnected: () => core?.onDnsReconnected(),
+    onRoute: (modid, cmdid, hosts) => core?.applyRoute(modid, cmdid, hosts),
+  });
+  const reporter = new ReportClient({
+    endpoint: config.reporter.endpoint,
+    caller: ipToInt32(config.agent.callerIp),
+    backoff: options.backoff,
+  });
+  core = await createCore(impl, {
+    ip: config.agent.ip,
+    port: config.agent.port,
+    reportIntervalMs: config.agent.reportIntervalMs,
+    loadbalance: config.loadbalance,
+    onPulls: (modules) => dns.requestRoutes(modules),
+    onReports: (reports) => reporter.send(reports),
+  });
+  const ports = await core.listen();
+  dns.start();
+  reporter.start();
+
+  const metrics = new MetricSet('lars_agent');
+  registerAgentMetrics(metrics, core, dns, reporter);
+  const running = core;
+  let admin;
+  try {
+    admin = await maybeStartAdminServer({
+      ip: config.admin.ip,
+      port: config.admin.port,
+      registry: metrics.registry,
+      // Serving does not depend on DNS or the Report service, so neither makes the agent unhealthy.
+      health: () => {
+        const s = running.stats();
+        return {
+          ok: true,
+          impl,
+          ports,
+          routes: s.ports.reduce((n, p) => n + p.routes, 0),
+          dns: dns.stats(),
+          reporter: reporter.stats(),
+        };
+      },
+    });
+  } catch (err) {
+    await Promise.all([dns.stop(), reporter.stop(), running.close()]);
+    throw err;
+  }
+  const endpoints = config.dnsserver.endpoints.map((e) => `${e.ip}:${e.port}`).join(', ');
+  return {
+    port: ports[0]!,
+    ports,
+    adminPort: admin?.port ?? 0,
+    core: running,
+    dns,
+    reporter,
+    metrics,
+    listening: [
+      `LoadBalance agent (${impl}) listening on UDP ${config.agent.ip}:${ports.join(', ')}; caller ${config.agent.callerIp}`,
+      `DNS service ${endpoints}; Report service ${config.reporter.endpoint.ip}:${config.reporter.endpoint.port}; reports every ${config.agent.reportIntervalMs} ms`,
+      admin ? `metrics on http://${config.admin.ip}:${admin.port}/metrics` : 'metrics endpoint disabled ([admin] port = 0)',
+    ],
+    async stop() {
+      await dns.stop();
+      await reporter.stop();
+      await running.close();
+      await admin?.close();
+    },
+  };
+}

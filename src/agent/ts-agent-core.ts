@@ -1,0 +1,259 @@
+// The pure-TypeScript agent core (LARS_IMPL=ts): the same behaviour as the native one, on
+// node:dgram. Three sockets, one TS Balancer each; everything runs on the event loop, so the
+// balancers have one owner by construction.
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { performance } from 'node:perf_hooks';
+import { checkBalancerConfig, createBalancer, type Balancer, type ModuleId, type RouteReport } from '../balancer/index.js';
+import { RetCode, type HostAddr } from '../balancer/route.js';
+import { LarsError } from '../errors.js';
+import { createLogger } from '../log.js';
+import { decodeDatagram, encodeFrame } from '../wire/frame.js';
+import { MsgId, decodeBody, encodeBody, type GetHostResponse, type GetRouteRequest, type ReportRequest, type GetHostRequest } from '../wire/messages.js';
+import { AGENT_PORTS, portIndex, type AgentCore, type AgentCoreOptions, type AgentCoreStats, type AgentPortStats } from './agent-core.js';
+
+const log = createLogger('agent');
+
+/** SO_RCVBUF asked for each port (best effort), as the native core does. */
+const RECEIVE_BUFFER_BYTES = 4 << 20;
+/** Attempts at finding three consecutive free ports when the base port is 0. */
+const BIND_ATTEMPTS = 64;
+
+/** The balancer's clock: monotonic milliseconds. */
+function nowMs(): number {
+  return Math.floor(performance.now());
+}
+
+interface PortCounters {
+  datagramsIn: number;
+  datagramsOut: number;
+  datagramsDropped: number;
+  badBodies: number;
+  unknownMsgIds: number;
+  replyFailures: number;
+  getRoutes: number;
+}
+
+interface Port {
+  readonly socket: Socket;
+  readonly balancer: Balancer;
+  readonly counters: PortCounters;
+}
+
+function bindSocket(ip: string, port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    // reuseAddr stays off: a port someone else holds is an error, never a shared port.
+    const socket = createSocket({ type: 'udp4', reuseAddr: false });
+    const onError = (err: Error): void => {
+      socket.close();
+      reject(err);
+    };
+    socket.once('error', onError);
+    socket.bind({ address: ip, port, exclusive: true }, () => {
+      socket.off('error', onError);
+      resolve(socket);
+    });
+  });
+}
+
+function isAddressInUse(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException).code === 'EADDRINUSE';
+}
+
+export class TsAgentCore implements AgentCore {
+  readonly impl = 'ts' as const;
+  private ports: Port[] = [];
+  private pendingPulls: ModuleId[] = [];
+  private pullsScheduled = false;
+  private reportTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(private readonly opts: AgentCoreOptions) {}
+
+  async listen(): Promise<readonly number[]> {
+    const config = checkBalancerConfig(this.opts.loadbalance);
+    let sockets: Socket[];
+    try {
+      sockets = await this.bindPorts();
+    } catch (err) {
+      const base = this.opts.port;
+      throw new LarsError(
+        'ERR_CONFIG',
+        `cannot bind the agent's UDP ports ${this.opts.ip}:${base}-${base + 2}: ${(err as Error).message}; ` +
+          'choose another [agent] port (three consecutive UDP ports are needed) or stop what holds them',
+        { cause: err },
+      );
+    }
+    this.ports = sockets.map((socket) => ({
+      socket,
+      balancer: createBalancer('ts', config),
+      counters: { datagramsIn: 0, datagramsOut: 0, datagramsDropped: 0, badBodies: 0, unknownMsgIds: 0, replyFailures: 0, getRoutes: 0 },
+    }));
+    for (const p of this.ports) {
+      try {
+        p.socket.setRecvBufferSize(RECEIVE_BUFFER_BYTES);
+      } catch {
+        // best effort, capped by net.core.rmem_max
+      }
+      p.socket.on('message', (msg, rinfo) => this.onDatagram(p, msg, rinfo));
+      p.socket.on('error', (err) => log.limited('warn', 'agent-socket', `agent UDP socket error: ${err.message}`));
+    }
+    this.reportTimer = setInterval(() => this.collectReports(), this.opts.reportIntervalMs);
+    return this.ports.map((p) => p.socket.address().port);
+  }
+
+  applyRoute(modid: number, cmdid: number, hosts: readonly HostAddr[]): void {
+    if (this.closed) return;
+    this.ports[portIndex(modid, cmdid)]?.balancer.applyRoute(modid, cmdid, hosts, nowMs());
+  }
+
+  onDnsReconnected(): void {
+    if (this.closed) return;
+    for (const p of this.ports) this.queuePulls(p.balancer.onDnsReconnected());
+  }
+
+  stats(): AgentCoreStats {
+    return {
+      ports: this.ports.map((p): AgentPortStats => {
+        const b = p.balancer.counters();
+        return {
+          port: p.socket.address().port,
+          ...p.counters,
+          getHostSucc: b.picksSucc,
+          getHostOverload: b.picksOverload,
+          getHostNoExist: b.picksNoexist,
+          probes: b.probes,
+          reports: b.reports,
+          reportsIgnored: b.reportsIgnored,
+          toOverload: b.toOverload,
+          toIdle: b.toIdle,
+          pulls: b.pulls,
+          routeUpdates: b.routeUpdates,
+          routeUpdatesIgnored: b.routeUpdatesIgnored,
+          routes: b.routes,
+          idleNodes: b.idleNodes,
+          overloadedNodes: b.overloadedNodes,
+        };
+      }),
+      pullsQueueDropped: 0,
+      reportsQueueDropped: 0,
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.reportTimer);
+    await Promise.all(this.ports.map((p) => new Promise<void>((resolve) => p.socket.close(() => resolve()))));
+  }
+
+  private async bindPorts(): Promise<Socket[]> {
+    for (let attempt = 0; ; attempt++) {
+      const bound: Socket[] = [];
+      try {
+        bound.push(await bindSocket(this.opts.ip, this.opts.port));
+        const base = bound[0]!.address().port;
+        if (base + AGENT_PORTS - 1 > 65535) throw Object.assign(new Error('no room above port'), { code: 'EADDRINUSE' });
+        for (let i = 1; i < AGENT_PORTS; i++) bound.push(await bindSocket(this.opts.ip, base + i));
+        return bound;
+      } catch (err) {
+        for (const s of bound) s.close();
+        if (this.opts.port === 0 && isAddressInUse(err) && attempt < BIND_ATTEMPTS) continue;
+        throw err;
+      }
+    }
+  }
+
+  private onDatagram(p: Port, msg: Buffer, rinfo: RemoteInfo): void {
+    const c = p.counters;
+    c.datagramsIn++;
+    const d = decodeDatagram(msg);
+    if (!d.ok) {
+      c.datagramsDropped++;
+      return;
+    }
+    const { msgid, body } = d.frame;
+    switch (msgid) {
+      case MsgId.GetHostRequest: {
+        const req = this.decode<GetHostRequest>(p, MsgId.GetHostRequest, body);
+        if (req === undefined) return;
+        const r = p.balancer.pick(req.modid, req.cmdid, nowMs());
+        const rsp: GetHostResponse = { seq: req.seq, modid: req.modid, cmdid: req.cmdid, retcode: r.retcode };
+        if (r.retcode === RetCode.SUCC) rsp.host = { ip: r.ip, port: r.port };
+        this.reply(p, encodeFrame(MsgId.GetHostResponse, encodeBody(MsgId.GetHostResponse, rsp)), rinfo);
+        if (r.pull) this.queuePulls(p.balancer.takePullRequests());
+        return;
+      }
+      case MsgId.ReportRequest: {
+        const req = this.decode<ReportRequest>(p, MsgId.ReportRequest, body);
+        if (req === undefined) return;
+        // Without a host the report names no node: ignored and counted like an unknown node.
+        p.balancer.report(req.modid, req.cmdid, req.host?.ip ?? 0, req.host?.port ?? -1, req.retcode, nowMs());
+        return;
+      }
+      case MsgId.ApiGetRouteRequest: {
+        const req = this.decode<GetRouteRequest>(p, MsgId.ApiGetRouteRequest, body);
+        if (req === undefined) return;
+        const r = p.balancer.getRoute(req.modid, req.cmdid, nowMs());
+        c.getRoutes++;
+        let frame: Buffer;
+        try {
+          frame = encodeFrame(MsgId.ApiGetRouteResponse, encodeBody(MsgId.ApiGetRouteResponse, { modid: req.modid, cmdid: req.cmdid, host: r.hosts }));
+        } catch {
+          // Too large for one datagram (the store refuses such routes): no reply, as the native core.
+          c.replyFailures++;
+          c.datagramsDropped++;
+          frame = Buffer.alloc(0);
+        }
+        if (frame.length > 0) this.reply(p, frame, rinfo);
+        if (r.pull) this.queuePulls(p.balancer.takePullRequests());
+        return;
+      }
+      default:
+        c.unknownMsgIds++;
+    }
+  }
+
+  private decode<T>(p: Port, msgid: number, body: Buffer): T | undefined {
+    try {
+      return decodeBody(msgid, body) as T;
+    } catch {
+      p.counters.badBodies++;
+      return undefined;
+    }
+  }
+
+  private reply(p: Port, frame: Buffer, rinfo: RemoteInfo): void {
+    p.socket.send(frame, rinfo.port, rinfo.address, (err) => {
+      if (err) {
+        p.counters.replyFailures++;
+        p.counters.datagramsDropped++;
+      } else {
+        p.counters.datagramsOut++;
+      }
+    });
+  }
+
+  /** Pulls go out in one batch per turn of the event loop, as the native core's queue does. */
+  private queuePulls(modules: ModuleId[]): void {
+    if (modules.length === 0) return;
+    this.pendingPulls.push(...modules);
+    if (this.pullsScheduled) return;
+    this.pullsScheduled = true;
+    setImmediate(() => {
+      this.pullsScheduled = false;
+      const batch = this.pendingPulls;
+      this.pendingPulls = [];
+      if (this.closed || batch.length === 0) return;
+      this.opts.onPulls(batch);
+    });
+  }
+
+  private collectReports(): void {
+    const now = nowMs();
+    const batch: RouteReport[] = [];
+    // Half an interval of slack, as in the native core: a tick that fires a little early does not
+    // push a route's report to the tick after.
+    for (const p of this.ports) batch.push(...p.balancer.collectReports(now, this.opts.reportIntervalMs / 2));
+    if (batch.length > 0) this.opts.onReports(batch);
+  }
+}

@@ -1,0 +1,350 @@
+// The LoadBalance agent end to end: a real DNS service, Report service and MariaDB database,
+// the agent's three UDP ports driven by a UDP client, both implementations. Every wait is for
+// the event (eventually / a reply with a timeout), never a fixed sleep.
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { droppedOf, type AgentPortStats } from '../../src/agent/agent-core.js';
+import { startAgent, type RunningAgent } from '../../src/agent/start-agent.js';
+import type { AgentConfig } from '../../src/config/types.js';
+import { startDns, type RunningDns } from '../../src/dns/start-dns.js';
+import { startReporter, type RunningReporter } from '../../src/report/start-reporter.js';
+import { openStore } from '../../src/store/index.js';
+import type { Store } from '../../src/store/store.js';
+import { encodeFrame } from '../../src/wire/frame.js';
+import { MsgId, RetCode, encodeBody, int32ToIp, ipToInt32 } from '../../src/wire/messages.js';
+import { Cleanup } from '../helpers/cleanup.js';
+import { eventually } from '../helpers/frame-client.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/mysql.js';
+import { testConfig, type StoreKind } from '../helpers/roles.js';
+import { UdpTestClient, modulePortIndex } from '../helpers/udp-client.js';
+
+const POLL_MS = 100;
+const CALLER = '10.9.8.7';
+const FAST_BACKOFF = { initialMs: 20, maxMs: 200 };
+
+/** A TCP port nothing listens on (bound, then released). */
+async function deadPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const port = (server.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+function hostsOf(r: { host?: { ip: number; port: number }[] }): string[] {
+  return (r.host ?? []).map((h) => `${int32ToIp(h.ip)}:${h.port}`).sort();
+}
+
+describe.each(['native', 'ts'] as const)('LoadBalance agent (%s)', (impl) => {
+  const cleanup = new Cleanup();
+  let db: TestDatabase;
+  let kind: StoreKind;
+  let store: Store;
+  let dns: RunningDns;
+  let reporter: RunningReporter;
+  let agent: RunningAgent;
+  let client: UdpTestClient;
+
+  /** An agent config on any three free ports (the config file insists on a real port). */
+  const agentConfig = (extra: Record<string, string> = {}): AgentConfig => {
+    const dnsKeys: Record<string, string> =
+      'dnsserver.endpoints' in extra ? {} : { 'dnsserver.ip': '127.0.0.1', 'dnsserver.port': String(dns.port) };
+    const c = testConfig('agent', impl, kind, {
+      ...dnsKeys,
+      'reporter.ip': '127.0.0.1',
+      'reporter.port': String(reporter.port),
+      'agent.caller_ip': CALLER,
+      'agent.report_interval_ms': '50',
+      'loadbalance.overload_timeout': '0.2',
+      ...extra,
+    });
+    return { ...c, agent: { ...c.agent, port: 0 } };
+  };
+  const newAgent = async (extra: Record<string, string> = {}): Promise<RunningAgent> =>
+    cleanup.add(await startAgent(agentConfig(extra), { backoff: FAST_BACKOFF }), (a) => a.stop());
+  const newClient = async (a: RunningAgent): Promise<UdpTestClient> => cleanup.add(await UdpTestClient.open(a.port), (c) => c.close());
+  const portStats = (a: RunningAgent, modid: number, cmdid: number): AgentPortStats =>
+    a.core.stats().ports[modulePortIndex(modid, cmdid)]!;
+  const addRoute = (modid: number, cmdid: number, nodes: [string, number][]) =>
+    store.applyRouteChange(nodes.map(([ip, port]) => ({ op: 'add' as const, modid, cmdid, ip, port })));
+  /** get_host until the agent has the route (the first answer to a new module is NOEXIST). */
+  const waitForRoute = (c: UdpTestClient, modid: number, cmdid: number) =>
+    eventually(() => c.getHost(modid, cmdid), (r) => r.retcode === RetCode.Succ, `a node of ${modid}/${cmdid}`);
+
+  beforeAll(async () => {
+    db = cleanup.add(await createTestDatabase(), (d) => d.drop());
+    kind = { mysql: db.config };
+    store = cleanup.add(await openStore(testConfig('dns', impl, kind).store), (s) => s.close());
+    await store.init();
+    dns = cleanup.add(await startDns(testConfig('dns', impl, kind, { 'dns.poll_interval_ms': String(POLL_MS) })), (d) => d.stop());
+    reporter = cleanup.add(
+      await startReporter(testConfig('reporter', impl, kind, { 'reporter.flush_interval_ms': '20' })),
+      (r) => r.stop(),
+    );
+    agent = await newAgent();
+    client = await newClient(agent);
+  });
+
+  afterAll(() => cleanup.run());
+
+  it('listens on three consecutive UDP ports', () => {
+    expect(agent.ports).toEqual([agent.port, agent.port + 1, agent.port + 2]);
+    expect(agent.core.impl).toBe(impl);
+  });
+
+  it('answers a new module NOEXIST, then with a node once DNS replied', async () => {
+    await addRoute(1001, 1, [['10.0.1.1', 8001]]);
+    const first = await client.getHost(1001, 1);
+    expect(first).toMatchObject({ modid: 1001, cmdid: 1, retcode: RetCode.NoExist });
+    expect(first.host).toBeUndefined();
+    const r = await waitForRoute(client, 1001, 1);
+    expect(r.host).toEqual({ ip: ipToInt32('10.0.1.1'), port: 8001 });
+    expect(hostsOf(await client.getRoute(1001, 1))).toEqual(['10.0.1.1:8001']);
+  });
+
+  it('answers a module DNS does not know NOEXIST, and again after the empty reply', async () => {
+    expect((await client.getHost(4040, 4)).retcode).toBe(RetCode.NoExist);
+    const before = agent.dns.stats().responses;
+    await eventually(() => agent.dns.stats().responses, (n) => n > before, 'the DNS reply');
+    expect((await client.getHost(4040, 4)).retcode).toBe(RetCode.NoExist);
+    expect((await client.getRoute(4040, 4)).host).toEqual([]);
+  });
+
+  it('goes round robin over idle nodes', async () => {
+    await addRoute(1002, 1, [['10.0.2.1', 1], ['10.0.2.2', 2], ['10.0.2.3', 3]]);
+    await client.getHost(1002, 1);
+    await eventually(() => client.getRoute(1002, 1), (r) => r.host.length === 3, 'all three nodes');
+    const counts = new Map<number, number>();
+    for (let i = 0; i < 30; i++) {
+      const r = await client.getHost(1002, 1);
+      expect(r.retcode).toBe(RetCode.Succ);
+      counts.set(r.host!.port, (counts.get(r.host!.port) ?? 0) + 1);
+    }
+    expect([...counts.entries()].sort()).toEqual([[1, 10], [2, 10], [3, 10]]);
+  });
+
+  it('overloads a node that fails every call: only probes reach it until it recovers', async () => {
+    const [m, c] = [1003, 1];
+    await addRoute(m, c, [['10.0.3.1', 1], ['10.0.3.2', 2]]);
+    await client.getHost(m, c);
+    await eventually(() => client.getRoute(m, c), (r) => r.host.length === 2, 'both nodes');
+    const bad = ipToInt32('10.0.3.1');
+    const s0 = portStats(agent, m, c);
+    // contin_err_limit (15) failures in a row overload it.
+    for (let i = 0; i < 15; i++) client.report(m, c, bad, 1, RetCode.Overload);
+    await eventually(() => portStats(agent, m, c), (s) => s.toOverload === s0.toOverload + 1, 'the node to be overloaded');
+    expect(portStats(agent, m, c).overloadedNodes).toBe(s0.overloadedNodes + 1);
+
+    // probe_num (10) ordinary picks go to the idle node, then one probe to the overloaded one.
+    const picks: number[] = [];
+    for (let i = 0; i < 22; i++) picks.push((await client.getHost(m, c)).host!.port);
+    expect(picks.filter((p) => p === 1)).toHaveLength(2);
+    expect(picks[10]).toBe(1);
+    expect(picks[21]).toBe(1);
+    expect(portStats(agent, m, c).probes).toBe(s0.probes + 2);
+
+    // Successes bring it back: vsucc / (vsucc + init_err_cnt) passes succ_rate after 6.
+    for (let i = 0; i < 6; i++) client.report(m, c, bad, 1, RetCode.Succ);
+    await eventually(() => portStats(agent, m, c), (s) => s.toIdle === s0.toIdle + 1, 'the node to be idle again');
+
+    // Overloaded again, it comes back by itself once overload_timeout (0.2 s) has passed: the
+    // next report for it after that moves it, whatever the report says.
+    for (let i = 0; i < 15; i++) client.report(m, c, bad, 1, RetCode.Overload);
+    await eventually(() => portStats(agent, m, c), (s) => s.toOverload === s0.toOverload + 2, 'the second overload');
+    await eventually(
+      () => {
+        client.report(m, c, bad, 1, RetCode.Overload);
+        return portStats(agent, m, c);
+      },
+      (s) => s.toIdle === s0.toIdle + 2,
+      'the overload timeout to give the node another chance',
+    );
+    const ports = new Set<number>();
+    for (let i = 0; i < 4; i++) ports.add((await client.getHost(m, c)).host!.port);
+    expect([...ports].sort()).toEqual([1, 2]);
+  });
+
+  it('picks up a route edit made in the store (a DNS push)', async () => {
+    await addRoute(1004, 1, [['10.0.4.1', 1]]);
+    await client.getHost(1004, 1);
+    await waitForRoute(client, 1004, 1);
+    await store.applyRouteChange([
+      { op: 'add', modid: 1004, cmdid: 1, ip: '10.0.4.2', port: 2 },
+      { op: 'remove', modid: 1004, cmdid: 1, ip: '10.0.4.1', port: 1 },
+    ]);
+    await eventually(() => client.getRoute(1004, 1), (r) => hostsOf(r).join() === '10.0.4.2:2', 'the edited route');
+    expect((await client.getHost(1004, 1)).host).toEqual({ ip: ipToInt32('10.0.4.2'), port: 2 });
+  });
+
+  it('sends call statistics to the Report service, with its caller IP, batched per interval', async () => {
+    const [m, c] = [1005, 1];
+    await addRoute(m, c, [['10.0.5.1', 1], ['10.0.5.2', 2]]);
+    await client.getHost(m, c);
+    await waitForRoute(client, m, c);
+    const sent0 = agent.reporter.stats().reportsSent;
+    for (let i = 0; i < 40; i++) client.report(m, c, ipToInt32('10.0.5.1'), 1, RetCode.Succ);
+    client.report(m, c, ipToInt32('10.0.5.2'), 2, RetCode.Overload);
+    const rows = await eventually(
+      () => store.listCallStatus({ modid: m, caller: CALLER }),
+      (r) => r.length === 2 && r.find((x) => x.port === 1)?.succCnt === 40 && r.find((x) => x.port === 2)?.errCnt === 1,
+      'the status rows',
+    );
+    expect(rows.map((r) => r.caller)).toEqual([CALLER, CALLER]);
+    expect(rows.find((r) => r.port === 2)).toMatchObject({ ip: '10.0.5.2', succCnt: 0, overload: false });
+    // 41 reports became a handful of ReportStatusRequests, not 41.
+    expect(agent.reporter.stats().reportsSent - sent0).toBeLessThan(41);
+  });
+
+  it('drops bad datagrams and counts them while valid requests are answered', async () => {
+    const [m, c] = [1006, 1];
+    await addRoute(m, c, [['10.0.6.1', 1]]);
+    await client.getHost(m, c);
+    await waitForRoute(client, m, c);
+    const port = client.portOf(m, c);
+    const s0 = portStats(agent, m, c);
+    const valid = encodeFrame(MsgId.GetHostRequest, encodeBody(MsgId.GetHostRequest, { seq: 1, modid: m, cmdid: c }));
+    const garbage = Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff]);
+    const badBody = Buffer.concat([Buffer.from([MsgId.GetHostRequest, 0, 0, 0, garbage.length, 0, 0, 0]), garbage]);
+    const unknown = Buffer.from([99, 0, 0, 0, 0, 0, 0, 0]);
+    const rounds = 100;
+    for (let i = 0; i < rounds; i++) {
+      client.sendRaw(port, Buffer.from('xyz')); // shorter than a header
+      client.sendRaw(port, Buffer.concat([valid, Buffer.from('trailing')])); // size != 8 + msglen
+      client.sendRaw(port, badBody);
+      client.sendRaw(port, unknown);
+      client.report(m, c, ipToInt32('10.0.6.9'), 9, RetCode.Succ); // not a node of the route
+      if (i % 10 === 0) expect((await client.getHost(m, c)).retcode).toBe(RetCode.Succ);
+    }
+    const s1 = await eventually(() => portStats(agent, m, c), (s) => droppedOf(s) - droppedOf(s0) === 5 * rounds, 'every bad datagram counted');
+    expect(s1.datagramsDropped - s0.datagramsDropped).toBe(2 * rounds);
+    expect(s1.badBodies - s0.badBodies).toBe(rounds);
+    expect(s1.unknownMsgIds - s0.unknownMsgIds).toBe(rounds);
+    expect(s1.reportsIgnored - s0.reportsIgnored).toBe(rounds);
+    expect(s1.getHostSucc - s0.getHostSucc).toBe(rounds / 10);
+    expect((await client.getHost(m, c)).retcode).toBe(RetCode.Succ);
+    const text = await agent.metrics.registry.metrics();
+    expect(text).toMatch(new RegExp(`lars_agent_dropped_datagrams_total\\{port="${port}",reason="bad_body"\\} ${s1.badBodies}`));
+  });
+
+  it('exports its counters as lars_agent_* metrics', async () => {
+    const text = await agent.metrics.registry.metrics();
+    for (const name of [
+      'requests_total',
+      'routes',
+      'nodes',
+      'state_changes_total',
+      'dropped_datagrams_total',
+      'pulls_total',
+      'dns_connected',
+      'report_connected',
+      'reports_sent_total',
+      'reports_dropped_total',
+      'pulls_dropped_total',
+    ]) {
+      expect(text).toContain(`# TYPE lars_agent_${name} `);
+    }
+    expect(text).toMatch(/lars_agent_requests_total\{port="\d+",type="get_host",result="succ"\} [1-9]/);
+    expect(text).toContain('lars_agent_dns_connected 1');
+  });
+
+  it('serves /healthz and /metrics on its admin port', async () => {
+    const a = await newAgent({ 'admin.ip': '127.0.0.1', 'admin.port': String(await deadPort()) });
+    await eventually(() => a.dns.connected && a.reporter.connected, (up) => up, 'both clients to connect');
+    const health = await fetch(`http://127.0.0.1:${a.adminPort}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ ok: true, impl, ports: a.ports, dns: { connected: true }, reporter: { connected: true } });
+    const metrics = await (await fetch(`http://127.0.0.1:${a.adminPort}/metrics`)).text();
+    expect(metrics).toContain('lars_agent_report_connected 1');
+  });
+
+  it('keeps serving known routes while DNS is down, then reconnects to it on the same port and pulls again', async () => {
+    let ownStopped = false;
+    const own = cleanup.add(await startDns(testConfig('dns', impl, kind, { 'dns.poll_interval_ms': String(POLL_MS) })), (d) =>
+      ownStopped ? undefined : d.stop(),
+    );
+    const dnsPort = own.port;
+    const a = await newAgent({ 'dnsserver.port': String(dnsPort) });
+    const c = await newClient(a);
+    await addRoute(1007, 1, [['10.0.7.1', 1]]);
+    await c.getHost(1007, 1);
+    await waitForRoute(c, 1007, 1);
+    ownStopped = true;
+    await own.stop();
+    await eventually(() => a.dns.connected, (up) => !up, 'the agent to notice DNS is gone');
+    for (let i = 0; i < 5; i++) expect((await c.getHost(1007, 1)).retcode).toBe(RetCode.Succ);
+    expect(hostsOf(await c.getRoute(1007, 1))).toEqual(['10.0.7.1:1']);
+
+    const pulls0 = portStats(a, 1007, 1).pulls;
+    const again = cleanup.add(
+      await startDns(testConfig('dns', impl, kind, { 'reactor.port': String(dnsPort), 'dns.poll_interval_ms': String(POLL_MS) })),
+      (d) => d.stop(),
+    );
+    await eventually(() => a.dns.stats(), (s) => s.connected && s.connects === 2, 'the agent to reconnect');
+    await eventually(() => portStats(a, 1007, 1).pulls, (n) => n > pulls0, 'the route to be pulled again');
+    // The new connection is subscribed again: an edit is pushed to the agent.
+    await addRoute(1007, 1, [['10.0.7.2', 2]]);
+    await eventually(() => c.getRoute(1007, 1), (r) => r.host.length === 2, 'the pushed edit');
+    expect(again.frontend.stats().subscriptions).toBeGreaterThan(0);
+  });
+
+  it('fails over to the next DNS endpoint when the first is dead', async () => {
+    const dead = await deadPort();
+    const a = await newAgent({ 'dnsserver.endpoints': `127.0.0.1:${dead}, 127.0.0.1:${dns.port}` });
+    const c = await newClient(a);
+    await eventually(() => a.dns.stats(), (s) => s.connected && s.endpoint === `127.0.0.1:${dns.port}`, 'the second endpoint');
+    expect(a.dns.stats().connectFailures).toBeGreaterThan(0);
+    await addRoute(1008, 1, [['10.0.8.1', 1]]);
+    await c.getHost(1008, 1);
+    expect((await waitForRoute(c, 1008, 1)).host).toEqual({ ip: ipToInt32('10.0.8.1'), port: 1 });
+  });
+
+  it('serves at once and counts dropped reports while the Report service is unreachable', async () => {
+    const a = await newAgent({ 'reporter.port': String(await deadPort()) });
+    const c = await newClient(a);
+    await addRoute(1009, 1, [['10.0.9.1', 1]]);
+    await c.getHost(1009, 1);
+    await waitForRoute(c, 1009, 1);
+    c.report(1009, 1, ipToInt32('10.0.9.1'), 1, RetCode.Succ);
+    await eventually(() => a.reporter.stats(), (s) => s.reportsDropped > 0 && s.connectFailures > 1, 'a dropped report and retries');
+    expect(a.reporter.connected).toBe(false);
+  });
+});
+
+describe.each(['native', 'ts'] as const)('lars agent command (%s)', (impl) => {
+  it('starts, answers on its ports and stops on SIGTERM', async () => {
+    const cleanup = new Cleanup();
+    try {
+      // The CLI needs a real base port: try a random one, again if it is taken.
+      let child: ReturnType<typeof spawn> | undefined;
+      let base = 0;
+      let output = '';
+      for (let attempt = 0; attempt < 5 && child === undefined; attempt++) {
+        base = 20_000 + Math.floor(Math.random() * 40_000);
+        const proc = spawn(
+          process.execPath,
+          ['dist/src/cli/main.js', 'agent', '--set', `agent.port=${base}`, '--set', 'admin.port=0', '--set', 'dnsserver.port=1'],
+          { env: { ...process.env, LARS_IMPL: impl, LARS_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] },
+        );
+        output = '';
+        proc.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+        const started = await eventually(
+          () => (proc.exitCode !== null ? 'exited' : output.includes('listening on UDP') ? 'up' : ''),
+          (s) => s !== '',
+          'the agent to start or fail',
+        );
+        if (started === 'up') child = cleanup.add(proc, (p) => p.kill('SIGKILL'));
+      }
+      expect(child, output).toBeDefined();
+      expect(output).toContain(`${base}, ${base + 1}, ${base + 2}`);
+      const c = cleanup.add(await UdpTestClient.open(base), (x) => x.close());
+      expect((await c.getHost(5, 5)).retcode).toBe(RetCode.NoExist);
+      const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
+      child!.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    } finally {
+      await cleanup.run();
+    }
+  });
+});

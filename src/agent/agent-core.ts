@@ -8,12 +8,6 @@ import type { HostAddr } from '../balancer/route.js';
 import type { LoadBalanceConfig } from '../config/types.js';
 import type { Implementation } from '../native/addon.js';
 
-export const AGENT_PORTS = 3;
-
-/** The port index of a module: (modid + cmdid) % 3 (PROTOCOL.md), never negative. */
-export function portIndex(modid: number, cmdid: number): number {
-  return (((modid + cmdid) % AGENT_PORTS) + AGENT_PORTS) % AGENT_PORTS;
-}
 
 export interface AgentCoreOptions {
   readonly ip: string;
@@ -72,7 +66,7 @@ export interface AgentCore {
   readonly impl: Implementation;
   /** Binds the three ports and starts serving; resolves to them. Throws ERR_CONFIG when they are taken. */
   listen(): Promise<readonly number[]>;
-  /** A DNS reply or push: the module's whole host set, for the balancer of portIndex(modid, cmdid). */
+  /** A DNS reply or push: the module's whole host set, for the balancer of agentPortIndex(modid, cmdid). */
   applyRoute(modid: number, cmdid: number, hosts: readonly HostAddr[]): void;
   /** The DNS connection is (re-)established: every balancer pulls every route it holds again. */
   onDnsReconnected(): void;

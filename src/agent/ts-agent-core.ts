@@ -7,9 +7,10 @@ import { checkBalancerConfig, createBalancer, type Balancer, type ModuleId, type
 import { RetCode, type HostAddr } from '../balancer/route.js';
 import { LarsError } from '../errors.js';
 import { createLogger } from '../log.js';
+import { AGENT_PORT_COUNT, agentPortIndex } from '../wire/agent-ports.js';
 import { decodeDatagram, encodeFrame } from '../wire/frame.js';
 import { MsgId, decodeBody, encodeBody, type GetHostResponse, type GetRouteRequest, type ReportRequest, type GetHostRequest } from '../wire/messages.js';
-import { AGENT_PORTS, portIndex, type AgentCore, type AgentCoreOptions, type AgentCoreStats, type AgentPortStats } from './agent-core.js';
+import { type AgentCore, type AgentCoreOptions, type AgentCoreStats, type AgentPortStats } from './agent-core.js';
 
 const log = createLogger('agent');
 
@@ -103,7 +104,7 @@ export class TsAgentCore implements AgentCore {
 
   applyRoute(modid: number, cmdid: number, hosts: readonly HostAddr[]): void {
     if (this.closed) return;
-    this.ports[portIndex(modid, cmdid)]?.balancer.applyRoute(modid, cmdid, hosts, nowMs());
+    this.ports[agentPortIndex(modid, cmdid)]?.balancer.applyRoute(modid, cmdid, hosts, nowMs());
   }
 
   onDnsReconnected(): void {
@@ -152,8 +153,8 @@ export class TsAgentCore implements AgentCore {
       try {
         bound.push(await bindSocket(this.opts.ip, this.opts.port));
         const base = bound[0]!.address().port;
-        if (base + AGENT_PORTS - 1 > 65535) throw Object.assign(new Error('no room above port'), { code: 'EADDRINUSE' });
-        for (let i = 1; i < AGENT_PORTS; i++) bound.push(await bindSocket(this.opts.ip, base + i));
+        if (base + AGENT_PORT_COUNT - 1 > 65535) throw Object.assign(new Error('no room above port'), { code: 'EADDRINUSE' });
+        for (let i = 1; i < AGENT_PORT_COUNT; i++) bound.push(await bindSocket(this.opts.ip, base + i));
         return bound;
       } catch (err) {
         for (const s of bound) s.close();

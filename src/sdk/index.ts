@@ -2,7 +2,6 @@
 // Imported as `lars/sdk` (and re-exported from `lars`). See docs/sdk.md.
 export {
   LarsClient,
-  agentPortIndex,
   DEFAULT_AGENT_HOST,
   DEFAULT_AGENT_PORT,
   DEFAULT_REG_INIT_ATTEMPTS,
@@ -10,5 +9,6 @@ export {
   DEFAULT_TIMEOUT_MS,
 } from './lars-client.js';
 export { RetCode } from './types.js';
+export { agentPortIndex } from '../wire/agent-ports.js';
 export type { GetHostResult, GetRouteResult, HostAddress, HostPicked, LarsClientOptions, LarsClientStats, NoHost } from './types.js';
 export { LarsError, isLarsError, type LarsErrorCode } from '../errors.js';

@@ -10,6 +10,7 @@
 // ERR_INVALID_INPUT).
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { LarsError } from '../errors.js';
+import { agentPortIndex } from '../wire/agent-ports.js';
 import { codecFor, type WireCodec } from '../wire/codec.js';
 import { MsgId, RetCode, int32ToIp, ipToInt32, type GetHostResponse, type GetRouteResponse } from '../wire/messages.js';
 import type { GetHostResult, GetRouteResult, HostAddress, LarsClientOptions, LarsClientStats, NoHost } from './types.js';
@@ -26,14 +27,6 @@ const MAX_TIMER_MS = 0x7fffffff;
 
 const SYSTEM_ERROR: NoHost = Object.freeze({ retcode: RetCode.SystemError });
 const NO_ROUTE_REPLY: GetRouteResult = Object.freeze({ retcode: RetCode.SystemError, hosts: Object.freeze([]) });
-
-/**
- * Which of the agent's three ports (0, 1 or 2 above the base) serves module (modid, cmdid).
- * Ids are taken as the int32 the wire carries; the result is never negative.
- */
-export function agentPortIndex(modid: number, cmdid: number): number {
-  return ((((modid | 0) + (cmdid | 0)) % 3) + 3) % 3;
-}
 
 function invalid(message: string): LarsError {
   return new LarsError('ERR_INVALID_INPUT', `lars sdk: ${message}`);

@@ -3,3 +3,4 @@ export * from './frame.js';
 export * from './messages.js';
 export * from './route-limits.js';
 export * from './codec.js';
+export * from './agent-ports.js';

@@ -5,7 +5,8 @@ import { configFlagOptions, configFlagsUsage, configOptionsFromFlags, loadConfig
 import { LarsError } from '../../errors.js';
 import { createLogger } from '../../log.js';
 import { implementation, type Implementation } from '../../native/addon.js';
-import { LarsClient, agentPortIndex } from '../../sdk/lars-client.js';
+import { LarsClient } from '../../sdk/lars-client.js';
+import { agentPortIndex } from '../../wire/agent-ports.js';
 import { RetCode, type GetHostResult, type HostAddress } from '../../sdk/types.js';
 import { checkPort, checkUint32, parseIntegerArg, parseIpv4 } from '../../store/index.js';
 import { parseCommandArgs, type Command } from '../command.js';

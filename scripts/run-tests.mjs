@@ -24,9 +24,9 @@ let passed = 0;
 let failed = 0;
 let broken = false;
 
-// 1. TypeScript (tests of daemons spawn the built CLI).
-if (run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json']) !== 0) {
-  console.error('lars test: TypeScript build failed');
+// 1. TypeScript and the web admin's assets (tests of daemons spawn the built CLI).
+if (run('npm', ['run', '--silent', 'build']) !== 0) {
+  console.error('lars test: build failed');
   broken = true;
 }
 

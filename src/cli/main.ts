@@ -10,6 +10,7 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
   dns: { summary: 'run the DNS service (routes to agents, pushes on change)', load: async () => (await import('./commands/dns.js')).dnsCommand },
   reporter: { summary: 'run the Report service (stores call statistics)', load: async () => (await import('./commands/reporter.js')).reporterCommand },
   agent: { summary: 'run the LoadBalance agent (get_host/report/get_route over UDP)', load: async () => (await import('./commands/agent.js')).agentCommand },
+  web: { summary: 'run the web admin (routes, modules, history, live call status)', load: async () => (await import('./commands/web.js')).webCommand },
   up: { summary: 'run every role of a single machine in one process tree', load: async () => (await import('./commands/up.js')).upCommand },
   test: { summary: 'API tools against the agent: gethost, getroute, report, simulator, qps', load: async () => (await import('./commands/test.js')).testCommand },
 };

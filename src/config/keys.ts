@@ -146,8 +146,8 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
   // [web]: the web admin
   { section: 'web', key: 'ip', type: ipv4, roles: ['web'], default: '127.0.0.1', doc: 'address of the web admin' },
   { section: 'web', key: 'port', type: port(0), roles: ['web'], default: '8080', doc: 'HTTP port of the web admin (0: any free port)' },
-  { section: 'web', key: 'user', type: text, roles: ['web'], default: undefined, defaultDoc: '(none)', doc: 'login user; no default, so no login works until it is set' },
-  { section: 'web', key: 'password', type: text, roles: ['web'], default: undefined, defaultDoc: '(none)', doc: 'login password; prefer the environment variable to the file' },
+  { section: 'web', key: 'user', type: text, roles: ['web'], default: undefined, defaultDoc: '(none)', doc: 'login user; unset on a loopback address: admin' },
+  { section: 'web', key: 'password', type: text, roles: ['web'], default: undefined, defaultDoc: '(none)', doc: 'login password (prefer the environment variable); unset on loopback: one is generated at each start and printed; required on any other address' },
 ];
 
 /** `section.key` → spec, for every key of every role. */

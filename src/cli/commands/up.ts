@@ -11,7 +11,7 @@ import { parseCommandArgs, type Command } from '../command.js';
 const log = createLogger('up');
 
 /** The daemons this build runs, in start order. */
-const ROLES = ['dns', 'reporter', 'agent'] as const;
+const ROLES = ['dns', 'reporter', 'agent', 'web'] as const;
 
 const USAGE = `usage: lars up [--demo] [-c FILE] [--set section.key=VALUE ...]
 
@@ -26,6 +26,7 @@ Lars is up. Try:
   ./lars route add 1 1 127.0.0.1 9004      # an edit: new version, pushed to subscribed agents
   ./lars test gethost 1 1                  # ask the agent (UDP 8888-8890) for a node of module 1/1
   curl -s http://127.0.0.1:9778/metrics    # DNS service metrics (9779: Report service, 9888: agent)
+  open http://127.0.0.1:8080               # the web admin (its login is printed above unless LARS_WEB_PASSWORD is set)
 Stop with Ctrl-C.`;
 
 export const upCommand: Command = {

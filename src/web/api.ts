@@ -1,0 +1,256 @@
+// The JSON API under /api/: everything the pages do, for the pages' own script and for other
+// scripts alike (docs/web.md). Handlers check their input (src/web/input.ts), call the store and
+// answer JSON; access control (session, CSRF) is the server's, from each route's `access`.
+import { isLarsError } from '../errors.js';
+import type { ModuleRoute, RouteChangeResult, RouteEdit, RouteNode, Store } from '../store/store.js';
+import type { Credentials } from './credentials.js';
+import { errorReply, jsonReply, readJsonObject, type WebReply } from './http.js';
+import {
+  checkDescriptionInput,
+  checkDescriptionUpdate,
+  checkHostList,
+  checkKind,
+  checkLimitParam,
+  checkModuleKey,
+  checkNodeInput,
+  checkNodePath,
+  checkNodeTarget,
+  checkRouteFilter,
+  FieldChecker,
+  type Checked,
+  type FieldMessages,
+} from './input.js';
+import type { LoginLimiter } from './login-limiter.js';
+import type { HandlerContext, RouteDef } from './router.js';
+import { SessionStore } from './session-store.js';
+import type { StatusMonitor } from './status-monitor.js';
+
+export interface ApiDeps {
+  readonly store: Store;
+  readonly credentials: Credentials;
+  readonly sessions: SessionStore;
+  readonly limiter: LoginLimiter;
+  readonly monitor: StatusMonitor;
+}
+
+/** 400 naming every bad field; the message is the first field's. */
+export function invalidReply(fields: FieldMessages): WebReply {
+  const first = Object.values(fields)[0] ?? 'invalid input';
+  return errorReply(400, 'ERR_INVALID_INPUT', first, fields);
+}
+
+/** The checked value, or the 400 reply to send. */
+function unwrap<T>(checked: Checked<T>): { value: T } | { reply: WebReply } {
+  return checked.ok ? { value: checked.value } : { reply: invalidReply(checked.fields) };
+}
+
+/** Runs a route change; the store refusing it (node already there, route too big, a race) is a 409. */
+async function change(store: Store, edits: RouteEdit[], okStatus = 200): Promise<WebReply> {
+  try {
+    const result: RouteChangeResult = await store.applyRouteChange(edits);
+    return jsonReply(okStatus, result);
+  } catch (err) {
+    if (isLarsError(err, 'ERR_INVALID_INPUT')) return errorReply(409, 'ERR_CONFLICT', err.message);
+    throw err;
+  }
+}
+
+async function hasNode(store: Store, modid: number, cmdid: number, node: RouteNode): Promise<boolean> {
+  const rows = await store.listRoutes({ modid, cmdid });
+  return rows.some((r) => r.ip === node.ip && r.port === node.port);
+}
+
+const notANode = (n: { modid: number; cmdid: number; ip: string; port: number }): WebReply =>
+  errorReply(404, 'ERR_NOT_FOUND', `${n.ip}:${n.port} is not a node of modid ${n.modid} cmdid ${n.cmdid}`);
+
+export function apiRoutes(deps: ApiDeps): RouteDef[] {
+  const { store, credentials, sessions, limiter, monitor } = deps;
+  const api = (method: RouteDef['method'], path: string, handler: RouteDef['handler'], access: RouteDef['access'] = 'session'): RouteDef => ({
+    method,
+    path,
+    access,
+    kind: 'api',
+    handler,
+  });
+
+  return [
+    // ---- session ---------------------------------------------------------------------------
+    api(
+      'POST',
+      '/api/login',
+      async ({ req }) => {
+        const waitMs = limiter.retryAfterMs(req.remoteAddress);
+        if (waitMs > 0) {
+          const seconds = Math.ceil(waitMs / 1000);
+          return { ...errorReply(429, 'ERR_RATE_LIMITED', `too many failed logins from ${req.remoteAddress}; try again in ${seconds} s`), headers: { 'content-type': 'application/json; charset=utf-8', 'retry-after': String(seconds) } };
+        }
+        const body = readJsonObject(req);
+        if ('reply' in body) return body.reply;
+        const c = new FieldChecker();
+        c.only(body.value, ['user', 'password']);
+        for (const f of ['user', 'password'] as const) {
+          if (typeof body.value[f] !== 'string' || body.value[f] === '') c.fields[f] ??= `${f} is required`;
+        }
+        if (!c.ok) return invalidReply(c.fields);
+        const ok = await credentials.verify(body.value.user as string, body.value.password as string);
+        if (!ok) {
+          limiter.recordFailure(req.remoteAddress);
+          return errorReply(401, 'ERR_LOGIN_FAILED', 'wrong user or password');
+        }
+        limiter.recordSuccess(req.remoteAddress);
+        const { session, cookie } = sessions.create(credentials.user);
+        return jsonReply(
+          200,
+          { user: session.user, csrfToken: session.csrfToken, expiresAt: new Date(session.expiresAt).toISOString() },
+          { setCookies: [sessions.setCookieHeader(cookie)] },
+        );
+      },
+      'public',
+    ),
+    api('POST', '/api/logout', ({ session }) => {
+      if (session !== undefined) sessions.destroy(session.id);
+      return { status: 204, setCookies: [SessionStore.clearCookieHeader()] };
+    }),
+    api('GET', '/api/session', ({ session }) =>
+      jsonReply(200, { user: session?.user, csrfToken: session?.csrfToken, expiresAt: new Date(session?.expiresAt ?? 0).toISOString() }),
+    ),
+
+    // ---- routes ----------------------------------------------------------------------------
+    api('GET', '/api/routes', async ({ req }) => {
+      const filter = unwrap(checkRouteFilter(req.query));
+      if ('reply' in filter) return filter.reply;
+      const [version, rows] = await Promise.all([store.getVersion(), store.listRoutes(filter.value)]);
+      const modules: { modid: number; cmdid: number; hosts: RouteNode[] }[] = [];
+      const seen = new Set<string>();
+      for (const r of rows) {
+        let m = modules[modules.length - 1];
+        if (m === undefined || m.modid !== r.modid || m.cmdid !== r.cmdid) {
+          m = { modid: r.modid, cmdid: r.cmdid, hosts: [] };
+          modules.push(m);
+        }
+        // A hand-edited reference database may hold a node twice; it is one node.
+        const key = `${r.modid}/${r.cmdid}/${r.ip}:${r.port}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        m.hosts.push({ ip: r.ip, port: r.port });
+      }
+      return jsonReply(200, { version, modules: modules satisfies ModuleRoute[] });
+    }),
+    api('POST', '/api/routes/nodes', async ({ req }) => {
+      const body = readJsonObject(req);
+      if ('reply' in body) return body.reply;
+      const node = unwrap(checkNodeInput(body.value));
+      if ('reply' in node) return node.reply;
+      return change(store, [{ op: 'add', ...node.value }], 201);
+    }),
+    api('PUT', '/api/routes/nodes/:modid/:cmdid/:ip/:port', async ({ req, params }) => {
+      const from = unwrap(checkNodePath(params));
+      if ('reply' in from) return from.reply;
+      const body = readJsonObject(req);
+      if ('reply' in body) return body.reply;
+      const to = unwrap(checkNodeTarget(body.value));
+      if ('reply' in to) return to.reply;
+      const { modid, cmdid } = from.value;
+      if (!(await hasNode(store, modid, cmdid, from.value))) return notANode(from.value);
+      if (from.value.ip === to.value.ip && from.value.port === to.value.port) {
+        const version = await store.getVersion();
+        return jsonReply(200, { version, previousVersion: version, changed: [] } satisfies RouteChangeResult);
+      }
+      // One transaction: the node never disappears from the route without its replacement.
+      return change(store, [
+        { op: 'remove', ...from.value },
+        { op: 'add', modid, cmdid, ...to.value },
+      ]);
+    }),
+    api('DELETE', '/api/routes/nodes/:modid/:cmdid/:ip/:port', async ({ params }) => {
+      const node = unwrap(checkNodePath(params));
+      if ('reply' in node) return node.reply;
+      if (!(await hasNode(store, node.value.modid, node.value.cmdid, node.value))) return notANode(node.value);
+      return change(store, [{ op: 'remove', ...node.value }]);
+    }),
+    api('PUT', '/api/routes/:modid/:cmdid', async ({ req, params }) => {
+      const key = unwrap(checkModuleKey(params[0], params[1]));
+      if ('reply' in key) return key.reply;
+      const body = readJsonObject(req);
+      if ('reply' in body) return body.reply;
+      const hosts = unwrap(checkHostList(body.value));
+      if ('reply' in hosts) return hosts.reply;
+      return change(store, [{ op: 'replace', ...key.value, hosts: hosts.value }]);
+    }),
+
+    // ---- module descriptions ---------------------------------------------------------------
+    api('GET', '/api/descriptions', async () => {
+      const [modid, cmdid] = await Promise.all([store.listDescriptions('modid'), store.listDescriptions('cmdid')]);
+      return jsonReply(200, { modid, cmdid });
+    }),
+    api('GET', '/api/descriptions/:kind', async ({ params }) => {
+      const kind = checkKind(params[0]);
+      if (kind === undefined) return badKind(params[0]);
+      return jsonReply(200, { [kind]: await store.listDescriptions(kind) });
+    }),
+    api('POST', '/api/descriptions/:kind', async ({ req, params }) => {
+      const kind = checkKind(params[0]);
+      if (kind === undefined) return badKind(params[0]);
+      const body = readJsonObject(req);
+      if ('reply' in body) return body.reply;
+      const input = unwrap(checkDescriptionInput(body.value));
+      if ('reply' in input) return input.reply;
+      const existing = await store.listDescriptions(kind);
+      if (existing.some((d) => d.id === input.value.id)) {
+        return errorReply(409, 'ERR_CONFLICT', `${kind} ${input.value.id} already has a description; edit it with PUT /api/descriptions/${kind}/${input.value.id}`, {
+          id: `${kind} ${input.value.id} already has a description`,
+        });
+      }
+      await store.upsertDescription(kind, input.value.id, input.value.content);
+      return jsonReply(201, { id: input.value.id, content: input.value.content });
+    }),
+    api('PUT', '/api/descriptions/:kind/:id', async ({ req, params }) => {
+      const kind = checkKind(params[0]);
+      if (kind === undefined) return badKind(params[0]);
+      const body = readJsonObject(req);
+      if ('reply' in body) return body.reply;
+      const input = unwrap(checkDescriptionUpdate(params[1], body.value));
+      if ('reply' in input) return input.reply;
+      await store.upsertDescription(kind, input.value.id, input.value.content);
+      return jsonReply(200, { id: input.value.id, content: input.value.content });
+    }),
+    api('DELETE', '/api/descriptions/:kind/:id', async ({ params }) => {
+      const kind = checkKind(params[0]);
+      if (kind === undefined) return badKind(params[0]);
+      const c = new FieldChecker();
+      const id = c.uint32('id', params[1]);
+      if (!c.ok) return invalidReply(c.fields);
+      if (!(await store.deleteDescription(kind, id))) return errorReply(404, 'ERR_NOT_FOUND', `${kind} ${id} has no description`);
+      return { status: 204 };
+    }),
+
+    // ---- history ---------------------------------------------------------------------------
+    api('GET', '/api/history', async ({ req }) => {
+      const limit = unwrap(checkLimitParam(req.query, 100, 10_000));
+      if ('reply' in limit) return limit.reply;
+      const [version, changes] = await Promise.all([store.getVersion(), store.recentChanges(limit.value)]);
+      return jsonReply(200, { version, changes });
+    }),
+
+    // ---- call status -----------------------------------------------------------------------
+    api('GET', '/api/status', ({ req }) => {
+      const filter = unwrap(checkRouteFilter(req.query));
+      if ('reply' in filter) return filter.reply;
+      const { modid, cmdid } = filter.value;
+      const snap = monitor.snapshot();
+      const wanted = (m: { modid: number; cmdid: number }): boolean => (modid === undefined || m.modid === modid) && (cmdid === undefined || m.cmdid === cmdid);
+      const rows = snap.rows.filter(wanted);
+      const series = Object.fromEntries(
+        Object.entries(snap.series).filter(([k]) => {
+          const [m, c] = k.split('/').map(Number) as [number, number];
+          return wanted({ modid: m, cmdid: c });
+        }),
+      );
+      return jsonReply(200, { t: snap.t, storeUp: snap.storeUp, rows, series });
+    }),
+  ];
+}
+
+function badKind(kind: string | undefined): WebReply {
+  return errorReply(404, 'ERR_NOT_FOUND', `unknown description kind "${kind ?? ''}": use modid or cmdid`);
+}

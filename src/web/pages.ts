@@ -1,0 +1,155 @@
+// The pages: server-rendered shells (navigation, forms, empty tables) that static/app.js fills
+// from the JSON API. The only data written here is the user name and the CSRF token, both
+// escaped; everything else reaches the page through textContent in app.js, never as HTML.
+import { escapeHtml, htmlReply, redirect, type WebReply } from './http.js';
+import type { RouteDef } from './router.js';
+import type { Session } from './session-store.js';
+
+interface PageSpec {
+  readonly path: string;
+  readonly title: string;
+  readonly body: string;
+  readonly extraCss?: readonly string[];
+  readonly extraJs?: readonly string[];
+}
+
+const field = (name: string, label: string, attrs = ''): string =>
+  `<label class="field"><span>${label}</span><input name="${name}" ${attrs}><span class="field-error" data-for="${name}"></span></label>`;
+
+const ROUTES_BODY = `
+<section>
+  <h1>Routes</h1>
+  <p class="muted">Route version <strong id="route-version">…</strong>. Every change is one route-change transaction: agents receive it from the DNS service within about a second.</p>
+  <form id="route-filter" class="inline-form" autocomplete="off">
+    ${field('modid', 'modid', 'inputmode="numeric" size="8"')}
+    ${field('cmdid', 'cmdid', 'inputmode="numeric" size="8"')}
+    <button type="submit">Filter</button>
+    <button type="button" id="route-filter-clear" class="secondary">Show all</button>
+  </form>
+  <table id="routes-table" class="data">
+    <thead><tr><th>modid</th><th>cmdid</th><th>ip</th><th>port</th><th class="actions">actions</th></tr></thead>
+    <tbody></tbody>
+  </table>
+  <p id="routes-empty" class="muted" hidden>No nodes.</p>
+</section>
+<section>
+  <h2>Add a node</h2>
+  <form id="add-node" class="inline-form" autocomplete="off">
+    ${field('modid', 'modid', 'inputmode="numeric" size="8"')}
+    ${field('cmdid', 'cmdid', 'inputmode="numeric" size="8"')}
+    ${field('ip', 'ip', 'size="15" placeholder="10.0.0.1"')}
+    ${field('port', 'port', 'inputmode="numeric" size="6"')}
+    <button type="submit">Add node</button>
+    <p class="form-error" role="alert"></p>
+  </form>
+</section>`;
+
+const descriptionSection = (kind: 'modid' | 'cmdid', title: string): string => `
+<section>
+  <h2>${title}</h2>
+  <table id="${kind}-table" class="data descriptions" data-kind="${kind}">
+    <thead><tr><th>${kind}</th><th>description</th><th class="actions">actions</th></tr></thead>
+    <tbody></tbody>
+  </table>
+  <p id="${kind}-empty" class="muted" hidden>No descriptions.</p>
+  <form id="add-${kind}" class="inline-form add-description" data-kind="${kind}" autocomplete="off">
+    ${field('id', kind, 'inputmode="numeric" size="8"')}
+    <label class="field wide"><span>description</span><input name="content" maxlength="1024"><span class="field-error" data-for="content"></span></label>
+    <button type="submit">Add</button>
+    <p class="form-error" role="alert"></p>
+  </form>
+</section>`;
+
+const MODULES_BODY = `
+<h1>Modules</h1>
+<p class="muted">What each modid (a business area) and cmdid (an operation) is: the ModIDConfig and CmdIDConfig tables.</p>
+${descriptionSection('modid', 'modid descriptions')}
+${descriptionSection('cmdid', 'cmdid descriptions')}`;
+
+const HISTORY_BODY = `
+<section>
+  <h1>History</h1>
+  <p>Current route version: <strong id="history-version">…</strong> <button type="button" id="history-refresh" class="secondary">Refresh</button></p>
+  <p class="muted">The change log (RouteChange), newest first: one row per module changed, with the version it got.
+  A version is at least the unix time of its change.</p>
+  <table id="history-table" class="data">
+    <thead><tr><th>change id</th><th>modid</th><th>cmdid</th><th>version</th><th>time (from the version)</th></tr></thead>
+    <tbody></tbody>
+  </table>
+  <p id="history-empty" class="muted" hidden>No changes yet.</p>
+</section>`;
+
+const STATUS_BODY = `
+<section>
+  <h1>Call status <span id="live-state" class="badge">connecting…</span></h1>
+  <p class="muted">Each node's latest statistics per caller, as the agents report them; updated live.
+  The charts show the sum of success and failure counts over each module's rows, sampled every second by this web admin (kept in its memory for the last minutes).</p>
+  <div id="status-modules"></div>
+  <p id="status-empty" class="muted" hidden>No call status reported yet.</p>
+</section>`;
+
+const PAGES: readonly PageSpec[] = [
+  { path: '/routes', title: 'Routes', body: ROUTES_BODY },
+  { path: '/modules', title: 'Modules', body: MODULES_BODY },
+  { path: '/history', title: 'History', body: HISTORY_BODY },
+  { path: '/status', title: 'Call status', body: STATUS_BODY, extraCss: ['/static/vendor/uPlot.min.css'], extraJs: ['/static/vendor/uPlot.iife.min.js'] },
+];
+
+function layout(opts: { title: string; page: string; body: string; session?: Session; extraCss?: readonly string[]; extraJs?: readonly string[] }): string {
+  const nav =
+    opts.session === undefined
+      ? ''
+      : `<nav>
+  <span class="brand">Lars admin</span>
+  ${PAGES.map((p) => `<a href="${p.path}"${p.path === `/${opts.page}` ? ' aria-current="page"' : ''}>${escapeHtml(p.title)}</a>`).join('\n  ')}
+  <span class="spacer"></span>
+  <span class="user">${escapeHtml(opts.session.user)}</span>
+  <button type="button" id="logout" class="secondary">Log out</button>
+</nav>`;
+  const csrf = opts.session === undefined ? '' : `\n<meta name="csrf-token" content="${escapeHtml(opts.session.csrfToken)}">`;
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(opts.title)} — Lars admin</title>${csrf}
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="/static/app.css">
+${(opts.extraCss ?? []).map((c) => `<link rel="stylesheet" href="${c}">`).join('\n')}
+${(opts.extraJs ?? []).map((j) => `<script src="${j}" defer></script>`).join('\n')}
+<script type="module" src="/static/app.js"></script>
+</head>
+<body data-page="${escapeHtml(opts.page)}">
+<header>${nav}</header>
+<main>${opts.body}</main>
+</body>
+</html>
+`;
+}
+
+const LOGIN_BODY = `
+<section class="login">
+  <h1>Lars admin</h1>
+  <form id="login-form" autocomplete="on">
+    <label class="field"><span>user</span><input name="user" autocomplete="username" required><span class="field-error" data-for="user"></span></label>
+    <label class="field"><span>password</span><input name="password" type="password" autocomplete="current-password" required><span class="field-error" data-for="password"></span></label>
+    <button type="submit">Log in</button>
+    <p class="form-error" role="alert"></p>
+  </form>
+</section>`;
+
+export function loginPage(): WebReply {
+  return htmlReply(200, layout({ title: 'Log in', page: 'login', body: LOGIN_BODY }));
+}
+
+export function pageRoutes(): RouteDef[] {
+  const defs: RouteDef[] = PAGES.map((p) => ({
+    method: 'GET',
+    path: p.path,
+    access: 'session',
+    kind: 'page',
+    handler: ({ session }) => htmlReply(200, layout({ title: p.title, page: p.path.slice(1), body: p.body, session, extraCss: p.extraCss, extraJs: p.extraJs })),
+  }));
+  defs.push({ method: 'GET', path: '/', access: 'session', kind: 'page', handler: () => redirect('/routes') });
+  return defs;
+}

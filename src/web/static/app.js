@@ -1,0 +1,539 @@
+// The web admin's front end: one module for every page (body[data-page] says which). It talks
+// only to the JSON API (docs/web.md) and puts data on the page only through textContent and
+// form values, never as HTML, so whatever a description holds shows as text.
+
+const page = document.body.dataset.page;
+const csrfToken = () => document.querySelector('meta[name="csrf-token"]')?.getAttribute('content') ?? '';
+
+class ApiError extends Error {
+  constructor(status, error) {
+    super(error?.message ?? `HTTP ${status}`);
+    this.status = status;
+    this.code = error?.code;
+    this.fields = error?.fields ?? {};
+  }
+}
+
+/** One API call; state-changing ones carry the session's CSRF token. */
+async function api(method, path, body) {
+  const headers = {};
+  if (method !== 'GET') headers['x-csrf-token'] = csrfToken();
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin' });
+  if (res.status === 401 && page !== 'login') {
+    location.assign('/login');
+    throw new ApiError(401, { code: 'ERR_UNAUTHENTICATED', message: 'session ended' });
+  }
+  const data = res.status === 204 ? null : await res.json().catch(() => null);
+  if (!res.ok) throw new ApiError(res.status, data?.error);
+  return data;
+}
+
+/** Builds an element; string children become text nodes. */
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === false) continue;
+    if (k === 'class') node.className = v;
+    else if (k === 'dataset') Object.assign(node.dataset, v);
+    else if (k.startsWith('on')) node.addEventListener(k.slice(2), v);
+    else if (k === 'value') node.value = v;
+    else node.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const c of children) if (c !== undefined && c !== null) node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  return node;
+}
+
+const formValues = (form) => Object.fromEntries([...form.querySelectorAll('input[name], textarea[name]')].map((i) => [i.name, i.value.trim()]));
+
+/** Clears the messages of a form (or of any element holding .field-error / .form-error). */
+function clearErrors(scope) {
+  for (const e of scope.querySelectorAll('.field-error, .form-error')) e.textContent = '';
+  for (const i of scope.querySelectorAll('[aria-invalid]')) i.removeAttribute('aria-invalid');
+}
+
+/** Shows an API error: each field's message beside its input, the rest in the form's .form-error. */
+function showError(scope, err) {
+  clearErrors(scope);
+  let shown = false;
+  for (const [field, message] of Object.entries(err.fields ?? {})) {
+    const slot = scope.querySelector(`.field-error[data-for="${CSS.escape(field)}"]`);
+    if (slot === null) continue;
+    slot.textContent = message;
+    scope.querySelector(`[name="${CSS.escape(field)}"]`)?.setAttribute('aria-invalid', 'true');
+    shown = true;
+  }
+  if (!shown) {
+    const slot = scope.querySelector('.form-error');
+    if (slot !== null) slot.textContent = err.message;
+    else flash(err.message, true);
+  }
+}
+
+function flash(message, isError = false) {
+  let box = document.getElementById('flash');
+  if (box === null) {
+    box = el('p', { id: 'flash', role: 'status' });
+    document.querySelector('main').prepend(box);
+  }
+  box.className = isError ? 'flash error' : 'flash';
+  box.textContent = message;
+}
+
+const versionText = (r) => (r.changed.length === 0 ? 'nothing changed' : `route version ${r.version}`);
+const fmtTime = (unixSeconds) => new Date(unixSeconds * 1000).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+/** Time of day only when it is today (UTC), else the full date and time. */
+const fmtRecent = (unixSeconds) => {
+  const full = fmtTime(unixSeconds);
+  return full.slice(0, 10) === fmtTime(Date.now() / 1000).slice(0, 10) ? full.slice(11) : full;
+};
+
+/** A delete button that asks once more before it acts. */
+function deleteButton(label, action) {
+  const button = el('button', { type: 'button', class: 'danger' }, label);
+  let armed = false;
+  button.addEventListener('click', () => {
+    if (!armed) {
+      armed = true;
+      button.textContent = 'Confirm delete';
+      setTimeout(() => {
+        armed = false;
+        button.textContent = label;
+      }, 5000);
+      return;
+    }
+    action();
+  });
+  return button;
+}
+
+// ---- common ------------------------------------------------------------------------------
+
+document.getElementById('logout')?.addEventListener('click', async () => {
+  try {
+    await api('POST', '/api/logout');
+  } finally {
+    location.assign('/login');
+  }
+});
+
+// ---- login -------------------------------------------------------------------------------
+
+function loginPage() {
+  const form = document.getElementById('login-form');
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    clearErrors(form);
+    try {
+      await api('POST', '/api/login', formValues(form));
+      location.assign('/routes');
+    } catch (err) {
+      showError(form, err);
+    }
+  });
+}
+
+// ---- routes ------------------------------------------------------------------------------
+
+function routesPage() {
+  const filterForm = document.getElementById('route-filter');
+  const addForm = document.getElementById('add-node');
+  const tbody = document.querySelector('#routes-table tbody');
+  const params = new URLSearchParams(location.search);
+  for (const k of ['modid', 'cmdid']) filterForm.elements[k].value = params.get(k) ?? '';
+
+  const load = async () => {
+    const q = new URLSearchParams();
+    for (const k of ['modid', 'cmdid']) if (filterForm.elements[k].value.trim() !== '') q.set(k, filterForm.elements[k].value.trim());
+    let data;
+    try {
+      clearErrors(filterForm);
+      data = await api('GET', `/api/routes${q.size > 0 ? `?${q}` : ''}`);
+    } catch (err) {
+      showError(filterForm, err);
+      return;
+    }
+    history.replaceState(null, '', q.size > 0 ? `?${q}` : location.pathname);
+    document.getElementById('route-version').textContent = String(data.version);
+    tbody.replaceChildren(...data.modules.flatMap((m) => m.hosts.map((h) => nodeRow(m, h))));
+    document.getElementById('routes-empty').hidden = tbody.children.length > 0;
+  };
+
+  const nodeRow = (m, h) => {
+    const path = `/api/routes/nodes/${m.modid}/${m.cmdid}/${encodeURIComponent(h.ip)}/${h.port}`;
+    const row = el('tr', { dataset: { node: `${m.modid}/${m.cmdid}/${h.ip}:${h.port}` } });
+    const show = () => {
+      row.replaceChildren(
+        el('td', {}, String(m.modid)),
+        el('td', {}, String(m.cmdid)),
+        el('td', {}, h.ip),
+        el('td', {}, String(h.port)),
+        el(
+          'td',
+          { class: 'actions' },
+          el('button', { type: 'button', class: 'secondary', onclick: edit }, 'Edit'),
+          deleteButton('Delete', async () => {
+            try {
+              const r = await api('DELETE', path);
+              flash(`Deleted ${h.ip}:${h.port} from modid ${m.modid} cmdid ${m.cmdid}: ${versionText(r)}`);
+              await load();
+            } catch (err) {
+              flash(err.message, true);
+            }
+          }),
+        ),
+      );
+    };
+    const edit = () => {
+      const ip = el('input', { name: 'ip', value: h.ip, size: 15, 'aria-label': 'ip' });
+      const port = el('input', { name: 'port', value: String(h.port), size: 6, inputmode: 'numeric', 'aria-label': 'port' });
+      const error = el('p', { class: 'form-error', role: 'alert' });
+      const save = async () => {
+        try {
+          const r = await api('PUT', path, { ip: ip.value.trim(), port: port.value.trim() });
+          flash(`Changed ${h.ip}:${h.port} to ${ip.value.trim()}:${port.value.trim()}: ${versionText(r)}`);
+          await load();
+        } catch (err) {
+          showError(row, err);
+        }
+      };
+      for (const input of [ip, port]) input.addEventListener('keydown', (ev) => ev.key === 'Enter' && save());
+      row.replaceChildren(
+        el('td', {}, String(m.modid)),
+        el('td', {}, String(m.cmdid)),
+        el('td', {}, ip, el('span', { class: 'field-error', dataset: { for: 'ip' } })),
+        el('td', {}, port, el('span', { class: 'field-error', dataset: { for: 'port' } })),
+        el('td', { class: 'actions' }, el('button', { type: 'button', onclick: save }, 'Save'), el('button', { type: 'button', class: 'secondary', onclick: show }, 'Cancel'), error),
+      );
+      ip.focus();
+    };
+    show();
+    return row;
+  };
+
+  filterForm.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    load();
+  });
+  document.getElementById('route-filter-clear').addEventListener('click', () => {
+    filterForm.reset();
+    load();
+  });
+  addForm.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    clearErrors(addForm);
+    const v = formValues(addForm);
+    try {
+      const r = await api('POST', '/api/routes/nodes', v);
+      flash(`Added ${v.ip}:${v.port} to modid ${v.modid} cmdid ${v.cmdid}: ${versionText(r)}`);
+      addForm.elements.ip.value = '';
+      addForm.elements.port.value = '';
+      await load();
+    } catch (err) {
+      showError(addForm, err);
+    }
+  });
+  load();
+}
+
+// ---- modules (descriptions) --------------------------------------------------------------
+
+function modulesPage() {
+  const load = async () => {
+    let data;
+    try {
+      data = await api('GET', '/api/descriptions');
+    } catch (err) {
+      flash(err.message, true);
+      return;
+    }
+    for (const kind of ['modid', 'cmdid']) {
+      const tbody = document.querySelector(`#${kind}-table tbody`);
+      tbody.replaceChildren(...data[kind].map((d) => descriptionRow(kind, d)));
+      document.getElementById(`${kind}-empty`).hidden = data[kind].length > 0;
+    }
+  };
+
+  const descriptionRow = (kind, d) => {
+    const path = `/api/descriptions/${kind}/${d.id}`;
+    const row = el('tr', { dataset: { id: String(d.id) } });
+    const show = () => {
+      row.replaceChildren(
+        el('td', {}, String(d.id)),
+        el('td', { class: 'content' }, d.content),
+        el(
+          'td',
+          { class: 'actions' },
+          el('button', { type: 'button', class: 'secondary', onclick: edit }, 'Edit'),
+          deleteButton('Delete', async () => {
+            try {
+              await api('DELETE', path);
+              flash(`Deleted the description of ${kind} ${d.id}`);
+              await load();
+            } catch (err) {
+              flash(err.message, true);
+            }
+          }),
+        ),
+      );
+    };
+    const edit = () => {
+      const content = el('input', { name: 'content', value: d.content, maxlength: 1024, class: 'wide', 'aria-label': 'description' });
+      const save = async () => {
+        try {
+          await api('PUT', path, { content: content.value });
+          flash(`Saved the description of ${kind} ${d.id}`);
+          await load();
+        } catch (err) {
+          showError(row, err);
+        }
+      };
+      content.addEventListener('keydown', (ev) => ev.key === 'Enter' && save());
+      row.replaceChildren(
+        el('td', {}, String(d.id)),
+        el('td', {}, content, el('span', { class: 'field-error', dataset: { for: 'content' } })),
+        el('td', { class: 'actions' }, el('button', { type: 'button', onclick: save }, 'Save'), el('button', { type: 'button', class: 'secondary', onclick: show }, 'Cancel'), el('p', { class: 'form-error', role: 'alert' })),
+      );
+      content.focus();
+    };
+    show();
+    return row;
+  };
+
+  for (const form of document.querySelectorAll('form.add-description')) {
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      clearErrors(form);
+      const kind = form.dataset.kind;
+      try {
+        const d = await api('POST', `/api/descriptions/${kind}`, formValues(form));
+        flash(`Added the description of ${kind} ${d.id}`);
+        form.reset();
+        await load();
+      } catch (err) {
+        showError(form, err);
+      }
+    });
+  }
+  load();
+}
+
+// ---- history -----------------------------------------------------------------------------
+
+function historyPage() {
+  const load = async () => {
+    let data;
+    try {
+      data = await api('GET', '/api/history?limit=200');
+    } catch (err) {
+      flash(err.message, true);
+      return;
+    }
+    document.getElementById('history-version').textContent = String(data.version);
+    const tbody = document.querySelector('#history-table tbody');
+    tbody.replaceChildren(
+      ...data.changes.map((c) => el('tr', {}, el('td', {}, String(c.id)), el('td', {}, String(c.modid)), el('td', {}, String(c.cmdid)), el('td', {}, String(c.version)), el('td', {}, fmtTime(c.version)))),
+    );
+    document.getElementById('history-empty').hidden = data.changes.length > 0;
+  };
+  document.getElementById('history-refresh').addEventListener('click', load);
+  load();
+}
+
+// ---- call status (live) ------------------------------------------------------------------
+
+function statusPage() {
+  const container = document.getElementById('status-modules');
+  const badge = document.getElementById('live-state');
+  const rows = new Map(); // key → row
+  const series = new Map(); // "modid/cmdid" → {t, succ, err}
+  const sections = new Map(); // "modid/cmdid" → {section, tbody, chart, plot}
+  const descriptions = { modid: new Map(), cmdid: new Map() };
+  let retryMs = 500;
+
+  api('GET', '/api/descriptions')
+    .then((d) => {
+      for (const kind of ['modid', 'cmdid']) for (const x of d[kind]) descriptions[kind].set(x.id, x.content);
+      for (const [mk, s] of sections) s.title.replaceChildren(...moduleTitle(mk));
+    })
+    .catch(() => undefined);
+
+  const moduleTitle = (mk) => {
+    const [modid, cmdid] = mk.split('/').map(Number);
+    const parts = [`modid ${modid} · cmdid ${cmdid}`];
+    const names = [descriptions.modid.get(modid), descriptions.cmdid.get(cmdid)].filter((x) => x !== undefined && x !== '');
+    if (names.length > 0) parts.push(el('span', { class: 'muted' }, ` — ${names.join(' / ')}`));
+    return parts;
+  };
+
+  const moduleOf = (r) => `${r.modid}/${r.cmdid}`;
+  const byModule = (a, b) => {
+    const [am, ac] = a.split('/').map(Number);
+    const [bm, bc] = b.split('/').map(Number);
+    return am - bm || ac - bc;
+  };
+  const ipNum = (ip) => ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
+
+  const chartData = (s) => [s.t, s.succ, s.err];
+
+  const sectionFor = (mk) => {
+    let s = sections.get(mk);
+    if (s !== undefined) return s;
+    const title = el('h2', {}, ...moduleTitle(mk));
+    const chart = el('div', { class: 'chart' });
+    const tbody = el('tbody');
+    const table = el(
+      'table',
+      { class: 'data status' },
+      el('thead', {}, el('tr', {}, el('th', {}, 'node'), el('th', {}, 'caller'), el('th', { class: 'num' }, 'success'), el('th', { class: 'num' }, 'failure'), el('th', {}, 'overloaded'), el('th', {}, 'reported'))),
+      tbody,
+    );
+    const section = el('section', { class: 'module', dataset: { module: mk } }, title, el('div', { class: 'module-body' }, chart, table));
+    s = { section, tbody, chart, title, plot: undefined };
+    sections.set(mk, s);
+    const keys = [...sections.keys()].sort(byModule);
+    const next = keys[keys.indexOf(mk) + 1];
+    container.insertBefore(section, next === undefined ? null : sections.get(next).section);
+    return s;
+  };
+
+  const drawChart = (mk) => {
+    const s = sectionFor(mk);
+    const data = series.get(mk) ?? { t: [], succ: [], err: [] };
+    if (typeof window.uPlot !== 'function') return;
+    if (s.plot === undefined) {
+      s.plot = new window.uPlot(
+        {
+          width: 400,
+          height: 150,
+          legend: { show: true },
+          cursor: { drag: { x: false, y: false } },
+          scales: { x: { time: true }, y: { range: (_u, min, max) => [0, Math.max(1, max * 1.1)] } },
+          series: [{}, { label: 'success', stroke: '#1f8a4c', fill: 'rgba(31,138,76,0.08)', width: 2 }, { label: 'failure', stroke: '#c62f2f', width: 2 }],
+          axes: [{ stroke: '#555' }, { stroke: '#555', size: 50 }],
+        },
+        chartData(data),
+        s.chart,
+      );
+    } else {
+      s.plot.setData(chartData(data));
+    }
+  };
+
+  const renderRows = (mk, changedKeys = new Set()) => {
+    const s = sectionFor(mk);
+    const list = [...rows.values()].filter((r) => moduleOf(r) === mk).sort((a, b) => ipNum(a.ip) - ipNum(b.ip) || a.port - b.port || ipNum(a.caller) - ipNum(b.caller));
+    if (list.length === 0) {
+      s.plot?.destroy();
+      s.section.remove();
+      sections.delete(mk);
+      return;
+    }
+    s.tbody.replaceChildren(
+      ...list.map((r) =>
+        el(
+          'tr',
+          { dataset: { key: r.key }, class: [r.overload ? 'overloaded' : '', changedKeys.has(r.key) ? 'changed' : ''].join(' ').trim() || undefined },
+          el('td', {}, `${r.ip}:${r.port}`),
+          el('td', {}, r.caller),
+          el('td', { class: 'num' }, String(r.succCnt)),
+          el('td', { class: 'num' }, String(r.errCnt)),
+          el('td', {}, el('span', { class: r.overload ? 'badge bad' : 'badge ok' }, r.overload ? 'yes' : 'no')),
+          el('td', { class: 'time', title: fmtTime(r.ts) }, fmtRecent(r.ts)),
+        ),
+      ),
+    );
+  };
+
+  const updateEmpty = () => {
+    document.getElementById('status-empty').hidden = rows.size > 0;
+  };
+
+  const onSnapshot = (m) => {
+    rows.clear();
+    series.clear();
+    for (const s of sections.values()) {
+      s.plot?.destroy();
+      s.section.remove();
+    }
+    sections.clear();
+    for (const r of m.rows) rows.set(r.key, r);
+    for (const [mk, s] of Object.entries(m.series)) series.set(mk, { t: [...s.t], succ: [...s.succ], err: [...s.err] });
+    const modules = [...new Set(m.rows.map(moduleOf))].sort(byModule);
+    for (const mk of modules) {
+      renderRows(mk);
+      drawChart(mk);
+    }
+    updateEmpty();
+  };
+
+  const onUpdate = (m) => {
+    badge.textContent = m.storeUp ? 'live' : 'store unreachable';
+    badge.className = m.storeUp ? 'badge ok' : 'badge bad';
+    const touched = new Set();
+    const changedKeys = new Set();
+    for (const key of m.remove) {
+      const r = rows.get(key);
+      if (r === undefined) continue;
+      rows.delete(key);
+      touched.add(moduleOf(r));
+    }
+    for (const r of m.upsert) {
+      rows.set(r.key, r);
+      changedKeys.add(r.key);
+      touched.add(moduleOf(r));
+    }
+    for (const [mk, [succ, err]] of Object.entries(m.points)) {
+      let s = series.get(mk);
+      if (s === undefined) series.set(mk, (s = { t: [], succ: [], err: [] }));
+      s.t.push(m.t);
+      s.succ.push(succ);
+      s.err.push(err);
+      // Keep what the server keeps: the last 10 minutes.
+      while (s.t.length > 0 && s.t[0] < m.t - 600) {
+        s.t.shift();
+        s.succ.shift();
+        s.err.shift();
+      }
+    }
+    for (const mk of touched) renderRows(mk, changedKeys);
+    for (const mk of Object.keys(m.points)) if (sections.has(mk)) drawChart(mk);
+    updateEmpty();
+  };
+
+  const connect = () => {
+    const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/status/live`);
+    ws.addEventListener('open', () => {
+      retryMs = 500;
+      badge.textContent = 'live';
+      badge.className = 'badge ok';
+    });
+    ws.addEventListener('message', (ev) => {
+      const m = JSON.parse(ev.data);
+      if (m.type === 'snapshot') onSnapshot(m);
+      else if (m.type === 'update') onUpdate(m);
+    });
+    ws.addEventListener('close', (ev) => {
+      if (ev.code === 4001) {
+        location.assign('/login');
+        return;
+      }
+      badge.textContent = 'reconnecting…';
+      badge.className = 'badge';
+      setTimeout(async () => {
+        // A refused upgrade looks like any closed socket: ask the API whether the session still exists.
+        try {
+          await api('GET', '/api/session');
+        } catch {
+          return;
+        }
+        connect();
+      }, retryMs);
+      retryMs = Math.min(retryMs * 2, 10_000);
+    });
+  };
+  connect();
+}
+
+const PAGES = { login: loginPage, routes: routesPage, modules: modulesPage, history: historyPage, status: statusPage };
+PAGES[page]?.();

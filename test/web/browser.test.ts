@@ -1,0 +1,208 @@
+// The web admin in a real browser (playwright-core driving the system's Chromium) against a
+// MariaDB database: log in, add / edit / delete a node, descriptions shown as text, the change
+// log, and a call-status row appearing live when a report is stored. Leaves a screenshot of the
+// status page in test/artifacts/status.png.
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStore } from '../../src/store/index.js';
+import type { CallStatus, Store } from '../../src/store/store.js';
+import type { RunningWeb } from '../../src/web/start-web.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/mysql.js';
+import { testConfig } from '../helpers/roles.js';
+import { PASSWORD, startTestWeb, USER } from './web-client.js';
+
+const CHROMIUM = process.env.LARS_TEST_CHROMIUM ?? '/usr/bin/chromium';
+const ARTIFACTS = join(dirname(fileURLToPath(import.meta.url)), '..', 'artifacts');
+
+let db: TestDatabase;
+let store: Store;
+let web: RunningWeb;
+let browser: Browser;
+let page: Page;
+let base: string;
+/** Console errors (CSP violations among them) and script errors seen by the page. */
+const pageErrors: string[] = [];
+/** Every URL the page asked for that was not there. */
+const notFound: string[] = [];
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(
+      `the browser tests need Chromium at ${CHROMIUM} and it is not there: install it with "apt-get install -y chromium" ` +
+        '(.ci/run does this when it is missing), or point LARS_TEST_CHROMIUM at another Chromium binary',
+    );
+  }
+  db = await createTestDatabase();
+  store = await openStore(testConfig('web', 'ts', { mysql: db.config }).store);
+  await store.init();
+  await store.seedDemo();
+  web = await startTestWeb({ mysql: db.config });
+  base = `http://127.0.0.1:${web.port}`;
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
+  });
+  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  page.on('console', (m) => {
+    if (m.type() === 'error') pageErrors.push(m.text());
+  });
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  page.on('response', (r) => {
+    if (r.status() === 404) notFound.push(r.url());
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await web?.stop();
+  await store?.close();
+  await db?.drop();
+});
+
+const nodes = async (modid: number, cmdid: number): Promise<string[]> => (await store.listRoutes({ modid, cmdid })).map((r) => `${r.ip}:${r.port}`);
+
+describe('web admin in Chromium', () => {
+  it('sends an unauthenticated visitor to the login page and shows a failed login', async () => {
+    await page.goto(`${base}/routes`);
+    await page.waitForURL(`${base}/login`);
+    await page.fill('#login-form input[name=user]', USER);
+    await page.fill('#login-form input[name=password]', 'wrong');
+    await page.click('#login-form button[type=submit]');
+    await expect.poll(() => page.textContent('#login-form .form-error')).toBe('wrong user or password');
+  });
+
+  it('logs in', async () => {
+    await page.fill('#login-form input[name=password]', PASSWORD);
+    await page.click('#login-form button[type=submit]');
+    await page.waitForURL(`${base}/routes`);
+    await page.waitForSelector('tr[data-node="1/1/127.0.0.1:9001"]');
+    expect(await page.textContent('header nav .user')).toBe(USER);
+  });
+
+  it('adds a node and lists it', async () => {
+    await page.fill('#add-node input[name=modid]', '7');
+    await page.fill('#add-node input[name=cmdid]', '1');
+    await page.fill('#add-node input[name=ip]', '10.0.0.1');
+    await page.fill('#add-node input[name=port]', '8000');
+    await page.click('#add-node button[type=submit]');
+    await page.waitForSelector('tr[data-node="7/1/10.0.0.1:8000"]');
+    expect(await nodes(7, 1)).toEqual(['10.0.0.1:8000']);
+    expect(await page.textContent('#flash')).toContain('Added 10.0.0.1:8000 to modid 7 cmdid 1');
+  });
+
+  it('shows a validation error next to the field and writes nothing', async () => {
+    const version = await store.getVersion();
+    await page.fill('#add-node input[name=ip]', '10.0.0.2');
+    await page.fill('#add-node input[name=port]', '99999');
+    await page.click('#add-node button[type=submit]');
+    await expect.poll(() => page.textContent('#add-node .field-error[data-for=port]')).toContain('port must be a port number from 1 to 65535');
+    expect(await page.getAttribute('#add-node input[name=port]', 'aria-invalid')).toBe('true');
+    expect(await page.textContent('#add-node .field-error[data-for=ip]')).toBe('');
+    expect(await store.getVersion()).toBe(version);
+  });
+
+  it('edits the node', async () => {
+    const row = 'tr[data-node="7/1/10.0.0.1:8000"]';
+    await page.click(`${row} button:text("Edit")`);
+    await page.fill(`${row} input[name=port]`, '8001');
+    await page.click(`${row} button:text("Save")`);
+    await page.waitForSelector('tr[data-node="7/1/10.0.0.1:8001"]');
+    expect(await page.$(row)).toBeNull();
+    expect(await nodes(7, 1)).toEqual(['10.0.0.1:8001']);
+  });
+
+  it('shows an edit error in the row', async () => {
+    const row = 'tr[data-node="7/1/10.0.0.1:8001"]';
+    await page.click(`${row} button:text("Edit")`);
+    await page.fill(`${row} input[name=ip]`, '10.0.0.300');
+    await page.click(`${row} button:text("Save")`);
+    await expect.poll(() => page.textContent(`${row} .field-error[data-for=ip]`)).toContain('ip must be an IPv4 address');
+    await page.click(`${row} button:text("Cancel")`);
+    expect(await nodes(7, 1)).toEqual(['10.0.0.1:8001']);
+  });
+
+  it('deletes the node', async () => {
+    const row = 'tr[data-node="7/1/10.0.0.1:8001"]';
+    await page.click(`${row} button:text("Delete")`);
+    await page.click(`${row} button:text("Confirm delete")`);
+    await page.waitForSelector(row, { state: 'detached' });
+    expect(await nodes(7, 1)).toEqual([]);
+  });
+
+  it('filters by modid and cmdid', async () => {
+    await page.fill('#route-filter input[name=modid]', '1');
+    await page.fill('#route-filter input[name=cmdid]', '2');
+    await page.click('#route-filter button[type=submit]');
+    await page.waitForSelector('tr[data-node="1/1/127.0.0.1:9001"]', { state: 'detached' });
+    const shown = await page.$$eval('#routes-table tbody tr', (rows) => rows.map((r) => (r as HTMLElement).dataset.node));
+    expect(shown).toEqual(['1/2/127.0.0.1:9011', '1/2/127.0.0.1:9012', '1/2/127.0.0.1:9013']);
+    expect(page.url()).toBe(`${base}/routes?modid=1&cmdid=2`);
+  });
+
+  it('shows a description holding markup as text', async () => {
+    const evil = '<script>window.__pwned = 1</script><b>bold</b> & "quotes"';
+    await page.goto(`${base}/modules`);
+    await page.fill('#add-modid input[name=id]', '1');
+    await page.fill('#add-modid input[name=content]', evil);
+    await page.click('#add-modid button[type=submit]');
+    await page.waitForSelector('#modid-table tr[data-id="1"]');
+    expect(await page.textContent('#modid-table tr[data-id="1"] td.content')).toBe(evil);
+    expect(await page.$('#modid-table b, #modid-table script')).toBeNull();
+    expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+    await page.fill('#add-cmdid input[name=id]', 'x');
+    await page.click('#add-cmdid button[type=submit]');
+    await expect.poll(() => page.textContent('#add-cmdid .field-error[data-for=id]')).toContain('id must be');
+  });
+
+  it('shows the version and the change log', async () => {
+    await page.goto(`${base}/history`);
+    const version = String(await store.getVersion());
+    await expect.poll(() => page.textContent('#history-version')).toBe(version);
+    const first = await page.$$eval('#history-table tbody tr:first-child td', (tds) => tds.map((td) => td.textContent));
+    const newest = (await store.recentChanges(1))[0]!;
+    expect(first.slice(0, 4)).toEqual([String(newest.id), '7', '1', String(newest.version)]);
+  });
+
+  it('shows call status rows as they are reported, live, with a chart per module', async () => {
+    await page.goto(`${base}/status`);
+    await expect.poll(() => page.textContent('#live-state')).toBe('live');
+    await page.waitForSelector('#status-empty:not([hidden])');
+    const ts = Math.floor(Date.now() / 1000);
+    const row = (modid: number, cmdid: number, port: number, caller: string, succCnt: number, errCnt: number, overload = false): CallStatus => ({
+      modid, cmdid, ip: '127.0.0.1', port, caller, succCnt, errCnt, ts, overload,
+    });
+    await store.upsertCallStatus([row(1, 1, 9001, '10.0.0.11', 120, 3)]);
+    await page.waitForSelector('tr[data-key="1/1/127.0.0.1:9001/10.0.0.11"]');
+    expect(await page.$$eval('tr[data-key="1/1/127.0.0.1:9001/10.0.0.11"] td', (tds) => tds.map((t) => t.textContent))).toEqual(
+      expect.arrayContaining(['127.0.0.1:9001', '10.0.0.11', '120', '3', 'no']),
+    );
+    // A run of reports, each awaited on the page, so the charts have a history to draw.
+    for (let i = 1; i <= 12; i++) {
+      const failing = 5 + i * 6;
+      await store.upsertCallStatus([
+        row(1, 1, 9001, '10.0.0.11', 120 + i * 9, 3),
+        row(1, 1, 9002, '10.0.0.11', 100 + i * 4, failing, failing > 40),
+        row(1, 1, 9003, '10.0.0.12', 80 + (i % 4) * 15, 1),
+        row(2, 1, 9021, '10.0.0.12', 60 + i * 3, i % 3),
+      ]);
+      await page.waitForSelector(`tr[data-key="1/1/127.0.0.1:9002/10.0.0.11"] td:nth-child(4):text-is("${failing}")`);
+    }
+    await page.waitForSelector('section.module[data-module="2/1"] .uplot canvas');
+    await page.waitForSelector('section.module[data-module="1/1"] .uplot canvas');
+    expect(await page.textContent('tr[data-key="1/1/127.0.0.1:9002/10.0.0.11"] .badge')).toBe('yes');
+    expect(await page.textContent('section.module[data-module="1/1"] h2')).toContain('modid 1 · cmdid 1');
+    const modules = await page.$$eval('section.module', (s) => s.map((x) => (x as HTMLElement).dataset.module));
+    expect(modules).toEqual(['1/1', '2/1']);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'status.png'), fullPage: true, animations: 'disabled' });
+  });
+
+  it('ran without script errors or CSP violations', () => {
+    // The API's refusals (401 for the wrong password, 400 for bad input) are logged as failed loads: expected.
+    expect(pageErrors.filter((e) => !/^Failed to load resource: the server responded with a status of 40[01]/.test(e))).toEqual([]);
+    expect(notFound).toEqual([]);
+  });
+});

@@ -11,18 +11,10 @@ namespace lars::binding {
 namespace {
 
 // The listener options both servers take; JS has validated them (src/config).
-struct ListenOptions {
-  std::string ip;
-  uint16_t port;
-  int ioThreads;
-  size_t maxConnections;
-  size_t outputCap;
-};
-
-ListenOptions readListenOptions(const Napi::Value& value) {
+reactor::ListenOptions readListenOptions(const Napi::Value& value) {
   if (!value.IsObject()) throw Napi::TypeError::New(value.Env(), "expected an options object");
   const auto o = value.As<Napi::Object>();
-  return ListenOptions{o.Get("ip").As<Napi::String>().Utf8Value(),
+  return reactor::ListenOptions{o.Get("ip").As<Napi::String>().Utf8Value(),
                        static_cast<uint16_t>(o.Get("port").As<Napi::Number>().Uint32Value()),
                        static_cast<int>(o.Get("ioThreads").As<Napi::Number>().Int32Value()),
                        static_cast<size_t>(o.Get("maxConnections").As<Napi::Number>().Int64Value()),
@@ -50,10 +42,9 @@ class DnsServerWrap : public Napi::ObjectWrap<DnsServerWrap> {
   }
 
   explicit DnsServerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<DnsServerWrap>(info) {
-    const ListenOptions o = readListenOptions(info[0]);
+    const reactor::ListenOptions o = readListenOptions(info[0]);
     try {
-      server_ = std::make_unique<dns::DnsServer>(
-          dns::DnsServer::Options{o.ip, o.port, o.ioThreads, o.maxConnections, o.outputCap});
+      server_ = std::make_unique<dns::DnsServer>(o);
     } catch (const std::exception& e) {
       throw Napi::Error::New(info.Env(), std::string("cannot listen on ") + o.ip + ":" + std::to_string(o.port) + ": " + e.what());
     }
@@ -110,12 +101,12 @@ class ReportServerWrap : public Napi::ObjectWrap<ReportServerWrap> {
 
   // new ReportServer(options, onRows(rows: Uint32Array)): rows are CallRow::kFields numbers each.
   explicit ReportServerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ReportServerWrap>(info) {
-    const ListenOptions o = readListenOptions(info[0]);
+    const reactor::ListenOptions o = readListenOptions(info[0]);
     if (!info[1].IsFunction()) throw Napi::TypeError::New(info.Env(), "ReportServer expects an onRows function");
     tsfn_ = Napi::ThreadSafeFunction::New(info.Env(), info[1].As<Napi::Function>(), "lars-report-rows", 0, 1);
     try {
       server_ = std::make_unique<report::ReportServer>(
-          report::ReportServer::Options{o.ip, o.port, o.ioThreads, o.maxConnections, o.outputCap},
+          o,
           [this] { notifyRows(); });
     } catch (const std::exception& e) {
       tsfn_.Release();

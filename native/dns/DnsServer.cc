@@ -46,11 +46,8 @@ std::shared_ptr<const RouteTable> RouteTable::parse(const uint8_t* data, size_t 
   return table;
 }
 
-DnsServer::DnsServer(const Options& options) : table_(std::make_shared<RouteTable>()) {
-  host_ = std::make_unique<reactor::TcpServerHost>(options.ip, options.port, "lars-dns", [&](reactor::TcpServer& server) {
-    server.setThreadNum(options.ioThreads);
-    server.setMaxConnections(options.maxConnections);
-    server.setOutputCap(options.outputCap);
+DnsServer::DnsServer(const reactor::ListenOptions& options) : table_(std::make_shared<RouteTable>()) {
+  host_ = std::make_unique<reactor::TcpServerHost>(options, "lars-dns", [&](reactor::TcpServer& server) {
     server.setThreadInitCallback([this](reactor::EventLoop* loop) {
       std::lock_guard<std::mutex> lock(loopsMutex_);
       perLoop_[loop] = std::make_unique<Subscriptions>();

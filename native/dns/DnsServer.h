@@ -46,16 +46,8 @@ struct DnsStats {
 
 class DnsServer {
  public:
-  struct Options {
-    std::string ip;
-    uint16_t port = 0;
-    int ioThreads = 1;
-    size_t maxConnections = 20000;
-    size_t outputCap = 4 << 20;
-  };
-
   // Binds and listens (throws std::system_error / std::invalid_argument), then starts serving.
-  explicit DnsServer(const Options& options);
+  explicit DnsServer(const reactor::ListenOptions& options);
   ~DnsServer();
   DnsServer(const DnsServer&) = delete;
   DnsServer& operator=(const DnsServer&) = delete;

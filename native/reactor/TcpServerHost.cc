@@ -7,13 +7,16 @@
 
 namespace lars::reactor {
 
-TcpServerHost::TcpServerHost(const std::string& ip, uint16_t port, const std::string& name,
+TcpServerHost::TcpServerHost(const ListenOptions& options, const std::string& name,
                              const std::function<void(TcpServer&)>& configure) {
-  const auto addr = InetAddress::parse(ip, port);
-  if (!addr) throw std::invalid_argument("invalid listen address " + ip);
+  const auto addr = InetAddress::parse(options.ip, options.port);
+  if (!addr) throw std::invalid_argument("invalid listen address " + options.ip);
   baseThread_ = std::make_unique<EventLoopThread>(nullptr, name + "-accept");
   baseLoop_ = baseThread_->startLoop();
   server_ = std::make_unique<TcpServer>(baseLoop_, *addr, name);
+  server_->setThreadNum(options.ioThreads);
+  server_->setMaxConnections(options.maxConnections);
+  server_->setOutputCap(options.outputCap);
   configure(*server_);
   baseLoop_->runInLoopAndWait([this] {
     server_->start();

@@ -2,7 +2,8 @@
 // users that live outside any loop — a binding called from Node's main thread.
 //
 // Owns the base loop thread and the server. Construction binds and listens (throws like
-// TcpServer), then `configure` sets the server's options and callbacks before it starts.
+// TcpServer), applies the ListenOptions, then `configure` sets the server's callbacks before
+// it starts.
 // Destruction tears the server down inside its base loop (as TcpServer requires), then joins
 // the thread. Any thread may construct, use server() read-only accessors, and destroy it.
 #pragma once
@@ -16,10 +17,19 @@
 
 namespace lars::reactor {
 
+// Where and how a TCP service listens: the [reactor] section of its config.
+struct ListenOptions {
+  std::string ip;
+  uint16_t port = 0;
+  int ioThreads = 1;
+  size_t maxConnections = 20000;
+  // A connection whose unsent output passes this many bytes is closed (a peer that never reads).
+  size_t outputCap = 4 << 20;
+};
+
 class TcpServerHost {
  public:
-  TcpServerHost(const std::string& ip, uint16_t port, const std::string& name,
-                const std::function<void(TcpServer&)>& configure);
+  TcpServerHost(const ListenOptions& options, const std::string& name, const std::function<void(TcpServer&)>& configure);
   ~TcpServerHost();
   TcpServerHost(const TcpServerHost&) = delete;
   TcpServerHost& operator=(const TcpServerHost&) = delete;

@@ -5,12 +5,9 @@
 
 namespace lars::report {
 
-ReportServer::ReportServer(const Options& options, std::function<void()> rowsReady)
-    : rows_(std::move(rowsReady), options.maxQueuedRows) {
-  host_ = std::make_unique<reactor::TcpServerHost>(options.ip, options.port, "lars-report", [&](reactor::TcpServer& server) {
-    server.setThreadNum(options.ioThreads);
-    server.setMaxConnections(options.maxConnections);
-    server.setOutputCap(options.outputCap);
+ReportServer::ReportServer(const reactor::ListenOptions& options, std::function<void()> rowsReady)
+    : rows_(std::move(rowsReady), kMaxQueuedRows) {
+  host_ = std::make_unique<reactor::TcpServerHost>(options, "lars-report", [&](reactor::TcpServer& server) {
     server.setFrameCallback([this](const reactor::TcpConnectionPtr&, int32_t msgid, const char* body, size_t len) {
       onFrameInLoop(msgid, body, len);
     });

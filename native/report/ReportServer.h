@@ -41,19 +41,12 @@ struct ReportStats {
 
 class ReportServer {
  public:
-  struct Options {
-    std::string ip;
-    uint16_t port = 0;
-    int ioThreads = 1;
-    size_t maxConnections = 20000;
-    size_t outputCap = 4 << 20;
-    // Rows waiting for the consumer at most; past it rows are dropped and counted.
-    size_t maxQueuedRows = 1 << 20;
-  };
+  // Rows waiting for the consumer at most; past it rows are dropped and counted.
+  static constexpr size_t kMaxQueuedRows = 1 << 20;
 
   // `rowsReady` runs on an I/O thread when rows arrive in an empty queue: the consumer should
   // then call drainRows() (from any thread).
-  ReportServer(const Options& options, std::function<void()> rowsReady);
+  ReportServer(const reactor::ListenOptions& options, std::function<void()> rowsReady);
   ~ReportServer();
   ReportServer(const ReportServer&) = delete;
   ReportServer& operator=(const ReportServer&) = delete;

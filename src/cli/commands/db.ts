@@ -21,7 +21,6 @@ export async function openCliStore(flags: ConfigFlagValues, create: boolean): Pr
   const config = loadConfig('cli', configOptionsFromFlags(flags));
   const store = await openStore(config.store, { mustExist: !create });
   console.log(`store: ${store.description}`);
-  console.log(`store: ${store.description}`);
   return store;
 }
 

@@ -50,30 +50,36 @@ function newestMtime(dir: string): number {
   return newest;
 }
 
-let loaded: NativeAddon | undefined;
-
-/** The addon, loaded once. Throws ERR_NATIVE_MISSING / ERR_NATIVE_STALE with the command that fixes it. */
-export function loadNative(): NativeAddon {
-  if (loaded !== undefined) return loaded;
-  if (!existsSync(addonPath)) {
+/**
+ * Checks the addon at `path` is there and, in a source checkout (when `sourcesDir` exists), not
+ * older than its sources, then loads it. Throws ERR_NATIVE_MISSING / ERR_NATIVE_STALE with the
+ * command that fixes it.
+ */
+export function loadAddonFrom(path: string, sourcesDir: string): NativeAddon {
+  if (!existsSync(path)) {
     throw new LarsError(
       'ERR_NATIVE_MISSING',
-      `the native addon is not built (${addonPath} is missing): run "npm run build:native", or set LARS_IMPL=ts to use the pure-TypeScript path`,
+      `the native addon is not built (${path} is missing): run "npm run build:native", or set LARS_IMPL=ts to use the pure-TypeScript path`,
     );
   }
-  // In a source checkout, an addon older than its sources would run old code: refuse it.
-  const sources = join(packageRoot, 'native');
-  if (existsSync(sources)) {
-    const built = statSync(addonPath).mtimeMs;
-    const newest = Math.max(newestMtime(sources), statSync(resolve(packageRoot, 'CMakeLists.txt')).mtimeMs);
-    if (newest > built) {
+  // An addon older than its sources would run old code: refuse it.
+  if (existsSync(sourcesDir)) {
+    const topCmake = resolve(sourcesDir, '..', 'CMakeLists.txt');
+    const newest = Math.max(newestMtime(sourcesDir), existsSync(topCmake) ? statSync(topCmake).mtimeMs : 0);
+    if (newest > statSync(path).mtimeMs) {
       throw new LarsError(
         'ERR_NATIVE_STALE',
-        `the native addon is older than its sources in native/: run "npm run build:native" (or set LARS_IMPL=ts)`,
+        `the native addon ${path} is older than its sources in ${sourcesDir}: run "npm run build:native" (or set LARS_IMPL=ts)`,
       );
     }
   }
-  const require = createRequire(import.meta.url);
-  loaded = require(addonPath) as NativeAddon;
+  return createRequire(import.meta.url)(path) as NativeAddon;
+}
+
+let loaded: NativeAddon | undefined;
+
+/** The addon of this package, loaded once (see loadAddonFrom). */
+export function loadNative(): NativeAddon {
+  loaded ??= loadAddonFrom(addonPath, join(packageRoot, 'native'));
   return loaded;
 }

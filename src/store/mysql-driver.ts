@@ -6,6 +6,9 @@ import { LarsError } from '../errors.js';
 import type { MysqlConfig } from '../config/types.js';
 import { placeholders, readSchema, splitStatements, type Dialect, type SqlDriver, type SqlExecutor, type SqlRow, type SqlValue } from './sql-driver.js';
 
+/** Statements with more parameters than this are sent as text (see executor().run). */
+const BULK_PARAMS = 1000;
+
 export interface MysqlDriverOptions {
   /** Pool size (default 4). */
   readonly connections?: number;
@@ -132,7 +135,13 @@ export class MysqlDriver implements SqlDriver {
         return rows as unknown as T[];
       },
       async run(sql: string, params: readonly SqlValue[] = []) {
-        const [result] = await conn.execute<ResultSetHeader>(sql, params as SqlValue[]);
+        // Preparing pays off for short statements issued again and again; a bulk statement
+        // (the call-status upsert: thousands of parameters) costs more to prepare than to send,
+        // so mysql2 formats it client-side, escaping every value, instead.
+        const [result] =
+          params.length > BULK_PARAMS
+            ? await conn.query<ResultSetHeader>(sql, params as SqlValue[])
+            : await conn.execute<ResultSetHeader>(sql, params as SqlValue[]);
         return result.affectedRows;
       },
     };

@@ -33,7 +33,7 @@ export const DEMO_ROUTES: readonly { readonly modid: number; readonly cmdid: num
 ];
 
 /** Rows per multi-row statement: at 9 placeholders a row this stays far below every server's limit. */
-const UPSERT_CHUNK = 500;
+const UPSERT_CHUNK = 2000;
 const CALL_STATUS_COLUMNS = ['modid', 'cmdid', 'ip', 'port', 'caller', 'succ_cnt', 'err_cnt', 'ts', 'overload'] as const;
 const CALL_STATUS_KEY = ['modid', 'cmdid', 'ip', 'port', 'caller'] as const;
 

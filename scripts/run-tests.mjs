@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm test`: builds the TypeScript, builds and runs the C++ unit tests under
+// `npm test`: builds the TypeScript (and type-checks the tests), builds and runs the C++ unit tests under
 // AddressSanitizer (ctest), runs the vitest suites, and ends with one line
 // "N passed, N failed" over every suite, also written to test/artifacts/summary.txt.
 import { spawnSync } from 'node:child_process';
@@ -27,6 +27,12 @@ let broken = false;
 // 1. TypeScript and the web admin's assets (tests of daemons spawn the built CLI).
 if (run('npm', ['run', '--silent', 'build']) !== 0) {
   console.error('lars test: build failed');
+  broken = true;
+}
+
+// The tests are TypeScript too: vitest only strips their types, so check them here.
+if (run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.test.json']) !== 0) {
+  console.error('lars test: the tests do not type-check');
   broken = true;
 }
 

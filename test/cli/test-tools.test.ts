@@ -20,7 +20,8 @@ import { MsgId, RetCode, encodeBody, ipToInt32 } from '../../src/wire/messages.j
 import { eventually } from '../helpers/frame-client.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/mysql.js';
 import { tempSqlite, testConfig, type StoreKind } from '../helpers/roles.js';
-import { FakeAgent, freeConsecutiveUdpBase } from '../sdk/fake-agent.js';
+import { FakeAgent } from '../sdk/fake-agent.js';
+import { freeConsecutiveUdpBase } from '../helpers/free-port.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const cli = join(root, 'dist', 'src', 'cli', 'main.js');

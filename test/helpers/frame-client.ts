@@ -2,7 +2,7 @@
 // receives, so tests can wait for the event they expect instead of sleeping.
 import { connect, type Socket } from 'node:net';
 import { FrameDecoder, encodeFrame } from '../../src/wire/frame.js';
-import { decodeBody, encodeBody } from '../../src/wire/messages.js';
+import { decodeBody, encodeBody, type MessageById, type MsgId } from '../../src/wire/messages.js';
 
 export interface ReceivedFrame {
   readonly msgid: number;
@@ -35,7 +35,7 @@ export class FrameClient {
     });
   }
 
-  send(msgid: number, message: object): void {
+  send<M extends MsgId>(msgid: M, message: MessageById[M]): void {
     this.socket.write(encodeFrame(msgid, encodeBody(msgid, message)));
   }
 

@@ -7,7 +7,8 @@ import { LarsError } from '../../src/errors.js';
 import { LarsClient, RetCode, agentPortIndex, type GetHostResult } from '../../src/sdk/index.js';
 import { encodeFrame } from '../../src/wire/frame.js';
 import { MsgId, encodeBody, ipToInt32, type GetHostRequest } from '../../src/wire/messages.js';
-import { FakeAgent, freeConsecutiveUdpBase } from './fake-agent.js';
+import { FakeAgent } from './fake-agent.js';
+import { freeConsecutiveUdpBase } from '../helpers/free-port.js';
 
 const TIMEOUT_MS = 150;
 const NODES = [

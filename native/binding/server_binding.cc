@@ -95,74 +95,72 @@ class ReportServerWrap : public Napi::ObjectWrap<ReportServerWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "ReportServer",
-                       {InstanceMethod<&ReportServerWrap::Port>("port"), InstanceMethod<&ReportServerWrap::Stats>("stats"),
+                       {InstanceMethod<&ReportServerWrap::Port>("port"), InstanceMethod<&ReportServerWrap::Take>("take"),
+                        InstanceMethod<&ReportServerWrap::Restore>("restore"), InstanceMethod<&ReportServerWrap::Stats>("stats"),
                         InstanceMethod<&ReportServerWrap::Close>("close")});
   }
 
-  // new ReportServer(options, onRows(rows: Uint32Array)): rows are CallRow::kFields numbers each.
+  // new ReportServer(options, maxKeys)
   explicit ReportServerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ReportServerWrap>(info) {
     const reactor::ListenOptions o = readListenOptions(info[0]);
-    if (!info[1].IsFunction()) throw Napi::TypeError::New(info.Env(), "ReportServer expects an onRows function");
-    tsfn_ = Napi::ThreadSafeFunction::New(info.Env(), info[1].As<Napi::Function>(), "lars-report-rows", 0, 1);
+    if (!info[1].IsNumber()) throw Napi::TypeError::New(info.Env(), "ReportServer expects maxKeys");
     try {
-      server_ = std::make_unique<report::ReportServer>(
-          o,
-          [this] { notifyRows(); });
+      server_ = std::make_unique<report::ReportServer>(o, static_cast<size_t>(info[1].As<Napi::Number>().Int64Value()));
     } catch (const std::exception& e) {
-      tsfn_.Release();
       throw Napi::Error::New(info.Env(), std::string("cannot listen on ") + o.ip + ":" + std::to_string(o.port) + ": " + e.what());
     }
   }
 
-  ~ReportServerWrap() override { shutdown(); }
-
  private:
-  // I/O thread: rows arrived in an empty queue. One JS call then drains everything queued.
-  void notifyRows() {
-    tsfn_.NonBlockingCall([this](Napi::Env env, Napi::Function onRows) {
-      if (!server_) return;
-      const std::vector<report::CallRow> rows = server_->drainRows();
-      if (rows.empty()) return;
-      auto flat = Napi::Uint32Array::New(env, rows.size() * report::CallRow::kFields);
-      size_t i = 0;
-      for (const auto& r : rows) {
-        flat[i++] = r.modid;
-        flat[i++] = r.cmdid;
-        flat[i++] = static_cast<uint32_t>(r.ip);
-        flat[i++] = r.port;
-        flat[i++] = static_cast<uint32_t>(r.caller);
-        flat[i++] = r.succ;
-        flat[i++] = r.err;
-        flat[i++] = r.ts;
-        flat[i++] = r.overload;
-      }
-      onRows.Call({flat});
-    });
-  }
-
-  void shutdown() {
-    if (!server_) return;
-    server_.reset();  // joins the I/O threads: no notifyRows() after this
-    tsfn_.Release();
-  }
-
   Napi::Value Port(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), checkOpen(info, server_)->port()); }
+
+  // take(max): Uint32Array of up to max rows, CallRow::kFields numbers each (ip and caller as uint32).
+  Napi::Value Take(const Napi::CallbackInfo& info) {
+    const auto max = static_cast<size_t>(info[0].As<Napi::Number>().Int64Value());
+    const std::vector<report::CallRow> rows = checkOpen(info, server_)->buffer().take(max);
+    auto flat = Napi::Uint32Array::New(info.Env(), rows.size() * report::CallRow::kFields);
+    size_t i = 0;
+    for (const auto& r : rows) {
+      for (uint32_t v : {r.modid, r.cmdid, static_cast<uint32_t>(r.ip), r.port, static_cast<uint32_t>(r.caller), r.succ, r.err,
+                         r.ts, r.overload}) {
+        flat[i++] = v;
+      }
+    }
+    return flat;
+  }
+
+  // restore(Uint32Array): rows as take() returned them, put back after a failed write.
+  void Restore(const Napi::CallbackInfo& info) {
+    if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array)
+      throw Napi::TypeError::New(info.Env(), "restore expects the Uint32Array take() returned");
+    const auto flat = info[0].As<Napi::Uint32Array>();
+    std::vector<report::CallRow> rows;
+    rows.reserve(flat.ElementLength() / report::CallRow::kFields);
+    for (size_t i = 0; i + report::CallRow::kFields <= flat.ElementLength(); i += report::CallRow::kFields) {
+      rows.push_back(report::CallRow{flat[i], flat[i + 1], static_cast<int32_t>(flat[i + 2]), flat[i + 3],
+                                     static_cast<int32_t>(flat[i + 4]), flat[i + 5], flat[i + 6], flat[i + 7], flat[i + 8]});
+    }
+    checkOpen(info, server_)->buffer().restore(rows);
+  }
 
   Napi::Value Stats(const Napi::CallbackInfo& info) {
     const report::ReportStats s = checkOpen(info, server_)->stats();
     Napi::Object out = Napi::Object::New(info.Env());
     setCounters(out, s.reactor);
-    out.Set("connections", Napi::Number::New(info.Env(), static_cast<double>(s.connections)));
-    out.Set("badBodies", Napi::Number::New(info.Env(), static_cast<double>(s.badBodies)));
-    out.Set("badRows", Napi::Number::New(info.Env(), static_cast<double>(s.badRows)));
-    out.Set("unknownMsgIds", Napi::Number::New(info.Env(), static_cast<double>(s.unknownMsgIds)));
-    out.Set("queueDropped", Napi::Number::New(info.Env(), static_cast<double>(s.queueDropped)));
+    for (const auto& [name, value] : {std::pair<const char*, uint64_t>{"connections", s.connections},
+                                      {"badBodies", s.badBodies},
+                                      {"badRows", s.badRows},
+                                      {"unknownMsgIds", s.unknownMsgIds},
+                                      {"buffered", s.buffered},
+                                      {"accepted", s.accepted},
+                                      {"dropped", s.dropped}}) {
+      out.Set(name, Napi::Number::New(info.Env(), static_cast<double>(value)));
+    }
     return out;
   }
 
-  void Close(const Napi::CallbackInfo&) { shutdown(); }
+  void Close(const Napi::CallbackInfo&) { server_.reset(); }
 
-  Napi::ThreadSafeFunction tsfn_;
   std::unique_ptr<report::ReportServer> server_;
 };
 

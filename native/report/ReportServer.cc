@@ -5,8 +5,7 @@
 
 namespace lars::report {
 
-ReportServer::ReportServer(const reactor::ListenOptions& options, std::function<void()> rowsReady)
-    : rows_(std::move(rowsReady), kMaxQueuedRows) {
+ReportServer::ReportServer(const reactor::ListenOptions& options, size_t maxKeys) : rows_(maxKeys) {
   host_ = std::make_unique<reactor::TcpServerHost>(options, "lars-report", [&](reactor::TcpServer& server) {
     server.setFrameCallback([this](const reactor::TcpConnectionPtr&, int32_t msgid, const char* body, size_t len) {
       onFrameInLoop(msgid, body, len);
@@ -28,16 +27,18 @@ void ReportServer::onFrameInLoop(int32_t msgid, const char* body, size_t len) {
     badBodies_.fetch_add(1, std::memory_order_relaxed);
     return;
   }
+  std::vector<CallRow> rows;
+  rows.reserve(req.results.size());
   for (const auto& r : req.results) {
     // A row the store cannot hold is dropped here, so it can never fail a whole batch later.
     if (r.port < 1 || r.port > 65535) {
       badRows_.fetch_add(1, std::memory_order_relaxed);
       continue;
     }
-    rows_.push(CallRow{static_cast<uint32_t>(req.modid), static_cast<uint32_t>(req.cmdid), r.ip,
-                       static_cast<uint32_t>(r.port), req.caller, r.succ, r.err, req.ts,
-                       r.overload ? 1u : 0u});
+    rows.push_back(CallRow{static_cast<uint32_t>(req.modid), static_cast<uint32_t>(req.cmdid), r.ip,
+                           static_cast<uint32_t>(r.port), req.caller, r.succ, r.err, req.ts, r.overload ? 1u : 0u});
   }
+  if (!rows.empty()) rows_.add(rows);
 }
 
 ReportStats ReportServer::stats() const {
@@ -47,7 +48,9 @@ ReportStats ReportServer::stats() const {
   s.badBodies = badBodies_.load(std::memory_order_relaxed);
   s.badRows = badRows_.load(std::memory_order_relaxed);
   s.unknownMsgIds = unknownMsgIds_.load(std::memory_order_relaxed);
-  s.queueDropped = rows_.dropped();
+  s.buffered = rows_.size();
+  s.accepted = rows_.accepted();
+  s.dropped = rows_.dropped();
   return s;
 }
 

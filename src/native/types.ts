@@ -65,14 +65,17 @@ export interface NativeServers {
     stats(): NativeReactorCounters & { readonly subscriptions: number; readonly replies: number; readonly pushes: number };
     close(): void;
   };
-  /** Decodes ReportStatusRequest on its own threads; rows arrive in batches, 9 numbers each
-   * (modid, cmdid, ip, port, caller, succ, err, ts, overload; ip and caller as uint32). */
+  /** Decodes ReportStatusRequest on its own threads into a buffer coalesced by key and bounded
+   * by maxKeys; take() and restore() move rows as 9 numbers each (modid, cmdid, ip, port, caller,
+   * succ, err, ts, overload; ip and caller as uint32). */
   readonly ReportServer: new (
     options: NativeListenOptions,
-    onRows: (rows: Uint32Array) => void,
+    maxKeys: number,
   ) => {
     port(): number;
-    stats(): NativeReactorCounters & { readonly badRows: number; readonly queueDropped: number };
+    take(max: number): Uint32Array;
+    restore(rows: Uint32Array): void;
+    stats(): NativeReactorCounters & { readonly badRows: number; readonly buffered: number; readonly accepted: number; readonly dropped: number };
     close(): void;
   };
 }

@@ -1,7 +1,10 @@
-// The native Report frontend: frames are read and decoded by C++ on the reactor's threads
-// (native/report/ReportServer); rows reach TypeScript in batches, one call per batch.
+// The native Report frontend: frames are read, decoded and coalesced by key by C++ on the
+// reactor's threads (native/report); the writers take rows from that buffer in batches, one
+// call per batch, at the pace the store accepts them.
 import { loadNative } from '../native/addon.js';
 import type { CallStatus } from '../store/store.js';
+import { ipToUint32 } from '../wire/messages.js';
+import type { RowBuffer } from './report-buffer.js';
 import { callStatusFromWire, type ReportFrontend, type ReportFrontendOptions, type ReportFrontendStats } from './report-frontend.js';
 
 type NativeReportServer = InstanceType<ReturnType<typeof loadNative>['servers']['ReportServer']>;
@@ -9,7 +12,55 @@ type NativeReportServer = InstanceType<ReturnType<typeof loadNative>['servers'][
 /** Numbers per row in a batch from the native side (see NativeServers.ReportServer). */
 const ROW_FIELDS = 9;
 
+/** The native CallRowBuffer seen as a RowBuffer: rows cross as one Uint32Array per batch. */
+class NativeRowBuffer implements RowBuffer {
+  constructor(private readonly server: () => NativeReportServer | undefined) {}
+
+  get size(): number {
+    return this.server()?.stats().buffered ?? 0;
+  }
+
+  get accepted(): number {
+    return this.server()?.stats().accepted ?? 0;
+  }
+
+  get dropped(): number {
+    return this.server()?.stats().dropped ?? 0;
+  }
+
+  take(max: number): CallStatus[] {
+    const flat = this.server()?.take(max);
+    const rows: CallStatus[] = [];
+    if (flat === undefined) return rows;
+    for (let i = 0; i + ROW_FIELDS <= flat.length; i += ROW_FIELDS) {
+      // The native side already dropped rows with a port out of range, so this never skips.
+      const row = callStatusFromWire({
+        modid: flat[i]!,
+        cmdid: flat[i + 1]!,
+        ip: flat[i + 2]! | 0,
+        port: flat[i + 3]!,
+        caller: flat[i + 4]! | 0,
+        succ: flat[i + 5]!,
+        err: flat[i + 6]!,
+        ts: flat[i + 7]!,
+        overload: flat[i + 8] === 1,
+      });
+      if (row !== undefined) rows.push(row);
+    }
+    return rows;
+  }
+
+  restore(rows: readonly CallStatus[]): void {
+    const flat = new Uint32Array(rows.length * ROW_FIELDS);
+    rows.forEach((r, n) => {
+      flat.set([r.modid, r.cmdid, ipToUint32(r.ip), r.port, ipToUint32(r.caller), r.succCnt, r.errCnt, r.ts, r.overload ? 1 : 0], n * ROW_FIELDS);
+    });
+    this.server()?.restore(flat);
+  }
+}
+
 export class NativeReportFrontend implements ReportFrontend {
+  readonly buffer: RowBuffer = new NativeRowBuffer(() => this.server);
   private server: NativeReportServer | undefined;
 
   constructor(private readonly opts: ReportFrontendOptions) {}
@@ -24,7 +75,7 @@ export class NativeReportFrontend implements ReportFrontend {
         maxConnections: this.opts.maxConn,
         outputCap: this.opts.outputCapBytes,
       },
-      (flat) => this.opts.onRows(rowsFromFlat(flat)),
+      this.opts.bufferMaxKeys,
     );
     return this.server.port();
   }
@@ -38,7 +89,7 @@ export class NativeReportFrontend implements ReportFrontend {
       framesIn: s.frames_in,
       protocolErrors: s.protocol_errors,
       badBodies: s.badBodies,
-      badRows: s.badRows + s.queueDropped,
+      badRows: s.badRows,
       unknownMsgIds: s.unknownMsgIds,
     };
   }
@@ -52,24 +103,4 @@ export class NativeReportFrontend implements ReportFrontend {
     if (this.server === undefined) throw new Error('the Report frontend is not listening');
     return this.server;
   }
-}
-
-function rowsFromFlat(flat: Uint32Array): CallStatus[] {
-  const rows: CallStatus[] = [];
-  for (let i = 0; i + ROW_FIELDS <= flat.length; i += ROW_FIELDS) {
-    // The native side already dropped rows with a port out of range, so this never skips.
-    const row = callStatusFromWire({
-      modid: flat[i]!,
-      cmdid: flat[i + 1]!,
-      ip: flat[i + 2]! | 0,
-      port: flat[i + 3]!,
-      caller: flat[i + 4]! | 0,
-      succ: flat[i + 5]!,
-      err: flat[i + 6]!,
-      ts: flat[i + 7]!,
-      overload: flat[i + 8] === 1,
-    });
-    if (row !== undefined) rows.push(row);
-  }
-  return rows;
 }

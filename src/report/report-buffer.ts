@@ -2,13 +2,28 @@
 // latest values of each (modid, cmdid, ip, port, caller) are ever stored, so the load on the
 // database is bounded by the number of keys, not by how often agents report. Bounded: past
 // maxKeys a NEW key is dropped and counted (an existing key is always updated in place).
+// ReportBuffer is the TypeScript one; native/report/CallRowBuffer is its native twin.
 import type { CallStatus } from '../store/store.js';
+
+/** What the writers drain: either buffer, behind one interface. */
+export interface RowBuffer {
+  /** Keys waiting to be written. */
+  readonly size: number;
+  /** Rows taken in (new keys and updates). */
+  readonly accepted: number;
+  /** Rows dropped because the buffer was full. */
+  readonly dropped: number;
+  /** Removes and returns up to `max` rows (oldest keys first). */
+  take(max: number): CallStatus[];
+  /** Puts back rows whose write failed, ahead of the rest, unless a newer value of the key arrived meanwhile. */
+  restore(rows: readonly CallStatus[]): void;
+}
 
 function keyOf(r: CallStatus): string {
   return `${r.modid}/${r.cmdid}/${r.ip}/${r.port}/${r.caller}`;
 }
 
-export class ReportBuffer {
+export class ReportBuffer implements RowBuffer {
   private pending = new Map<string, CallStatus>();
   /** Rows accepted into the buffer (new keys and updates). */
   accepted = 0;

@@ -1,8 +1,9 @@
 // The network side of the Report service, behind one interface for the native reactor and the
-// pure-TypeScript server. Either one decodes ReportStatusRequest frames into CallStatus rows
-// and hands them over in batches; neither ever waits on the store.
+// pure-TypeScript server. Either one decodes ReportStatusRequest frames into rows coalesced by
+// key in its bounded buffer, which the writers drain; neither ever waits on the store.
 import type { CallStatus } from '../store/store.js';
 import { int32ToIp } from '../wire/messages.js';
+import type { RowBuffer } from './report-buffer.js';
 
 export interface ReportFrontendStats {
   readonly connections: number;
@@ -16,6 +17,8 @@ export interface ReportFrontendStats {
 }
 
 export interface ReportFrontend {
+  /** The rows received and not yet written. */
+  readonly buffer: RowBuffer;
   listen(): Promise<number>;
   stats(): ReportFrontendStats;
   close(): Promise<void>;
@@ -27,8 +30,8 @@ export interface ReportFrontendOptions {
   readonly maxConn: number;
   readonly threadNum: number;
   readonly outputCapBytes: number;
-  /** Receives each batch of decoded rows. */
-  readonly onRows: (rows: CallStatus[]) => void;
+  /** [reporter] buffer_max_keys: the bound of the buffer. */
+  readonly bufferMaxKeys: number;
 }
 
 /** One node's result inside a ReportStatusRequest, with addresses still as wire int32s. */

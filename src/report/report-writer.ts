@@ -1,10 +1,10 @@
-// Moves call statistics from the ReportBuffer to the store in batches, on `writers` concurrent
-// store connections. The network side only ever adds to the buffer: it never waits on the
-// database. A failed batch goes back into the buffer and the writers back off until the
-// store answers again; state changes are logged once.
+// Moves call statistics from the frontend's buffer to the store in batches, on `writers`
+// concurrent store connections, at the pace the store takes them. The network side only ever
+// adds to the buffer: it never waits on the database. A failed batch goes back into the buffer
+// and the writers back off until the store answers again; state changes are logged once.
 import { createLogger } from '../log.js';
 import type { Store } from '../store/store.js';
-import type { ReportBuffer } from './report-buffer.js';
+import type { RowBuffer } from './report-buffer.js';
 
 const log = createLogger('reporter');
 
@@ -33,7 +33,7 @@ export class ReportWriter {
 
   constructor(
     private readonly store: Store,
-    private readonly buffer: ReportBuffer,
+    private readonly buffer: RowBuffer,
     private readonly writers: number,
     private readonly flushIntervalMs: number,
   ) {
@@ -42,11 +42,6 @@ export class ReportWriter {
 
   start(): void {
     this.timer = setInterval(() => this.pump(), this.flushIntervalMs);
-  }
-
-  /** Called when rows arrive: starts a batch at once when a full one is waiting. */
-  nudge(): void {
-    if (this.buffer.size >= BATCH_ROWS) this.pump();
   }
 
   stats(): ReportWriterStats {

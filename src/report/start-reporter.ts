@@ -7,7 +7,7 @@ import type { ReporterConfig } from '../config/types.js';
 import { DEFAULT_OUTPUT_CAP_BYTES } from '../dns/dns-frontend.js';
 import { implementation } from '../native/addon.js';
 import { openStore } from '../store/index.js';
-import { ReportBuffer } from './report-buffer.js';
+import type { RowBuffer } from './report-buffer.js';
 import type { ReportFrontend, ReportFrontendOptions } from './report-frontend.js';
 import { ReportWriter } from './report-writer.js';
 import { TsReportFrontend } from './ts-report-frontend.js';
@@ -18,7 +18,7 @@ const FLUSH_ON_STOP_MS = 3_000;
 export interface RunningReporter extends RunningRole {
   readonly port: number;
   readonly adminPort: number;
-  readonly buffer: ReportBuffer;
+  readonly buffer: RowBuffer;
   readonly writer: ReportWriter;
   readonly frontend: ReportFrontend;
 }
@@ -32,20 +32,17 @@ async function createFrontend(impl: 'native' | 'ts', opts: ReportFrontendOptions
 export async function startReporter(config: ReporterConfig): Promise<RunningReporter> {
   const impl = implementation(config.impl);
   const store = await openStore(config.store, { connections: config.reporter.dbThreadCnt });
-  const buffer = new ReportBuffer(config.reporter.bufferMaxKeys);
-  const writer = new ReportWriter(store, buffer, config.reporter.dbThreadCnt, config.reporter.flushIntervalMs);
   const frontend = await createFrontend(impl, {
     ip: config.reactor.ip,
     port: config.reactor.port,
     maxConn: config.reactor.maxConn,
     threadNum: config.reactor.threadNum,
     outputCapBytes: DEFAULT_OUTPUT_CAP_BYTES,
-    onRows: (rows) => {
-      buffer.add(rows);
-      writer.nudge();
-    },
+    bufferMaxKeys: config.reporter.bufferMaxKeys,
   });
   const port = await frontend.listen();
+  const { buffer } = frontend;
+  const writer = new ReportWriter(store, buffer, config.reporter.dbThreadCnt, config.reporter.flushIntervalMs);
   writer.start();
 
   const metrics = new MetricSet('lars_reporter');

@@ -2,16 +2,19 @@
 import { createLogger } from '../log.js';
 import { TcpFrameServer } from '../net/tcp-frame-server.js';
 import type { CallStatus } from '../store/store.js';
+import { ReportBuffer } from './report-buffer.js';
 import { MsgId, type ReportStatusRequest } from '../wire/messages.js';
 import { callStatusFromWire, type ReportFrontend, type ReportFrontendOptions, type ReportFrontendStats } from './report-frontend.js';
 
 const log = createLogger('reporter');
 
 export class TsReportFrontend implements ReportFrontend {
+  readonly buffer: ReportBuffer;
   private readonly server: TcpFrameServer<typeof MsgId.ReportStatusRequest>;
   private badRows = 0;
 
-  constructor(private readonly opts: ReportFrontendOptions) {
+  constructor(opts: ReportFrontendOptions) {
+    this.buffer = new ReportBuffer(opts.bufferMaxKeys);
     this.server = new TcpFrameServer({
       ...opts,
       msgid: MsgId.ReportStatusRequest,
@@ -27,7 +30,7 @@ export class TsReportFrontend implements ReportFrontend {
       if (row === undefined) this.badRows++;
       else rows.push(row);
     }
-    if (rows.length > 0) this.opts.onRows(rows);
+    this.buffer.add(rows);
   }
 
   listen(): Promise<number> {

@@ -1,0 +1,67 @@
+// CallRowBuffer: coalescing by key, the bound, take order and restore, as src/report/report-buffer.ts.
+#include "check.h"
+#include "report/CallRowBuffer.h"
+
+using lars::report::CallRow;
+using lars::report::CallRowBuffer;
+
+namespace {
+
+CallRow row(uint32_t port, uint32_t succ, int32_t caller = 1) {
+  return CallRow{7, 1, -1062731343, port, caller, succ, 0, 1700000000, 0};
+}
+
+}  // namespace
+
+TEST(latest_values_of_a_key_win_and_keep_its_place) {
+  CallRowBuffer buf(10);
+  buf.add({row(80, 1), row(81, 1), row(80, 2)});
+  CHECK_EQ(buf.size(), size_t{2});
+  CHECK_EQ(buf.accepted(), uint64_t{3});
+  const auto rows = buf.take(10);
+  CHECK_EQ(rows.size(), size_t{2});
+  CHECK_EQ(rows[0].port, uint32_t{80});
+  CHECK_EQ(rows[0].succ, uint32_t{2});
+  CHECK_EQ(rows[1].port, uint32_t{81});
+  CHECK_EQ(buf.size(), size_t{0});
+}
+
+TEST(past_the_bound_new_keys_are_dropped_known_keys_still_update) {
+  CallRowBuffer buf(2);
+  CHECK_EQ(buf.add({row(80, 1), row(81, 1), row(82, 1)}), size_t{1});
+  CHECK_EQ(buf.add({row(80, 5)}), size_t{0});
+  CHECK_EQ(buf.dropped(), uint64_t{1});
+  CHECK_EQ(buf.size(), size_t{2});
+  const auto taken = buf.take(1);
+  CHECK_EQ(taken[0].succ, uint32_t{5});
+}
+
+TEST(take_returns_at_most_max_oldest_first) {
+  CallRowBuffer buf(100);
+  for (uint32_t p = 1; p <= 5; ++p) buf.add({row(p, p)});
+  const auto first = buf.take(2);
+  CHECK_EQ(first.size(), size_t{2});
+  CHECK_EQ(first[0].port, uint32_t{1});
+  CHECK_EQ(first[1].port, uint32_t{2});
+  CHECK_EQ(buf.take(100).size(), size_t{3});
+}
+
+TEST(restore_puts_rows_back_first_unless_a_newer_value_arrived) {
+  CallRowBuffer buf(100);
+  buf.add({row(80, 1), row(81, 1)});
+  const auto failed = buf.take(2);
+  buf.add({row(90, 1), row(81, 9)});  // 81 came back with newer values
+  buf.restore(failed);
+  const auto rows = buf.take(10);
+  CHECK_EQ(rows.size(), size_t{3});
+  CHECK_EQ(rows[0].port, uint32_t{80});  // restored ahead of the rest
+  CHECK_EQ(rows[1].port, uint32_t{90});
+  CHECK_EQ(rows[2].port, uint32_t{81});
+  CHECK_EQ(rows[2].succ, uint32_t{9});  // the newer value, not the restored one
+}
+
+TEST(callers_are_part_of_the_key) {
+  CallRowBuffer buf(100);
+  buf.add({row(80, 1, 1), row(80, 1, 2)});
+  CHECK_EQ(buf.size(), size_t{2});
+}

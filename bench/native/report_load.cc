@@ -1,0 +1,175 @@
+// report-load: agents flooding the Report service. Opens C TCP connections and writes
+// ReportStatusRequest frames on each as fast as the service reads them (epoll, one thread).
+// Every frame carries R results (nodes 10.0.0.1.. port 8000) and a modid that walks through
+// --modids values per connection, cmdid = connection number: with the defaults no key
+// (modid, cmdid, ip, port, caller) repeats within a run, so coalescing cannot hide rows.
+//
+//   report-load --port P [--conns 100] [--results 10] [--modids 100000] [--seconds S] [--rate FRAMES_PER_S]
+//
+// --rate caps the frames offered per second over all connections (0: as fast as the service reads).
+//
+// Prints {"event":"ready"} once every connection is up, and a result line when it stops (after
+// S seconds, or at the end of its input): frames and rows written, and its own CPU (% of a core).
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <ctime>
+
+#include "bench_common.h"
+#include "wire/messages.h"
+
+using namespace lars;
+
+namespace {
+
+struct Conn {
+  int fd = -1;
+  int index = 0;
+  uint64_t next = 0;          // frames generated on this connection
+  std::vector<uint8_t> out;   // generated, not yet written
+  size_t off = 0;
+  bool dead = false;
+};
+
+void generate(Conn& c, int results, uint64_t modids, std::vector<uint8_t>& scratch) {
+  wire::ReportStatusRequest m;
+  m.modid = int32_t(1 + c.next % modids);
+  m.cmdid = c.index + 1;
+  m.caller = int32_t(0x7F000001);
+  m.ts = uint32_t(std::time(nullptr));
+  for (int r = 0; r < results; ++r) {
+    wire::HostCallResult h;
+    h.ip = int32_t(0x0A000001 + r);
+    h.port = 8000;
+    h.succ = uint32_t(c.next % 1000 + 1);
+    h.err = uint32_t(c.next % 7);
+    h.overload = false;
+    m.results.push_back(h);
+  }
+  scratch.clear();
+  wire::append_frame(wire::kReportStatusRequest, m, scratch);
+  c.out.insert(c.out.end(), scratch.begin(), scratch.end());
+  c.next++;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const bench::Args args(argc, argv);
+  const uint16_t port = uint16_t(args.num("port", 7779));
+  const int conns = int(args.num("conns", 100));
+  const int results = int(args.num("results", 10));
+  const uint64_t modids = uint64_t(args.num("modids", 100000));
+  const double seconds = args.real("seconds", 5);
+  const double rate = args.real("rate", 0);
+
+  const int ep = epoll_create1(EPOLL_CLOEXEC);
+  std::vector<Conn> all(static_cast<size_t>(conns));
+  for (int i = 0; i < conns; ++i) {
+    Conn& c = all[size_t(i)];
+    c.index = i;
+    c.fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (c.fd < 0 || ::connect(c.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      std::perror("connect");
+      return 1;
+    }
+    const int one = 1;
+    ::setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    const int flags = O_NONBLOCK;
+    ::fcntl(c.fd, F_SETFL, flags);
+    epoll_event ev{};
+    ev.events = EPOLLOUT;  // level-triggered: write whenever there is room
+    ev.data.ptr = &c;
+    epoll_ctl(ep, EPOLL_CTL_ADD, c.fd, &ev);
+  }
+  {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.ptr = nullptr;
+    epoll_ctl(ep, EPOLL_CTL_ADD, 0, &ev);
+  }
+  bench::emit(bench::Json().add("event", "ready").add("conns", conns).str());
+
+  bench::CpuWindow cpu;
+  cpu.start();
+  const uint64_t t0 = bench::mono_ns();
+  const uint64_t end = t0 + uint64_t(seconds * 1e9);
+  uint64_t frames = 0, bytes = 0, closed = 0;
+  std::vector<uint8_t> scratch;
+  std::vector<epoll_event> events(256);
+  bool stop = false;
+  uint64_t generated = 0;
+  while (!stop && bench::mono_ns() < end) {
+    // Frames the rate allows right now; with none left, wait for the clock instead of the sockets.
+    int64_t budget = INT64_MAX;
+    if (rate > 0) {
+      budget = int64_t(rate * double(bench::mono_ns() - t0) / 1e9) - int64_t(generated);
+      if (budget <= 0) {
+        timespec ts{0, 1000000};
+        nanosleep(&ts, nullptr);
+        continue;
+      }
+    }
+    const int n = epoll_wait(ep, events.data(), int(events.size()), 20);
+    for (int i = 0; i < n; ++i) {
+      if (events[size_t(i)].data.ptr == nullptr) {
+        char buf[256];
+        if (::read(0, buf, sizeof buf) <= 0) stop = true;
+        continue;
+      }
+      Conn& c = *static_cast<Conn*>(events[size_t(i)].data.ptr);
+      if (c.dead) continue;
+      // At most 256 KiB per connection per wake-up, so one fast reader cannot starve the rest.
+      for (size_t sent = 0; sent < (256u << 10);) {
+        if (c.off == c.out.size()) {
+          if (budget <= 0) break;
+          c.out.clear();
+          c.off = 0;
+          while (c.out.size() < 16384 && budget > 0) {
+            generate(c, results, modids, scratch);
+            ++generated;
+            --budget;
+          }
+        }
+        const ssize_t w = ::write(c.fd, c.out.data() + c.off, c.out.size() - c.off);
+        if (w > 0) {
+          c.off += size_t(w);
+          sent += size_t(w);
+          bytes += uint64_t(w);
+          continue;
+        }
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0 && errno == EAGAIN) break;
+        c.dead = true;
+        ++closed;
+        epoll_ctl(ep, EPOLL_CTL_DEL, c.fd, nullptr);
+        break;
+      }
+    }
+  }
+  const double wall = double(bench::mono_ns() - t0) / 1e9;
+  // Frames fully generated minus those still unwritten are an estimate; count whole frames sent.
+  for (auto& c : all) frames += c.next;
+  bench::emit(bench::Json()
+                  .add("event", "result")
+                  .add("seconds", wall)
+                  .add("frames_generated", frames)
+                  .add("rows_generated", frames * uint64_t(results))
+                  .add("bytes_written", bytes)
+                  .add("closed", closed)
+                  .add("cpu_percent", cpu.percent())
+                  .str());
+  for (auto& c : all) ::close(c.fd);
+  return 0;
+}

@@ -153,19 +153,10 @@ export class SqlStore implements Store {
   // ---- routes ----------------------------------------------------------------------------
 
   async listRoutes(filter: RouteFilter = {}): Promise<RouteRow[]> {
-    const where: string[] = [];
-    const params: SqlValue[] = [];
-    if (filter.modid !== undefined) {
-      where.push('modid = ?');
-      params.push(checkUint32('modid', filter.modid));
-    }
-    if (filter.cmdid !== undefined) {
-      where.push('cmdid = ?');
-      params.push(checkUint32('cmdid', filter.cmdid));
-    }
+    const where = whereEqual({ modid: checked(filter.modid, checkUint32, 'modid'), cmdid: checked(filter.cmdid, checkUint32, 'cmdid') });
     const rows = await this.db.query<RouteDataRow>(
-      `SELECT id, modid, cmdid, serverip, serverport FROM RouteData${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY modid, cmdid, serverip, serverport, id`,
-      params,
+      `SELECT id, modid, cmdid, serverip, serverport FROM RouteData${where.sql} ORDER BY modid, cmdid, serverip, serverport, id`,
+      where.params,
     );
     return rows.map((r) => ({ id: Number(r.id), modid: Number(r.modid), cmdid: Number(r.cmdid), ip: formatIpv4(Number(r.serverip)), port: Number(r.serverport) }));
   }
@@ -405,28 +396,16 @@ export class SqlStore implements Store {
   }
 
   async listCallStatus(filter: CallStatusFilter = {}): Promise<CallStatus[]> {
-    const where: string[] = [];
-    const params: SqlValue[] = [];
-    if (filter.modid !== undefined) {
-      where.push('modid = ?');
-      params.push(checkUint32('modid', filter.modid));
-    }
-    if (filter.cmdid !== undefined) {
-      where.push('cmdid = ?');
-      params.push(checkUint32('cmdid', filter.cmdid));
-    }
-    if (filter.ip !== undefined) {
-      where.push('ip = ?');
-      params.push(parseIpv4('ip', filter.ip));
-    }
-    if (filter.caller !== undefined) {
-      where.push('caller = ?');
-      params.push(parseIpv4('caller', filter.caller));
-    }
+    const where = whereEqual({
+      modid: checked(filter.modid, checkUint32, 'modid'),
+      cmdid: checked(filter.cmdid, checkUint32, 'cmdid'),
+      ip: checked(filter.ip, parseIpv4, 'ip'),
+      caller: checked(filter.caller, parseIpv4, 'caller'),
+    });
     const n = checkLimit(filter.limit, 10000);
     const rows = await this.db.query<CallStatusDbRow>(
-      `SELECT modid, cmdid, ip, port, caller, succ_cnt, err_cnt, ts, overload FROM ServerCallStatus${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY modid, cmdid, ip, port, caller LIMIT ${n}`,
-      params,
+      `SELECT modid, cmdid, ip, port, caller, succ_cnt, err_cnt, ts, overload FROM ServerCallStatus${where.sql} ORDER BY modid, cmdid, ip, port, caller LIMIT ${n}`,
+      where.params,
     );
     return rows.map((r) => ({
       modid: Number(r.modid),
@@ -441,6 +420,17 @@ export class SqlStore implements Store {
       overload: /^[1yYtT]$/.test(String(r.overload)),
     }));
   }
+}
+
+/** A filter field checked when it is set: the column's value, or undefined to leave it out. */
+function checked<T>(value: T | undefined, check: (field: string, value: T) => number, field: string): number | undefined {
+  return value === undefined ? undefined : check(field, value);
+}
+
+/** " WHERE a = ? AND b = ?" over the columns whose value is set, and the parameters in order. */
+function whereEqual(columns: Record<string, number | undefined>): { sql: string; params: SqlValue[] } {
+  const set = Object.entries(columns).filter((e): e is [string, number] => e[1] !== undefined);
+  return { sql: set.length > 0 ? ` WHERE ${set.map(([c]) => `${c} = ?`).join(' AND ')}` : '', params: set.map(([, v]) => v) };
 }
 
 function descriptionTable(kind: DescriptionKind): { table: string; column: string } {

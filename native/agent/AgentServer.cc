@@ -35,15 +35,19 @@ struct AgentServer::Port {
   uint64_t unknownMsgIds = 0;
   uint64_t replyFailures = 0;
 
-  ~Port() {
+  // Stops serving and joins the loop thread; afterwards the calling thread owns the balancer.
+  void stopLoop() {
     if (loop != nullptr) {
       loop->runInLoopAndWait([this] {
         if (reportTimer != 0) loop->cancel(reportTimer);
         server.reset();
       });
+      loop = nullptr;
     }
     thread.reset();  // quits and joins; functors already queued still run, with this Port alive
   }
+
+  ~Port() { stopLoop(); }
 };
 
 namespace {
@@ -93,6 +97,18 @@ AgentServer::AgentServer(const AgentOptions& options, std::function<void()> pull
 
 AgentServer::~AgentServer() {
   for (auto& p : ports_) p.reset();
+}
+
+std::vector<lb::RouteReport> AgentServer::stop() {
+  // The loops stop first, so no request can land between the last collection and the end; then
+  // this thread owns every balancer and takes what they have not reported, whatever the interval.
+  for (auto& p : ports_) p->stopLoop();
+  std::vector<lb::RouteReport> out = reports_.drain();
+  const int64_t now = nowMs();
+  for (auto& p : ports_) {
+    for (lb::RouteReport& r : p->balancer->CollectReports(now, 0)) out.push_back(std::move(r));
+  }
+  return out;
 }
 
 void AgentServer::bindPorts(const AgentOptions& options) {

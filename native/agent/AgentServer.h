@@ -103,6 +103,12 @@ class AgentServer {
   // Every counter of every port, read in each port's loop (so per port it is one consistent cut).
   AgentStats stats() const;
 
+  // Stops serving (joins the loop threads) and returns every route report not yet handed out:
+  // what is queued plus each route's activity since its last report, whatever the interval. The
+  // daemon sends these before it exits. Call once, from outside the loops; only the destructor
+  // may follow.
+  std::vector<balancer::RouteReport> stop();
+
  private:
   struct Port;
 

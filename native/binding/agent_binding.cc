@@ -51,6 +51,28 @@ agent::AgentOptions ReadOptions(Napi::Value value) {
   return opts;
 }
 
+// Route reports flattened as, per route, modid, cmdid, n, then n × (ip, port, succ, err,
+// overload 0|1): one Float64Array per batch.
+Napi::Float64Array FlatReports(Napi::Env env, const std::vector<lb::RouteReport>& reps) {
+  size_t len = 0;
+  for (const auto& r : reps) len += 3 + 5 * r.results.size();
+  auto flat = Napi::Float64Array::New(env, len);
+  size_t i = 0;
+  for (const auto& r : reps) {
+    flat[i++] = r.modid;
+    flat[i++] = r.cmdid;
+    flat[i++] = static_cast<double>(r.results.size());
+    for (const auto& n : r.results) {
+      flat[i++] = n.ip;
+      flat[i++] = n.port;
+      flat[i++] = static_cast<double>(n.succ);
+      flat[i++] = static_cast<double>(n.err);
+      flat[i++] = n.overload ? 1 : 0;
+    }
+  }
+  return flat;
+}
+
 // Everything the JS object owns, kept apart from the wrap so that a batch call already queued on
 // a ThreadSafeFunction finds out safely (through a weak_ptr) that the object is gone.
 struct State : std::enable_shared_from_this<State> {
@@ -76,31 +98,14 @@ struct State : std::enable_shared_from_this<State> {
     });
   }
 
-  // Loop thread: reports arrived in an empty queue. Flattened as, per route,
-  // modid, cmdid, n, then n × (ip, port, succ, err, overload 0|1): one Float64Array per batch.
+  // Loop thread: reports arrived in an empty queue. One JS call then drains everything queued.
   void notifyReports() {
     onReports.NonBlockingCall([weak = weak_from_this()](Napi::Env env, Napi::Function fn) {
       auto self = weak.lock();
       if (!self || !self->server) return;
       const std::vector<lb::RouteReport> reps = self->server->drainReports();
       if (reps.empty()) return;
-      size_t len = 0;
-      for (const auto& r : reps) len += 3 + 5 * r.results.size();
-      auto flat = Napi::Float64Array::New(env, len);
-      size_t i = 0;
-      for (const auto& r : reps) {
-        flat[i++] = r.modid;
-        flat[i++] = r.cmdid;
-        flat[i++] = static_cast<double>(r.results.size());
-        for (const auto& n : r.results) {
-          flat[i++] = n.ip;
-          flat[i++] = n.port;
-          flat[i++] = static_cast<double>(n.succ);
-          flat[i++] = static_cast<double>(n.err);
-          flat[i++] = n.overload ? 1 : 0;
-        }
-      }
-      fn.Call({flat});
+      fn.Call({FlatReports(env, reps)});
     });
   }
 
@@ -242,7 +247,13 @@ class AgentServerWrap : public Napi::ObjectWrap<AgentServerWrap> {
     return o;
   }
 
-  void Close(const Napi::CallbackInfo&) { state_->shutdown(); }
+  // close() -> the final reports (FlatReports), or an empty array when already closed.
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    std::vector<lb::RouteReport> last;
+    if (state_->server) last = state_->server->stop();
+    state_->shutdown();
+    return FlatReports(info.Env(), last);
+  }
 
   std::shared_ptr<State> state_;
 };

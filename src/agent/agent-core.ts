@@ -8,7 +8,6 @@ import type { HostAddr } from '../balancer/route.js';
 import type { LoadBalanceConfig } from '../config/types.js';
 import type { Implementation } from '../native/addon.js';
 
-
 export interface AgentCoreOptions {
   readonly ip: string;
   /** The first of three consecutive UDP ports; 0 picks any three consecutive free ports. */
@@ -72,6 +71,8 @@ export interface AgentCore {
   onDnsReconnected(): void;
   /** Every counter of every port, in one call. */
   stats(): AgentCoreStats;
+  /** Stops serving, then hands every route's activity not reported yet to onReports (whatever the
+   * interval), so a clean stop loses no statistics. */
   close(): Promise<void>;
 }
 

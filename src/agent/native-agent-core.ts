@@ -96,8 +96,9 @@ export class NativeAgentCore implements AgentCore {
   }
 
   async close(): Promise<void> {
-    this.server?.close();
+    const last = this.server?.close();
     this.server = undefined;
+    if (last !== undefined && last.length > 0) guarded('reports', this.opts.onReports)(reportsOf(last));
   }
 
   private running(): NativeAgentServer {

@@ -8,6 +8,9 @@ import { createLogger, type Logger } from '../log.js';
 import { FrameDecoder } from '../wire/frame.js';
 import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 
+/** How long stop() lets a connected socket send what it still holds. */
+const STOP_GRACE_MS = 1_000;
+
 /** Unsent bytes past which a write is refused (the peer is not reading). */
 export const DEFAULT_WRITE_CAP_BYTES = 4 << 20;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 3_000;
@@ -67,7 +70,11 @@ export class ReconnectingClient {
     this.attempt();
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops reconnecting and closes the connection: a connected socket first sends what was written
+   * (the agent's last reports), for at most `graceMs`; a connecting one is dropped at once.
+   */
+  async stop(graceMs = STOP_GRACE_MS): Promise<void> {
     this.stopped = true;
     clearTimeout(this.retryTimer);
     const socket = this.socket;
@@ -75,7 +82,12 @@ export class ReconnectingClient {
     if (socket === undefined || socket.destroyed) return;
     await new Promise<void>((resolve) => {
       socket.once('close', () => resolve());
-      socket.destroy();
+      if (!this.isConnected) {
+        socket.destroy();
+        return;
+      }
+      socket.end();
+      setTimeout(() => socket.destroy(), graceMs).unref();
     });
   }
 

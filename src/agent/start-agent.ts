@@ -106,8 +106,9 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
     ],
     async stop() {
       await dns.stop();
-      await reporter.stop();
+      // Closing the core hands its last reports to the Report client, which sends them as it closes.
       await running.close();
+      await reporter.stop();
       await admin?.close();
     },
   };

@@ -98,7 +98,9 @@ export class TsAgentCore implements AgentCore {
       p.socket.on('message', (msg, rinfo) => this.onDatagram(p, msg, rinfo));
       p.socket.on('error', (err) => log.limited('warn', 'agent-socket', `agent UDP socket error: ${err.message}`));
     }
-    this.reportTimer = setInterval(() => this.collectReports(), this.opts.reportIntervalMs);
+    // Half an interval of slack, as in the native core: a tick that fires a little early does not
+    // push a route's report to the tick after.
+    this.reportTimer = setInterval(() => this.collectReports(this.opts.reportIntervalMs / 2), this.opts.reportIntervalMs);
     return this.ports.map((p) => p.socket.address().port);
   }
 
@@ -145,6 +147,7 @@ export class TsAgentCore implements AgentCore {
     this.closed = true;
     clearInterval(this.reportTimer);
     await Promise.all(this.ports.map((p) => new Promise<void>((resolve) => p.socket.close(() => resolve()))));
+    this.collectReports(0);
   }
 
   private async bindPorts(): Promise<Socket[]> {
@@ -249,12 +252,11 @@ export class TsAgentCore implements AgentCore {
     });
   }
 
-  private collectReports(): void {
+  /** Reports of routes whose last report is `minAgeMs` old or more (0 at close: every route with activity). */
+  private collectReports(minAgeMs: number): void {
     const now = nowMs();
     const batch: RouteReport[] = [];
-    // Half an interval of slack, as in the native core: a tick that fires a little early does not
-    // push a route's report to the tick after.
-    for (const p of this.ports) batch.push(...p.balancer.collectReports(now, this.opts.reportIntervalMs / 2));
+    for (const p of this.ports) batch.push(...p.balancer.collectReports(now, minAgeMs));
     if (batch.length > 0) this.opts.onReports(batch);
   }
 }

@@ -98,8 +98,9 @@ export interface NativeAgentServer {
   onDnsReconnected(): void;
   /** Read in each port's loop thread. */
   stats(): AgentCoreStats;
-  /** Stops the loop threads and releases the callbacks; idempotent. */
-  close(): void;
+  /** Stops the loop threads, releases the callbacks and returns the route reports not yet handed
+   * out (the onReports format); idempotent (then empty). */
+  close(): Float64Array;
 }
 
 /** native/binding/agent_binding.cc: the agent's three UDP ports served in C++ (native/agent).

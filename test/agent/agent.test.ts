@@ -197,6 +197,21 @@ describe.each(['native', 'ts'] as const)('LoadBalance agent (%s)', (impl) => {
     expect(agent.reporter.stats().reportsSent - sent0).toBeLessThan(41);
   });
 
+  it('sends the activity it has not reported yet when it stops, whatever the interval', async () => {
+    const [m, c] = [1020, 1];
+    await addRoute(m, c, [['10.0.6.1', 1]]);
+    const quiet = await startAgent(agentConfig({ 'agent.report_interval_ms': '3600000' }), { backoff: FAST_BACKOFF });
+    const qc = await newClient(quiet);
+    await qc.getHost(m, c);
+    await waitForRoute(qc, m, c);
+    for (let i = 0; i < 5; i++) qc.report(m, c, ipToInt32('10.0.6.1'), 1, RetCode.Succ);
+    await eventually(() => portStats(quiet, m, c).reports, (n) => n === 5, 'the agent to take the 5 reports');
+    expect(await store.listCallStatus({ modid: m })).toHaveLength(0);
+    await quiet.stop();
+    const rows = await eventually(() => store.listCallStatus({ modid: m }), (r) => r.length === 1, 'the last report');
+    expect(rows[0]).toMatchObject({ ip: '10.0.6.1', port: 1, succCnt: 5, caller: CALLER });
+  });
+
   it('drops bad datagrams and counts them while valid requests are answered', async () => {
     const [m, c] = [1006, 1];
     await addRoute(m, c, [['10.0.6.1', 1]]);

@@ -1,49 +1,16 @@
 // `lars db` and `lars route` as a user runs them: the built CLI (dist/) in a child process,
 // against a fresh MariaDB database and a fresh SQLite file, configured through LARS_* variables.
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
 import { createConnection } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkBuild, cleanEnv, runCli, type CliRun } from '../helpers/cli.js';
 import { createTestDatabase, testServer, type TestDatabase } from '../helpers/mysql.js';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const cli = join(root, 'dist', 'src', 'cli', 'main.js');
-
-// These tests run the compiled CLI; a missing or stale build would test old code.
-function checkBuild(): void {
-  if (!existsSync(cli)) throw new Error(`${cli} is missing: build first with "npx tsc -p tsconfig.json" (npm test does)`);
-  for (const src of ['src/cli/commands/db.ts', 'src/cli/commands/route.ts', 'src/store/sql-store.ts', 'src/store/validate.ts']) {
-    const out = join(root, 'dist', src.replace(/\.ts$/, '.js'));
-    if (!existsSync(out) || statSync(out).mtimeMs < statSync(join(root, src)).mtimeMs) {
-      throw new Error(`${out} is older than ${src}: rebuild with "npx tsc -p tsconfig.json"`);
-    }
-  }
-}
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function run(env: NodeJS.ProcessEnv, args: string[]): Promise<Run> {
-  return new Promise((resolvePromise) => {
-    execFile(process.execPath, [cli, ...args], { env, cwd: root, timeout: 30_000 }, (err, stdout, stderr) => {
-      const code = err === null ? 0 : typeof err.code === 'number' ? err.code : 1;
-      resolvePromise({ code, stdout, stderr });
-    });
-  });
-}
-
-/** The environment without any LARS_* variable of the test runner's own. */
-function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('LARS_')) env[k] = v;
-  return { ...env, LARS_LOG_LEVEL: 'warn', ...extra };
+function run(env: NodeJS.ProcessEnv, args: string[]): Promise<CliRun> {
+  return runCli(args, env, 30_000);
 }
 
 const versionOf = (out: string): number => Number(/route version (\d+)/.exec(out)?.[1] ?? Number.NaN);
@@ -61,7 +28,7 @@ describe.each(['mysql', 'sqlite'] as const)('lars db / lars route on %s', (backe
   const lars = (...args: string[]) => run(env, args);
 
   beforeAll(async () => {
-    checkBuild();
+    checkBuild(['src/cli/commands/db.ts', 'src/cli/commands/route.ts', 'src/store/sql-store.ts', 'src/store/validate.ts']);
     if (backend === 'mysql') {
       db = await createTestDatabase();
       const c = db.config;

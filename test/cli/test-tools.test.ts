@@ -1,11 +1,9 @@
 // `lars test …` as a user runs it: the built CLI in a child process, first against a fake agent
 // (three UDP sockets in this process) to pin down the datagrams and the output, then end to end
 // against a real agent, DNS service and Report service on the seeded demo routes.
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startAgent, type RunningAgent } from '../../src/agent/start-agent.js';
 import type { RunningDns } from '../../src/dns/start-dns.js';
@@ -17,46 +15,15 @@ import { openStore } from '../../src/store/index.js';
 import type { Store } from '../../src/store/store.js';
 import { encodeFrame } from '../../src/wire/frame.js';
 import { MsgId, RetCode, encodeBody, ipToInt32 } from '../../src/wire/messages.js';
+import { checkBuild, cleanEnv, runCli, type CliRun } from '../helpers/cli.js';
 import { eventually } from '../helpers/frame-client.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/mysql.js';
 import { tempSqlite, testConfig, type StoreKind } from '../helpers/roles.js';
 import { FakeAgent } from '../sdk/fake-agent.js';
 import { freeConsecutiveUdpBase } from '../helpers/free-port.js';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const cli = join(root, 'dist', 'src', 'cli', 'main.js');
-
-// These tests run the compiled CLI; a missing or stale build would test old code.
-function checkBuild(): void {
-  if (!existsSync(cli)) throw new Error(`${cli} is missing: build first with "npx tsc -p tsconfig.json" (npm test does)`);
-  for (const src of ['src/cli/main.ts', 'src/cli/commands/test.ts', 'src/cli/commands/test-qps-worker.ts', 'src/sdk/lars-client.ts']) {
-    const out = join(root, 'dist', src.replace(/\.ts$/, '.js'));
-    if (!existsSync(out) || statSync(out).mtimeMs < statSync(join(root, src)).mtimeMs) {
-      throw new Error(`${out} is older than ${src}: rebuild with "npx tsc -p tsconfig.json"`);
-    }
-  }
-}
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** The environment without any LARS_* variable of the test runner's own. */
-function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('LARS_')) env[k] = v;
-  return { ...env, LARS_LOG_LEVEL: 'warn', ...extra };
-}
-
-function run(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolvePromise) => {
-    execFile(process.execPath, [cli, 'test', ...args], { env: cleanEnv(env), cwd: root, timeout: 60_000 }, (err, stdout, stderr) => {
-      const code = err === null ? 0 : typeof err.code === 'number' ? err.code : 1;
-      resolvePromise({ code, stdout, stderr });
-    });
-  });
+function run(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+  return runCli(['test', ...args], cleanEnv(env));
 }
 
 const tempDirs: string[] = [];
@@ -64,7 +31,7 @@ afterAll(() => {
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
 });
 
-beforeAll(checkBuild);
+beforeAll(() => checkBuild(['src/cli/main.ts', 'src/cli/commands/test.ts', 'src/cli/commands/test-qps-worker.ts', 'src/sdk/lars-client.ts']));
 
 describe('lars test against a fake agent', () => {
   let agent: FakeAgent;

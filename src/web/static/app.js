@@ -70,6 +70,16 @@ function showError(scope, err) {
   }
 }
 
+/** GETs a page's data, or shows why it could not and returns undefined. */
+async function loadData(url) {
+  try {
+    return await api('GET', url);
+  } catch (err) {
+    flash(err.message, true);
+    return undefined;
+  }
+}
+
 function flash(message, isError = false) {
   let box = document.getElementById('flash');
   if (box === null) {
@@ -240,13 +250,8 @@ function routesPage() {
 
 function modulesPage() {
   const load = async () => {
-    let data;
-    try {
-      data = await api('GET', '/api/descriptions');
-    } catch (err) {
-      flash(err.message, true);
-      return;
-    }
+    const data = await loadData('/api/descriptions');
+    if (data === undefined) return;
     for (const kind of ['modid', 'cmdid']) {
       const tbody = document.querySelector(`#${kind}-table tbody`);
       tbody.replaceChildren(...data[kind].map((d) => descriptionRow(kind, d)));
@@ -322,13 +327,8 @@ function modulesPage() {
 
 function historyPage() {
   const load = async () => {
-    let data;
-    try {
-      data = await api('GET', '/api/history?limit=200');
-    } catch (err) {
-      flash(err.message, true);
-      return;
-    }
+    const data = await loadData('/api/history?limit=200');
+    if (data === undefined) return;
     document.getElementById('history-version').textContent = String(data.version);
     const tbody = document.querySelector('#history-table tbody');
     tbody.replaceChildren(

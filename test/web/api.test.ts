@@ -7,7 +7,9 @@ import type { Store } from '../../src/store/store.js';
 import type { RunningWeb } from '../../src/web/start-web.js';
 import { MsgId, int32ToIp, type GetRouteResponse } from '../../src/wire/messages.js';
 import { eventually, FrameClient } from '../helpers/frame-client.js';
+import { Cleanup } from '../helpers/cleanup.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/mysql.js';
+import { TcpProxy } from '../helpers/tcp-proxy.js';
 import { testConfig } from '../helpers/roles.js';
 import { LiveClient, startTestWeb, WebClient } from './web-client.js';
 
@@ -343,5 +345,30 @@ describe('agents receive web edits', () => {
     await agent.waitFor(() => agent.frames.length === 2, 'the push');
     const push = agent.messages<GetRouteResponse>(MsgId.GetRouteResponse)[1]!;
     expect(push.host.map((h) => `${int32ToIp(h.ip)}:${h.port}`)).toContain('10.2.0.1:7000');
+  });
+});
+
+describe('with the database down', () => {
+  it('answers 503 ERR_STORE_UNAVAILABLE, stays up, and serves again once the database is back', async () => {
+    const cleanup = new Cleanup();
+    try {
+      const proxy = cleanup.add(new TcpProxy(db.config.host, db.config.port), (p) => p.stop());
+      const port = await proxy.start();
+      const cut = cleanup.add(await startTestWeb({ mysql: { ...db.config, host: '127.0.0.1', port } }), (w) => w.stop());
+      const c = new WebClient(cut.port);
+      expect((await c.login()).status).toBe(200);
+      expect((await c.send('GET', '/api/routes')).status).toBe(200);
+      await proxy.stop();
+      const down = await c.send('GET', '/api/routes');
+      expect(down.status).toBe(503);
+      expect(down.json.error.code).toBe('ERR_STORE_UNAVAILABLE');
+      const refused = await c.send('POST', '/api/routes/nodes', { body: { modid: 77, cmdid: 1, ip: '10.7.7.7', port: 7 } });
+      expect(refused.status).toBe(503);
+      await proxy.start();
+      await eventually(() => c.send('GET', '/api/routes'), (r) => r.status === 200, 'the admin to serve again');
+      expect((await store.listRoutes({ modid: 77 })).length).toBe(0);
+    } finally {
+      await cleanup.run();
+    }
   });
 });

@@ -1,5 +1,7 @@
-// Macro: the agent's UDP API under load. Blocking get_host + report loops from a C++ client
-// (bench/native/udp-client, one thread per client) with 1, 4 and 16 clients against the native
+// Macro: the agent's UDP API under load. Sequential get_host + report loops from a C++ client
+// (bench/native/udp-client: N clients, each with one call outstanding, multiplexed on one thread
+// with epoll so the generator does not spend its core switching between blocked threads; the
+// latency window uses one blocking thread per client) with 1, 4 and 16 clients against the native
 // agent, the TypeScript agent and a minimal C++ UDP echo server on the same three ports (the
 // machine's ceiling); get_host latency at a fixed moderate load; CPU% of server and client from
 // /proc/<pid>/stat over every window, so a figure limited by the client shows as such.
@@ -111,7 +113,7 @@ void benchMain({
         for (const clients of CLIENTS) {
           for (const t of targets) {
             const s = servers.get(t)!;
-            const w = await clientWindow(s.base, s.pid, ['--threads', String(clients), '--warmup-ms', String(warmupMs)], seconds);
+            const w = await clientWindow(s.base, s.pid, ['--threads', String(clients), '--multiplex', '--warmup-ms', String(warmupMs)], seconds);
             keep(`${t}/${clients}`, w);
             ctx.log(`run ${run + 1} ${t} ${clients} clients: ${Math.round(w.rps)} calls/s, server ${w.serverCpu}% client ${w.clientCpu}% CPU`);
           }

@@ -19,6 +19,7 @@
 
 #include "agent/AgentServer.h"
 #include "check.h"
+#include "udp_test_socket.h"
 #include "wire/messages.h"
 
 using namespace lars;
@@ -39,14 +40,6 @@ bool waitFor(Pred pred, std::chrono::milliseconds timeout = kDeadline) {
   return true;
 }
 
-sockaddr_in loopback(uint16_t port) {
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  return a;
-}
-
 template <typename Message>
 std::string frameOf(int32_t msgid, const Message& m) {
   std::vector<uint8_t> out;
@@ -60,35 +53,21 @@ std::string rawFrame(int32_t msgid, const std::string& body) {
   return std::string(out.begin(), out.end()) + body;
 }
 
-// An API client: one UDP socket on an ephemeral loopback port, with a receive timeout so a
+// An API client of the agent over a UDP test socket (its reads time out, so a
 // missing reply fails the test instead of hanging it.
 struct Client {
-  int fd;
+  lars::test::UdpTestSocket socket;
   uint32_t seq = 0;
-  Client() {
-    fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    timeval tv{2, 0};
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    int big = 1 << 20;
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
-    const sockaddr_in a = loopback(0);
-    ::bind(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a);
-  }
-  ~Client() { ::close(fd); }
 
-  bool send(uint16_t port, const std::string& bytes) {
-    const sockaddr_in a = loopback(port);
-    return ::sendto(fd, bytes.data(), bytes.size(), 0, reinterpret_cast<const sockaddr*>(&a), sizeof a) ==
-           static_cast<ssize_t>(bytes.size());
-  }
+  bool send(uint16_t port, const std::string& bytes) { return socket.sendTo(port, bytes); }
 
   // The next datagram, as (msgid, body); false on timeout or a malformed reply.
   bool recvFrame(int32_t* msgid, std::vector<uint8_t>* body) {
-    uint8_t buf[65536];
-    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n < 0) return false;
+    std::string datagram;
+    if (!socket.recv(&datagram)) return false;
     wire::FrameView f;
-    if (wire::parse_datagram(buf, static_cast<size_t>(n), f) != wire::DatagramStatus::kOk) return false;
+    const auto* bytes = reinterpret_cast<const uint8_t*>(datagram.data());
+    if (wire::parse_datagram(bytes, datagram.size(), f) != wire::DatagramStatus::kOk) return false;
     *msgid = f.msgid;
     body->assign(f.body, f.body + f.body_len);
     return true;

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "check.h"
+#include "udp_test_socket.h"
 #include "reactor/BatchQueue.h"
 #include "reactor/Buffer.h"
 #include "reactor/Counters.h"
@@ -32,6 +33,8 @@
 #include "reactor/UdpServer.h"
 
 using namespace lars::reactor;
+using lars::test::loopback;
+using lars::test::UdpTestSocket;
 using namespace std::chrono_literals;
 
 namespace {
@@ -55,14 +58,6 @@ std::string frame(int32_t msgid, const std::string& body) {
   b.appendInt32LE(static_cast<int32_t>(body.size()));
   b.append(body);
   return b.retrieveAllAsString();
-}
-
-sockaddr_in loopback(uint16_t port) {
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  return a;
 }
 
 void setTimeouts(int fd) {
@@ -178,35 +173,6 @@ void echoFrames(TcpServer& s) {
     conn->sendFrame(msgid, body, len);
   });
 }
-
-// A UDP client socket bound to an ephemeral loopback port.
-struct UdpClient {
-  int fd;
-  UdpClient() {
-    fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    setTimeouts(fd);
-    int big = 1 << 20;
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
-    const sockaddr_in a = loopback(0);
-    ::bind(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a);
-  }
-  ~UdpClient() { ::close(fd); }
-  bool sendTo(uint16_t port, const std::string& s) {
-    const sockaddr_in a = loopback(port);
-    return ::sendto(fd, s.data(), s.size(), 0, reinterpret_cast<const sockaddr*>(&a), sizeof a) ==
-           static_cast<ssize_t>(s.size());
-  }
-  bool recv(std::string* out, uint16_t* fromPort = nullptr) {
-    char buf[65536];
-    sockaddr_in from{};
-    socklen_t len = sizeof from;
-    const ssize_t n = ::recvfrom(fd, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &len);
-    if (n < 0) return false;
-    out->assign(buf, static_cast<size_t>(n));
-    if (fromPort) *fromPort = ntohs(from.sin_port);
-    return true;
-  }
-};
 
 }  // namespace
 
@@ -716,7 +682,7 @@ TEST(udp_datagram_round_trip) {
       srv.sendTo(data, len, peer);
     });
   });
-  UdpClient c;
+  UdpTestSocket c;
   CHECK(c.sendTo(u.port(), "ping"));
   std::string got;
   uint16_t from = 0;
@@ -733,7 +699,7 @@ TEST(udp_burst_of_datagrams) {
     srv.setDatagramCallback(
         [&srv](const char* data, size_t len, const InetAddress& peer) { srv.sendTo(data, len, peer); });
   });
-  UdpClient c;
+  UdpTestSocket c;
   constexpr int kBurst = 100;
   std::set<std::string> replies;
   for (int round = 0; round < 2; ++round) {
@@ -754,7 +720,7 @@ TEST(udp_frames_malformed_datagrams_are_dropped_and_counted) {
       srv.sendFrameTo(msgid + 1, body, len, peer);
     });
   });
-  UdpClient c;
+  UdpTestSocket c;
   CHECK(c.sendTo(u.port(), "short"));                        // < 8 bytes
   CHECK(c.sendTo(u.port(), frame(4, "body") + "trailing"));  // size != 8 + msglen
   CHECK(c.sendTo(u.port(), frame(4, "body").substr(0, 10))); // cut short

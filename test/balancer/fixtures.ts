@@ -1,20 +1,8 @@
 // Shared by the balancer suites: the spec's default parameters, node addresses, a seeded PRNG.
-import type { LoadBalanceConfig } from '../../src/config/types.js';
+import { SPEC_LOADBALANCE_DEFAULTS } from '../helpers/spec-defaults.js';
 
 /** docs/spec/BALANCER.md defaults, timeouts in ms. */
-export const SPEC_DEFAULTS: LoadBalanceConfig = Object.freeze({
-  probeNum: 10,
-  initSuccCnt: 180,
-  initErrCnt: 5,
-  errRate: 0.1,
-  succRate: 0.5,
-  continErrLimit: 15,
-  continSuccLimit: 15,
-  windowErrRate: 0.7,
-  idleTimeoutMs: 15_000,
-  overloadTimeoutMs: 15_000,
-  updateTimeoutMs: 15_000,
-});
+export const SPEC_DEFAULTS = SPEC_LOADBALANCE_DEFAULTS;
 
 export const IMPLS = ['native', 'ts'] as const;
 

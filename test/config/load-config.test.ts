@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { loadConfig, type LoadConfigOptions, type NetworkInterfaces, type Role } from '../../src/config/index.js';
 import { isLarsError, type LarsError } from '../../src/errors.js';
+import { SPEC_LOADBALANCE_DEFAULTS } from '../helpers/spec-defaults.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lars-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -63,19 +64,7 @@ describe('role defaults', () => {
     expect(config.agent).toEqual({ ip: '127.0.0.1', port: 8888, callerIp: '127.0.0.1', reportIntervalMs: 1000 });
     expect(config.dnsserver.endpoints).toEqual([{ ip: '127.0.0.1', port: 7778 }]);
     expect(config.reporter.endpoint).toEqual({ ip: '127.0.0.1', port: 7779 });
-    expect(config.loadbalance).toEqual({
-      probeNum: 10,
-      initSuccCnt: 180,
-      initErrCnt: 5,
-      errRate: 0.1,
-      succRate: 0.5,
-      continErrLimit: 15,
-      continSuccLimit: 15,
-      windowErrRate: 0.7,
-      idleTimeoutMs: 15_000,
-      overloadTimeoutMs: 15_000,
-      updateTimeoutMs: 15_000,
-    });
+    expect(config.loadbalance).toEqual(SPEC_LOADBALANCE_DEFAULTS);
   });
 
   it('web has no credentials and no separate admin port', () => {

@@ -2,6 +2,7 @@
 // receives, so tests can wait for the event they expect instead of sleeping.
 import { connect, type Socket } from 'node:net';
 import { FrameDecoder, encodeFrame } from '../../src/wire/frame.js';
+import { Waiters } from './waiters.js';
 import { decodeBody, encodeBody, type MessageById, type MsgId } from '../../src/wire/messages.js';
 
 export interface ReceivedFrame {
@@ -12,17 +13,17 @@ export interface ReceivedFrame {
 export class FrameClient {
   readonly frames: ReceivedFrame[] = [];
   closed = false;
-  private waiters: (() => void)[] = [];
+  private readonly waiters = new Waiters();
 
   private constructor(readonly socket: Socket) {
     const decoder = new FrameDecoder();
     socket.on('data', (chunk: Buffer) => {
       for (const f of decoder.push(chunk).frames) this.frames.push({ msgid: f.msgid, body: Buffer.from(f.body) });
-      this.wake();
+      this.waiters.wake();
     });
     socket.on('close', () => {
       this.closed = true;
-      this.wake();
+      this.waiters.wake();
     });
     socket.on('error', () => undefined);
   }
@@ -50,17 +51,7 @@ export class FrameClient {
 
   /** Resolves once `predicate` holds, re-checked on every frame and on close. */
   waitFor(predicate: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-    if (predicate()) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
-      const check = (): void => {
-        if (predicate()) {
-          clearTimeout(timer);
-          resolve();
-        } else this.waiters.push(check);
-      };
-      this.waiters.push(check);
-    });
+    return this.waiters.waitFor(predicate, what, timeoutMs);
   }
 
   waitClosed(timeoutMs = 10_000): Promise<void> {
@@ -69,10 +60,6 @@ export class FrameClient {
 
   close(): void {
     this.socket.destroy();
-  }
-
-  private wake(): void {
-    for (const w of this.waiters.splice(0)) w();
   }
 }
 

@@ -3,6 +3,7 @@
 // however a test's hooks say. Tests wait for datagrams instead of sleeping.
 import type { RemoteInfo, Socket } from 'node:dgram';
 import { bindConsecutiveUdp, closeUdp } from '../helpers/free-port.js';
+import { Waiters } from '../helpers/waiters.js';
 import { decodeDatagram, encodeFrame } from '../../src/wire/frame.js';
 import {
   MsgId,
@@ -41,7 +42,7 @@ export class FakeAgent {
   hooks: FakeAgentHooks = {};
   readonly #sockets: Socket[];
   readonly #cursor = new Map<string, number>();
-  #waiters: (() => void)[] = [];
+  readonly #waiters = new Waiters();
 
   private constructor(sockets: Socket[]) {
     this.#sockets = sockets;
@@ -72,17 +73,7 @@ export class FakeAgent {
 
   /** Resolves once `predicate` holds, re-checked on every datagram. */
   waitFor(predicate: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-    if (predicate()) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
-      const check = (): void => {
-        if (predicate()) {
-          clearTimeout(timer);
-          resolve();
-        } else this.#waiters.push(check);
-      };
-      this.#waiters.push(check);
-    });
+    return this.#waiters.waitFor(predicate, what, timeoutMs);
   }
 
   async close(): Promise<void> {
@@ -120,7 +111,7 @@ export class FakeAgent {
         else reply(MsgId.ApiGetRouteResponse, this.routeOf(req));
       }
     }
-    for (const w of this.#waiters.splice(0)) w();
+    this.#waiters.wake();
   }
 }
 

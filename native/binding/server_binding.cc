@@ -96,7 +96,8 @@ class ReportServerWrap : public Napi::ObjectWrap<ReportServerWrap> {
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "ReportServer",
                        {InstanceMethod<&ReportServerWrap::Port>("port"), InstanceMethod<&ReportServerWrap::Take>("take"),
-                        InstanceMethod<&ReportServerWrap::Restore>("restore"), InstanceMethod<&ReportServerWrap::Stats>("stats"),
+                        InstanceMethod<&ReportServerWrap::Restore>("restore"), InstanceMethod<&ReportServerWrap::Buffered>("buffered"),
+                        InstanceMethod<&ReportServerWrap::Stats>("stats"),
                         InstanceMethod<&ReportServerWrap::Close>("close")});
   }
 
@@ -141,6 +142,11 @@ class ReportServerWrap : public Napi::ObjectWrap<ReportServerWrap> {
                                      static_cast<int32_t>(flat[i + 4]), flat[i + 5], flat[i + 6], flat[i + 7], flat[i + 8]});
     }
     checkOpen(info, server_)->buffer().restore(rows);
+  }
+
+  // buffered(): keys waiting to be written — what the writers check between batches.
+  Napi::Value Buffered(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), static_cast<double>(checkOpen(info, server_)->buffer().size()));
   }
 
   Napi::Value Stats(const Napi::CallbackInfo& info) {

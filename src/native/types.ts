@@ -75,6 +75,8 @@ export interface NativeServers {
     port(): number;
     take(max: number): Uint32Array;
     restore(rows: Uint32Array): void;
+    /** Keys waiting to be written (a cheap read, unlike stats()). */
+    buffered(): number;
     stats(): NativeReactorCounters & { readonly badRows: number; readonly buffered: number; readonly accepted: number; readonly dropped: number };
     close(): void;
   };

@@ -17,7 +17,7 @@ class NativeRowBuffer implements RowBuffer {
   constructor(private readonly server: () => NativeReportServer | undefined) {}
 
   get size(): number {
-    return this.server()?.stats().buffered ?? 0;
+    return this.server()?.buffered() ?? 0;
   }
 
   get accepted(): number {

@@ -41,6 +41,7 @@ function registerMetrics(metrics: MetricSet, service: DnsService, frontend: DnsF
   metrics.gaugeFrom('route_version', 'RouteVersion of the served table', () => s().version);
   metrics.gaugeFrom('store_up', '1 while the store answers, 0 while serving the last good table', () => (s().storeUp ? 1 : 0));
   metrics.counterFrom('reloads_total', 'Route table reloads', () => s().reloads);
+  metrics.counterFrom('changes_total', 'RouteChange rows read from the change log', () => s().changesApplied);
   metrics.counterFrom('store_errors_total', 'Failed store polls', () => s().storeErrors);
 }
 

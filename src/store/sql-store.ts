@@ -207,10 +207,6 @@ export class SqlStore implements Store {
     return this.readVersion(this.db, false);
   }
 
-  lastChangeId(): Promise<number> {
-    return this.readLastChangeId(this.db);
-  }
-
   async changesSince(afterId: number, limit?: number): Promise<RouteChangeRow[]> {
     const after = checkUint32('afterId', afterId);
     // The limit is checked to be an integer, so it can be inlined (LIMIT ? is not portable in prepared statements).

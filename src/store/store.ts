@@ -124,8 +124,6 @@ export interface Store {
 
   /** RouteVersion.version of row id = 1. */
   getVersion(): Promise<number>;
-  /** The largest RouteChange.id (0 when the log is empty): where a starting reader begins. */
-  lastChangeId(): Promise<number>;
   /** RouteChange rows with id > afterId, ascending by id, at most `limit` (default 1000). Deletes nothing. */
   changesSince(afterId: number, limit?: number): Promise<RouteChangeRow[]>;
   /** The newest RouteChange rows, newest first (the admin's change log). */

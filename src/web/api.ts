@@ -79,11 +79,6 @@ export function apiRoutes(deps: ApiDeps): RouteDef[] {
       'POST',
       '/api/login',
       async ({ req }) => {
-        const waitMs = limiter.retryAfterMs(req.remoteAddress);
-        if (waitMs > 0) {
-          const seconds = Math.ceil(waitMs / 1000);
-          return { ...errorReply(429, 'ERR_RATE_LIMITED', `too many failed logins from ${req.remoteAddress}; try again in ${seconds} s`), headers: { 'content-type': 'application/json; charset=utf-8', 'retry-after': String(seconds) } };
-        }
         const body = readJsonObject(req);
         if ('reply' in body) return body.reply;
         const c = new FieldChecker();
@@ -92,12 +87,19 @@ export function apiRoutes(deps: ApiDeps): RouteDef[] {
           if (typeof body.value[f] !== 'string' || body.value[f] === '') c.fields[f] ??= `${f} is required`;
         }
         if (!c.ok) return invalidReply(c.fields);
-        const ok = await credentials.verify(body.value.user as string, body.value.password as string);
-        if (!ok) {
-          limiter.recordFailure(req.remoteAddress);
-          return errorReply(401, 'ERR_LOGIN_FAILED', 'wrong user or password');
+        // Admitted and counted before the hash runs, so simultaneous attempts share the limit.
+        const admission = limiter.begin(req.remoteAddress);
+        if ('retryAfterMs' in admission) {
+          const seconds = Math.ceil(admission.retryAfterMs / 1000);
+          return { ...errorReply(429, 'ERR_RATE_LIMITED', `too many failed logins from ${req.remoteAddress}; try again in ${seconds} s`), headers: { 'content-type': 'application/json; charset=utf-8', 'retry-after': String(seconds) } };
         }
-        limiter.recordSuccess(req.remoteAddress);
+        let ok = false;
+        try {
+          ok = await credentials.verify(body.value.user as string, body.value.password as string);
+        } finally {
+          admission.attempt.end(ok);
+        }
+        if (!ok) return errorReply(401, 'ERR_LOGIN_FAILED', 'wrong user or password');
         const { session, cookie } = sessions.create(credentials.user);
         return jsonReply(
           200,

@@ -1,6 +1,9 @@
-// Rate limit of login attempts per client address: after `maxFailures` failed logins within
-// `windowMs`, that address is refused (HTTP 429) until the window that began with its first
-// failure ends. A success clears the address's count. Time is a parameter. Event-loop only.
+// Rate limit of login attempts per client address: at most `maxFailures` password checks that fail
+// within `windowMs`, counted from the address's first attempt in the window; beyond that the
+// address is refused (HTTP 429) until the window ends. An attempt counts from the moment it is
+// admitted, before the slow password hash runs, so a burst of simultaneous attempts is limited
+// exactly like a sequence. A success clears the address's failures and starts a new window. Time is a parameter.
+// Event-loop only.
 
 export interface LoginLimiterOptions {
   readonly maxFailures?: number;
@@ -10,9 +13,19 @@ export interface LoginLimiterOptions {
   readonly maxAddresses?: number;
 }
 
+/** An admitted attempt: it counts against its address until end() says how it went. */
+export interface LoginAttempt {
+  /** Call once, when the password check is done (or failed to run: pass false). */
+  end(succeeded: boolean): void;
+}
+
+export type LoginAdmission = { readonly attempt: LoginAttempt } | { readonly retryAfterMs: number };
+
 interface Window {
   start: number;
   failures: number;
+  /** Admitted attempts whose password check has not ended yet. */
+  inFlight: number;
 }
 
 export class LoginLimiter {
@@ -29,33 +42,55 @@ export class LoginLimiter {
     this.maxAddresses = options.maxAddresses ?? 100_000;
   }
 
-  /** 0 when `address` may try to log in now, else the milliseconds until it may. */
-  retryAfterMs(address: string): number {
-    const w = this.current(address);
-    if (w === undefined || w.failures < this.maxFailures) return 0;
-    return w.start + this.windowMs - this.now();
-  }
-
-  recordFailure(address: string): void {
+  /**
+   * Admits an attempt from `address` when its failures plus its attempts still in flight are
+   * below the limit (each in-flight attempt may yet fail), else says how long to wait.
+   */
+  begin(address: string): LoginAdmission {
     let w = this.current(address);
     if (w === undefined) {
       if (this.windows.size >= this.maxAddresses) this.evictOldest();
-      w = { start: this.now(), failures: 0 };
+      w = { start: this.now(), failures: 0, inFlight: 0 };
       this.windows.set(address, w);
     }
-    w.failures++;
+    if (w.failures + w.inFlight >= this.maxFailures) return { retryAfterMs: Math.max(1, w.start + this.windowMs - this.now()) };
+    w.inFlight++;
+    const window = w;
+    let ended = false;
+    return {
+      attempt: {
+        end: (succeeded) => {
+          if (ended) return;
+          ended = true;
+          this.end(address, window, succeeded);
+        },
+      },
+    };
   }
 
-  recordSuccess(address: string): void {
-    this.windows.delete(address);
+  private end(address: string, w: Window, succeeded: boolean): void {
+    // The window may have ended while the check ran (then it restarts, and this attempt counts in
+    // the new one) or been evicted (then `w` is detached and counts for nothing).
+    const live = this.current(address) === w;
+    w.inFlight--;
+    if (!live) return;
+    if (succeeded) {
+      w.failures = 0;
+      w.start = this.now();
+    } else w.failures++;
+    if (w.failures === 0 && w.inFlight === 0) this.windows.delete(address);
   }
 
+  /** The address's window; an ended one is dropped, or restarted while attempts are in flight. */
   private current(address: string): Window | undefined {
     const w = this.windows.get(address);
-    if (w !== undefined && this.now() - w.start >= this.windowMs) {
+    if (w === undefined || this.now() - w.start < this.windowMs) return w;
+    if (w.inFlight === 0) {
       this.windows.delete(address);
       return undefined;
     }
+    w.start = this.now();
+    w.failures = 0;
     return w;
   }
 

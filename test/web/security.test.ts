@@ -145,6 +145,16 @@ describe('login', () => {
     expect((await c.login(USER, PASSWORD, '127.0.0.5')).status).toBe(200);
   });
 
+  it('limits a burst like a sequence: of 40 simultaneous wrong passwords only 5 get a password check', async () => {
+    const c = new WebClient(web.port);
+    const replies = await Promise.all(Array.from({ length: 40 }, () => c.login(USER, 'wrong', '127.0.0.7')));
+    const count = (status: number): number => replies.filter((r) => r.status === status).length;
+    expect({ 401: count(401), 429: count(429) }).toEqual({ 401: 5, 429: 35 });
+    expect((await c.login(USER, PASSWORD, '127.0.0.7')).status).toBe(429);
+    clock += 60_000;
+    expect((await c.login(USER, PASSWORD, '127.0.0.7')).status).toBe(200);
+  });
+
   it('sessions expire', async () => {
     const c = new WebClient(web.port);
     await c.login();

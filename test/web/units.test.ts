@@ -92,27 +92,63 @@ describe('SessionStore', () => {
 });
 
 describe('LoginLimiter', () => {
+  /** Begins an attempt from `address` and ends it with `succeeded`; the retry wait when refused. */
+  const attempt = (limiter: LoginLimiter, address: string, succeeded: boolean): number => {
+    const admission = limiter.begin(address);
+    if ('retryAfterMs' in admission) return admission.retryAfterMs;
+    admission.attempt.end(succeeded);
+    return 0;
+  };
+
   it('blocks an address after maxFailures within the window, until the window ends', () => {
     let t = 0;
     const limiter = new LoginLimiter({ now: () => t, maxFailures: 3, windowMs: 60_000 });
     for (let i = 0; i < 3; i++) {
-      expect(limiter.retryAfterMs('a')).toBe(0);
-      limiter.recordFailure('a');
+      expect(attempt(limiter, 'a', false)).toBe(0);
       t += 1000;
     }
-    expect(limiter.retryAfterMs('a')).toBe(57_000);
-    expect(limiter.retryAfterMs('b')).toBe(0);
+    expect(attempt(limiter, 'a', true)).toBe(57_000);
+    expect(attempt(limiter, 'b', false)).toBe(0);
     t = 60_000;
-    expect(limiter.retryAfterMs('a')).toBe(0);
+    expect(attempt(limiter, 'a', true)).toBe(0);
+  });
+
+  it('counts attempts in flight: a burst is admitted only up to the limit, like a sequence', () => {
+    let t = 0;
+    const limiter = new LoginLimiter({ now: () => t, maxFailures: 5, windowMs: 60_000 });
+    const admissions = Array.from({ length: 40 }, () => limiter.begin('a'));
+    const admitted = admissions.flatMap((a) => ('attempt' in a ? [a.attempt] : []));
+    expect(admitted).toHaveLength(5);
+    expect(admissions.filter((a) => 'retryAfterMs' in a && a.retryAfterMs === 60_000)).toHaveLength(35);
+    for (const a of admitted) a.end(false);
+    admitted[0]?.end(true); // a second end() is ignored
+    expect(attempt(limiter, 'a', true)).toBe(60_000);
+    t = 60_000;
+    expect(attempt(limiter, 'a', true)).toBe(0);
+  });
+
+  it('frees the slot of an attempt in flight that succeeds, and of one whose window ended meanwhile', () => {
+    let t = 0;
+    const limiter = new LoginLimiter({ now: () => t, maxFailures: 2, windowMs: 60_000 });
+    const first = limiter.begin('a');
+    const second = limiter.begin('a');
+    expect('retryAfterMs' in limiter.begin('a')).toBe(true);
+    if (!('attempt' in first) || !('attempt' in second)) throw new Error('both should be admitted');
+    first.attempt.end(true);
+    expect(attempt(limiter, 'a', false)).toBe(0);
+    t = 60_000;
+    second.attempt.end(false); // counts in the window that began when the old one ended
+    expect(attempt(limiter, 'a', false)).toBe(0);
+    expect(attempt(limiter, 'a', false)).toBe(60_000);
   });
 
   it('a success clears the count; the table is bounded', () => {
     const limiter = new LoginLimiter({ now: () => 0, maxFailures: 2, maxAddresses: 10 });
-    limiter.recordFailure('a');
-    limiter.recordSuccess('a');
-    limiter.recordFailure('a');
-    expect(limiter.retryAfterMs('a')).toBe(0);
-    for (let i = 0; i < 100; i++) limiter.recordFailure(`x${i}`);
+    attempt(limiter, 'a', false);
+    attempt(limiter, 'a', true);
+    attempt(limiter, 'a', false);
+    expect(attempt(limiter, 'a', false)).toBe(0);
+    for (let i = 0; i < 100; i++) attempt(limiter, `x${i}`, false);
     expect((limiter as unknown as { windows: Map<string, unknown> }).windows.size).toBeLessThanOrEqual(10);
   });
 });

@@ -9,6 +9,7 @@ import type { Endpoint } from '../config/types.js';
 import { createLogger } from '../log.js';
 import { encodeFrame } from '../wire/frame.js';
 import { MsgId, decodeBody, encodeBody, type GetRouteResponse } from '../wire/messages.js';
+import { moduleKey } from '../wire/module-key.js';
 import type { BackoffOptions } from './backoff.js';
 import { ReconnectingClient } from './reconnecting-client.js';
 
@@ -40,8 +41,6 @@ export interface DnsClientStats {
   /** Frames dropped: unparsable bodies and msgids other than GetRouteResponse. */
   readonly badFrames: number;
 }
-
-const moduleKey = (m: ModuleId): string => `${m.modid}/${m.cmdid}`;
 
 export class DnsClient {
   private readonly client: ReconnectingClient;
@@ -78,7 +77,7 @@ export class DnsClient {
     const seen = new Set<string>();
     const frames: Buffer[] = [];
     for (const m of modules) {
-      const key = moduleKey(m);
+      const key = moduleKey(m.modid, m.cmdid);
       if (seen.has(key)) continue;
       seen.add(key);
       frames.push(encodeFrame(MsgId.GetRouteRequest, encodeBody(MsgId.GetRouteRequest, { modid: m.modid, cmdid: m.cmdid })));

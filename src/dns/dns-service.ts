@@ -5,8 +5,9 @@
 // keeps serving the last good table and retries with backoff.
 import { createLogger } from '../log.js';
 import type { ModuleKey, Store } from '../store/store.js';
+import { moduleKey } from '../wire/module-key.js';
 import type { DnsFrontend } from './dns-frontend.js';
-import { RouteIndex, moduleKey } from './route-index.js';
+import { RouteIndex } from './route-index.js';
 
 const log = createLogger('dns');
 

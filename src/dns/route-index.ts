@@ -5,11 +5,7 @@
 import type { ModuleKey, ModuleRoute, RouteTable } from '../store/store.js';
 import { encodeFrame } from '../wire/frame.js';
 import { MsgId, encodeBody, ipToInt32 } from '../wire/messages.js';
-
-/** modid and cmdid as unsigned 32-bit numbers, the way the store and both frontends key modules. */
-export function moduleKey(modid: number, cmdid: number): string {
-  return `${modid >>> 0}/${cmdid >>> 0}`;
-}
+import { moduleKey } from '../wire/module-key.js';
 
 interface IndexedModule {
   readonly modid: number;

@@ -3,8 +3,9 @@ import type { ModuleKey } from '../store/store.js';
 import { createLogger } from '../log.js';
 import { TcpFrameServer, type FrameConnection } from '../net/tcp-frame-server.js';
 import { MsgId, type GetRouteRequest } from '../wire/messages.js';
+import { moduleKey } from '../wire/module-key.js';
 import type { DnsFrontend, DnsFrontendOptions, DnsFrontendStats } from './dns-frontend.js';
-import { RouteIndex, moduleKey } from './route-index.js';
+import { RouteIndex } from './route-index.js';
 
 const log = createLogger('dns');
 

@@ -4,6 +4,7 @@
 // maxKeys a NEW key is dropped and counted (an existing key is always updated in place).
 // ReportBuffer is the TypeScript one; native/report/CallRowBuffer is its native twin.
 import type { CallStatus } from '../store/store.js';
+import { moduleKey } from '../wire/module-key.js';
 
 /** What the writers drain: either buffer, behind one interface. */
 export interface RowBuffer {
@@ -20,7 +21,7 @@ export interface RowBuffer {
 }
 
 function keyOf(r: CallStatus): string {
-  return `${r.modid}/${r.cmdid}/${r.ip}/${r.port}/${r.caller}`;
+  return `${moduleKey(r.modid, r.cmdid)}/${r.ip}/${r.port}/${r.caller}`;
 }
 
 export class ReportBuffer implements RowBuffer {

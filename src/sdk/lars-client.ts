@@ -13,6 +13,7 @@ import { LarsError } from '../errors.js';
 import { agentPortIndex } from '../wire/agent-ports.js';
 import { codecFor, type WireCodec } from '../wire/codec.js';
 import { MsgId, RetCode, int32ToIp, ipToInt32, type GetHostResponse, type GetRouteResponse } from '../wire/messages.js';
+import { moduleKey } from '../wire/module-key.js';
 import type { GetHostResult, GetRouteResult, HostAddress, LarsClientOptions, LarsClientStats, NoHost } from './types.js';
 
 export const DEFAULT_AGENT_HOST = '127.0.0.1';
@@ -172,7 +173,7 @@ export class LarsClient {
     checkId('modid', modid);
     checkId('cmdid', cmdid);
     if (this.#closed) return Promise.resolve(NO_ROUTE_REPLY);
-    const key = `${modid | 0}/${cmdid | 0}`;
+    const key = moduleKey(modid, cmdid);
     const frame = this.#codec.encodeFrame(MsgId.ApiGetRouteRequest, { modid: modid | 0, cmdid: cmdid | 0 });
     return new Promise((resolve) => {
       const drop = (): boolean => {
@@ -317,7 +318,7 @@ export class LarsClient {
   }
 
   #onRouteReply(reply: GetRouteResponse): void {
-    const key = `${reply.modid}/${reply.cmdid}`;
+    const key = moduleKey(reply.modid, reply.cmdid);
     const waiting = this.#routes.get(key);
     const p = waiting?.shift();
     if (waiting === undefined || p === undefined) {

@@ -1,6 +1,7 @@
 // The Store, written once over SqlDriver: every query and the route-change transaction live
 // here; drivers only differ in connection handling and the dialect hooks.
 import { LarsError } from '../errors.js';
+import { moduleKey } from '../wire/module-key.js';
 import { placeholders, type SqlDriver, type SqlExecutor, type SqlValue } from './sql-driver.js';
 import type {
   CallStatus,
@@ -48,7 +49,6 @@ interface NumNode {
 }
 
 const nodeKey = (ip: number, port: number): string => `${ip}:${port}`;
-const moduleKey = (modid: number, cmdid: number): string => `${modid}/${cmdid}`;
 
 function checkLimit(value: unknown, fallback: number): number {
   if (value === undefined) return fallback;

@@ -3,6 +3,7 @@
 // answer JSON; access control (session, CSRF) is the server's, from each route's `access`.
 import { isLarsError } from '../errors.js';
 import type { ModuleRoute, RouteChangeResult, RouteEdit, RouteNode, Store } from '../store/store.js';
+import { moduleKey } from '../wire/module-key.js';
 import type { Credentials } from './credentials.js';
 import { errorReply, jsonReply, readJsonObject, type WebReply } from './http.js';
 import {
@@ -131,7 +132,7 @@ export function apiRoutes(deps: ApiDeps): RouteDef[] {
           modules.push(m);
         }
         // A hand-edited reference database may hold a node twice; it is one node.
-        const key = `${r.modid}/${r.cmdid}/${r.ip}:${r.port}`;
+        const key = `${moduleKey(r.modid, r.cmdid)}/${r.ip}:${r.port}`;
         if (seen.has(key)) continue;
         seen.add(key);
         m.hosts.push({ ip: r.ip, port: r.port });

@@ -5,6 +5,7 @@
 // restart starts the charts empty) and covers the last `historyMs`. Event-loop only.
 import { createLogger } from '../log.js';
 import type { CallStatus, Store } from '../store/store.js';
+import { moduleKey } from '../wire/module-key.js';
 
 const log = createLogger('web');
 
@@ -50,8 +51,7 @@ export interface StatusMonitorOptions {
   readonly now?: () => number;
 }
 
-export const rowKey = (r: CallStatus): string => `${r.modid}/${r.cmdid}/${r.ip}:${r.port}/${r.caller}`;
-export const moduleKeyOf = (r: { readonly modid: number; readonly cmdid: number }): string => `${r.modid}/${r.cmdid}`;
+export const rowKey = (r: CallStatus): string => `${moduleKey(r.modid, r.cmdid)}/${r.ip}:${r.port}/${r.caller}`;
 
 const sameRow = (a: CallStatus, b: CallStatus): boolean =>
   a.succCnt === b.succCnt && a.errCnt === b.errCnt && a.ts === b.ts && a.overload === b.overload;
@@ -127,7 +127,7 @@ export class StatusMonitor {
       next.set(key, row);
       const before = this.rows.get(key);
       if (before === undefined || !sameRow(before, row)) upsert.push(row);
-      const mk = moduleKeyOf(r);
+      const mk = moduleKey(r.modid, r.cmdid);
       const sum = sums.get(mk) ?? [0, 0];
       sum[0] += r.succCnt;
       sum[1] += r.errCnt;

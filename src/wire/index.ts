@@ -4,3 +4,4 @@ export * from './messages.js';
 export * from './route-limits.js';
 export * from './codec.js';
 export * from './agent-ports.js';
+export * from './module-key.js';

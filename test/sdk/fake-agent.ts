@@ -5,6 +5,7 @@ import type { RemoteInfo, Socket } from 'node:dgram';
 import { bindConsecutiveUdp, closeUdp } from '../helpers/free-port.js';
 import { Waiters } from '../helpers/waiters.js';
 import { decodeDatagram, encodeFrame } from '../../src/wire/frame.js';
+import { moduleKey } from '../../src/wire/module-key.js';
 import {
   MsgId,
   RetCode,
@@ -58,7 +59,7 @@ export class FakeAgent {
   }
 
   setRoute(modid: number, cmdid: number, hosts: { ip: string; port: number }[]): void {
-    this.routes.set(`${modid}/${cmdid}`, hosts);
+    this.routes.set(moduleKey(modid, cmdid), hosts);
   }
 
   /** The decoded bodies of the datagrams received with `msgid`, in order. */
@@ -82,7 +83,7 @@ export class FakeAgent {
 
   /** The default GetHostRequest answer: round robin over the module's hosts, RET_NOEXIST without any. */
   pick(req: GetHostRequest): GetHostResponse {
-    const key = `${req.modid}/${req.cmdid}`;
+    const key = moduleKey(req.modid, req.cmdid);
     const hosts = this.routes.get(key) ?? [];
     if (hosts.length === 0) return { seq: req.seq, modid: req.modid, cmdid: req.cmdid, retcode: RetCode.NoExist };
     const i = this.#cursor.get(key) ?? 0;
@@ -92,7 +93,7 @@ export class FakeAgent {
   }
 
   routeOf(req: GetRouteRequest): GetRouteResponse {
-    const hosts = this.routes.get(`${req.modid}/${req.cmdid}`) ?? [];
+    const hosts = this.routes.get(moduleKey(req.modid, req.cmdid)) ?? [];
     return { modid: req.modid, cmdid: req.cmdid, host: hosts.map((h) => ({ ip: ipToInt32(h.ip), port: h.port })) };
   }
 

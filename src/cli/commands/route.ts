@@ -3,6 +3,7 @@
 import { configFlagOptions, configFlagsUsage } from '../../config/index.js';
 import { LarsError } from '../../errors.js';
 import { checkPort, checkUint32, parseIntegerArg, parseIpv4, type RouteRow } from '../../store/index.js';
+import { moduleKey } from '../../wire/module-key.js';
 import { parseCommandArgs, type Command } from '../command.js';
 import { describeChange, withCliStore } from './db.js';
 
@@ -76,7 +77,7 @@ export const routeCommand: Command = {
             console.log(modid === undefined ? 'no routes' : `no routes for modid ${modid}${cmdid === undefined ? '' : ` cmdid ${cmdid}`}`);
             return 0;
           }
-          const modules = new Set(rows.map((r) => `${r.modid}/${r.cmdid}`)).size;
+          const modules = new Set(rows.map((r) => moduleKey(r.modid, r.cmdid))).size;
           console.log(`\n${table(rows)}\n\n${rows.length} node${rows.length === 1 ? '' : 's'} in ${modules} module${modules === 1 ? '' : 's'}`);
           return 0;
         });

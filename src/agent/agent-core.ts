@@ -7,6 +7,10 @@ import type { ModuleId, RouteReport } from '../balancer/index.js';
 import type { HostAddr } from '../balancer/route.js';
 import type { LoadBalanceConfig } from '../config/types.js';
 import type { Implementation } from '../native/addon.js';
+import type { AgentCoreStats, AgentPortStats } from '../native/types.js';
+
+// Both cores report the stats shape the native core returns (declared with the addon's exports).
+export type { AgentCoreStats, AgentPortStats } from '../native/types.js';
 
 export interface AgentCoreOptions {
   readonly ip: string;
@@ -19,46 +23,6 @@ export interface AgentCoreOptions {
   readonly onPulls: (modules: ModuleId[]) => void;
   /** Route reports to send to the Report service, in batches. Must not throw. */
   readonly onReports: (reports: RouteReport[]) => void;
-}
-
-/** One port's counters: events are monotonic, routes and nodes are gauges. */
-export interface AgentPortStats {
-  readonly port: number;
-  readonly datagramsIn: number;
-  readonly datagramsOut: number;
-  /** Datagrams that were not exactly one valid frame (or truncated), and replies the kernel refused. */
-  readonly datagramsDropped: number;
-  /** Valid frames whose body did not parse: dropped. */
-  readonly badBodies: number;
-  /** Valid frames of a msgid the agent does not serve: dropped. */
-  readonly unknownMsgIds: number;
-  /** Replies that could not be sent (also counted in datagramsDropped). */
-  readonly replyFailures: number;
-  readonly getHostSucc: number;
-  readonly getHostOverload: number;
-  readonly getHostNoExist: number;
-  /** Picks answered from the overload list (also in getHostSucc). */
-  readonly probes: number;
-  readonly reports: number;
-  /** Reports for a route or node the balancer does not hold (or without a host): dropped. */
-  readonly reportsIgnored: number;
-  readonly getRoutes: number;
-  readonly toOverload: number;
-  readonly toIdle: number;
-  /** Route pulls queued by this port's balancer (including DNS reconnects). */
-  readonly pulls: number;
-  readonly routeUpdates: number;
-  readonly routeUpdatesIgnored: number;
-  readonly routes: number;
-  readonly idleNodes: number;
-  readonly overloadedNodes: number;
-}
-
-export interface AgentCoreStats {
-  readonly ports: readonly AgentPortStats[];
-  /** Pulls / reports dropped because the control plane stopped draining its queue. */
-  readonly pullsQueueDropped: number;
-  readonly reportsQueueDropped: number;
 }
 
 export interface AgentCore {

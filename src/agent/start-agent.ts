@@ -3,9 +3,9 @@
 // endpoint. Serving starts at once and never waits on DNS, the Report service or MySQL.
 import { maybeStartAdminServer } from '../admin/admin-server.js';
 import { MetricSet } from '../admin/metrics.js';
-import type { RunningRole } from '../cli/daemon.js';
 import type { AgentConfig } from '../config/types.js';
 import { implementation, type Implementation } from '../native/addon.js';
+import type { RunningRole } from '../running-role.js';
 import { ipToInt32 } from '../wire/messages.js';
 import type { AgentCore, AgentCoreOptions } from './agent-core.js';
 import { registerAgentMetrics } from './agent-metrics.js';

@@ -3,15 +3,8 @@
 import { configFlagOptions, configFlagsUsage, configOptionsFromFlags, loadConfig } from '../config/index.js';
 import type { Role, RoleConfigs } from '../config/types.js';
 import { createLogger, setLogLevel } from '../log.js';
+import type { RunningRole } from '../running-role.js';
 import { parseCommandArgs, type Command } from './command.js';
-
-/** A started role: what to print, and how to stop it. */
-export interface RunningRole {
-  /** Lines such as "DNS service listening on 0.0.0.0:7778 (native)". */
-  readonly listening: readonly string[];
-  /** Flushes what it holds and closes its listeners. */
-  stop(): Promise<void>;
-}
 
 /** Longest a clean stop may take before the process exits anyway. */
 const STOP_DEADLINE_MS = 5_000;

@@ -38,6 +38,3 @@ export interface DnsFrontendOptions {
   /** A connection whose unsent output passes this many bytes is closed (a peer that never reads). */
   readonly outputCapBytes: number;
 }
-
-/** 4 MiB: room for 64 full-size route pushes queued to one slow reader. */
-export const DEFAULT_OUTPUT_CAP_BYTES = 4 << 20;

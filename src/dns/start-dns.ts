@@ -2,11 +2,12 @@
 // metrics and the admin endpoint.
 import { maybeStartAdminServer } from '../admin/admin-server.js';
 import { MetricSet } from '../admin/metrics.js';
-import type { RunningRole } from '../cli/daemon.js';
 import type { DnsConfig } from '../config/types.js';
 import { implementation } from '../native/addon.js';
+import { DEFAULT_OUTPUT_CAP_BYTES } from '../net/tcp-frame-server.js';
+import type { RunningRole } from '../running-role.js';
 import { openStore } from '../store/index.js';
-import { DEFAULT_OUTPUT_CAP_BYTES, type DnsFrontend, type DnsFrontendOptions } from './dns-frontend.js';
+import { type DnsFrontend, type DnsFrontendOptions } from './dns-frontend.js';
 import { DnsService } from './dns-service.js';
 import { TsDnsFrontend } from './ts-dns-frontend.js';
 

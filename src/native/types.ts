@@ -1,6 +1,5 @@
 // The shape of the C++ addon's exports (native/binding). Each binding module adds its part here.
 
-import type { AgentCoreStats } from '../agent/agent-core.js';
 import type { Balancer } from '../balancer/index.js';
 import type { LoadBalanceConfig } from '../config/types.js';
 import type { DatagramResult, FrameBatch } from '../wire/frame.js';
@@ -89,6 +88,47 @@ export interface NativeAgentOptions {
   readonly port: number;
   readonly reportIntervalMs: number;
   readonly loadbalance: LoadBalanceConfig;
+}
+
+/** One agent port's counters: events are monotonic, routes and nodes are gauges. The TS agent core
+ * (src/agent/ts-agent-core.ts) fills in the same shape. */
+export interface AgentPortStats {
+  readonly port: number;
+  readonly datagramsIn: number;
+  readonly datagramsOut: number;
+  /** Datagrams that were not exactly one valid frame (or truncated), and replies the kernel refused. */
+  readonly datagramsDropped: number;
+  /** Valid frames whose body did not parse: dropped. */
+  readonly badBodies: number;
+  /** Valid frames of a msgid the agent does not serve: dropped. */
+  readonly unknownMsgIds: number;
+  /** Replies that could not be sent (also counted in datagramsDropped). */
+  readonly replyFailures: number;
+  readonly getHostSucc: number;
+  readonly getHostOverload: number;
+  readonly getHostNoExist: number;
+  /** Picks answered from the overload list (also in getHostSucc). */
+  readonly probes: number;
+  readonly reports: number;
+  /** Reports for a route or node the balancer does not hold (or without a host): dropped. */
+  readonly reportsIgnored: number;
+  readonly getRoutes: number;
+  readonly toOverload: number;
+  readonly toIdle: number;
+  /** Route pulls queued by this port's balancer (including DNS reconnects). */
+  readonly pulls: number;
+  readonly routeUpdates: number;
+  readonly routeUpdatesIgnored: number;
+  readonly routes: number;
+  readonly idleNodes: number;
+  readonly overloadedNodes: number;
+}
+
+export interface AgentCoreStats {
+  readonly ports: readonly AgentPortStats[];
+  /** Pulls / reports dropped because the control plane stopped draining its queue. */
+  readonly pullsQueueDropped: number;
+  readonly reportsQueueDropped: number;
 }
 
 /** An instance of native/binding/agent_binding.cc's AgentServer. */

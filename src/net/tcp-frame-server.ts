@@ -29,6 +29,10 @@ export interface TcpFrameServerCounters {
   unknownMsgIds: number;
 }
 
+/** 4 MiB: room for 64 full-size route pushes queued to one slow reader. Both the DNS and the
+ * Report services' frontends (native and TS) cap connections' unsent output at this. */
+export const DEFAULT_OUTPUT_CAP_BYTES = 4 << 20;
+
 export interface TcpFrameServerOptions<M extends MsgId> {
   readonly ip: string;
   readonly port: number;

@@ -2,10 +2,10 @@
 // buffer, batch writers, metrics and the admin endpoint.
 import { maybeStartAdminServer } from '../admin/admin-server.js';
 import { MetricSet } from '../admin/metrics.js';
-import type { RunningRole } from '../cli/daemon.js';
 import type { ReporterConfig } from '../config/types.js';
-import { DEFAULT_OUTPUT_CAP_BYTES } from '../dns/dns-frontend.js';
 import { implementation } from '../native/addon.js';
+import { DEFAULT_OUTPUT_CAP_BYTES } from '../net/tcp-frame-server.js';
+import type { RunningRole } from '../running-role.js';
 import { openStore } from '../store/index.js';
 import type { RowBuffer } from './report-buffer.js';
 import type { ReportFrontend, ReportFrontendOptions } from './report-frontend.js';

@@ -1,8 +1,8 @@
 // Assembles the web admin from its config: the login (configured, or generated on loopback),
 // the store, the call-status monitor, the API and pages, and the uWebSockets.js server.
-import type { RunningRole } from '../cli/daemon.js';
 import type { WebConfig } from '../config/types.js';
 import { createLogger } from '../log.js';
+import type { RunningRole } from '../running-role.js';
 import { openStore } from '../store/index.js';
 import type { Store } from '../store/store.js';
 import { apiRoutes } from './api.js';

@@ -366,6 +366,8 @@ function statusPage() {
     return parts;
   };
 
+  // The server's moduleKey() (src/wire/module-key.ts), which keys the chart series: the rows'
+  // ids come from the store, already unsigned.
   const moduleOf = (r) => `${r.modid}/${r.cmdid}`;
   const byModule = (a, b) => {
     const [am, ac] = a.split('/').map(Number);

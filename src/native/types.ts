@@ -1,15 +1,14 @@
 // The shape of the C++ addon's exports (native/binding). Each binding module adds its part here.
 
 import type { AgentCoreStats } from '../agent/agent-core.js';
-import type { Balancer } from '../balancer/index.js';
-import type { LoadBalanceConfig } from '../config/types.js';
+import type { Balancer, BalancerConfig } from '../balancer/index.js';
 import type { DatagramResult, FrameBatch } from '../wire/frame.js';
 import type { WireMessage } from '../wire/messages.js';
 
 /** native/binding/balancer_binding.cc: the C++ balancer. Its instances satisfy the Balancer interface;
  * construct it through createBalancer('native', config), which validates the config first. */
 export interface NativeBalancerModule {
-  readonly Balancer: new (config: LoadBalanceConfig) => Balancer;
+  readonly Balancer: new (config: BalancerConfig) => Balancer;
 }
 
 /** native/binding/wire_binding.cc: the C++ wire codec (native/wire), for tests and tools; the hot
@@ -88,7 +87,8 @@ export interface NativeAgentOptions {
   /** First of three consecutive UDP ports; 0 picks any free three. */
   readonly port: number;
   readonly reportIntervalMs: number;
-  readonly loadbalance: LoadBalanceConfig;
+  /** The [loadbalance] parameters and the route table's limits, checked by checkBalancerConfig. */
+  readonly loadbalance: BalancerConfig;
 }
 
 /** An instance of native/binding/agent_binding.cc's AgentServer. */

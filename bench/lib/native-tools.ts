@@ -1,4 +1,4 @@
-// The C++ load generators and echo server of bench/native, built on demand into build/bench/ by
+// The C++ load generators, echo server and balancer runner of bench/native, built on demand into build/bench/ by
 // their own CMake project (not part of the addon or the test build). Ninja or make decides what
 // is stale, so a second run builds nothing.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -9,7 +9,7 @@ import { packageRoot } from '../../src/native/addon.js';
 export const toolsDir = join(packageRoot, 'build', 'bench');
 const sourceDir = join(packageRoot, 'bench', 'native');
 
-export type ToolName = 'udp-client' | 'udp-echo' | 'dns-client' | 'report-load';
+export type ToolName = 'udp-client' | 'udp-echo' | 'dns-client' | 'report-load' | 'balancer-ops';
 
 function has(cmd: string): boolean {
   return spawnSync(cmd, ['--version'], { stdio: 'ignore' }).status === 0;

@@ -1,16 +1,20 @@
-// Micro: Balancer.runOps — pick + report pairs per second, native (one N-API call per batch of
-// thousands of operations, so the crossing is not what is measured) and TypeScript on the same
-// operation sequence, on one route of 10 nodes and across 10 000 routes of 10 nodes.
-// Both implementations must return the same summary hash for the same sequence (checked).
+// Micro: the balancer's pick + report pairs per second, native (bench/native/balancer_ops.cc, the
+// C++ Balancer in a process of its own, so no N-API crossing is measured) and TypeScript (the TS
+// Balancer in this process) on the same operation sequence, on one route of 10 nodes and across
+// 10 000 routes of 10 nodes. Both must return the same hash for the same sequence (checked).
+import { spawnSync } from 'node:child_process';
 import Benchmark from 'benchmark';
-import { createBalancer, BalancerOp, type Balancer } from '../../src/balancer/index.js';
+import { createBalancer, type Balancer } from '../../src/balancer/index.js';
 import { loadConfig } from '../../src/config/index.js';
-import { loadNative } from '../../src/native/addon.js';
+import { BalancerOp, runOps, runnerInput } from '../lib/balancer-ops.js';
+import { tool } from '../lib/native-tools.js';
 import { benchMain, implFigure, type Figure, type Impl } from '../lib/result.js';
 
 const NODES = 10;
 const PAIRS_PER_BATCH = 4096;
 const NOW = 1_000_000;
+/** Long enough that no route is pulled again while measuring. */
+const UPDATE_TIMEOUT_S = 3600;
 
 interface Scenario {
   readonly id: string;
@@ -48,18 +52,34 @@ function opSequence(routes: number, seed: number): Int32Array {
   return Int32Array.from(ops);
 }
 
-function setup(impl: Impl, routes: number): Balancer {
-  const { loadbalance } = loadConfig('agent', { env: {}, overrides: { 'loadbalance.update_timeout': '3600' } });
-  const b = createBalancer(impl, loadbalance);
+/** Every route: a pick (its pull) and DNS's answer with NODES hosts, at NOW. */
+function setupOps(routes: number): Int32Array {
+  const ops: number[] = [];
   const hosts = Array.from({ length: NODES }, (_, k) => host(k));
   for (let r = 0; r < routes; r++) {
     const modid = 1 + Math.floor(r / 100);
     const cmdid = 1 + (r % 100);
-    b.pick(modid, cmdid, NOW);
-    b.applyRoute(modid, cmdid, hosts, NOW);
+    ops.push(BalancerOp.PICK, modid, cmdid, BalancerOp.APPLY, modid, cmdid, NODES);
+    for (const h of hosts) ops.push(h.ip, h.port);
   }
+  return Int32Array.from(ops);
+}
+
+function tsBalancer(setup: Int32Array): Balancer {
+  const { loadbalance } = loadConfig('agent', { env: {}, overrides: { 'loadbalance.update_timeout': String(UPDATE_TIMEOUT_S) } });
+  const b = createBalancer('ts', loadbalance);
+  runOps(b, setup, NOW);
   b.takePullRequests();
   return b;
+}
+
+/** One run of the native runner: its hash of the batch and pairs per second. */
+function nativeRun(setup: Int32Array, ops: Int32Array, maxTime: number): { hash: number; hz: number } {
+  const args = ['--now', String(NOW), '--update-timeout-ms', String(UPDATE_TIMEOUT_S * 1000), '--max-time-ms', String(maxTime * 1000)];
+  const r = spawnSync(tool('balancer-ops'), args, { input: runnerInput(setup, ops), encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`balancer-ops failed (${r.status ?? r.signal}): ${r.stderr}`);
+  const out = JSON.parse(r.stdout) as { hash: number; batches: number; seconds: number };
+  return { hash: out.hash, hz: out.batches / out.seconds };
 }
 
 function measure(fn: () => void, maxTime: number): number {
@@ -78,7 +98,7 @@ void benchMain({
     let impls = ctx.impls;
     if (impls.includes('native')) {
       try {
-        loadNative();
+        tool('balancer-ops');
       } catch (err) {
         notes.push(`native skipped: ${(err as Error).message}`);
         impls = impls.filter((i) => i !== 'native');
@@ -88,24 +108,32 @@ void benchMain({
     const figures: Figure[] = [];
     const details: Record<string, unknown> = { pairsPerBatch: PAIRS_PER_BATCH, nodesPerRoute: NODES, maxTimeSec: maxTime };
     for (const s of SCENARIOS) {
+      const setup = setupOps(s.routes);
       const ops = opSequence(s.routes, 12345);
-      // Same sequence on fresh balancers: the implementations must agree on every pick.
-      const hashes = Object.fromEntries(impls.map((impl) => [impl, setup(impl, s.routes).runOps(ops, NOW).hash]));
-      const agree = new Set(Object.values(hashes)).size <= 1;
-      if (!agree) notes.push(`${s.id}: native and ts disagree on the op sequence (hashes ${JSON.stringify(hashes)})`);
-      const balancers = Object.fromEntries(impls.map((impl) => [impl, setup(impl, s.routes)])) as Record<Impl, Balancer>;
+      const hashes: Partial<Record<Impl, number>> = {};
       const samples: Partial<Record<Impl, number[]>> = {};
+      const ts = impls.includes('ts') ? tsBalancer(setup) : undefined;
+      // Same sequence on fresh balancers: the implementations must agree on every pick.
+      if (ts !== undefined) hashes.ts = runOps(tsBalancer(setup), ops, NOW);
       // Interleave the implementations run by run, so a noisy neighbour hits both alike.
       for (let run = 0; run < ctx.runs; run++) {
         for (const impl of impls) {
-          const b = balancers[impl];
-          const hz = measure(() => {
-            b.runOps(ops, NOW);
-          }, maxTime);
+          let hz: number;
+          if (impl === 'native') {
+            const r = nativeRun(setup, ops, maxTime);
+            hashes.native = r.hash;
+            hz = r.hz;
+          } else {
+            hz = measure(() => {
+              runOps(ts as Balancer, ops, NOW);
+            }, maxTime);
+          }
           (samples[impl] ??= []).push(Math.round(hz * PAIRS_PER_BATCH));
           ctx.log(`${s.id} ${impl} run ${run + 1}: ${(hz * PAIRS_PER_BATCH / 1e6).toFixed(2)} M pairs/s`);
         }
       }
+      const agree = new Set(Object.values(hashes)).size <= 1;
+      if (!agree) notes.push(`${s.id}: native and ts disagree on the op sequence (hashes ${JSON.stringify(hashes)})`);
       figures.push(implFigure({ id: `${s.id}_pairs_per_s`, label: s.label, unit: 'pairs/s' }, samples));
       details[s.id] = { routes: s.routes, hashes, implementationsAgree: agree };
     }

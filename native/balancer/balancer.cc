@@ -10,10 +10,26 @@ void Balancer::QueuePull(Route* r) {
   ++counters_.pulls;
 }
 
+bool Balancer::TakeNewPull(int64_t now) {
+  if (window_pulls_ == 0 || now - window_start_ >= 1000) {
+    window_start_ = now;
+    window_pulls_ = 0;
+  }
+  if (window_pulls_ >= config_.max_new_pulls_per_s) {
+    ++counters_.new_pulls_capped;
+    return false;
+  }
+  ++window_pulls_;
+  return true;
+}
+
 Route* Balancer::Use(int32_t modid, int32_t cmdid, int64_t now, bool* pull) {
   const uint64_t key = Key(modid, cmdid);
   auto it = index_.find(key);
+  *pull = false;
   if (it == index_.end()) {
+    // A client asking for modules that do not exist must not turn the agent into a flood on DNS.
+    if (!TakeNewPull(now)) return nullptr;
     Route& r = routes_.emplace_back(&config_, modid, cmdid, now);
     index_.emplace(key, std::prev(routes_.end()));
     QueuePull(&r);
@@ -21,10 +37,9 @@ Route* Balancer::Use(int32_t modid, int32_t cmdid, int64_t now, bool* pull) {
     return &r;
   }
   Route* r = &*it->second;
-  *pull = false;
-  // An empty NEW route cannot answer and would wait forever: pull it too (a reference defect).
-  if (r->state() == Route::State::kNew &&
-      (r->empty() || static_cast<double>(now - r->last_update()) > config_.update_timeout_ms)) {
+  const bool stale = static_cast<double>(now - r->last_update()) > config_.update_timeout_ms;
+  // A NEW route without nodes never got its answer (a pull lost around a reconnect): pull it now.
+  if ((r->state() == Route::State::kNew && (r->empty() || stale)) || (r->state() == Route::State::kEmpty && stale)) {
     QueuePull(r);
     *pull = true;
   }
@@ -34,7 +49,7 @@ Route* Balancer::Use(int32_t modid, int32_t cmdid, int64_t now, bool* pull) {
 PickResult Balancer::Pick(int32_t modid, int32_t cmdid, int64_t now) {
   bool pull;
   Route* r = Use(modid, cmdid, now, &pull);
-  if (r->empty()) {
+  if (r == nullptr || r->empty()) {
     ++counters_.picks_noexist;
     return {kRetNoExist, 0, 0, pull};
   }
@@ -64,7 +79,7 @@ bool Balancer::Report(int32_t modid, int32_t cmdid, int32_t ip, int32_t port, in
 bool Balancer::GetRoute(int32_t modid, int32_t cmdid, int64_t now, std::vector<HostAddr>* hosts) {
   bool pull;
   Route* r = Use(modid, cmdid, now, &pull);
-  r->Hosts(hosts);
+  if (r != nullptr) r->Hosts(hosts);
   return pull;
 }
 
@@ -75,22 +90,39 @@ bool Balancer::ApplyRoute(int32_t modid, int32_t cmdid, const std::vector<HostAd
     return false;
   }
   ++counters_.route_updates;
-  if (it->second->Apply(hosts, now) == 0) {
-    routes_.erase(it->second);
-    index_.erase(it);
+  Route* r = &*it->second;
+  Unlist(r);
+  if (r->Apply(hosts, now) != 0) return true;
+  // EMPTY: kept (and subscribed at DNS) so that its use neither pulls nor grows without bound.
+  r->set_empty_pos(empty_.insert(empty_.end(), r));
+  while (empty_.size() > static_cast<uint64_t>(config_.max_empty_routes)) {
+    Erase(empty_.front());
+    ++counters_.empty_routes_evicted;
   }
   return true;
 }
 
+void Balancer::Unlist(Route* r) {
+  if (!r->listed_empty()) return;
+  empty_.erase(r->empty_pos());
+  r->clear_empty_pos();
+}
+
+void Balancer::Erase(Route* r) {
+  Unlist(r);
+  auto it = index_.find(Key(r->modid(), r->cmdid()));
+  routes_.erase(it->second);
+  index_.erase(it);
+}
+
 std::vector<ModuleId> Balancer::OnDnsReconnected() {
   pulls_.clear();
-  std::vector<ModuleId> all;
-  all.reserve(routes_.size());
   for (Route& r : routes_) {
-    QueuePull(&r);
+    if (r.state() == Route::State::kPulling) r.set_state(Route::State::kNew);
+    pulls_.push_back({r.modid(), r.cmdid()});
+    ++counters_.pulls;
   }
-  all.swap(pulls_);
-  return all;
+  return TakePullRequests();
 }
 
 std::vector<ModuleId> Balancer::TakePullRequests() {
@@ -114,6 +146,7 @@ std::vector<RouteReport> Balancer::CollectReports(int64_t now, double interval_m
 Counters Balancer::counters() const {
   Counters c = counters_;
   c.routes = routes_.size();
+  c.empty_routes = empty_.size();
   for (const Route& r : routes_) {
     c.idle_nodes += r.idle_count();
     c.overloaded_nodes += r.overload_count();

@@ -22,20 +22,23 @@ class Balancer {
   Balancer(const Balancer&) = delete;
   Balancer& operator=(const Balancer&) = delete;
 
-  // get_host. An unknown module gets an empty PULLING route and kRetNoExist; a NEW route that is
-  // empty or older than update_timeout is pulled again (and still answers from its nodes).
+  // get_host. An unknown module gets an empty PULLING route, a pull and kRetNoExist (past
+  // max_new_pulls_per_s in the current second: kRetNoExist only, counted). A NEW route that is
+  // empty or older than update_timeout, or an EMPTY one older than update_timeout, is pulled
+  // again (and still answers from its nodes).
   PickResult Pick(int32_t modid, int32_t cmdid, int64_t now);
   // A call result. False when the route or node is unknown (ignored, counted).
   bool Report(int32_t modid, int32_t cmdid, int32_t ip, int32_t port, int32_t retcode, int64_t now);
   // get_route: appends the route's hosts (join order) to *hosts; same pull rules as Pick.
   // Returns whether this call queued a pull.
   bool GetRoute(int32_t modid, int32_t cmdid, int64_t now, std::vector<HostAddr>* hosts);
-  // A DNS reply or push: the whole host set. An empty set deletes the route. A module the table
-  // does not hold is ignored (false).
+  // A DNS reply or push: the whole host set. An empty set makes the route EMPTY (kept, at most
+  // max_empty_routes of them, the oldest dropped first). A module the table does not hold is
+  // ignored (false).
   bool ApplyRoute(int32_t modid, int32_t cmdid, const std::vector<HostAddr>& hosts, int64_t now);
   // The DNS connection is up again: whatever was in flight is lost, so every route is pulled again.
-  // Returns every module (creation order) and empties the pull queue, which it includes; every
-  // route is PULLING afterwards (so use does not queue duplicates before the reply).
+  // Returns every module (creation order) and empties the pull queue, which it includes. PULLING
+  // routes become NEW: should one of these pulls be lost too, use pulls the route again.
   std::vector<ModuleId> OnDnsReconnected();
   // The pulls queued since the last call, in the order they were queued.
   std::vector<ModuleId> TakePullRequests();
@@ -49,13 +52,21 @@ class Balancer {
     return (static_cast<uint64_t>(static_cast<uint32_t>(modid)) << 32) | static_cast<uint32_t>(cmdid);
   }
   // Looks the module up for a pick or get_route, creating it or queuing a re-pull as the rules say.
+  // Null when the module is unknown and the new-pull cap of this second is spent.
   Route* Use(int32_t modid, int32_t cmdid, int64_t now, bool* pull);
+  // Whether one more module never seen may be pulled at `now` (and counts it).
+  bool TakeNewPull(int64_t now);
   void QueuePull(Route* r);
+  void Unlist(Route* r);
+  void Erase(Route* r);
 
   const Config config_;
   std::list<Route> routes_;  // creation order
   std::unordered_map<uint64_t, std::list<Route>::iterator> index_;
+  std::list<Route*> empty_;  // routes DNS answered empty, oldest answer first
   std::vector<ModuleId> pulls_;
+  int64_t window_start_ = 0;  // the current one-second window of the new-pull cap
+  int64_t window_pulls_ = 0;
   Counters counters_;
 };
 

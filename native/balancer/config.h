@@ -19,6 +19,10 @@ struct Config {
   double idle_timeout_ms = 15000;
   double overload_timeout_ms = 15000;
   double update_timeout_ms = 15000;
+  // [agent] max_empty_routes: EMPTY routes kept, the oldest dropped past it.
+  int64_t max_empty_routes = 10000;
+  // [agent] max_new_pulls_per_s: pulls for modules the table does not hold, per second.
+  int64_t max_new_pulls_per_s = 1000;
 };
 
 }  // namespace lars::balancer

@@ -134,7 +134,9 @@ std::size_t Route::Apply(const std::vector<HostAddr>& hosts, int64_t now) {
     index_.emplace(key, std::prev(nodes_.end()));
   }
   last_update_ = now;
-  state_ = State::kNew;
+  state_ = nodes_.empty() ? State::kEmpty : State::kNew;
+  // An EMPTY route has no node to report on: activity of the nodes just removed is dropped with them.
+  if (nodes_.empty()) active_ = false;
   return nodes_.size();
 }
 

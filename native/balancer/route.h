@@ -15,7 +15,9 @@ namespace lars::balancer {
 
 class Route {
  public:
-  enum class State { kPulling, kNew };
+  // kPulling: a pull is in flight. kNew: holds DNS's nodes (pulled again when stale).
+  // kEmpty: DNS answered no nodes; answers NOEXIST, pulled again only when stale.
+  enum class State { kPulling, kNew, kEmpty };
   enum class Change { kNone, kToOverload, kToIdle };
 
   struct Node {
@@ -50,7 +52,7 @@ class Route {
   bool Report(int32_t ip, int32_t port, int32_t retcode, int64_t now, Change* change);
   // Replaces the host set: new hosts join idle, gone hosts leave every structure, the others keep
   // their state. Hosts with a port outside 0..65535 and duplicates are skipped. Returns the number
-  // of hosts kept (0 means the caller must delete the route). Sets state NEW and last_update.
+  // of hosts kept. Sets last_update and the state: NEW, or EMPTY when no host is kept.
   std::size_t Apply(const std::vector<HostAddr>& hosts, int64_t now);
 
   // Every node in the order it joined the route.
@@ -66,6 +68,14 @@ class Route {
   State state() const { return state_; }
   void set_state(State s) { state_ = s; }
   int64_t last_update() const { return last_update_; }
+  // Its place in the Balancer's list of routes DNS answered empty (valid while listed_empty()).
+  bool listed_empty() const { return listed_empty_; }
+  std::list<Route*>::iterator empty_pos() const { return empty_pos_; }
+  void set_empty_pos(std::list<Route*>::iterator pos) {
+    empty_pos_ = pos;
+    listed_empty_ = true;
+  }
+  void clear_empty_pos() { listed_empty_ = false; }
 
   // Report-interval bookkeeping (Balancer::CollectReports).
   bool active() const { return active_; }
@@ -91,6 +101,8 @@ class Route {
   int64_t access_cnt_ = 0;
   State state_ = State::kPulling;
   int64_t last_update_;
+  bool listed_empty_ = false;
+  std::list<Route*>::iterator empty_pos_;
   bool active_ = false;  // a report arrived since the last status report
   bool reported_ = false;
   int64_t last_report_ = 0;

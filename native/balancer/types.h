@@ -60,7 +60,10 @@ struct Counters {
   uint64_t pulls = 0;    // route pulls queued (including those returned by OnDnsReconnected)
   uint64_t route_updates = 0;
   uint64_t route_updates_ignored = 0;  // ApplyRoute for a route the table does not hold
+  uint64_t new_pulls_capped = 0;       // unknown modules answered without a pull (max_new_pulls_per_s)
+  uint64_t empty_routes_evicted = 0;   // EMPTY routes dropped past max_empty_routes
   uint64_t routes = 0;
+  uint64_t empty_routes = 0;  // routes DNS answered empty (gauge)
   uint64_t idle_nodes = 0;
   uint64_t overloaded_nodes = 0;
 };

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "agent/AgentServer.h"
+#include "binding/balancer_binding.h"
 
 namespace lars::binding {
 namespace {
@@ -35,19 +36,7 @@ agent::AgentOptions ReadOptions(Napi::Value value) {
   opts.basePort = static_cast<uint16_t>(Number(o, "port"));
   opts.reportIntervalMs = Number(o, "reportIntervalMs");
   if (!o.Get("loadbalance").IsObject()) Throw(env, "ERR_CONFIG", "AgentServer options: loadbalance must be an object");
-  Napi::Object c = o.Get("loadbalance").As<Napi::Object>();
-  lb::Config& cfg = opts.balancer;
-  cfg.probe_num = static_cast<int64_t>(Number(c, "probeNum"));
-  cfg.init_succ_cnt = static_cast<int64_t>(Number(c, "initSuccCnt"));
-  cfg.init_err_cnt = static_cast<int64_t>(Number(c, "initErrCnt"));
-  cfg.err_rate = Number(c, "errRate");
-  cfg.succ_rate = Number(c, "succRate");
-  cfg.contin_err_limit = static_cast<int64_t>(Number(c, "continErrLimit"));
-  cfg.contin_succ_limit = static_cast<int64_t>(Number(c, "continSuccLimit"));
-  cfg.window_err_rate = Number(c, "windowErrRate");
-  cfg.idle_timeout_ms = Number(c, "idleTimeoutMs");
-  cfg.overload_timeout_ms = Number(c, "overloadTimeoutMs");
-  cfg.update_timeout_ms = Number(c, "updateTimeoutMs");
+  opts.balancer = BalancerConfigOf(o.Get("loadbalance").As<Napi::Object>());
   return opts;
 }
 
@@ -152,7 +141,10 @@ Napi::Object PortStatsObject(Napi::Env env, const agent::PortStats& s) {
   SetCount(o, "pulls", b.pulls);
   SetCount(o, "routeUpdates", b.route_updates);
   SetCount(o, "routeUpdatesIgnored", b.route_updates_ignored);
+  SetCount(o, "newPullsCapped", b.new_pulls_capped);
+  SetCount(o, "emptyRoutesEvicted", b.empty_routes_evicted);
   SetCount(o, "routes", b.routes);
+  SetCount(o, "emptyRoutes", b.empty_routes);
   SetCount(o, "idleNodes", b.idle_nodes);
   SetCount(o, "overloadedNodes", b.overloaded_nodes);
   return o;

@@ -4,8 +4,6 @@
 #include <string>
 #include <vector>
 
-#include "balancer/ops.h"
-
 namespace lars::binding {
 namespace {
 
@@ -53,25 +51,12 @@ class BalancerWrap : public Napi::ObjectWrap<BalancerWrap> {
                            InstanceMethod<&BalancerWrap::TakePullRequests>("takePullRequests"),
                            InstanceMethod<&BalancerWrap::CollectReports>("collectReports"),
                            InstanceMethod<&BalancerWrap::Counters>("counters"),
-                           InstanceMethod<&BalancerWrap::RunOps>("runOps"),
                        });
   }
 
   explicit BalancerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BalancerWrap>(info) {
     if (info.Length() < 1 || !info[0].IsObject()) Throw(info.Env(), "ERR_CONFIG", "Balancer: expected a config object");
-    Napi::Object c = info[0].As<Napi::Object>();
-    lb::Config cfg;
-    cfg.probe_num = static_cast<int64_t>(NumberField(c, "probeNum"));
-    cfg.init_succ_cnt = static_cast<int64_t>(NumberField(c, "initSuccCnt"));
-    cfg.init_err_cnt = static_cast<int64_t>(NumberField(c, "initErrCnt"));
-    cfg.err_rate = NumberField(c, "errRate");
-    cfg.succ_rate = NumberField(c, "succRate");
-    cfg.contin_err_limit = static_cast<int64_t>(NumberField(c, "continErrLimit"));
-    cfg.contin_succ_limit = static_cast<int64_t>(NumberField(c, "continSuccLimit"));
-    cfg.window_err_rate = NumberField(c, "windowErrRate");
-    cfg.idle_timeout_ms = NumberField(c, "idleTimeoutMs");
-    cfg.overload_timeout_ms = NumberField(c, "overloadTimeoutMs");
-    cfg.update_timeout_ms = NumberField(c, "updateTimeoutMs");
+    const lb::Config cfg = BalancerConfigOf(info[0].As<Napi::Object>());
     balancer_ = std::make_unique<lb::Balancer>(cfg);
     info.This().As<Napi::Object>().TypeTag(&kBalancerTag);
   }
@@ -181,46 +166,12 @@ class BalancerWrap : public Napi::ObjectWrap<BalancerWrap> {
     set("pulls", c.pulls);
     set("routeUpdates", c.route_updates);
     set("routeUpdatesIgnored", c.route_updates_ignored);
+    set("newPullsCapped", c.new_pulls_capped);
+    set("emptyRoutesEvicted", c.empty_routes_evicted);
     set("routes", c.routes);
+    set("emptyRoutes", c.empty_routes);
     set("idleNodes", c.idle_nodes);
     set("overloadedNodes", c.overloaded_nodes);
-    return o;
-  }
-
-  // runOps(ops: Int32Array, now, out?: Int32Array) -> summary (encoding in native/balancer/ops.h)
-  Napi::Value RunOps(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
-      Throw(env, "ERR_INVALID_INPUT", "runOps: ops must be an Int32Array");
-    }
-    Napi::Int32Array ops = info[0].As<Napi::Int32Array>();
-    int32_t* out = nullptr;
-    size_t out_len = 0;
-    if (info.Length() > 2 && !info[2].IsUndefined()) {
-      if (!info[2].IsTypedArray() || info[2].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
-        Throw(env, "ERR_INVALID_INPUT", "runOps: out must be an Int32Array");
-      }
-      Napi::Int32Array o = info[2].As<Napi::Int32Array>();
-      out = o.Data();
-      out_len = o.ElementLength();
-    }
-    lb::OpsSummary s;
-    std::string error;
-    if (!lb::RunOps(balancer_.get(), ops.Data(), ops.ElementLength(), I64(info, 1), out, out_len, &s, &error)) {
-      Throw(env, "ERR_INVALID_INPUT", "runOps: " + error);
-    }
-    Napi::Object o = Napi::Object::New(env);
-    auto set = [&](const char* k, double v) { o.Set(k, Napi::Number::New(env, v)); };
-    set("ops", static_cast<double>(s.ops));
-    set("picks", static_cast<double>(s.picks));
-    set("succ", static_cast<double>(s.succ));
-    set("overload", static_cast<double>(s.overload));
-    set("noexist", static_cast<double>(s.noexist));
-    set("reports", static_cast<double>(s.reports));
-    set("ignored", static_cast<double>(s.ignored));
-    set("pulls", static_cast<double>(s.pulls));
-    set("now", static_cast<double>(s.now));
-    set("hash", static_cast<double>(s.hash));
     return o;
   }
 
@@ -228,6 +179,24 @@ class BalancerWrap : public Napi::ObjectWrap<BalancerWrap> {
 };
 
 }  // namespace
+
+lb::Config BalancerConfigOf(Napi::Object c) {
+  lb::Config cfg;
+  cfg.probe_num = static_cast<int64_t>(NumberField(c, "probeNum"));
+  cfg.init_succ_cnt = static_cast<int64_t>(NumberField(c, "initSuccCnt"));
+  cfg.init_err_cnt = static_cast<int64_t>(NumberField(c, "initErrCnt"));
+  cfg.err_rate = NumberField(c, "errRate");
+  cfg.succ_rate = NumberField(c, "succRate");
+  cfg.contin_err_limit = static_cast<int64_t>(NumberField(c, "continErrLimit"));
+  cfg.contin_succ_limit = static_cast<int64_t>(NumberField(c, "continSuccLimit"));
+  cfg.window_err_rate = NumberField(c, "windowErrRate");
+  cfg.idle_timeout_ms = NumberField(c, "idleTimeoutMs");
+  cfg.overload_timeout_ms = NumberField(c, "overloadTimeoutMs");
+  cfg.update_timeout_ms = NumberField(c, "updateTimeoutMs");
+  cfg.max_empty_routes = static_cast<int64_t>(NumberField(c, "maxEmptyRoutes"));
+  cfg.max_new_pulls_per_s = static_cast<int64_t>(NumberField(c, "maxNewPullsPerS"));
+  return cfg;
+}
 
 Napi::Object InitBalancer(Napi::Env env) {
   Napi::Object m = Napi::Object::New(env);

@@ -12,6 +12,10 @@ namespace lars::binding {
 // { Balancer: class } — see NativeBalancerModule in src/native/types.ts.
 Napi::Object InitBalancer(Napi::Env env);
 
+// A config object checked by checkBalancerConfig (src/balancer/balancer.ts) as a Config; also read
+// by the agent binding. Throws ERR_CONFIG when a field is not a number.
+lars::balancer::Config BalancerConfigOf(Napi::Object config);
+
 // The balancer behind a JS Balancer object, or nullptr when `value` is not one.
 // For other bindings (e.g. an agent hot path that hands it to its loop thread, which then owns it).
 lars::balancer::Balancer* UnwrapBalancer(Napi::Value value);

@@ -4,7 +4,6 @@
 #include <vector>
 
 #include "balancer/balancer.h"
-#include "balancer/ops.h"
 #include "check.h"
 
 using lars::balancer::Balancer;
@@ -224,15 +223,78 @@ TEST(apply_keeps_state_and_removes_gone_nodes) {
   CHECK(b.Report(kMod, kCmd, 0x0a000002, 9001, 0, 20));
 }
 
-TEST(empty_set_deletes_route) {
-  Balancer b{Config{}};
+TEST(empty_set_makes_an_empty_route_that_answers_without_pulling) {
+  Config c;
+  c.update_timeout_ms = 100;
+  Balancer b{c};
   Prime(&b, 2);
   CHECK(b.ApplyRoute(kMod, kCmd, {}, 1));
-  CHECK_EQ(b.counters().routes, 0u);
-  CHECK(!b.ApplyRoute(kMod, kCmd, Hosts(1), 2));  // unknown now: ignored
-  PickResult r = b.Pick(kMod, kCmd, 3);
+  CHECK_EQ(b.counters().routes, 1u);
+  CHECK_EQ(b.counters().empty_routes, 1u);
+  for (int64_t t = 1; t <= 101; ++t) {
+    PickResult r = b.Pick(kMod, kCmd, t);
+    CHECK_EQ(r.retcode, kRetNoExist);
+    CHECK(!r.pull);
+  }
+  CHECK(b.TakePullRequests().empty());
+  // Still subscribed: a push with nodes makes it a normal route at once.
+  CHECK(b.ApplyRoute(kMod, kCmd, Hosts(1), 50));
+  CHECK_EQ(b.Pick(kMod, kCmd, 51).retcode, kRetSucc);
+  CHECK_EQ(b.counters().empty_routes, 0u);
+}
+
+TEST(empty_route_is_pulled_again_only_when_stale) {
+  Config c;
+  c.update_timeout_ms = 100;
+  Balancer b{c};
+  b.Pick(kMod, kCmd, 0);
+  b.TakePullRequests();
+  b.ApplyRoute(kMod, kCmd, {}, 0);
+  CHECK(!b.Pick(kMod, kCmd, 100).pull);
+  CHECK(b.Pick(kMod, kCmd, 101).pull);
+  CHECK(!b.Pick(kMod, kCmd, 102).pull);  // PULLING
+  CHECK_EQ(b.TakePullRequests().size(), 1u);
+  b.ApplyRoute(kMod, kCmd, {}, 150);
+  CHECK(!b.Pick(kMod, kCmd, 250).pull);
+  CHECK(b.Pick(kMod, kCmd, 251).pull);
+}
+
+TEST(max_empty_routes_drops_the_oldest) {
+  Config c;
+  c.max_empty_routes = 2;
+  Balancer b{c};
+  for (int32_t m = 1; m <= 3; ++m) b.Pick(m, 0, 0);
+  b.TakePullRequests();
+  b.ApplyRoute(1, 0, {}, 1);
+  b.ApplyRoute(2, 0, {}, 2);
+  b.ApplyRoute(1, 0, {}, 3);  // answered again: now the newest
+  b.ApplyRoute(3, 0, {}, 4);
+  CHECK_EQ(b.counters().empty_routes, 2u);
+  CHECK_EQ(b.counters().empty_routes_evicted, 1u);
+  CHECK_EQ(b.counters().routes, 2u);
+  CHECK(!b.Pick(1, 0, 5).pull);
+  CHECK(!b.Pick(3, 0, 5).pull);
+  CHECK(b.Pick(2, 0, 5).pull);  // dropped: starts over
+  CHECK(!b.ApplyRoute(9, 9, {}, 6));
+}
+
+TEST(new_pulls_are_capped_per_second) {
+  Config c;
+  c.max_new_pulls_per_s = 2;
+  Balancer b{c};
+  CHECK(b.Pick(1, 0, 1000).pull);
+  CHECK(b.Pick(2, 0, 1500).pull);
+  PickResult r = b.Pick(3, 0, 1999);
   CHECK_EQ(r.retcode, kRetNoExist);
-  CHECK(r.pull);
+  CHECK(!r.pull);
+  std::vector<HostAddr> hosts;
+  CHECK(!b.GetRoute(4, 0, 1999, &hosts));
+  CHECK(hosts.empty());
+  CHECK_EQ(b.counters().new_pulls_capped, 2u);
+  CHECK_EQ(b.counters().routes, 2u);
+  CHECK(!b.Pick(1, 0, 1999).pull);  // known modules are not capped
+  CHECK(b.Pick(3, 0, 2000).pull);   // a new second
+  CHECK_EQ(b.TakePullRequests().size(), 3u);
 }
 
 TEST(stale_route_pulls_again) {
@@ -262,6 +324,24 @@ TEST(reconnect_pulls_every_route) {
   CHECK_EQ(b.Pick(kMod, kCmd, 1).retcode, kRetSucc);
 }
 
+TEST(reconnect_pull_lost_again_is_retried_on_use) {
+  Config c;
+  c.update_timeout_ms = 100;
+  Balancer b{c};
+  Prime(&b, 1);
+  CHECK(b.Pick(kMod, kCmd, 101).pull);  // stale: PULLING
+  b.Pick(7, 8, 101);                     // PULLING, never answered
+  b.TakePullRequests();
+  CHECK_EQ(b.OnDnsReconnected().size(), 2u);  // and these pulls are lost too
+  // PULLING went back to NEW: use pulls again instead of waiting forever.
+  PickResult r = b.Pick(kMod, kCmd, 102);
+  CHECK(r.pull);
+  CHECK_EQ(r.retcode, kRetSucc);
+  CHECK(b.Pick(7, 8, 102).pull);
+  CHECK(!b.Pick(7, 8, 103).pull);
+  CHECK_EQ(b.TakePullRequests().size(), 2u);
+}
+
 TEST(report_interval_batching) {
   Balancer b{Config{}};
   Prime(&b, 2);
@@ -277,26 +357,4 @@ TEST(report_interval_batching) {
   CHECK(b.CollectReports(500, 1000).empty());  // within the interval
   CHECK_EQ(b.CollectReports(1010, 1000).size(), 1u);
   CHECK(b.CollectReports(5000, 1000).empty());  // nothing new
-}
-
-TEST(run_ops_matches_single_calls) {
-  Balancer a{Config{}};
-  Balancer b{Config{}};
-  Prime(&a, 3);
-  Prime(&b, 3);
-  std::vector<int32_t> ops{1, kMod, kCmd, 0, 5, 2, kMod, kCmd, 0x0a000001, 9000, 1, 1, kMod, kCmd, 1, 9, 9};
-  std::vector<int32_t> out(9);
-  lars::balancer::OpsSummary s;
-  std::string err;
-  CHECK(lars::balancer::RunOps(&a, ops.data(), ops.size(), 100, out.data(), out.size(), &s, &err));
-  CHECK_EQ(s.picks, 3u);
-  CHECK_EQ(s.noexist, 1u);
-  CHECK_EQ(s.now, 105);
-  PickResult r = b.Pick(kMod, kCmd, 100);
-  CHECK_EQ(out[2], r.port);
-  b.Report(kMod, kCmd, 0x0a000001, 9000, 1, 105);
-  CHECK_EQ(out[5], b.Pick(kMod, kCmd, 105).port);
-  std::vector<int32_t> bad{1, kMod};
-  CHECK(!lars::balancer::RunOps(&a, bad.data(), bad.size(), 0, nullptr, 0, &s, &err));
-  CHECK(!err.empty());
 }

@@ -3,7 +3,7 @@
 // waiting on anything else. Two implementations behave the same: the native one (C++ loop threads,
 // native/agent via the binding) and the TypeScript one (node:dgram + the TS Balancer).
 // The control plane (DNS and Report clients, start-agent.ts) drives either through this interface.
-import type { ModuleId, RouteReport } from '../balancer/index.js';
+import type { BalancerLimits, ModuleId, RouteReport } from '../balancer/index.js';
 import type { HostAddr } from '../balancer/route.js';
 import type { LoadBalanceConfig } from '../config/types.js';
 import type { Implementation } from '../native/addon.js';
@@ -19,6 +19,8 @@ export interface AgentCoreOptions {
   /** Each port's balancer reports routes with activity on this period (at most once per route). */
   readonly reportIntervalMs: number;
   readonly loadbalance: LoadBalanceConfig;
+  /** Each port's route table limits ([agent] max_empty_routes, max_new_pulls_per_s). */
+  readonly limits: BalancerLimits;
   /** Modules the balancers want pulled from DNS, in batches (duplicates possible). Must not throw. */
   readonly onPulls: (modules: ModuleId[]) => void;
   /** Route reports to send to the Report service, in batches. Must not throw. */

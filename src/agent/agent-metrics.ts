@@ -65,6 +65,9 @@ export function registerAgentMetrics(metrics: MetricSet, core: AgentCore, dns: D
     [{ to: 'idle' }, p.toIdle],
   ]);
   perPort('counter', 'pulls_total', 'Route pulls queued by the port\'s balancer (new module, stale route, DNS reconnect)', [], (p) => [[{}, p.pulls]]);
+  perPort('gauge', 'empty_routes', 'Routes DNS answered empty, kept so that their use answers NOEXIST without a pull', [], (p) => [[{}, p.emptyRoutes]]);
+  perPort('counter', 'empty_routes_evicted_total', 'Empty routes dropped, oldest first, past [agent] max_empty_routes', [], (p) => [[{}, p.emptyRoutesEvicted]]);
+  perPort('counter', 'new_pulls_capped_total', 'Unknown modules answered NOEXIST without a pull past [agent] max_new_pulls_per_s', [], (p) => [[{}, p.newPullsCapped]]);
   perPort('counter', 'route_updates_total', 'Host sets from DNS applied to the port\'s balancer', [], (p) => [[{}, p.routeUpdates]]);
 
   const d = () => dns.stats();

@@ -63,7 +63,7 @@ export class NativeAgentCore implements AgentCore {
           ip: this.opts.ip,
           port: this.opts.port,
           reportIntervalMs: this.opts.reportIntervalMs,
-          loadbalance: checkBalancerConfig(this.opts.loadbalance),
+          loadbalance: checkBalancerConfig(this.opts.loadbalance, this.opts.limits),
         },
         (pairs) => onPulls(modulesOf(pairs)),
         (flat) => onReports(reportsOf(flat)),

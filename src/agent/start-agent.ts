@@ -57,6 +57,7 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
     port: config.agent.port,
     reportIntervalMs: config.agent.reportIntervalMs,
     loadbalance: config.loadbalance,
+    limits: { maxEmptyRoutes: config.agent.maxEmptyRoutes, maxNewPullsPerS: config.agent.maxNewPullsPerS },
     onPulls: (modules) => dns.requestRoutes(modules),
     onReports: (reports) => reporter.send(reports),
   });

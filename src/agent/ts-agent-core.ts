@@ -71,7 +71,7 @@ export class TsAgentCore implements AgentCore {
   constructor(private readonly opts: AgentCoreOptions) {}
 
   async listen(): Promise<readonly number[]> {
-    const config = checkBalancerConfig(this.opts.loadbalance);
+    const config = checkBalancerConfig(this.opts.loadbalance, this.opts.limits);
     let sockets: Socket[];
     try {
       sockets = await this.bindPorts();
@@ -86,7 +86,7 @@ export class TsAgentCore implements AgentCore {
     }
     this.ports = sockets.map((socket) => ({
       socket,
-      balancer: createBalancer('ts', config),
+      balancer: createBalancer('ts', config, config),
       counters: { datagramsIn: 0, datagramsOut: 0, datagramsDropped: 0, badBodies: 0, unknownMsgIds: 0, replyFailures: 0, getRoutes: 0 },
     }));
     for (const p of this.ports) {
@@ -132,7 +132,10 @@ export class TsAgentCore implements AgentCore {
           pulls: b.pulls,
           routeUpdates: b.routeUpdates,
           routeUpdatesIgnored: b.routeUpdatesIgnored,
+          newPullsCapped: b.newPullsCapped,
+          emptyRoutesEvicted: b.emptyRoutesEvicted,
           routes: b.routes,
+          emptyRoutes: b.emptyRoutes,
           idleNodes: b.idleNodes,
           overloadedNodes: b.overloadedNodes,
         };

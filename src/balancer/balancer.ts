@@ -54,36 +54,29 @@ export interface BalancerCounters {
   routeUpdates: number;
   /** applyRoute() for a route the table does not hold. */
   routeUpdatesIgnored: number;
+  /** Unknown modules answered without a pull (maxNewPullsPerS). */
+  newPullsCapped: number;
+  /** EMPTY routes dropped past maxEmptyRoutes. */
+  emptyRoutesEvicted: number;
   routes: number;
+  /** Routes DNS answered empty (gauge). */
+  emptyRoutes: number;
   idleNodes: number;
   overloadedNodes: number;
 }
 
-/**
- * runOps encoding (native/balancer/ops.h), one Int32Array:
- *   [CLOCK, dt]                                  the batch clock advances by dt ms (dt >= 0)
- *   [PICK, modid, cmdid]                         pick at the batch clock
- *   [REPORT, modid, cmdid, ip, port, retcode]    report at the batch clock
- * For every pick, `out` (when given) receives retcode, ip, port.
- */
-export const BalancerOp = { CLOCK: 0, PICK: 1, REPORT: 2 } as const;
-
-export interface RunOpsSummary {
-  ops: number;
-  picks: number;
-  succ: number;
-  overload: number;
-  noexist: number;
-  reports: number;
-  /** Reports for an unknown route or node. */
-  ignored: number;
-  /** Picks that queued a pull. */
-  pulls: number;
-  /** The batch clock after the last op. */
-  now: number;
-  /** FNV-1a (32-bit) over retcode, ip, port of every pick, one int32 at a time. */
-  hash: number;
+/** The route table's limits ([agent] max_empty_routes, max_new_pulls_per_s; docs/spec/BALANCER.md). */
+export interface BalancerLimits {
+  /** EMPTY routes kept; past it the oldest is dropped. */
+  readonly maxEmptyRoutes: number;
+  /** Pulls per second for modules the table does not hold; past it NOEXIST without a pull. */
+  readonly maxNewPullsPerS: number;
 }
+
+export const DEFAULT_BALANCER_LIMITS: BalancerLimits = Object.freeze({ maxEmptyRoutes: 10_000, maxNewPullsPerS: 1_000 });
+
+/** What a Balancer runs on: the [loadbalance] parameters and the route table's limits. */
+export type BalancerConfig = LoadBalanceConfig & BalancerLimits;
 
 const COUNT_KEYS = [
   ['probeNum', 'probe_num'],
@@ -91,6 +84,10 @@ const COUNT_KEYS = [
   ['initErrCnt', 'init_err_cnt'],
   ['continErrLimit', 'contin_err_limit'],
   ['continSuccLimit', 'contin_succ_limit'],
+] as const;
+const LIMIT_KEYS = [
+  ['maxEmptyRoutes', '[agent] max_empty_routes'],
+  ['maxNewPullsPerS', '[agent] max_new_pulls_per_s'],
 ] as const;
 const REAL_KEYS = [
   ['errRate', 'err_rate'],
@@ -102,11 +99,18 @@ const REAL_KEYS = [
 ] as const;
 
 /**
- * Checks a LoadBalanceConfig once, for both implementations: counts are non-negative integers,
- * rates and timeouts non-negative finite numbers. Returns a frozen copy with only those fields.
+ * Checks a balancer's config once, for both implementations: counts and limits are non-negative
+ * integers, rates and timeouts non-negative finite numbers. Returns a frozen copy with only those fields.
  */
-export function checkBalancerConfig(config: LoadBalanceConfig): LoadBalanceConfig {
+export function checkBalancerConfig(config: LoadBalanceConfig, limits: BalancerLimits = DEFAULT_BALANCER_LIMITS): BalancerConfig {
   const out: Record<string, number> = {};
+  for (const [key, name] of LIMIT_KEYS) {
+    const v = limits[key];
+    if (!Number.isSafeInteger(v) || v < 0) {
+      throw new LarsError('ERR_CONFIG', `${name} must be a non-negative integer, got ${String(v)}`);
+    }
+    out[key] = v;
+  }
   for (const [key, ini] of COUNT_KEYS) {
     const v = config[key];
     if (!Number.isSafeInteger(v) || v < 0) {
@@ -121,7 +125,7 @@ export function checkBalancerConfig(config: LoadBalanceConfig): LoadBalanceConfi
     }
     out[key] = v;
   }
-  return Object.freeze(out) as unknown as LoadBalanceConfig;
+  return Object.freeze(out) as unknown as BalancerConfig;
 }
 
 function emptyCounters(): BalancerCounters {
@@ -137,27 +141,31 @@ function emptyCounters(): BalancerCounters {
     pulls: 0,
     routeUpdates: 0,
     routeUpdatesIgnored: 0,
+    newPullsCapped: 0,
+    emptyRoutesEvicted: 0,
     routes: 0,
+    emptyRoutes: 0,
     idleNodes: 0,
     overloadedNodes: 0,
   };
 }
 
-function mix(h: number, v: number): number {
-  return Math.imul(h ^ v, 16777619) >>> 0;
-}
-
 export class Balancer implements BalancerApi {
-  private readonly config: LoadBalanceConfig;
+  private readonly config: BalancerConfig;
   /** modid -> cmdid -> route: two numeric lookups, no key strings on the hot path. */
   private readonly index = new Map<number, Map<number, Route>>();
   /** Every route, in creation order. */
   private readonly order = new Set<Route>();
+  /** Routes DNS answered empty, oldest answer first (a Set keeps insertion order). */
+  private readonly emptyRoutes = new Set<Route>();
   private pulls: ModuleId[] = [];
+  /** The current one-second window of the new-pull cap. */
+  private windowStart = 0;
+  private windowPulls = 0;
   private readonly stats = emptyCounters();
 
-  constructor(config: LoadBalanceConfig) {
-    this.config = checkBalancerConfig(config);
+  constructor(config: BalancerConfig) {
+    this.config = checkBalancerConfig(config, config);
   }
 
   private find(modid: number, cmdid: number): Route | undefined {
@@ -170,11 +178,28 @@ export class Balancer implements BalancerApi {
     this.stats.pulls++;
   }
 
-  /** Looks a module up for a pick or get_route, creating it or queuing a re-pull as the rules say. */
-  private use(modid: number, cmdid: number, now: number): { route: Route; pull: boolean } {
+  /** Whether one more module never seen may be pulled at `now` (and counts it). */
+  private takeNewPull(now: number): boolean {
+    if (this.windowPulls === 0 || now - this.windowStart >= 1000) {
+      this.windowStart = now;
+      this.windowPulls = 0;
+    }
+    if (this.windowPulls >= this.config.maxNewPullsPerS) {
+      this.stats.newPullsCapped++;
+      return false;
+    }
+    this.windowPulls++;
+    return true;
+  }
+
+  /** Looks a module up for a pick or get_route, creating it or queuing a re-pull as the rules say.
+   * No route when the module is unknown and the new-pull cap of this second is spent. */
+  private use(modid: number, cmdid: number, now: number): { route: Route | undefined; pull: boolean } {
     let byCmd = this.index.get(modid);
     let r = byCmd?.get(cmdid);
     if (r === undefined) {
+      // A client asking for modules that do not exist must not turn the agent into a flood on DNS.
+      if (!this.takeNewPull(now)) return { route: undefined, pull: false };
       r = new Route(this.config, modid, cmdid, now);
       if (byCmd === undefined) {
         byCmd = new Map();
@@ -185,8 +210,9 @@ export class Balancer implements BalancerApi {
       this.queuePull(r);
       return { route: r, pull: true };
     }
-    // An empty NEW route cannot answer and would wait forever: pull it too (a reference defect).
-    if (r.state === RouteState.NEW && (r.empty || now - r.lastUpdate > this.config.updateTimeoutMs)) {
+    const stale = now - r.lastUpdate > this.config.updateTimeoutMs;
+    // A NEW route without nodes never got its answer (a pull lost around a reconnect): pull it now.
+    if ((r.state === RouteState.NEW && (r.empty || stale)) || (r.state === RouteState.EMPTY && stale)) {
       this.queuePull(r);
       return { route: r, pull: true };
     }
@@ -195,7 +221,7 @@ export class Balancer implements BalancerApi {
 
   pick(modid: number, cmdid: number, now: number): PickResult {
     const { route, pull } = this.use(modid | 0, cmdid | 0, now);
-    if (route.empty) {
+    if (route === undefined || route.empty) {
       this.stats.picksNoexist++;
       return { retcode: RetCode.NOEXIST, ip: 0, port: 0, pull };
     }
@@ -224,30 +250,43 @@ export class Balancer implements BalancerApi {
 
   getRoute(modid: number, cmdid: number, now: number): RouteLookup {
     const { route, pull } = this.use(modid | 0, cmdid | 0, now);
-    return { hosts: route.hosts(), pull };
+    return { hosts: route === undefined ? [] : route.hosts(), pull };
   }
 
   applyRoute(modid: number, cmdid: number, hosts: readonly HostAddr[], now: number): boolean {
-    modid |= 0;
-    cmdid |= 0;
-    const r = this.find(modid, cmdid);
+    const r = this.find(modid | 0, cmdid | 0);
     if (r === undefined) {
       this.stats.routeUpdatesIgnored++;
       return false;
     }
     this.stats.routeUpdates++;
-    if (r.apply(hosts, now) === 0) {
-      const byCmd = this.index.get(modid) as Map<number, Route>;
-      byCmd.delete(cmdid);
-      if (byCmd.size === 0) this.index.delete(modid);
-      this.order.delete(r);
+    this.emptyRoutes.delete(r);
+    if (r.apply(hosts, now) !== 0) return true;
+    // EMPTY: kept (and subscribed at DNS) so that its use neither pulls nor grows without bound.
+    this.emptyRoutes.add(r);
+    for (const oldest of this.emptyRoutes) {
+      if (this.emptyRoutes.size <= this.config.maxEmptyRoutes) break;
+      this.erase(oldest);
+      this.stats.emptyRoutesEvicted++;
     }
     return true;
   }
 
+  private erase(r: Route): void {
+    this.emptyRoutes.delete(r);
+    const byCmd = this.index.get(r.modid) as Map<number, Route>;
+    byCmd.delete(r.cmdid);
+    if (byCmd.size === 0) this.index.delete(r.modid);
+    this.order.delete(r);
+  }
+
   onDnsReconnected(): ModuleId[] {
     this.pulls = [];
-    for (const r of this.order) this.queuePull(r);
+    for (const r of this.order) {
+      if (r.state === RouteState.PULLING) r.state = RouteState.NEW;
+      this.pulls.push({ modid: r.modid, cmdid: r.cmdid });
+      this.stats.pulls++;
+    }
     return this.takePullRequests();
   }
 
@@ -270,72 +309,11 @@ export class Balancer implements BalancerApi {
   counters(): BalancerCounters {
     const c = { ...this.stats };
     c.routes = this.order.size;
+    c.emptyRoutes = this.emptyRoutes.size;
     for (const r of this.order) {
       c.idleNodes += r.idleCount;
       c.overloadedNodes += r.overloadCount;
     }
     return c;
-  }
-
-  runOps(ops: Int32Array, now: number, out?: Int32Array): RunOpsSummary {
-    if (!(ops instanceof Int32Array)) throw new LarsError('ERR_INVALID_INPUT', 'runOps: ops must be an Int32Array');
-    if (out !== undefined && !(out instanceof Int32Array)) {
-      throw new LarsError('ERR_INVALID_INPUT', 'runOps: out must be an Int32Array');
-    }
-    // Check the whole batch first: a malformed batch runs nothing.
-    const n = ops.length;
-    let picks = 0;
-    for (let i = 0; i < n; ) {
-      const op = ops[i] as number;
-      const len = op === BalancerOp.CLOCK ? 2 : op === BalancerOp.PICK ? 3 : op === BalancerOp.REPORT ? 6 : 0;
-      if (len === 0) throw new LarsError('ERR_INVALID_INPUT', `runOps: unknown opcode ${op} at index ${i}`);
-      if (n - i < len) throw new LarsError('ERR_INVALID_INPUT', `runOps: truncated operation at index ${i}`);
-      if (op === BalancerOp.CLOCK && (ops[i + 1] as number) < 0) {
-        throw new LarsError('ERR_INVALID_INPUT', `runOps: negative clock step at index ${i}`);
-      }
-      if (op === BalancerOp.PICK) picks++;
-      i += len;
-    }
-    if (out !== undefined && out.length < picks * 3) {
-      throw new LarsError('ERR_INVALID_INPUT', `runOps: out holds ${out.length} values; the batch needs ${picks * 3}`);
-    }
-    const s: RunOpsSummary = { ops: 0, picks: 0, succ: 0, overload: 0, noexist: 0, reports: 0, ignored: 0, pulls: 0, now, hash: 2166136261 };
-    let o = 0;
-    for (let i = 0; i < n; ) {
-      s.ops++;
-      const op = ops[i];
-      if (op === BalancerOp.CLOCK) {
-        now += ops[i + 1] as number;
-        i += 2;
-      } else if (op === BalancerOp.PICK) {
-        const r = this.pick(ops[i + 1] as number, ops[i + 2] as number, now);
-        s.picks++;
-        if (r.retcode === RetCode.SUCC) s.succ++;
-        else if (r.retcode === RetCode.OVERLOAD) s.overload++;
-        else s.noexist++;
-        if (r.pull) s.pulls++;
-        s.hash = mix(mix(mix(s.hash, r.retcode), r.ip), r.port);
-        if (out !== undefined) {
-          out[o++] = r.retcode;
-          out[o++] = r.ip;
-          out[o++] = r.port;
-        }
-        i += 3;
-      } else {
-        const ok = this.report(
-          ops[i + 1] as number,
-          ops[i + 2] as number,
-          ops[i + 3] as number,
-          ops[i + 4] as number,
-          ops[i + 5] as number,
-          now,
-        );
-        if (ok) s.reports++;
-        else s.ignored++;
-        i += 6;
-      }
-    }
-    s.now = now;
-    return s;
   }
 }

@@ -6,17 +6,18 @@ import { loadNative, type Implementation } from '../native/addon.js';
 import {
   Balancer as TsBalancer,
   checkBalancerConfig,
+  DEFAULT_BALANCER_LIMITS,
   type BalancerCounters,
+  type BalancerLimits,
   type ModuleId,
   type PickResult,
   type RouteLookup,
   type RouteReport,
-  type RunOpsSummary,
 } from './balancer.js';
 import type { HostAddr } from './route.js';
 
-export { Balancer as TsBalancer, BalancerOp, checkBalancerConfig } from './balancer.js';
-export type { BalancerCounters, ModuleId, PickResult, RouteLookup, RouteReport, RunOpsSummary } from './balancer.js';
+export { Balancer as TsBalancer, DEFAULT_BALANCER_LIMITS, checkBalancerConfig } from './balancer.js';
+export type { BalancerConfig, BalancerCounters, BalancerLimits, ModuleId, PickResult, RouteLookup, RouteReport } from './balancer.js';
 export { RetCode } from './route.js';
 export type { HostAddr, NodeResult } from './route.js';
 export type { NativeBalancerModule } from '../native/types.js';
@@ -26,18 +27,22 @@ export type { NativeBalancerModule } from '../native/types.js';
  * ip, port and retcode are int32 as the wire codec delivers them (ip: a<<24|b<<16|c<<8|d).
  */
 export interface Balancer {
-  /** get_host. Unknown module: creates a PULLING route, queues a pull, answers NOEXIST. A NEW route
-   * that is empty or older than updateTimeoutMs is pulled again and still answers from its nodes. */
+  /** get_host. Unknown module: creates a PULLING route, queues a pull, answers NOEXIST (past
+   * maxNewPullsPerS in the current second: NOEXIST only, counted). A NEW route that is empty or
+   * older than updateTimeoutMs, or an EMPTY one older than updateTimeoutMs, is pulled again and
+   * still answers from its nodes. */
   pick(modid: number, cmdid: number, now: number): PickResult;
   /** A call result (retcode 0 = success). False when the route or node is unknown (ignored, counted). */
   report(modid: number, cmdid: number, ip: number, port: number, retcode: number, now: number): boolean;
   /** get_route: every node (join order); same pull rules as pick; empty hosts when unknown. */
   getRoute(modid: number, cmdid: number, now: number): RouteLookup;
   /** A DNS reply or push with the whole host set: new hosts join idle, gone hosts are removed everywhere,
-   * the others keep their state; an empty set deletes the route. False (ignored) for an unknown route. */
+   * the others keep their state; an empty set makes the route EMPTY (at most maxEmptyRoutes are kept,
+   * the oldest dropped first). False (ignored) for an unknown route. */
   applyRoute(modid: number, cmdid: number, hosts: readonly HostAddr[], now: number): boolean;
   /** The DNS connection is up again: every route must be pulled again. Returns every module (creation
-   * order) and empties the pull queue, which the list includes; every route is PULLING afterwards. */
+   * order) and empties the pull queue, which the list includes. PULLING routes become NEW, so that a
+   * route whose pull is lost again is pulled on use rather than waiting forever. */
   onDnsReconnected(): ModuleId[];
   /** Pulls queued since the last call, in queue order. */
   takePullRequests(): ModuleId[];
@@ -45,13 +50,11 @@ export interface Balancer {
    * Batching by interval replaces the reference's one report per call (BALANCER.md). */
   collectReports(now: number, intervalMs: number): RouteReport[];
   counters(): BalancerCounters;
-  /** A batch of picks, reports and clock steps in one call (encoding: BalancerOp). */
-  runOps(ops: Int32Array, now: number, out?: Int32Array): RunOpsSummary;
 }
 
 /** A balancer of the chosen implementation; the config is checked once here for both. */
-export function createBalancer(impl: Implementation, config: LoadBalanceConfig): Balancer {
-  const checked = checkBalancerConfig(config);
+export function createBalancer(impl: Implementation, config: LoadBalanceConfig, limits: BalancerLimits = DEFAULT_BALANCER_LIMITS): Balancer {
+  const checked = checkBalancerConfig(config, limits);
   if (impl === 'ts') return new TsBalancer(checked);
   return new (loadNative().balancer.Balancer)(checked);
 }

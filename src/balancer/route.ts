@@ -30,8 +30,9 @@ export interface NodeResult {
   readonly overload: boolean;
 }
 
-/** PULLING: a pull is in flight. NEW: the route holds a DNS answer (re-pulled when stale). */
-export const RouteState = { PULLING: 0, NEW: 1 } as const;
+/** PULLING: a pull is in flight. NEW: the route holds DNS's nodes (re-pulled when stale).
+ * EMPTY: DNS answered no nodes; answers NOEXIST, re-pulled only when stale. */
+export const RouteState = { PULLING: 0, NEW: 1, EMPTY: 2 } as const;
 export type RouteState = (typeof RouteState)[keyof typeof RouteState];
 
 /** The state change a report caused. */
@@ -230,7 +231,7 @@ export class Route {
   /**
    * Replaces the host set: new hosts join idle, gone hosts leave every structure, the others keep
    * their state. Hosts with a port outside 0..65535 and duplicates are skipped. Returns the number
-   * of hosts kept (0: the caller deletes the route). Sets state NEW and lastUpdate.
+   * of hosts kept. Sets lastUpdate and the state: NEW, or EMPTY when no host is kept.
    */
   apply(hosts: readonly HostAddr[], now: number): number {
     const wanted = new Set<number>();
@@ -269,7 +270,9 @@ export class Route {
       this.nodes.set(key, n);
     }
     this.lastUpdate = now;
-    this.state = RouteState.NEW;
+    this.state = this.nodes.size === 0 ? RouteState.EMPTY : RouteState.NEW;
+    // An EMPTY route has no node to report on: activity of the nodes just removed is dropped with them.
+    if (this.nodes.size === 0) this.active = false;
     return this.nodes.size;
   }
 

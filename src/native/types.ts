@@ -1,14 +1,13 @@
 // The shape of the C++ addon's exports (native/binding). Each binding module adds its part here.
 
-import type { Balancer } from '../balancer/index.js';
-import type { LoadBalanceConfig } from '../config/types.js';
+import type { Balancer, BalancerConfig } from '../balancer/index.js';
 import type { DatagramResult, FrameBatch } from '../wire/frame.js';
 import type { WireMessage } from '../wire/messages.js';
 
 /** native/binding/balancer_binding.cc: the C++ balancer. Its instances satisfy the Balancer interface;
  * construct it through createBalancer('native', config), which validates the config first. */
 export interface NativeBalancerModule {
-  readonly Balancer: new (config: LoadBalanceConfig) => Balancer;
+  readonly Balancer: new (config: BalancerConfig) => Balancer;
 }
 
 /** native/binding/wire_binding.cc: the C++ wire codec (native/wire), for tests and tools; the hot
@@ -87,7 +86,8 @@ export interface NativeAgentOptions {
   /** First of three consecutive UDP ports; 0 picks any free three. */
   readonly port: number;
   readonly reportIntervalMs: number;
-  readonly loadbalance: LoadBalanceConfig;
+  /** The [loadbalance] parameters and the route table's limits, checked by checkBalancerConfig. */
+  readonly loadbalance: BalancerConfig;
 }
 
 /** One agent port's counters: events are monotonic, routes and nodes are gauges. The TS agent core
@@ -119,7 +119,13 @@ export interface AgentPortStats {
   readonly pulls: number;
   readonly routeUpdates: number;
   readonly routeUpdatesIgnored: number;
+  /** Unknown modules answered NOEXIST without a pull (max_new_pulls_per_s). */
+  readonly newPullsCapped: number;
+  /** EMPTY routes dropped past max_empty_routes. */
+  readonly emptyRoutesEvicted: number;
   readonly routes: number;
+  /** Routes DNS answered empty (kept so that their use does not pull). */
+  readonly emptyRoutes: number;
   readonly idleNodes: number;
   readonly overloadedNodes: number;
 }

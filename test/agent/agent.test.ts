@@ -18,6 +18,7 @@ import { Cleanup } from '../helpers/cleanup.js';
 import { eventually } from '../helpers/frame-client.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/mysql.js';
 import { testConfig, type StoreKind } from '../helpers/roles.js';
+import { TcpProxy } from '../helpers/tcp-proxy.js';
 import { UdpTestClient, modulePortIndex } from '../helpers/udp-client.js';
 
 const POLL_MS = 100;
@@ -302,6 +303,76 @@ describe.each(['native', 'ts'] as const)('LoadBalance agent (%s)', (impl) => {
     await addRoute(1007, 1, [['10.0.7.2', 2]]);
     await eventually(() => c.getRoute(1007, 1), (r) => r.host.length === 2, 'the pushed edit');
     expect(again.frontend.stats().subscriptions).toBeGreaterThan(0);
+  });
+
+  it('pulls a route again on use when its pull is lost right after a DNS reconnect', async () => {
+    const proxy = cleanup.add(new TcpProxy('127.0.0.1', dns.port), (p) => p.stop());
+    await proxy.start();
+    const a = await newAgent({ 'dnsserver.port': String(proxy.port), 'loadbalance.update_timeout': '0.3' });
+    const c = await newClient(a);
+    await addRoute(1012, 1, [['10.0.12.1', 1]]);
+    await c.getHost(1012, 1);
+    await waitForRoute(c, 1012, 1);
+    await proxy.stop();
+    await eventually(() => a.dns.connected, (up) => !up, 'the agent to notice DNS is gone');
+    // The reconnect's pull of every route is lost on the way: the new connection holds no subscription.
+    proxy.dropFirstChunkOfNextConnection();
+    await proxy.start();
+    await eventually(() => ({ connects: a.dns.stats().connects, dropped: proxy.dropped }), (s) => s.connects === 2 && s.dropped === 1, 'the lost reconnect pull');
+    // Not PULLING forever: once stale the route is pulled again on use, and the edit arrives.
+    await addRoute(1012, 1, [['10.0.12.2', 2]]);
+    await eventually(() => c.getRoute(1012, 1), (r) => r.host.length === 2, 'the route pulled again after the lost pull');
+    expect((await c.getHost(1012, 1)).retcode).toBe(RetCode.Succ);
+  });
+
+  it('a client calling a missing module in a loop makes a handful of pulls; the module is served by a push once created', async () => {
+    const own = cleanup.add(await startDns(testConfig('dns', impl, kind, { 'dns.poll_interval_ms': String(POLL_MS) })), (d) => d.stop());
+    // update_timeout far away: only a push can bring the module's nodes.
+    const a = await newAgent({ 'dnsserver.port': String(own.port), 'loadbalance.update_timeout': '3600' });
+    const c = await newClient(a);
+    await eventually(() => a.dns.connected, (up) => up, 'the agent to connect to DNS');
+    const [m, cmd] = [1013, 1];
+    expect((await c.getHost(m, cmd)).retcode).toBe(RetCode.NoExist);
+    await eventually(() => a.dns.stats().responses, (n) => n === 1, 'the empty answer');
+    const calls = 3_000;
+    for (let i = 0; i < calls; i++) expect((await c.getHost(m, cmd)).retcode).toBe(RetCode.NoExist);
+    const s = portStats(a, m, cmd);
+    expect(s.getHostNoExist).toBe(calls + 1);
+    expect(s.pulls).toBe(1);
+    expect(s.emptyRoutes).toBe(1);
+    expect(a.dns.stats().requests).toBe(1);
+    expect(own.frontend.stats().framesIn).toBe(1); // what reached DNS
+    await addRoute(m, cmd, [['10.0.13.1', 1]]);
+    expect((await waitForRoute(c, m, cmd)).host).toEqual({ ip: ipToInt32('10.0.13.1'), port: 1 });
+    expect(a.dns.stats().requests).toBe(1); // served by the push, not by a pull
+  });
+
+  it('caps pulls of distinct unknown modules per second and the empty routes it keeps', async () => {
+    const own = cleanup.add(await startDns(testConfig('dns', impl, kind, { 'dns.poll_interval_ms': String(POLL_MS) })), (d) => d.stop());
+    const a = await newAgent({
+      'dnsserver.port': String(own.port),
+      'loadbalance.update_timeout': '3600',
+      'agent.max_new_pulls_per_s': '40',
+      'agent.max_empty_routes': '25',
+    });
+    const c = await newClient(a);
+    await eventually(() => a.dns.connected, (up) => up, 'the agent to connect to DNS');
+    const calls = 600;
+    const started = Date.now();
+    // Modules 3k/0 all belong to port 0.
+    for (let k = 0; k < calls; k++) expect((await c.getHost(30_000 + 3 * k, 0)).retcode).toBe(RetCode.NoExist);
+    // Every one-second window of the balancer's clock lets 40 new modules through, no more.
+    const windows = Math.floor((Date.now() - started) / 1000) + 2;
+    const s0 = a.core.stats().ports[0]!;
+    expect(s0.pulls + s0.newPullsCapped).toBe(calls);
+    expect(s0.pulls).toBeLessThanOrEqual(40 * windows);
+    const s = await eventually(() => a.core.stats().ports[0]!, (p) => p.routes === p.emptyRoutes, 'every pull answered empty');
+    expect(s.emptyRoutes).toBeLessThanOrEqual(25);
+    expect(s.emptyRoutesEvicted).toBe(s.pulls - s.emptyRoutes);
+    const text = await a.metrics.registry.metrics();
+    expect(text).toContain(`lars_agent_new_pulls_capped_total{port="${a.port}"} ${s.newPullsCapped}`);
+    expect(text).toContain(`lars_agent_empty_routes{port="${a.port}"} ${s.emptyRoutes}`);
+    expect(text).toContain(`lars_agent_empty_routes_evicted_total{port="${a.port}"} ${s.emptyRoutesEvicted}`);
   });
 
   it('fails over to the next DNS endpoint when the first is dead', async () => {

@@ -1,17 +1,19 @@
 // The `lars` policy (docs/spec/BALANCER.md), rule by rule, against both implementations.
 import { describe, expect, it } from 'vitest';
-import { BalancerOp, RetCode, createBalancer, type Balancer } from '../../src/balancer/index.js';
-import type { LoadBalanceConfig } from '../../src/config/types.js';
+import { DEFAULT_BALANCER_LIMITS, RetCode, createBalancer, type Balancer, type BalancerConfig } from '../../src/balancer/index.js';
 import { IMPLS, SPEC_DEFAULTS, host, hosts, prng } from './fixtures.js';
 
 const MOD = 1;
 const CMD = 2;
 
 describe.each(IMPLS)('balancer (%s)', (impl) => {
-  const make = (cfg: Partial<LoadBalanceConfig> = {}): Balancer => createBalancer(impl, { ...SPEC_DEFAULTS, ...cfg });
+  const make = (cfg: Partial<BalancerConfig> = {}): Balancer => {
+    const all = { ...SPEC_DEFAULTS, ...DEFAULT_BALANCER_LIMITS, ...cfg };
+    return createBalancer(impl, all, all);
+  };
 
   /** A balancer whose route (MOD, CMD) holds n nodes, applied at `now`. */
-  function primed(n: number, cfg: Partial<LoadBalanceConfig> = {}, now = 0): Balancer {
+  function primed(n: number, cfg: Partial<BalancerConfig> = {}, now = 0): Balancer {
     const b = make(cfg);
     b.pick(MOD, CMD, now);
     b.takePullRequests();
@@ -265,38 +267,144 @@ describe.each(IMPLS)('balancer (%s)', (impl) => {
       expect(b2.pick(MOD, CMD, 150).pull).toBe(false);
     });
 
-    it('an empty host set deletes the route; the next use starts over', () => {
-      const b = primed(2);
+    it('an empty host set makes the route EMPTY: NOEXIST without a pull until update_timeout, a push revives it', () => {
+      const b = primed(2, { updateTimeoutMs: 100 });
       expect(b.applyRoute(MOD, CMD, [], 1)).toBe(true);
-      expect(b.counters()).toMatchObject({ routes: 0, idleNodes: 0 });
-      expect(b.applyRoute(MOD, CMD, hosts(1), 2)).toBe(false); // unknown now: ignored
-      expect(b.counters().routeUpdatesIgnored).toBe(1);
-      expect(b.getRoute(MOD, CMD, 3)).toEqual({ hosts: [], pull: true });
-      expect(b.pick(MOD, CMD, 3)).toMatchObject({ retcode: RetCode.NOEXIST, pull: false });
+      expect(b.counters()).toMatchObject({ routes: 1, emptyRoutes: 1, idleNodes: 0 });
+      for (let now = 1; now <= 101; now++) {
+        expect(b.pick(MOD, CMD, now)).toEqual({ retcode: RetCode.NOEXIST, ip: 0, port: 0, pull: false });
+      }
+      expect(b.getRoute(MOD, CMD, 101)).toEqual({ hosts: [], pull: false });
+      expect(b.takePullRequests()).toEqual([]);
+      // Still subscribed at DNS: a push with nodes serves at once.
+      expect(b.applyRoute(MOD, CMD, hosts(1), 50)).toBe(true);
+      expect(b.pick(MOD, CMD, 51)).toEqual({ retcode: RetCode.SUCC, ...host(0), pull: false });
+      expect(b.counters()).toMatchObject({ routes: 1, emptyRoutes: 0, routeUpdatesIgnored: 0 });
     });
 
-    it('a host set of only invalid ports deletes the route', () => {
+    it('an EMPTY route is pulled again once older than update_timeout, once', () => {
+      const b = primed(2, { updateTimeoutMs: 100 });
+      b.applyRoute(MOD, CMD, [], 0);
+      expect(b.pick(MOD, CMD, 100).pull).toBe(false);
+      expect(b.pick(MOD, CMD, 101)).toMatchObject({ retcode: RetCode.NOEXIST, pull: true });
+      expect(b.getRoute(MOD, CMD, 102).pull).toBe(false); // PULLING: no duplicate
+      expect(b.takePullRequests()).toEqual([{ modid: MOD, cmdid: CMD }]);
+      b.applyRoute(MOD, CMD, [], 150);
+      expect(b.pick(MOD, CMD, 250).pull).toBe(false);
+      expect(b.getRoute(MOD, CMD, 251).pull).toBe(true);
+    });
+
+    it('a host set of only invalid ports makes the route EMPTY', () => {
       const b = primed(2);
       b.applyRoute(MOD, CMD, [{ ip: 1, port: 70000 }], 1);
-      expect(b.counters().routes).toBe(0);
+      expect(b.counters()).toMatchObject({ routes: 1, emptyRoutes: 1, idleNodes: 0 });
+      expect(b.pick(MOD, CMD, 2)).toMatchObject({ retcode: RetCode.NOEXIST, pull: false });
+    });
+
+    it('an EMPTY route drops the activity of its removed nodes from the reports', () => {
+      const b = primed(2);
+      succeed(b, 0);
+      b.applyRoute(MOD, CMD, [], 1);
+      expect(b.collectReports(2, 0)).toEqual([]);
+    });
+
+    it('keeps at most max_empty_routes EMPTY routes, dropping the oldest answer first', () => {
+      const b = make({ maxEmptyRoutes: 2 });
+      for (const m of [1, 2, 3, 4]) b.pick(m, 0, 0);
+      b.takePullRequests();
+      b.applyRoute(1, 0, [], 1);
+      b.applyRoute(2, 0, [], 2);
+      b.applyRoute(1, 0, [], 3); // answered again: now the newest
+      b.applyRoute(4, 0, hosts(1), 3); // routes with nodes do not count
+      b.applyRoute(3, 0, [], 4);
+      expect(b.counters()).toMatchObject({ routes: 3, emptyRoutes: 2, emptyRoutesEvicted: 1 });
+      expect(b.pick(1, 0, 5).pull).toBe(false);
+      expect(b.pick(3, 0, 5).pull).toBe(false);
+      expect(b.applyRoute(2, 0, hosts(1), 5)).toBe(false); // dropped: its update is ignored
+      expect(b.pick(2, 0, 6)).toMatchObject({ retcode: RetCode.NOEXIST, pull: true }); // and its use starts over
+      expect(b.pick(4, 0, 6).retcode).toBe(RetCode.SUCC);
+    });
+
+    it('max_empty_routes = 0 keeps none', () => {
+      const b = primed(1, { maxEmptyRoutes: 0 });
+      b.applyRoute(MOD, CMD, [], 1);
+      expect(b.counters()).toMatchObject({ routes: 0, emptyRoutes: 0, emptyRoutesEvicted: 1 });
+      expect(b.pick(MOD, CMD, 2).pull).toBe(true);
+    });
+
+    it('caps pulls for modules never seen at max_new_pulls_per_s, per second of the clock', () => {
+      const b = make({ maxNewPullsPerS: 2 });
+      expect(b.pick(1, 0, 1000).pull).toBe(true);
+      expect(b.getRoute(2, 0, 1500).pull).toBe(true);
+      expect(b.pick(3, 0, 1999)).toEqual({ retcode: RetCode.NOEXIST, ip: 0, port: 0, pull: false });
+      expect(b.getRoute(4, 0, 1999)).toEqual({ hosts: [], pull: false });
+      expect(b.pick(1, 0, 1999).pull).toBe(false); // known modules are not capped, and stay PULLING
+      expect(b.counters()).toMatchObject({ newPullsCapped: 2, routes: 2, picksNoexist: 3, pulls: 2 });
+      expect(b.pick(3, 0, 2000).pull).toBe(true); // a new second
+      expect(b.pick(4, 0, 2000).pull).toBe(true);
+      expect(b.pick(5, 0, 2999).pull).toBe(false);
+      expect(b.takePullRequests().map((m) => m.modid)).toEqual([1, 2, 3, 4]);
+    });
+
+    it.each([
+      { calls: 72_720, modules: 1, maxPulls: 1 },
+      { calls: 30_000, modules: 30_000, maxPulls: 3_000 },
+    ])('a flood of $calls get_host for $modules missing module(s) over 3 s makes at most $maxPulls pulls', ({ calls, modules, maxPulls }) => {
+      const b = make({ maxEmptyRoutes: 1_000 });
+      let pulls = 0;
+      for (let i = 0; i < calls; i++) {
+        const now = Math.floor((i * 3000) / calls);
+        const r = b.pick(100 + (i % modules), 1, now);
+        expect(r.retcode).toBe(RetCode.NOEXIST);
+        // DNS answers every pull at once: the module has no nodes.
+        for (const m of b.takePullRequests()) {
+          pulls++;
+          b.applyRoute(m.modid, m.cmdid, [], now);
+        }
+      }
+      expect(pulls).toBeLessThanOrEqual(maxPulls);
+      const c = b.counters();
+      expect(c.emptyRoutes).toBeLessThanOrEqual(1_000);
+      expect(c.routes).toBeLessThanOrEqual(1_000);
+      if (modules > 1) expect(c.newPullsCapped).toBe(calls - pulls);
     });
 
     it('after a DNS reconnect every route is pulled again, pulling ones too', () => {
       const b = primed(2);
       b.pick(7, 8, 0); // PULLING: its reply was lost with the connection
       b.pick(9, 9, 0); // queued, not yet sent
+      b.pick(5, 5, 0);
+      b.applyRoute(5, 5, [], 0); // EMPTY
       expect(b.onDnsReconnected()).toEqual([
         { modid: MOD, cmdid: CMD },
         { modid: 7, cmdid: 8 },
         { modid: 9, cmdid: 9 },
+        { modid: 5, cmdid: 5 },
       ]);
       expect(b.takePullRequests()).toEqual([]); // the reconnect list included the queue
-      // Routes keep answering while the pulls are in flight, and do not queue duplicates.
-      expect(b.pick(MOD, CMD, 100_000)).toMatchObject({ retcode: RetCode.SUCC, pull: false });
-      expect(b.pick(7, 8, 100_000)).toMatchObject({ retcode: RetCode.NOEXIST, pull: false });
-      b.applyRoute(7, 8, hosts(1), 100_001);
-      expect(b.pick(7, 8, 100_002)).toMatchObject({ retcode: RetCode.SUCC });
-      expect(b.onDnsReconnected()).toHaveLength(3);
+      // Routes keep answering while the pulls are in flight, and a fresh route queues no duplicate.
+      expect(b.pick(MOD, CMD, 1)).toMatchObject({ retcode: RetCode.SUCC, pull: false });
+      expect(b.pick(5, 5, 1)).toMatchObject({ retcode: RetCode.NOEXIST, pull: false });
+      b.applyRoute(7, 8, hosts(1), 2);
+      expect(b.pick(7, 8, 3)).toMatchObject({ retcode: RetCode.SUCC, pull: false });
+      expect(b.onDnsReconnected()).toHaveLength(4);
+      expect(b.counters().pulls).toBe(4 + 4 + 4);
+    });
+
+    it('a pull lost after a DNS reconnect does not leave the route waiting forever', () => {
+      const b = primed(2, { updateTimeoutMs: 100 });
+      expect(b.pick(MOD, CMD, 101).pull).toBe(true); // stale: PULLING
+      b.pick(7, 8, 101); // PULLING, never answered
+      b.takePullRequests();
+      expect(b.onDnsReconnected()).toHaveLength(2); // ... and these pulls are lost too (full queue, write cap)
+      // PULLING went back to NEW: the stale route and the unanswered one are pulled again on use.
+      expect(b.pick(MOD, CMD, 102)).toMatchObject({ retcode: RetCode.SUCC, pull: true });
+      expect(b.getRoute(7, 8, 102)).toEqual({ hosts: [], pull: true });
+      expect(b.pick(7, 8, 103).pull).toBe(false);
+      expect(b.takePullRequests()).toEqual([
+        { modid: MOD, cmdid: CMD },
+        { modid: 7, cmdid: 8 },
+      ]);
     });
   });
 
@@ -345,69 +453,12 @@ describe.each(IMPLS)('balancer (%s)', (impl) => {
     });
   });
 
-  describe('runOps', () => {
-    it('executes a batch exactly like single calls', () => {
-      const a = primed(3, { continErrLimit: 2, probeNum: 2 });
-      const b = primed(3, { continErrLimit: 2, probeNum: 2 });
-      const rnd = prng(7);
-      const ops: number[] = [];
-      for (let i = 0; i < 2000; i++) {
-        const x = rnd();
-        if (x < 0.5) ops.push(BalancerOp.PICK, MOD, rnd() < 0.9 ? CMD : 99);
-        else if (x < 0.9) {
-          const h = host(Math.floor(rnd() * 4));
-          ops.push(BalancerOp.REPORT, MOD, CMD, h.ip, h.port, rnd() < 0.3 ? 1 : 0);
-        } else ops.push(BalancerOp.CLOCK, Math.floor(rnd() * 3000));
-      }
-      const batch = Int32Array.from(ops);
-      const out = new Int32Array(ops.length); // a pick takes 3 slots of ops and 3 of out
-      const summary = a.runOps(batch, 1000, out);
-
-      let now = 1000;
-      let k = 0;
-      let succ = 0;
-      let ignored = 0;
-      for (let i = 0; i < ops.length; ) {
-        if (ops[i] === BalancerOp.CLOCK) {
-          now += ops[i + 1] as number;
-          i += 2;
-        } else if (ops[i] === BalancerOp.PICK) {
-          const r = b.pick(ops[i + 1] as number, ops[i + 2] as number, now);
-          expect([out[k], out[k + 1], out[k + 2]]).toEqual([r.retcode, r.ip, r.port]);
-          if (r.retcode === RetCode.SUCC) succ++;
-          k += 3;
-          i += 3;
-        } else {
-          if (!b.report(...(ops.slice(i + 1, i + 6) as [number, number, number, number, number]), now)) ignored++;
-          i += 6;
-        }
-      }
-      expect(summary).toMatchObject({ picks: k / 3, succ, ignored, now, ops: 2000 });
-      expect(a.counters()).toEqual(b.counters());
-    });
-
-    it.each([
-      { name: 'an unknown opcode', ops: [7, 1, 2] },
-      { name: 'a truncated op', ops: [BalancerOp.PICK, 1, 2, BalancerOp.REPORT, 1] },
-      { name: 'a negative clock step', ops: [BalancerOp.CLOCK, -5] },
-    ])('rejects $name and runs nothing', ({ ops }) => {
-      const b = make();
-      expect(() => b.runOps(Int32Array.from(ops), 0)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_INPUT' }));
-      expect(b.counters().routes).toBe(0);
-    });
-
-    it('rejects an out buffer too small for the picks', () => {
-      const b = make();
-      const ops = Int32Array.from([BalancerOp.PICK, 1, 2, BalancerOp.PICK, 1, 2]);
-      expect(() => b.runOps(ops, 0, new Int32Array(5))).toThrow(expect.objectContaining({ code: 'ERR_INVALID_INPUT' }));
-      expect(b.runOps(ops, 0, new Int32Array(6))).toMatchObject({ picks: 2, noexist: 2, pulls: 1 });
-    });
-  });
-
   it('rejects an invalid config', () => {
     expect(() => make({ probeNum: -1 })).toThrow(expect.objectContaining({ code: 'ERR_CONFIG' }));
     expect(() => make({ errRate: Number.NaN })).toThrow(expect.objectContaining({ code: 'ERR_CONFIG' }));
     expect(() => make({ initSuccCnt: 1.5 })).toThrow(expect.objectContaining({ code: 'ERR_CONFIG' }));
+    expect(() => make({ maxEmptyRoutes: -1 })).toThrow(expect.objectContaining({ code: 'ERR_CONFIG' }));
+    expect(() => make({ maxNewPullsPerS: 0.5 })).toThrow(expect.objectContaining({ code: 'ERR_CONFIG' }));
   });
 
   // Envoy-style: many picks over a fake clock against a fault-injecting fleet, then the spread.

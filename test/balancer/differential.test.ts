@@ -1,11 +1,18 @@
 // Native and TypeScript balancers driven side by side through long random sequences of picks,
-// reports, route updates, reconnects, report collection, batches and clock steps: every answer and
-// every counter must be identical at every step (docs/spec/BALANCER.md: "any difference is a bug").
+// reports, route updates (empty ones too), DNS answers to queued pulls, reconnects, report
+// collection, floods of unknown modules and clock steps: every answer and every counter must be
+// identical at every step (docs/spec/BALANCER.md: "any difference is a bug").
 import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BalancerOp, createBalancer, type Balancer, type BalancerCounters, type HostAddr } from '../../src/balancer/index.js';
-import type { LoadBalanceConfig } from '../../src/config/types.js';
+import {
+  DEFAULT_BALANCER_LIMITS,
+  createBalancer,
+  type Balancer,
+  type BalancerConfig,
+  type BalancerCounters,
+  type HostAddr,
+} from '../../src/balancer/index.js';
 import { SPEC_DEFAULTS, prng } from './fixtures.js';
 
 const MODULES = [
@@ -32,7 +39,10 @@ const FAIL_P = [0, 0.02, 0.1, 0.4, 0.9, 1, 0.2, 0.05];
 
 const pickOf = <T>(rnd: () => number, xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
 
-const configArb: fc.Arbitrary<LoadBalanceConfig> = fc.record({
+/** Modules a flood asks for: more than the small limits below let the table hold. */
+const FLOOD_MODULES = 40;
+
+const configArb: fc.Arbitrary<BalancerConfig> = fc.record({
   probeNum: fc.integer({ min: 0, max: 6 }),
   initSuccCnt: fc.integer({ min: 0, max: 30 }),
   initErrCnt: fc.integer({ min: 0, max: 10 }),
@@ -44,13 +54,15 @@ const configArb: fc.Arbitrary<LoadBalanceConfig> = fc.record({
   idleTimeoutMs: fc.constantFrom(0, 1, 50, 300, 1000, 15_000),
   overloadTimeoutMs: fc.constantFrom(0, 1, 50, 300, 1000, 15_000),
   updateTimeoutMs: fc.constantFrom(0, 1, 50, 300, 1000, 15_000),
+  maxEmptyRoutes: fc.integer({ min: 0, max: 6 }),
+  maxNewPullsPerS: fc.integer({ min: 1, max: 8 }),
 });
 
 /** Runs `steps` random steps on both; throws with the recent history on the first difference.
  * Returns the final counters. */
-function drive(config: LoadBalanceConfig, seed: number, steps: number): BalancerCounters {
-  const native = createBalancer('native', config);
-  const ts = createBalancer('ts', config);
+function drive(config: BalancerConfig, seed: number, steps: number): BalancerCounters {
+  const native = createBalancer('native', config, config);
+  const ts = createBalancer('ts', config, config);
   const rnd = prng(seed);
   const history: string[] = [];
   let now = 1_000_000;
@@ -68,19 +80,20 @@ function drive(config: LoadBalanceConfig, seed: number, steps: number): Balancer
     }
   };
 
-  const randomOps = (): Int32Array => {
-    const ops: number[] = [];
-    for (let i = 0; i < 30; i++) {
-      const x = rnd();
-      const [m, c] = pickOf(rnd, MODULES);
-      if (x < 0.45) ops.push(BalancerOp.PICK, m, c);
-      else if (x < 0.9) {
-        const h = rnd() < 0.05 ? STRANGER : pickOf(rnd, POOL);
-        ops.push(BalancerOp.REPORT, m, c, h.ip, h.port, rnd() < 0.3 ? 1 : 0);
-      } else ops.push(BalancerOp.CLOCK, Math.floor(rnd() * 400));
+  const randomHosts = (): HostAddr[] => {
+    const hosts: HostAddr[] = [];
+    if (rnd() > 0.15) {
+      for (const h of POOL) if (rnd() < 0.5) hosts.push(h);
+      if (rnd() < 0.2 && hosts.length > 0) hosts.push(pickOf(rnd, hosts)); // duplicate
+      if (rnd() < 0.1) hosts.push({ ip: 5, port: 70_000 }); // invalid port: skipped
+      for (let i = hosts.length - 1; i > 0; i--) {
+        const j = Math.floor(rnd() * (i + 1));
+        [hosts[i], hosts[j]] = [hosts[j] as HostAddr, hosts[i] as HostAddr];
+      }
     }
-    return Int32Array.from(ops);
+    return hosts;
   };
+  const show = (hosts: HostAddr[]): string => `[${hosts.map((h) => `${h.ip}:${h.port}`).join(' ')}]`;
 
   for (let step = 0; step < steps; step++) {
     const x = rnd();
@@ -96,41 +109,32 @@ function drive(config: LoadBalanceConfig, seed: number, steps: number): Balancer
       const y = rnd();
       now += y < 0.3 ? 0 : y < 0.5 ? 1 : y < 0.95 ? Math.floor(rnd() * 400) : Math.floor(rnd() * 20_000);
     } else if (x < 0.87) {
-      const hosts: HostAddr[] = [];
-      if (rnd() > 0.15) {
-        for (const h of POOL) if (rnd() < 0.5) hosts.push(h);
-        if (rnd() < 0.2 && hosts.length > 0) hosts.push(pickOf(rnd, hosts)); // duplicate
-        if (rnd() < 0.1) hosts.push({ ip: 5, port: 70_000 }); // invalid port: skipped
-        for (let i = hosts.length - 1; i > 0; i--) {
-          const j = Math.floor(rnd() * (i + 1));
-          [hosts[i], hosts[j]] = [hosts[j] as HostAddr, hosts[i] as HostAddr];
-        }
-      }
-      same(`applyRoute ${m}/${c} [${hosts.map((h) => `${h.ip}:${h.port}`).join(' ')}]`, (b) =>
-        b.applyRoute(m, c, hosts, now),
-      );
+      const hosts = randomHosts();
+      same(`applyRoute ${m}/${c} ${show(hosts)}`, (b) => b.applyRoute(m, c, hosts, now));
     } else if (x < 0.91) {
       same(`getRoute ${m}/${c}`, (b) => b.getRoute(m, c, now));
-    } else if (x < 0.94) {
+    } else if (x < 0.92) {
       same('takePullRequests', (b) => b.takePullRequests());
+    } else if (x < 0.94) {
+      // DNS answers every queued pull; missing modules (a third) answer empty and become EMPTY.
+      let pulled: { modid: number; cmdid: number }[] = [];
+      same('takePullRequests (answered)', (b) => (pulled = b.takePullRequests()));
+      for (const p of pulled) {
+        const hosts = rnd() < 0.33 ? [] : randomHosts();
+        same(`answer ${p.modid}/${p.cmdid} ${show(hosts)}`, (b) => b.applyRoute(p.modid, p.cmdid, hosts, now));
+      }
     } else if (x < 0.97) {
       const interval = pickOf(rnd, [0, 100, 1000]);
       same(`collectReports ${interval}`, (b) => b.collectReports(now, interval));
     } else if (x < 0.98) {
       same('onDnsReconnected', (b) => b.onDnsReconnected());
     } else {
-      const ops = randomOps();
-      same(`runOps ${ops.length}`, (b) => {
-        const out = new Int32Array(ops.length * 3);
-        return { summary: b.runOps(ops, now, out), out: Array.from(out) };
-      });
-      let dt = 0;
-      for (let i = 0; i < ops.length; ) {
-        const op = ops[i];
-        if (op === BalancerOp.CLOCK) dt += ops[i + 1] as number;
-        i += op === BalancerOp.CLOCK ? 2 : op === BalancerOp.PICK ? 3 : 6;
+      // A client flooding modules that mostly do not exist: the new-pull cap and the EMPTY routes at work.
+      for (let i = 0; i < 10; i++) {
+        const mod = 1000 + Math.floor(rnd() * FLOOD_MODULES);
+        same(`pick ${mod}/1 (flood)`, (b) => b.pick(mod, 1, now));
+        if (rnd() < 0.3) now += Math.floor(rnd() * 300);
       }
-      now += dt;
     }
     same('counters', (b) => b.counters());
   }
@@ -148,7 +152,7 @@ describe('native and TypeScript balancers agree', () => {
   });
 
   it('on one long run with the spec defaults', () => {
-    const c = drive(SPEC_DEFAULTS, 20240601, 60_000);
+    const c = drive({ ...SPEC_DEFAULTS, ...DEFAULT_BALANCER_LIMITS }, 20240601, 60_000);
     // The run must reach the interesting states, or agreement proves little.
     expect(c.toOverload).toBeGreaterThan(10);
     expect(c.toIdle).toBeGreaterThan(10);
@@ -158,12 +162,15 @@ describe('native and TypeScript balancers agree', () => {
 
   it('on one long run with a hair-trigger config', () => {
     const c = drive(
-      { ...SPEC_DEFAULTS, probeNum: 2, initSuccCnt: 3, initErrCnt: 2, continErrLimit: 2, continSuccLimit: 2, idleTimeoutMs: 200, overloadTimeoutMs: 500, updateTimeoutMs: 1000 },
+      { ...SPEC_DEFAULTS, maxEmptyRoutes: 3, maxNewPullsPerS: 4, probeNum: 2, initSuccCnt: 3, initErrCnt: 2, continErrLimit: 2, continSuccLimit: 2, idleTimeoutMs: 200, overloadTimeoutMs: 500, updateTimeoutMs: 1000 },
       7,
       60_000,
     );
     expect(c.toOverload).toBeGreaterThan(100);
     expect(c.toIdle).toBeGreaterThan(100);
     expect(c.routeUpdates).toBeGreaterThan(100);
+    // ... and the route lifecycle's limits.
+    expect(c.emptyRoutesEvicted).toBeGreaterThan(10);
+    expect(c.newPullsCapped).toBeGreaterThan(10);
   });
 });

@@ -1,12 +1,16 @@
-// A TCP proxy the tests can cut: stands between a daemon and MySQL so a test can make the
-// database unreachable (stop: drops connections and refuses new ones) and bring it back.
+// A TCP proxy the tests can cut: stands between a daemon and MySQL (or the agent and DNS) so a
+// test can make the peer unreachable (stop: drops connections and refuses new ones) and bring it
+// back, and lose what a client sends first on its next connection.
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 
 export class TcpProxy {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
+  private dropNext = false;
   port = 0;
+  /** Client chunks lost by dropFirstChunkOfNextConnection(). */
+  dropped = 0;
 
   constructor(private readonly targetHost: string, private readonly targetPort: number) {}
 
@@ -14,6 +18,16 @@ export class TcpProxy {
   async start(): Promise<number> {
     const server = createServer((client) => {
       const upstream = connect(this.targetPort, this.targetHost);
+      if (this.dropNext) {
+        this.dropNext = false;
+        client.once('data', () => {
+          this.dropped++;
+          client.pipe(upstream);
+        });
+      } else {
+        client.pipe(upstream);
+      }
+      upstream.pipe(client);
       for (const s of [client, upstream]) {
         this.sockets.add(s);
         s.on('close', () => this.sockets.delete(s));
@@ -22,7 +36,6 @@ export class TcpProxy {
           upstream.destroy();
         });
       }
-      client.pipe(upstream).pipe(client);
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -31,6 +44,11 @@ export class TcpProxy {
     this.server = server;
     this.port = (server.address() as AddressInfo).port;
     return this.port;
+  }
+
+  /** The first chunk the next accepted client sends is lost; the rest of that connection passes. */
+  dropFirstChunkOfNextConnection(): void {
+    this.dropNext = true;
   }
 
   /** Refuses new connections and cuts the open ones. */

@@ -1,0 +1,122 @@
+// balancer-ops: the native half of the balancer micro benchmark (bench/micro/balancer-ops.ts).
+// Runs batches of encoded operations against a lars::balancer::Balancer in this process, so no
+// N-API crossing is measured. The TypeScript twin of the runner is bench/lib/balancer-ops.ts;
+// both follow the same encoding (int32 values):
+//   [kClock, dt]                                   the batch clock advances by dt ms (dt >= 0)
+//   [kPick, modid, cmdid]                          Pick at the batch clock
+//   [kReport, modid, cmdid, ip, port, retcode]     Report at the batch clock
+//   [kApply, modid, cmdid, n, ip, port, ...]       ApplyRoute of n hosts at the batch clock
+//
+//   balancer-ops --now MS --update-timeout-ms MS --max-time-ms MS  < setup_len setup... batch_len batch...
+//
+// Runs the setup once and the batch once (its FNV-1a hash over every pick's retcode, ip, port is
+// what both implementations must agree on), then the batch again and again for max-time-ms.
+// Prints {"hash":...,"batches":...,"seconds":...}.
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "balancer/balancer.h"
+#include "bench_common.h"
+
+namespace lb = lars::balancer;
+
+namespace {
+
+enum Op : int32_t { kClock = 0, kPick = 1, kReport = 2, kApply = 3 };
+
+inline uint32_t Mix(uint32_t h, int32_t v) { return (h ^ static_cast<uint32_t>(v)) * 16777619u; }
+
+// Length of the op at ops[i], or 0 when it is malformed.
+size_t OpLength(const std::vector<int32_t>& ops, size_t i) {
+  const size_t left = ops.size() - i;
+  size_t len = 0;
+  switch (ops[i]) {
+    case kClock: len = left >= 2 && ops[i + 1] >= 0 ? 2 : 0; break;
+    case kPick: len = 3; break;
+    case kReport: len = 6; break;
+    case kApply: len = left >= 4 && ops[i + 3] >= 0 ? 4 + 2 * static_cast<size_t>(ops[i + 3]) : 0; break;
+    default: return 0;
+  }
+  return len <= left ? len : 0;
+}
+
+// Runs a batch checked by Valid(); returns the hash of its picks and advances *now.
+uint32_t Run(lb::Balancer* b, const std::vector<int32_t>& ops, int64_t* now) {
+  uint32_t hash = 2166136261u;
+  std::vector<lb::HostAddr> hosts;
+  for (size_t i = 0; i < ops.size();) {
+    const int32_t* op = &ops[i];
+    switch (op[0]) {
+      case kClock:
+        *now += op[1];
+        i += 2;
+        break;
+      case kPick: {
+        const lb::PickResult r = b->Pick(op[1], op[2], *now);
+        hash = Mix(Mix(Mix(hash, r.retcode), r.ip), r.port);
+        i += 3;
+        break;
+      }
+      case kReport:
+        b->Report(op[1], op[2], op[3], op[4], op[5], *now);
+        i += 6;
+        break;
+      default:  // kApply
+        hosts.clear();
+        for (int32_t k = 0; k < op[3]; ++k) hosts.push_back({op[4 + 2 * k], op[5 + 2 * k]});
+        b->ApplyRoute(op[1], op[2], hosts, *now);
+        i += 4 + 2 * static_cast<size_t>(op[3]);
+        break;
+    }
+  }
+  return hash;
+}
+
+bool Valid(const std::vector<int32_t>& ops) {
+  for (size_t i = 0; i < ops.size();) {
+    const size_t len = OpLength(ops, i);
+    if (len == 0) return false;
+    i += len;
+  }
+  return true;
+}
+
+bool ReadBatch(std::vector<int32_t>* out) {
+  int32_t n;
+  if (std::fread(&n, sizeof n, 1, stdin) != 1 || n < 0) return false;
+  out->resize(static_cast<size_t>(n));
+  return std::fread(out->data(), sizeof(int32_t), out->size(), stdin) == out->size() && Valid(*out);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bench::Args args(argc, argv);
+  std::vector<int32_t> setup, batch;
+  if (!ReadBatch(&setup) || !ReadBatch(&batch)) {
+    std::fprintf(stderr, "balancer-ops: stdin must hold two well-formed batches (setup, then the measured one)\n");
+    return 2;
+  }
+  lb::Config config;
+  config.update_timeout_ms = args.real("update-timeout-ms", config.update_timeout_ms);
+  const double max_ns = args.real("max-time-ms", 1000) * 1e6;
+  lb::Balancer b{config};
+  int64_t now = args.num("now", 0);
+  Run(&b, setup, &now);
+  const int64_t start = now;
+  const uint32_t hash = Run(&b, batch, &now);
+  // Every batch starts at the same clock, as the TypeScript runner's do.
+  uint64_t batches = 0;
+  const uint64_t t0 = bench::mono_ns();
+  uint64_t elapsed = 0;
+  do {
+    now = start;
+    Run(&b, batch, &now);
+    ++batches;
+    elapsed = bench::mono_ns() - t0;
+  } while (static_cast<double>(elapsed) < max_ns);
+  std::printf("{\"hash\":%u,\"batches\":%llu,\"seconds\":%.6f}\n", hash, static_cast<unsigned long long>(batches),
+              static_cast<double>(elapsed) / 1e9);
+  return 0;
+}

@@ -19,7 +19,7 @@ export interface DnsFrontendStats {
 }
 
 export interface DnsFrontend {
-  /** Starts listening; resolves to the bound port. */
+  /** Starts listening; resolves to the bound port. Rejects with LarsError ERR_LISTEN. */
   listen(): Promise<number>;
   /** Replaces the routes served, atomically: requests see the old or the new index, never a mix. */
   setIndex(index: RouteIndex): void;

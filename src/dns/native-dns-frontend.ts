@@ -1,6 +1,7 @@
 // The native DNS frontend: requests, subscriptions and replies are handled by C++ on the
 // reactor's threads (native/dns/DnsServer). TypeScript only hands it whole tables and lists
 // of changed modules.
+import { LarsError } from '../errors.js';
 import { loadNative } from '../native/addon.js';
 import type { ModuleKey } from '../store/store.js';
 import type { DnsFrontend, DnsFrontendOptions, DnsFrontendStats } from './dns-frontend.js';
@@ -62,7 +63,7 @@ export class NativeDnsFrontend implements DnsFrontend {
   }
 
   private running(): NativeDnsServer {
-    if (this.server === undefined) throw new Error('the DNS frontend is not listening');
+    if (this.server === undefined) throw new LarsError('ERR_USAGE', 'the DNS frontend is not listening: call listen() first');
     return this.server;
   }
 }

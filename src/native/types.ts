@@ -3,6 +3,7 @@
 import type { AgentCoreStats } from '../agent/agent-core.js';
 import type { Balancer } from '../balancer/index.js';
 import type { LoadBalanceConfig } from '../config/types.js';
+import type { LarsErrorCode } from '../errors.js';
 import type { DatagramResult, FrameBatch } from '../wire/frame.js';
 import type { WireMessage } from '../wire/messages.js';
 
@@ -15,7 +16,7 @@ export interface NativeBalancerModule {
 /** native/binding/wire_binding.cc: the C++ wire codec (native/wire), for tests and tools; the hot
  * path calls it from C++. Callers normally go through nativeCodec() in src/wire/codec.ts. */
 export interface NativeWire {
-  /** Header + canonical body. TypeError/RangeError for a badly typed or oversized message. */
+  /** Header + canonical body. LarsError ERR_INVALID_INPUT for a badly typed or oversized message. */
   encodeFrame(msgid: number, message: object): Buffer;
   /** null for an unknown msgid or a malformed body. */
   decodeBody(msgid: number, body: Uint8Array): WireMessage | null;
@@ -55,7 +56,8 @@ export interface NativeReactorCounters {
 
 /** native/binding/server_binding.cc: the DNS and Report services' network sides on the reactor. */
 export interface NativeServers {
-  /** Serves GetRouteRequest and subscriptions in C++ on its own threads. close() stops them. */
+  /** Serves GetRouteRequest and subscriptions in C++ on its own threads. close() stops them.
+   * LarsError ERR_LISTEN when it cannot start (address in use, no thread or descriptor left). */
   readonly DnsServer: new (options: NativeListenOptions) => {
     port(): number;
     /** The whole table, as RouteIndex.toNativeTable() serialises it. */
@@ -117,6 +119,8 @@ export interface NativeAgentModule {
 }
 
 export interface NativeAddon {
+  /** Every error the addon throws is an instance of this class (LarsError), with a code. */
+  setErrorClass(errorClass: new (code: LarsErrorCode, message: string) => Error): void;
   readonly balancer: NativeBalancerModule;
   readonly wire: NativeWire;
   readonly servers: NativeServers;

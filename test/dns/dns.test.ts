@@ -1,6 +1,7 @@
 // The DNS service end to end: real sockets, a real MariaDB database (and the embedded store),
 // both frontends. Route edits go through the real CLI.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDns, type RunningDns } from '../../src/dns/start-dns.js';
@@ -243,5 +244,24 @@ describe.each(['native', 'ts'] as const)('DNS service limits and failures (%s)',
     } finally {
       await cleanup.run();
     }
+  });
+});
+
+describe('DNS service (native) without enough descriptors', () => {
+  it('exits with a LarsError naming the limit, not SIGABRT, when its I/O threads cannot get descriptors', async () => {
+    // 120 descriptors let Node load the CLI; 256 I/O threads need three each.
+    const daemon = spawn(
+      'bash',
+      ['-c', 'ulimit -n 120; exec "$0" dist/src/cli/main.js dns --set reactor.ip=127.0.0.1 --set reactor.port=0 --set reactor.threadNum=256 --set admin.port=0', process.execPath],
+      { env: { ...process.env, ...storeEnv(tempSqlite()), LARS_IMPL: 'native' }, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    daemon.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const [code, signal] = (await once(daemon, 'exit')) as [number | null, NodeJS.Signals | null];
+    expect(signal).toBeNull();
+    expect(code).toBe(1);
+    // The CLI prints "lars: <message>" for a LarsError and a stack for anything else.
+    expect(stderr).toMatch(/^lars: cannot listen on 127\.0\.0\.1:0: \w+: Too many open files \(.*ulimit -n.*threadNum\)$/m);
+    expect(stderr).not.toMatch(/\n\s+at /);
   });
 });

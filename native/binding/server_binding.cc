@@ -61,8 +61,11 @@ class DnsServerWrap : public Napi::ObjectWrap<DnsServerWrap> {
                         InstanceMethod<&DnsServerWrap::Close>("close")});
   }
 
+  // new DnsServer(options, maxSubscriptionsPerConn)
   explicit DnsServerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<DnsServerWrap>(info) {
-    server_ = startServer<dns::DnsServer>(info, readListenOptions(info[0]));
+    const reactor::ListenOptions o = readListenOptions(info[0]);
+    if (!info[1].IsNumber()) ThrowLarsError(info.Env(), "ERR_CONFIG", "DnsServer expects maxSubscriptionsPerConn");
+    server_ = startServer<dns::DnsServer>(info, o, static_cast<size_t>(info[1].As<Napi::Number>().Int64Value()));
   }
 
  private:
@@ -94,6 +97,7 @@ class DnsServerWrap : public Napi::ObjectWrap<DnsServerWrap> {
     setCounters(out, s.reactor);
     out.Set("connections", Napi::Number::New(info.Env(), static_cast<double>(s.connections)));
     out.Set("subscriptions", Napi::Number::New(info.Env(), static_cast<double>(s.subscriptions)));
+    out.Set("subscriptionsRefused", Napi::Number::New(info.Env(), static_cast<double>(s.subscriptionsRefused)));
     out.Set("replies", Napi::Number::New(info.Env(), static_cast<double>(s.replies)));
     out.Set("pushes", Napi::Number::New(info.Env(), static_cast<double>(s.pushes)));
     out.Set("badBodies", Napi::Number::New(info.Env(), static_cast<double>(s.badBodies)));

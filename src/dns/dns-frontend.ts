@@ -7,6 +7,8 @@ import type { RouteIndex } from './route-index.js';
 export interface DnsFrontendStats {
   readonly connections: number;
   readonly subscriptions: number;
+  /** Requests answered but not subscribed: the connection was at maxSubscriptionsPerConn. */
+  readonly subscriptionsRefused: number;
   readonly accepted: number;
   readonly rejectedMaxConn: number;
   readonly framesIn: number;
@@ -37,6 +39,8 @@ export interface DnsFrontendOptions {
   readonly threadNum: number;
   /** A connection whose unsent output passes this many bytes is closed (a peer that never reads). */
   readonly outputCapBytes: number;
+  /** Modules one connection may subscribe to; past it, requests are answered but not subscribed. */
+  readonly maxSubscriptionsPerConn: number;
 }
 
 /** 4 MiB: room for 64 full-size route pushes queued to one slow reader. */

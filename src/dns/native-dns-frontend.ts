@@ -16,13 +16,16 @@ export class NativeDnsFrontend implements DnsFrontend {
 
   async listen(): Promise<number> {
     const { DnsServer } = loadNative().servers;
-    this.server = new DnsServer({
-      ip: this.opts.ip,
-      port: this.opts.port,
-      ioThreads: this.opts.threadNum,
-      maxConnections: this.opts.maxConn,
-      outputCap: this.opts.outputCapBytes,
-    });
+    this.server = new DnsServer(
+      {
+        ip: this.opts.ip,
+        port: this.opts.port,
+        ioThreads: this.opts.threadNum,
+        maxConnections: this.opts.maxConn,
+        outputCap: this.opts.outputCapBytes,
+      },
+      this.opts.maxSubscriptionsPerConn,
+    );
     return this.server.port();
   }
 
@@ -45,6 +48,7 @@ export class NativeDnsFrontend implements DnsFrontend {
     return {
       connections: s.connections,
       subscriptions: s.subscriptions,
+      subscriptionsRefused: s.subscriptionsRefused,
       accepted: s.connections_accepted,
       rejectedMaxConn: s.connections_rejected_maxconn + s.connections_rejected_fd,
       framesIn: s.frames_in,

@@ -58,13 +58,18 @@ export interface NativeReactorCounters {
 export interface NativeServers {
   /** Serves GetRouteRequest and subscriptions in C++ on its own threads. close() stops them.
    * LarsError ERR_LISTEN when it cannot start (address in use, no thread or descriptor left). */
-  readonly DnsServer: new (options: NativeListenOptions) => {
+  readonly DnsServer: new (options: NativeListenOptions, maxSubscriptionsPerConn: number) => {
     port(): number;
     /** The whole table, as RouteIndex.toNativeTable() serialises it. */
     setTable(table: Buffer): void;
     /** modid, cmdid pairs of the modules to push. */
     push(modules: Uint32Array): void;
-    stats(): NativeReactorCounters & { readonly subscriptions: number; readonly replies: number; readonly pushes: number };
+    stats(): NativeReactorCounters & {
+      readonly subscriptions: number;
+      readonly subscriptionsRefused: number;
+      readonly replies: number;
+      readonly pushes: number;
+    };
     close(): void;
   };
   /** Decodes ReportStatusRequest on its own threads into a buffer coalesced by key and bounded

@@ -101,7 +101,7 @@ describe('errors from the addon', () => {
       const taken = createServer();
       await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
       const { port } = taken.address() as AddressInfo;
-      const opts: DnsFrontendOptions = { ip: '127.0.0.1', port, maxConn: 10, threadNum: 1, outputCapBytes: 1 << 20 };
+      const opts: DnsFrontendOptions = { ip: '127.0.0.1', port, maxConn: 10, threadNum: 1, outputCapBytes: 1 << 20, maxSubscriptionsPerConn: 10 };
       const frontend = impl === 'native' ? new NativeDnsFrontend(opts) : new TsDnsFrontend(opts);
       try {
         const failed = frontend.listen();

@@ -1,9 +1,7 @@
 #include "binding/agent_binding.h"
 
-#include <cerrno>
 #include <memory>
 #include <string>
-#include <system_error>
 #include <vector>
 
 #include "agent/AgentServer.h"

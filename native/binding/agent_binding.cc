@@ -1,24 +1,19 @@
 #include "binding/agent_binding.h"
 
-#include <cerrno>
 #include <memory>
 #include <string>
-#include <system_error>
 #include <vector>
 
 #include "agent/AgentServer.h"
 #include "binding/balancer_binding.h"
+#include "binding/errors.h"
 
 namespace lars::binding {
 namespace {
 
 namespace lb = lars::balancer;
 
-[[noreturn]] void Throw(Napi::Env env, const char* code, const std::string& msg) {
-  Napi::Error e = Napi::Error::New(env, msg);
-  e.Set("code", Napi::String::New(env, code));
-  throw e;
-}
+[[noreturn]] void Throw(Napi::Env env, const char* code, const std::string& msg) { ThrowLarsError(env, code, msg); }
 
 double Number(Napi::Object o, const char* key) {
   Napi::Value v = o.Get(key);
@@ -181,9 +176,7 @@ class AgentServerWrap : public Napi::ObjectWrap<AgentServerWrap> {
     } catch (const std::exception& e) {
       s->onPulls.Release();
       s->onReports.Release();
-      const auto* se = dynamic_cast<const std::system_error*>(&e);
-      const bool inUse = se != nullptr && se->code().value() == EADDRINUSE;
-      Throw(env, inUse ? "EADDRINUSE" : "ERR_LISTEN",
+      Throw(env, "ERR_LISTEN",
             "cannot bind the agent's UDP ports " + options.ip + ":" + std::to_string(options.basePort) + "-" +
                 std::to_string(options.basePort + 2) + ": " + e.what());
     }

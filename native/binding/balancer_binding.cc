@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "binding/errors.h"
+
 namespace lars::binding {
 namespace {
 
@@ -12,11 +14,7 @@ namespace lb = lars::balancer;
 // Marks objects created by BalancerWrap so UnwrapBalancer can trust them.
 constexpr napi_type_tag kBalancerTag = {0x6c617273'62616c61ULL, 0x6e636572'00000001ULL};
 
-[[noreturn]] void Throw(Napi::Env env, const char* code, const std::string& msg) {
-  Napi::Error e = Napi::TypeError::New(env, msg);
-  e.Set("code", Napi::String::New(env, code));
-  throw e;
-}
+[[noreturn]] void Throw(Napi::Env env, const char* code, const std::string& msg) { ThrowLarsError(env, code, msg); }
 
 double NumberField(Napi::Object o, const char* key) {
   Napi::Value v = o.Get(key);

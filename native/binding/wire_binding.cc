@@ -1,5 +1,5 @@
-// JS <-> lars_wire conversion. Input objects are checked here (TypeError for a wrong type,
-// RangeError for an out-of-range number or an oversized message) so the C++ codec can trust them.
+// JS <-> lars_wire conversion. Input objects are checked here (LarsError ERR_INVALID_INPUT for a
+// wrong type, an out-of-range number or an oversized message) so the C++ codec can trust them.
 #include "binding/wire_binding.h"
 
 #include <cmath>
@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "binding/errors.h"
 #include "wire/frame.h"
 #include "wire/messages.h"
 
@@ -30,7 +31,7 @@ class FieldReader {
  public:
   FieldReader(Napi::Env env, Napi::Value value, std::string path) : env_(env), path_(std::move(path)) {
     if (!value.IsObject() || value.IsArray()) {
-      throw Napi::TypeError::New(env_, "lars wire: " + path_ + " must be an object");
+      ThrowLarsError(env_, "ERR_INVALID_INPUT", "lars wire: " + path_ + " must be an object");
     }
     obj_ = value.As<Napi::Object>();
   }
@@ -38,7 +39,7 @@ class FieldReader {
   int32_t int32(const char* name) const {
     const double d = number(name, "an int32");
     if (d < INT32_MIN || d > INT32_MAX) {
-      throw Napi::RangeError::New(env_, "lars wire: " + where(name) + " must be an int32 (-2147483648..2147483647), got " +
+      ThrowLarsError(env_, "ERR_INVALID_INPUT", "lars wire: " + where(name) + " must be an int32 (-2147483648..2147483647), got " +
                                             format_number(d) + (d > INT32_MAX ? " (for an IPv4 address use ipToInt32)" : ""));
     }
     return static_cast<int32_t>(d);
@@ -47,14 +48,14 @@ class FieldReader {
   uint32_t uint32(const char* name) const {
     const double d = number(name, "a uint32");
     if (d < 0 || d > UINT32_MAX) {
-      throw Napi::RangeError::New(env_, "lars wire: " + where(name) + " must be a uint32 (0..4294967295), got " + format_number(d));
+      ThrowLarsError(env_, "ERR_INVALID_INPUT", "lars wire: " + where(name) + " must be a uint32 (0..4294967295), got " + format_number(d));
     }
     return static_cast<uint32_t>(d);
   }
 
   bool boolean(const char* name) const {
     const Napi::Value v = obj_.Get(name);
-    if (!v.IsBoolean()) throw Napi::TypeError::New(env_, "lars wire: " + where(name) + " must be a boolean");
+    if (!v.IsBoolean()) ThrowLarsError(env_, "ERR_INVALID_INPUT", "lars wire: " + where(name) + " must be a boolean");
     return v.As<Napi::Boolean>().Value();
   }
 
@@ -66,7 +67,7 @@ class FieldReader {
 
   Napi::Array array(const char* name) const {
     const Napi::Value v = obj_.Get(name);
-    if (!v.IsArray()) throw Napi::TypeError::New(env_, "lars wire: " + where(name) + " must be an array");
+    if (!v.IsArray()) ThrowLarsError(env_, "ERR_INVALID_INPUT", "lars wire: " + where(name) + " must be an array");
     return v.As<Napi::Array>();
   }
 
@@ -76,10 +77,10 @@ class FieldReader {
  private:
   double number(const char* name, const char* what) const {
     const Napi::Value v = obj_.Get(name);
-    if (!v.IsNumber()) throw Napi::TypeError::New(env_, "lars wire: " + where(name) + " must be " + what + " (a number)");
+    if (!v.IsNumber()) ThrowLarsError(env_, "ERR_INVALID_INPUT", "lars wire: " + where(name) + " must be " + what + " (a number)");
     const double d = v.As<Napi::Number>().DoubleValue();
     if (!std::isfinite(d) || std::trunc(d) != d) {
-      throw Napi::RangeError::New(env_, "lars wire: " + where(name) + " must be " + what + " (an integer)");
+      ThrowLarsError(env_, "ERR_INVALID_INPUT", "lars wire: " + where(name) + " must be " + what + " (an integer)");
     }
     return d;
   }
@@ -256,11 +257,11 @@ Napi::Object from(Napi::Env env, const ReportRequest& m) {
 
 int32_t msgid_arg(const Napi::CallbackInfo& info) {
   if (info.Length() < 1 || !info[0].IsNumber()) {
-    throw Napi::TypeError::New(info.Env(), "lars wire: msgid must be a number");
+    ThrowLarsError(info.Env(), "ERR_INVALID_INPUT", "lars wire: msgid must be a number");
   }
   const double d = info[0].As<Napi::Number>().DoubleValue();
   if (std::trunc(d) != d || d < INT32_MIN || d > INT32_MAX) {
-    throw Napi::RangeError::New(info.Env(), "lars wire: msgid must be an int32");
+    ThrowLarsError(info.Env(), "ERR_INVALID_INPUT", "lars wire: msgid must be an int32");
   }
   return static_cast<int32_t>(d);
 }
@@ -274,7 +275,7 @@ struct Bytes {
 Bytes bytes_arg(const Napi::CallbackInfo& info, size_t index, const char* name) {
   if (info.Length() <= index || !info[index].IsTypedArray() ||
       info[index].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
-    throw Napi::TypeError::New(info.Env(), std::string("lars wire: ") + name + " must be a Buffer or Uint8Array");
+    ThrowLarsError(info.Env(), "ERR_INVALID_INPUT", std::string("lars wire: ") + name + " must be a Buffer or Uint8Array");
   }
   const Napi::Uint8Array a = info[index].As<Napi::Uint8Array>();
   return Bytes{a.Data(), a.ByteLength()};
@@ -284,7 +285,7 @@ template <typename Message>
 Napi::Value frame_of(Napi::Env env, int32_t msgid, const Message& m) {
   std::vector<uint8_t> out;
   if (!append_frame(msgid, m, out)) {
-    throw Napi::RangeError::New(env, "lars wire: message " + std::to_string(msgid) + " is too large for one frame (body " +
+    ThrowLarsError(env, "ERR_INVALID_INPUT", "lars wire: message " + std::to_string(msgid) + " is too large for one frame (body " +
                                          std::to_string(encoded_size(m)) + " bytes > " + std::to_string(kMaxBodySize) +
                                          "): send fewer hosts or results");
   }
@@ -305,7 +306,7 @@ Napi::Value EncodeFrame(const Napi::CallbackInfo& info) {
     case kGetHostRequest: return frame_of(env, msgid, to_host_request(r));
     case kGetHostResponse: return frame_of(env, msgid, to_host_response(r));
     case kReportRequest: return frame_of(env, msgid, to_report_request(r));
-    default: throw Napi::RangeError::New(env, "lars wire: unknown msgid " + std::to_string(msgid) + " (expected 1..8)");
+    default: ThrowLarsError(env, "ERR_INVALID_INPUT", "lars wire: unknown msgid " + std::to_string(msgid) + " (expected 1..8)");
   }
 }
 

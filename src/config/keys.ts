@@ -99,6 +99,10 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
   { section: 'reactor', key: 'port', type: port(0), roles: SERVERS, default: { dns: '7778', reporter: '7779' }, doc: 'TCP port of the DNS / Report service (0: any free port)' },
   { section: 'reactor', key: 'threadNum', type: int(1, 256), roles: SERVERS, default: '1', doc: 'I/O threads of the reactor' },
   { section: 'reactor', key: 'maxConn', type: int(1, 10_000_000), roles: SERVERS, default: '20000', doc: 'connections accepted at most; more are closed at once' },
+  {
+    section: 'reactor', key: 'max_subscriptions_per_conn', type: int(1, 100_000_000), roles: ['dns'], default: '100000',
+    doc: 'modules one connection may subscribe to; past it requests are answered but not subscribed (counted and logged)',
+  },
 
   // [dns]: the DNS service
   { section: 'dns', key: 'poll_interval_ms', type: int(10, 3_600_000), roles: ['dns'], default: '1000', doc: 'how often RouteVersion is polled for a new version' },

@@ -123,7 +123,7 @@ function build(role: Role, file: string | undefined, raw: ReadonlyMap<string, Ra
     store,
     admin: { ip: str('admin.ip'), port: num('admin.port') },
   };
-  const reactor = (): DnsConfig['reactor'] => ({
+  const reactor = (): ReporterConfig['reactor'] => ({
     ip: str('reactor.ip'),
     port: num('reactor.port'),
     threadNum: num('reactor.threadNum'),
@@ -133,7 +133,7 @@ function build(role: Role, file: string | undefined, raw: ReadonlyMap<string, Ra
   switch (role) {
     case 'dns':
       return {
-        role, ...common, reactor: reactor(),
+        role, ...common, reactor: { ...reactor(), maxSubscriptionsPerConn: num('reactor.max_subscriptions_per_conn') },
         dns: { pollIntervalMs: num('dns.poll_interval_ms'), fullReloadMs: num('dns.full_reload_ms') },
       };
     case 'reporter':

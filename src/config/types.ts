@@ -71,7 +71,8 @@ interface CommonConfig {
 
 export interface DnsConfig extends CommonConfig {
   readonly role: 'dns';
-  readonly reactor: ReactorConfig;
+  /** [reactor] max_subscriptions_per_conn (100000): one connection's subscriptions at most. */
+  readonly reactor: ReactorConfig & { readonly maxSubscriptionsPerConn: number };
   /** [dns] poll_interval_ms (1000), full_reload_ms (10000). */
   readonly dns: { readonly pollIntervalMs: number; readonly fullReloadMs: number };
 }

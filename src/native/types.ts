@@ -1,6 +1,7 @@
 // The shape of the C++ addon's exports (native/binding). Each binding module adds its part here.
 
 import type { Balancer, BalancerConfig } from '../balancer/index.js';
+import type { LarsErrorCode } from '../errors.js';
 import type { DatagramResult, FrameBatch } from '../wire/frame.js';
 import type { WireMessage } from '../wire/messages.js';
 
@@ -13,7 +14,7 @@ export interface NativeBalancerModule {
 /** native/binding/wire_binding.cc: the C++ wire codec (native/wire), for tests and tools; the hot
  * path calls it from C++. Callers normally go through nativeCodec() in src/wire/codec.ts. */
 export interface NativeWire {
-  /** Header + canonical body. TypeError/RangeError for a badly typed or oversized message. */
+  /** Header + canonical body. LarsError ERR_INVALID_INPUT for a badly typed or oversized message. */
   encodeFrame(msgid: number, message: object): Buffer;
   /** null for an unknown msgid or a malformed body. */
   decodeBody(msgid: number, body: Uint8Array): WireMessage | null;
@@ -53,14 +54,20 @@ export interface NativeReactorCounters {
 
 /** native/binding/server_binding.cc: the DNS and Report services' network sides on the reactor. */
 export interface NativeServers {
-  /** Serves GetRouteRequest and subscriptions in C++ on its own threads. close() stops them. */
-  readonly DnsServer: new (options: NativeListenOptions) => {
+  /** Serves GetRouteRequest and subscriptions in C++ on its own threads. close() stops them.
+   * LarsError ERR_LISTEN when it cannot start (address in use, no thread or descriptor left). */
+  readonly DnsServer: new (options: NativeListenOptions, maxSubscriptionsPerConn: number) => {
     port(): number;
     /** The whole table, as RouteIndex.toNativeTable() serialises it. */
     setTable(table: Buffer): void;
     /** modid, cmdid pairs of the modules to push. */
     push(modules: Uint32Array): void;
-    stats(): NativeReactorCounters & { readonly subscriptions: number; readonly replies: number; readonly pushes: number };
+    stats(): NativeReactorCounters & {
+      readonly subscriptions: number;
+      readonly subscriptionsRefused: number;
+      readonly replies: number;
+      readonly pushes: number;
+    };
     close(): void;
   };
   /** Decodes ReportStatusRequest on its own threads into a buffer coalesced by key and bounded
@@ -163,6 +170,8 @@ export interface NativeAgentModule {
 }
 
 export interface NativeAddon {
+  /** Every error the addon throws is an instance of this class (LarsError), with a code. */
+  setErrorClass(errorClass: new (code: LarsErrorCode, message: string) => Error): void;
   readonly balancer: NativeBalancerModule;
   readonly wire: NativeWire;
   readonly servers: NativeServers;

@@ -46,7 +46,7 @@ describe('role defaults', () => {
       logLevel: 'info',
       store: { mysql: undefined, sqlitePath: 'var/lars.sqlite', changeRetentionSec: 86400 },
       admin: { ip: '127.0.0.1', port: 9778 },
-      reactor: { ip: '0.0.0.0', port: 7778, threadNum: 1, maxConn: 20000 },
+      reactor: { ip: '0.0.0.0', port: 7778, threadNum: 1, maxConn: 20000, maxSubscriptionsPerConn: 100000 },
       dns: { pollIntervalMs: 1000, fullReloadMs: 10000 },
     });
   });
@@ -89,7 +89,7 @@ describe('precedence: defaults < file < env < overrides', () => {
 
   it('file over defaults', () => {
     const { config } = load('dns', { file });
-    expect(config.reactor).toEqual({ ip: '0.0.0.0', port: 7001, threadNum: 2, maxConn: 100 });
+    expect(config.reactor).toEqual({ ip: '0.0.0.0', port: 7001, threadNum: 2, maxConn: 100, maxSubscriptionsPerConn: 100000 });
     expect(config.file).toBe(file);
   });
 

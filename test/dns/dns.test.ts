@@ -1,6 +1,7 @@
 // The DNS service end to end: real sockets, a real MariaDB database (and the embedded store),
 // both frontends. Route edits go through the real CLI.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDns, type RunningDns } from '../../src/dns/start-dns.js';
@@ -11,6 +12,7 @@ import { FrameClient, eventually } from '../helpers/frame-client.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/mysql.js';
 import { storeEnv, tempSqlite, testConfig, type StoreKind } from '../helpers/roles.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
+import { freePort } from '../helpers/free-port.js';
 import { Cleanup } from '../helpers/cleanup.js';
 
 const run = promisify(execFile);
@@ -185,6 +187,50 @@ describe.each(['native', 'ts'] as const)('DNS service limits and failures (%s)',
     }
   });
 
+  it('answers past max_subscriptions_per_conn but subscribes no further, counting it in stats and /metrics', async () => {
+    const cleanup = new Cleanup();
+    try {
+      const kind = tempSqlite();
+      const store = cleanup.add(await openStore(testConfig('dns', impl, kind).store), (s) => s.close());
+      await store.init();
+      const adminPort = await freePort();
+      const dns = cleanup.add(
+        await startDns(
+          testConfig('dns', impl, kind, {
+            'reactor.max_subscriptions_per_conn': '3',
+            'dns.poll_interval_ms': String(POLL_MS),
+            'admin.ip': '127.0.0.1',
+            'admin.port': String(adminPort),
+          }),
+        ),
+        (d) => d.stop(),
+      );
+      const greedy = cleanup.add(await FrameClient.open(dns.port), (c) => c.close());
+      for (const modid of [901, 902, 903, 904, 905]) expect((await getRoute(greedy, modid, 1)).modid).toBe(modid);
+      // Asking again for a module it holds is not a new subscription, so not refused.
+      expect((await getRoute(greedy, 901, 1)).modid).toBe(901);
+      expect(dns.frontend.stats()).toMatchObject({ subscriptions: 3, subscriptionsRefused: 2 });
+      // The cap is per connection: another one still subscribes.
+      const other = cleanup.add(await FrameClient.open(dns.port), (c) => c.close());
+      await getRoute(other, 904, 1);
+      expect(dns.frontend.stats()).toMatchObject({ subscriptions: 4, subscriptionsRefused: 2 });
+
+      // A refused module is not pushed; changed first, its push would arrive before the other one.
+      const before = greedy.frames.length;
+      await store.applyRouteChange([{ op: 'add', modid: 904, cmdid: 1, ip: '10.9.0.4', port: 9004 }]);
+      await other.waitFor(() => other.frames.length === 2, 'the push to the other connection');
+      await store.applyRouteChange([{ op: 'add', modid: 903, cmdid: 1, ip: '10.9.0.3', port: 9003 }]);
+      await greedy.waitFor(() => greedy.frames.length > before, 'the push of a subscribed module');
+      expect(greedy.frames).toHaveLength(before + 1);
+      expect(greedy.messages<GetRouteResponse>(MsgId.GetRouteResponse).at(-1)).toMatchObject({ modid: 903 });
+
+      const metrics = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
+      expect(metrics).toMatch(/^lars_dns_subscriptions_refused_total 2$/m);
+    } finally {
+      await cleanup.run();
+    }
+  });
+
   it('serves the last good table while MySQL is down and picks up changes when it is back', async () => {
     const cleanup = new Cleanup();
     try {
@@ -243,5 +289,24 @@ describe.each(['native', 'ts'] as const)('DNS service limits and failures (%s)',
     } finally {
       await cleanup.run();
     }
+  });
+});
+
+describe('DNS service (native) without enough descriptors', () => {
+  it('exits with a LarsError naming the limit, not SIGABRT, when its I/O threads cannot get descriptors', async () => {
+    // 120 descriptors let Node load the CLI; 256 I/O threads need three each.
+    const daemon = spawn(
+      'bash',
+      ['-c', 'ulimit -n 120; exec "$0" dist/src/cli/main.js dns --set reactor.ip=127.0.0.1 --set reactor.port=0 --set reactor.threadNum=256 --set admin.port=0', process.execPath],
+      { env: { ...process.env, ...storeEnv(tempSqlite()), LARS_IMPL: 'native' }, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    daemon.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const [code, signal] = (await once(daemon, 'exit')) as [number | null, NodeJS.Signals | null];
+    expect(signal).toBeNull();
+    expect(code).toBe(1);
+    // The CLI prints "lars: <message>" for a LarsError and a stack for anything else.
+    expect(stderr).toMatch(/^lars: cannot listen on 127\.0\.0\.1:0: \w+: Too many open files \(.*ulimit -n.*threadNum\)$/m);
+    expect(stderr).not.toMatch(/\n\s+at /);
   });
 });

@@ -114,16 +114,18 @@ describe('route limits', () => {
 describe('native binding argument checks', () => {
   const wire = loadNative().wire;
 
-  it('throws TypeError for wrong types and RangeError for out-of-range numbers', () => {
-    expect(() => wire.encodeFrame(1, { modid: '1', cmdid: 1 })).toThrow(TypeError);
+  it('throws LarsError ERR_INVALID_INPUT for wrong types and out-of-range numbers', () => {
+    const invalid = expect.objectContaining({ code: 'ERR_INVALID_INPUT' });
+    expect(() => wire.encodeFrame(1, { modid: '1', cmdid: 1 })).toThrow(LarsError);
+    expect(() => wire.encodeFrame(1, { modid: '1', cmdid: 1 })).toThrow(invalid);
     expect(() => wire.encodeFrame(1, { modid: 1 })).toThrow(/message\.cmdid must be an int32/);
-    expect(() => wire.encodeFrame(2, { modid: 1, cmdid: 1, host: [{ ip: 3232235953, port: 1 }] })).toThrow(RangeError);
+    expect(() => wire.encodeFrame(2, { modid: 1, cmdid: 1, host: [{ ip: 3232235953, port: 1 }] })).toThrow(invalid);
     expect(() => wire.encodeFrame(2, { modid: 1, cmdid: 1, host: [{ ip: 3232235953, port: 1 }] })).toThrow(/host\[0\]\.ip.*ipToInt32/);
-    expect(() => wire.encodeFrame(1, [] as unknown as object)).toThrow(TypeError);
+    expect(() => wire.encodeFrame(1, [] as unknown as object)).toThrow(invalid);
     expect(() => wire.encodeFrame(99, { modid: 1, cmdid: 1 })).toThrow(/unknown msgid 99/);
-    expect(() => wire.decodeBody(1, 'not bytes' as unknown as Uint8Array)).toThrow(TypeError);
-    expect(() => wire.decodeBody(1, new Uint16Array(2) as unknown as Uint8Array)).toThrow(TypeError);
-    expect(() => new wire.FrameDecoder().push(null as unknown as Uint8Array)).toThrow(TypeError);
+    expect(() => wire.decodeBody(1, 'not bytes' as unknown as Uint8Array)).toThrow(invalid);
+    expect(() => wire.decodeBody(1, new Uint16Array(2) as unknown as Uint8Array)).toThrow(invalid);
+    expect(() => new wire.FrameDecoder().push(null as unknown as Uint8Array)).toThrow(invalid);
   });
 
   it('accepts a plain Uint8Array as well as a Buffer', () => {

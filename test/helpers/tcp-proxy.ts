@@ -1,19 +1,28 @@
 // A TCP proxy the tests can cut: stands between a daemon and MySQL so a test can make the
-// database unreachable (stop: drops connections and refuses new ones) and bring it back.
+// database unreachable (stop: drops connections and refuses new ones) and bring it back, or make
+// it hang (holdReplies: requests still arrive, answers wait until releaseReplies).
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 
 export class TcpProxy {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
+  /** Each connection's target side and the client its answers go to. */
+  private readonly replies = new Map<Socket, Socket>();
+  private repliesHeld = false;
   port = 0;
+  /** Connections accepted so far. */
+  accepted = 0;
 
   constructor(private readonly targetHost: string, private readonly targetPort: number) {}
 
   /** Listens (again on the same port after a stop). */
   async start(): Promise<number> {
     const server = createServer((client) => {
+      this.accepted++;
       const upstream = connect(this.targetPort, this.targetHost);
+      this.replies.set(upstream, client);
+      upstream.on('close', () => this.replies.delete(upstream));
       for (const s of [client, upstream]) {
         this.sockets.add(s);
         s.on('close', () => this.sockets.delete(s));
@@ -22,7 +31,8 @@ export class TcpProxy {
           upstream.destroy();
         });
       }
-      client.pipe(upstream).pipe(client);
+      client.pipe(upstream);
+      if (!this.repliesHeld) upstream.pipe(client);
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -39,5 +49,20 @@ export class TcpProxy {
     this.server = undefined;
     for (const s of this.sockets) s.destroy();
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /** From now on the target's answers wait in the proxy (a server that stopped answering). */
+  holdReplies(): void {
+    this.repliesHeld = true;
+    for (const [upstream, client] of this.replies) {
+      upstream.unpipe(client);
+      upstream.pause();
+    }
+  }
+
+  /** Delivers the held answers and forwards again. */
+  releaseReplies(): void {
+    this.repliesHeld = false;
+    for (const [upstream, client] of this.replies) upstream.pipe(client);
   }
 }

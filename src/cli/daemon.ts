@@ -53,6 +53,13 @@ function stopRequested(log: Logger, isStarted: () => boolean): Promise<void> {
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    // Under `lars up` each daemon has a process group of its own (see up.ts): if `up` dies
+    // without passing a signal on, its closed IPC channel is the only notice the daemon gets.
+    if (process.channel !== undefined) {
+      process.once('disconnect', () => request('parent process gone'));
+      // That listener would keep the process alive for the channel's sake after the role stopped.
+      process.channel.unref();
+    }
   });
 }
 

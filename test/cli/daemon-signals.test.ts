@@ -99,7 +99,7 @@ describe.each(['native', 'ts'] as const)('lars agent (%s) and SIGTERM', (impl) =
     };
     await Promise.all(Array.from({ length: LANES }, lane));
     expect(failures.length, failures[0]).toBe(0);
-  }, 120_000);
+  }, 180_000);
 });
 
 function report(modid: number, nodeIp: string): ReportStatusRequest {

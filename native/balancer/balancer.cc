@@ -10,12 +10,16 @@ void Balancer::QueuePull(Route* r) {
   ++counters_.pulls;
 }
 
+Route* Balancer::Create(int32_t modid, int32_t cmdid, int64_t now) {
+  Route& r = routes_.emplace_back(&config_, modid, cmdid, now);
+  index_.emplace(Key(modid, cmdid), std::prev(routes_.end()));
+  return &r;
+}
+
 Route* Balancer::Use(int32_t modid, int32_t cmdid, int64_t now, bool* pull) {
-  const uint64_t key = Key(modid, cmdid);
-  auto it = index_.find(key);
+  auto it = index_.find(Key(modid, cmdid));
   if (it == index_.end()) {
-    Route& r = routes_.emplace_back(&config_, modid, cmdid, now);
-    index_.emplace(key, std::prev(routes_.end()));
+    Route& r = *Create(modid, cmdid, now);
     QueuePull(&r);
     *pull = true;
     return &r;
@@ -80,6 +84,11 @@ bool Balancer::ApplyRoute(int32_t modid, int32_t cmdid, const std::vector<HostAd
     index_.erase(it);
   }
   return true;
+}
+
+bool Balancer::SeedRoute(int32_t modid, int32_t cmdid, const std::vector<HostAddr>& hosts, int64_t now) {
+  if (index_.find(Key(modid, cmdid)) == index_.end()) Create(modid, cmdid, now);
+  return ApplyRoute(modid, cmdid, hosts, now);
 }
 
 std::vector<ModuleId> Balancer::OnDnsReconnected() {

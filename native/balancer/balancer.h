@@ -33,6 +33,9 @@ class Balancer {
   // A DNS reply or push: the whole host set. An empty set deletes the route. A module the table
   // does not hold is ignored (false).
   bool ApplyRoute(int32_t modid, int32_t cmdid, const std::vector<HostAddr>& hosts, int64_t now);
+  // A route from the agent's disk cache: created when the table does not hold it, then applied as
+  // a DNS reply (state NEW). The next DNS connect pulls it again, and DNS's answer wins.
+  bool SeedRoute(int32_t modid, int32_t cmdid, const std::vector<HostAddr>& hosts, int64_t now);
   // The DNS connection is up again: whatever was in flight is lost, so every route is pulled again.
   // Returns every module (creation order) and empties the pull queue, which it includes; every
   // route is PULLING afterwards (so use does not queue duplicates before the reply).
@@ -49,6 +52,7 @@ class Balancer {
     return (static_cast<uint64_t>(static_cast<uint32_t>(modid)) << 32) | static_cast<uint32_t>(cmdid);
   }
   // Looks the module up for a pick or get_route, creating it or queuing a re-pull as the rules say.
+  Route* Create(int32_t modid, int32_t cmdid, int64_t now);
   Route* Use(int32_t modid, int32_t cmdid, int64_t now, bool* pull);
   void QueuePull(Route* r);
 

@@ -170,18 +170,24 @@ export class Balancer implements BalancerApi {
     this.stats.pulls++;
   }
 
+  /** A new route (state PULLING) in the table. */
+  private create(modid: number, cmdid: number, now: number): Route {
+    const r = new Route(this.config, modid, cmdid, now);
+    let byCmd = this.index.get(modid);
+    if (byCmd === undefined) {
+      byCmd = new Map();
+      this.index.set(modid, byCmd);
+    }
+    byCmd.set(cmdid, r);
+    this.order.add(r);
+    return r;
+  }
+
   /** Looks a module up for a pick or get_route, creating it or queuing a re-pull as the rules say. */
   private use(modid: number, cmdid: number, now: number): { route: Route; pull: boolean } {
-    let byCmd = this.index.get(modid);
-    let r = byCmd?.get(cmdid);
+    let r = this.find(modid, cmdid);
     if (r === undefined) {
-      r = new Route(this.config, modid, cmdid, now);
-      if (byCmd === undefined) {
-        byCmd = new Map();
-        this.index.set(modid, byCmd);
-      }
-      byCmd.set(cmdid, r);
-      this.order.add(r);
+      r = this.create(modid, cmdid, now);
       this.queuePull(r);
       return { route: r, pull: true };
     }
@@ -243,6 +249,11 @@ export class Balancer implements BalancerApi {
       this.order.delete(r);
     }
     return true;
+  }
+
+  seedRoute(modid: number, cmdid: number, hosts: readonly HostAddr[], now: number): boolean {
+    if (this.find(modid | 0, cmdid | 0) === undefined) this.create(modid | 0, cmdid | 0, now);
+    return this.applyRoute(modid, cmdid, hosts, now);
   }
 
   onDnsReconnected(): ModuleId[] {

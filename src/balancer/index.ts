@@ -36,6 +36,9 @@ export interface Balancer {
   /** A DNS reply or push with the whole host set: new hosts join idle, gone hosts are removed everywhere,
    * the others keep their state; an empty set deletes the route. False (ignored) for an unknown route. */
   applyRoute(modid: number, cmdid: number, hosts: readonly HostAddr[], now: number): boolean;
+  /** A route from the agent's disk cache: created when the table does not hold it, then applied as
+   * a DNS reply (state NEW). It is pulled again on the next DNS connect, and DNS's answer wins. */
+  seedRoute(modid: number, cmdid: number, hosts: readonly HostAddr[], now: number): boolean;
   /** The DNS connection is up again: every route must be pulled again. Returns every module (creation
    * order) and empties the pull queue, which the list includes; every route is PULLING afterwards. */
   onDnsReconnected(): ModuleId[];

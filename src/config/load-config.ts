@@ -148,7 +148,14 @@ function build(role: Role, file: string | undefined, raw: ReadonlyMap<string, Ra
     case 'agent':
       return {
         role, ...common,
-        agent: { ip: str('agent.ip'), port: num('agent.port'), callerIp: str('agent.caller_ip'), reportIntervalMs: num('agent.report_interval_ms') },
+        agent: {
+          ip: str('agent.ip'),
+          port: num('agent.port'),
+          callerIp: str('agent.caller_ip'),
+          reportIntervalMs: num('agent.report_interval_ms'),
+          cacheDir: str('agent.cache_dir'),
+          cacheMaxAgeMs: num('agent.cache_max_age'),
+        },
         dnsserver: { endpoints: dnsEndpoints(raw, values) },
         reporter: { endpoint: { ip: str('reporter.ip'), port: num('reporter.port') } },
         loadbalance: {

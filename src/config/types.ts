@@ -85,8 +85,15 @@ export interface ReporterConfig extends CommonConfig {
 
 export interface AgentConfig extends CommonConfig {
   readonly role: 'agent';
-  /** [agent] ip, port (first of three UDP ports), caller_ip, report_interval_ms. */
-  readonly agent: { readonly ip: string; readonly port: number; readonly callerIp: string; readonly reportIntervalMs: number };
+  /** [agent] ip, port (first of three UDP ports), caller_ip, report_interval_ms, cache_dir ('' = off), cache_max_age. */
+  readonly agent: {
+    readonly ip: string;
+    readonly port: number;
+    readonly callerIp: string;
+    readonly reportIntervalMs: number;
+    readonly cacheDir: string;
+    readonly cacheMaxAgeMs: number;
+  };
   /** [dnsserver] ip, port — or `endpoints = ip:port, ip:port` for failover. */
   readonly dnsserver: { readonly endpoints: readonly Endpoint[] };
   /** [reporter] ip, port of the Report service. */

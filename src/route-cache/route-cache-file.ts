@@ -84,11 +84,17 @@ export function encodeCacheFile(modid: number, cmdid: number, body: Uint8Array, 
   return out;
 }
 
-/**
- * Checks a whole file and decodes its route. Never throws: any bytes give a route or a problem.
- * The body's modid and cmdid must be the header's (a file copied under another name is foreign).
- */
-export function decodeCacheFile(data: Uint8Array, nowMs: number, maxAgeMs: number): DecodedCacheFile {
+export interface DecodeCacheFileOptions {
+  /** The module the file's name stands for: the header and the body must name it too. */
+  readonly modid: number;
+  readonly cmdid: number;
+  /** Wall clock, milliseconds since the epoch. */
+  readonly nowMs: number;
+  readonly maxAgeMs: number;
+}
+
+/** Checks a whole file and decodes its route. Never throws: any bytes give a route or a problem. */
+export function decodeCacheFile(data: Uint8Array, opts: DecodeCacheFileOptions): DecodedCacheFile {
   const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   if (buf.length < CACHE_MAGIC.length || !buf.subarray(0, CACHE_MAGIC.length).equals(CACHE_MAGIC)) return { ok: false, problem: 'foreign' };
   if (buf.length < CACHE_HEADER_SIZE + TRAILER_SIZE) return { ok: false, problem: 'truncated' };
@@ -98,9 +104,10 @@ export function decodeCacheFile(data: Uint8Array, nowMs: number, maxAgeMs: numbe
   const end = CACHE_HEADER_SIZE + bodyLength;
   if (crc32(buf.subarray(0, end)) !== buf.readUInt32BE(end)) return { ok: false, problem: 'checksum' };
   const writtenAtMs = Number(buf.readBigUInt64BE(8));
-  if (nowMs - writtenAtMs > maxAgeMs) return { ok: false, problem: 'too_old' };
+  if (opts.nowMs - writtenAtMs > opts.maxAgeMs) return { ok: false, problem: 'too_old' };
   const modid = buf.readUInt32BE(16);
   const cmdid = buf.readUInt32BE(20);
+  if (modid !== opts.modid >>> 0 || cmdid !== opts.cmdid >>> 0) return { ok: false, problem: 'mismatch' };
   let route: GetRouteResponse;
   try {
     route = decodeBody(MsgId.GetRouteResponse, buf.subarray(CACHE_HEADER_SIZE, end));

@@ -2,9 +2,9 @@
 // routes at start, before the core answers anything, and keeps the files in step with every DNS
 // reply or push. It sits in the control plane, between the DNS client and the core, so one
 // writer serves both cores and both write the same files.
+import type { HostAddr } from '../balancer/route.js';
 import { createLogger } from '../log.js';
 import { RouteCacheWriter, loadRouteCache, type CachedRoute, type SkipReason } from '../route-cache/index.js';
-import type { HostAddr } from '../balancer/route.js';
 import type { AgentCore } from './agent-core.js';
 
 const log = createLogger('agent');
@@ -29,11 +29,12 @@ export interface AgentRouteCacheStats {
 
 export class AgentRouteCache {
   private loaded = 0;
-  private skipped = 0;
 
   private constructor(
     private readonly writer: RouteCacheWriter,
+    /** Loaded, not handed to the core yet. */
     private routes: readonly CachedRoute[],
+    private readonly skipped: number,
   ) {}
 
   /**
@@ -60,9 +61,7 @@ export class AgentRouteCache {
         log.limited('warn', 'route-cache-skip', `route cache: skipping ${path}: ${SKIP_MEANING[reason]}${detail === undefined ? '' : ` (${detail})`}`, 100);
       },
     });
-    const cache = new AgentRouteCache(writer, routes);
-    cache.skipped = skipped;
-    return cache;
+    return new AgentRouteCache(writer, routes, skipped);
   }
 
   /** Hands every loaded route to the core (once), as if DNS had just sent it. */

@@ -91,6 +91,17 @@ describe.each(['native', 'ts'] as const)('agent route cache (%s)', (impl) => {
     expect(await metric(agent, 'cache_write_errors_total')).toBe(0);
   });
 
+  it('runs without a cache, and still serves, when cache_dir cannot be used', async () => {
+    const parent = cleanup.add(mkdtempSync(join(tmpdir(), 'lars-agent-cache-')), (d) => rmSync(d, { recursive: true, force: true }));
+    dir = join(parent, 'a-file');
+    writeFileSync(dir, 'not a directory');
+    dns.setRoute(150, 1, [['10.1.5.1', 1]]);
+    const agent = await startTestAgent();
+    expect(agent.cache).toBeUndefined();
+    const client = await clientOf(agent);
+    await eventually(() => client.getHost(150, 1), (r) => r.retcode === RetCode.Succ, 'a node of 150/1');
+  });
+
   it('restarted while DNS is down, serves the cached routes at once; DNS back, its answer wins', async () => {
     dir = cleanup.add(mkdtempSync(join(tmpdir(), 'lars-agent-cache-')), (d) => rmSync(d, { recursive: true, force: true }));
     dns.setRoute(200, 1, [['10.2.0.1', 1], ['10.2.0.2', 2]]);

@@ -1,13 +1,13 @@
 // Assembles a LoadBalance agent from its config: the core (native or TS) on three UDP ports, the
 // DNS client feeding it routes, the Report client taking its reports, metrics and the admin
 // endpoint. Serving starts at once and never waits on DNS, the Report service or MySQL.
+import { resolve } from 'node:path';
 import { maybeStartAdminServer } from '../admin/admin-server.js';
 import { MetricSet } from '../admin/metrics.js';
 import type { AgentConfig } from '../config/types.js';
 import { implementation, type Implementation } from '../native/addon.js';
 import type { RunningRole } from '../running-role.js';
 import { ipToInt32 } from '../wire/messages.js';
-import { resolve } from 'node:path';
 import type { AgentCore, AgentCoreOptions } from './agent-core.js';
 import { registerAgentMetrics } from './agent-metrics.js';
 import { AgentRouteCache } from './agent-route-cache.js';

@@ -1,6 +1,7 @@
 // Assembles a LoadBalance agent from its config: the core (native or TS) on three UDP ports, the
 // DNS client feeding it routes, the Report client taking its reports, metrics and the admin
-// endpoint. Serving starts at once and never waits on DNS, the Report service or MySQL.
+// endpoint. Serving starts at once and never waits on DNS, the Report service or MySQL: routes
+// come from the route cache on disk until DNS answers.
 import { resolve } from 'node:path';
 import { maybeStartAdminServer } from '../admin/admin-server.js';
 import { MetricSet } from '../admin/metrics.js';

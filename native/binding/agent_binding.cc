@@ -202,7 +202,7 @@ class AgentServerWrap : public Napi::ObjectWrap<AgentServerWrap> {
     return a;
   }
 
-  // applyRoute(modid, cmdid, hosts: Int32Array [ip, port, ip, port, ...])
+  // applyRoute(modid, cmdid, hosts: Int32Array [ip, port, ip, port, ...], seed?: boolean)
   void ApplyRoute(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsTypedArray() ||
@@ -213,8 +213,9 @@ class AgentServerWrap : public Napi::ObjectWrap<AgentServerWrap> {
     std::vector<lb::HostAddr> hosts;
     hosts.reserve(pairs.ElementLength() / 2);
     for (size_t i = 0; i + 1 < pairs.ElementLength(); i += 2) hosts.push_back({pairs[i], pairs[i + 1]});
+    const bool seed = info.Length() > 3 && info[3].IsBoolean() && info[3].As<Napi::Boolean>().Value();
     server(info)->applyRoute(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value(),
-                             std::move(hosts));
+                             std::move(hosts), seed);
   }
 
   void OnDnsReconnected(const Napi::CallbackInfo& info) { server(info)->onDnsReconnected(); }

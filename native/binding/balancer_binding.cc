@@ -45,6 +45,7 @@ class BalancerWrap : public Napi::ObjectWrap<BalancerWrap> {
                            InstanceMethod<&BalancerWrap::Report>("report"),
                            InstanceMethod<&BalancerWrap::GetRoute>("getRoute"),
                            InstanceMethod<&BalancerWrap::ApplyRoute>("applyRoute"),
+                           InstanceMethod<&BalancerWrap::SeedRoute>("seedRoute"),
                            InstanceMethod<&BalancerWrap::OnDnsReconnected>("onDnsReconnected"),
                            InstanceMethod<&BalancerWrap::TakePullRequests>("takePullRequests"),
                            InstanceMethod<&BalancerWrap::CollectReports>("collectReports"),
@@ -97,20 +98,33 @@ class BalancerWrap : public Napi::ObjectWrap<BalancerWrap> {
     return o;
   }
 
-  // applyRoute(modid, cmdid, hosts: [{ ip, port }], now) -> boolean (false: unknown route, ignored)
-  Napi::Value ApplyRoute(const Napi::CallbackInfo& info) {
+  // hosts: [{ ip, port }] of applyRoute and seedRoute
+  static std::vector<lb::HostAddr> HostsArg(const Napi::CallbackInfo& info, const char* method) {
     Napi::Env env = info.Env();
-    if (!info[2].IsArray()) Throw(env, "ERR_INVALID_INPUT", "applyRoute: hosts must be an array of { ip, port }");
+    const std::string usage = std::string(method) + ": hosts must be an array of { ip, port }";
+    if (!info[2].IsArray()) Throw(env, "ERR_INVALID_INPUT", usage);
     Napi::Array a = info[2].As<Napi::Array>();
     std::vector<lb::HostAddr> hosts;
     hosts.reserve(a.Length());
     for (uint32_t i = 0; i < a.Length(); ++i) {
       Napi::Value v = a.Get(i);
-      if (!v.IsObject()) Throw(env, "ERR_INVALID_INPUT", "applyRoute: hosts must be an array of { ip, port }");
+      if (!v.IsObject()) Throw(env, "ERR_INVALID_INPUT", usage);
       Napi::Object h = v.As<Napi::Object>();
       hosts.push_back({h.Get("ip").As<Napi::Number>().Int32Value(), h.Get("port").As<Napi::Number>().Int32Value()});
     }
-    return Napi::Boolean::New(env, balancer_->ApplyRoute(I32(info, 0), I32(info, 1), hosts, I64(info, 3)));
+    return hosts;
+  }
+
+  // applyRoute(modid, cmdid, hosts: [{ ip, port }], now) -> boolean (false: unknown route, ignored)
+  Napi::Value ApplyRoute(const Napi::CallbackInfo& info) {
+    const std::vector<lb::HostAddr> hosts = HostsArg(info, "applyRoute");
+    return Napi::Boolean::New(info.Env(), balancer_->ApplyRoute(I32(info, 0), I32(info, 1), hosts, I64(info, 3)));
+  }
+
+  // seedRoute(modid, cmdid, hosts: [{ ip, port }], now) -> boolean
+  Napi::Value SeedRoute(const Napi::CallbackInfo& info) {
+    const std::vector<lb::HostAddr> hosts = HostsArg(info, "seedRoute");
+    return Napi::Boolean::New(info.Env(), balancer_->SeedRoute(I32(info, 0), I32(info, 1), hosts, I64(info, 3)));
   }
 
   Napi::Value OnDnsReconnected(const Napi::CallbackInfo& info) {

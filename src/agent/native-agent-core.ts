@@ -19,6 +19,16 @@ function modulesOf(pairs: Int32Array): ModuleId[] {
   return out;
 }
 
+/** Hosts → Int32Array [ip, port, ...]. */
+function pairsOf(hosts: readonly HostAddr[]): Int32Array {
+  const pairs = new Int32Array(hosts.length * 2);
+  hosts.forEach((h, i) => {
+    pairs[2 * i] = h.ip;
+    pairs[2 * i + 1] = h.port;
+  });
+  return pairs;
+}
+
 /** The binding's flat batch: per route modid, cmdid, n, then n × (ip, port, succ, err, overload). */
 function reportsOf(flat: Float64Array): RouteReport[] {
   const out: RouteReport[] = [];
@@ -79,12 +89,11 @@ export class NativeAgentCore implements AgentCore {
   }
 
   applyRoute(modid: number, cmdid: number, hosts: readonly HostAddr[]): void {
-    const pairs = new Int32Array(hosts.length * 2);
-    hosts.forEach((h, i) => {
-      pairs[2 * i] = h.ip;
-      pairs[2 * i + 1] = h.port;
-    });
-    this.server?.applyRoute(modid, cmdid, pairs); // after close(): nothing to update
+    this.server?.applyRoute(modid, cmdid, pairsOf(hosts)); // after close(): nothing to update
+  }
+
+  seedRoute(modid: number, cmdid: number, hosts: readonly HostAddr[]): void {
+    this.server?.applyRoute(modid, cmdid, pairsOf(hosts), true);
   }
 
   onDnsReconnected(): void {

@@ -109,6 +109,11 @@ export class TsAgentCore implements AgentCore {
     this.ports[agentPortIndex(modid, cmdid)]?.balancer.applyRoute(modid, cmdid, hosts, nowMs());
   }
 
+  seedRoute(modid: number, cmdid: number, hosts: readonly HostAddr[]): void {
+    if (this.closed) return;
+    this.ports[agentPortIndex(modid, cmdid)]?.balancer.seedRoute(modid, cmdid, hosts, nowMs());
+  }
+
   onDnsReconnected(): void {
     if (this.closed) return;
     for (const p of this.ports) this.queuePulls(p.balancer.onDnsReconnected());

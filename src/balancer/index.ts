@@ -40,6 +40,9 @@ export interface Balancer {
    * the others keep their state; an empty set makes the route EMPTY (at most maxEmptyRoutes are kept,
    * the oldest dropped first). False (ignored) for an unknown route. */
   applyRoute(modid: number, cmdid: number, hosts: readonly HostAddr[], now: number): boolean;
+  /** A route from the agent's disk cache: created when the table does not hold it, then applied as
+   * a DNS reply (state NEW). It is pulled again on the next DNS connect, and DNS's answer wins. */
+  seedRoute(modid: number, cmdid: number, hosts: readonly HostAddr[], now: number): boolean;
   /** The DNS connection is up again: every route must be pulled again. Returns every module (creation
    * order) and empties the pull queue, which the list includes. PULLING routes become NEW, so that a
    * route whose pull is lost again is pulled on use rather than waiting forever. */

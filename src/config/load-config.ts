@@ -155,6 +155,8 @@ function build(role: Role, file: string | undefined, raw: ReadonlyMap<string, Ra
           reportIntervalMs: num('agent.report_interval_ms'),
           maxEmptyRoutes: num('agent.max_empty_routes'),
           maxNewPullsPerS: num('agent.max_new_pulls_per_s'),
+          cacheDir: str('agent.cache_dir'),
+          cacheMaxAgeMs: num('agent.cache_max_age'),
         },
         dnsserver: { endpoints: dnsEndpoints(raw, values) },
         reporter: { endpoint: { ip: str('reporter.ip'), port: num('reporter.port') } },

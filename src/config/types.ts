@@ -86,7 +86,8 @@ export interface ReporterConfig extends CommonConfig {
 
 export interface AgentConfig extends CommonConfig {
   readonly role: 'agent';
-  /** [agent] ip, port (first of three UDP ports), caller_ip, report_interval_ms, max_empty_routes, max_new_pulls_per_s. */
+  /** [agent] ip, port (first of three UDP ports), caller_ip, report_interval_ms, max_empty_routes,
+   * max_new_pulls_per_s, cache_dir ('' = off), cache_max_age. */
   readonly agent: {
     readonly ip: string;
     readonly port: number;
@@ -94,6 +95,8 @@ export interface AgentConfig extends CommonConfig {
     readonly reportIntervalMs: number;
     readonly maxEmptyRoutes: number;
     readonly maxNewPullsPerS: number;
+    readonly cacheDir: string;
+    readonly cacheMaxAgeMs: number;
   };
   /** [dnsserver] ip, port — or `endpoints = ip:port, ip:port` for failover. */
   readonly dnsserver: { readonly endpoints: readonly Endpoint[] };

@@ -149,7 +149,8 @@ export interface NativeAgentServer {
   /** [base, base + 1, base + 2] */
   ports(): number[];
   /** The module's whole host set as ip, port pairs; applied by the balancer of (modid + cmdid) % 3. */
-  applyRoute(modid: number, cmdid: number, hosts: Int32Array): void;
+  /** seed: a route from the disk cache, created when the balancer does not hold it (seedRoute). */
+  applyRoute(modid: number, cmdid: number, hosts: Int32Array, seed?: boolean): void;
   onDnsReconnected(): void;
   /** Read in each port's loop thread. */
   stats(): AgentCoreStats;

@@ -61,7 +61,16 @@ describe('role defaults', () => {
   it('agent', () => {
     const { config } = load('agent');
     expect(config.admin.port).toBe(9888);
-    expect(config.agent).toEqual({ ip: '127.0.0.1', port: 8888, callerIp: '127.0.0.1', reportIntervalMs: 1000, maxEmptyRoutes: 10_000, maxNewPullsPerS: 1_000 });
+    expect(config.agent).toEqual({
+      ip: '127.0.0.1',
+      port: 8888,
+      callerIp: '127.0.0.1',
+      reportIntervalMs: 1000,
+      maxEmptyRoutes: 10_000,
+      maxNewPullsPerS: 1_000,
+      cacheDir: 'var/agent-cache',
+      cacheMaxAgeMs: 7 * 86_400_000,
+    });
     expect(config.dnsserver.endpoints).toEqual([{ ip: '127.0.0.1', port: 7778 }]);
     expect(config.reporter.endpoint).toEqual({ ip: '127.0.0.1', port: 7779 });
     expect(config.loadbalance).toEqual(SPEC_LOADBALANCE_DEFAULTS);

@@ -11,6 +11,8 @@ export interface RunningRole {
   readonly listening: readonly string[];
   /** Flushes what it holds and closes its listeners. */
   stop(): Promise<void>;
+  /** How long stop() may take by the role's own config (the wrapper waits at least this long). */
+  readonly stopDeadlineMs?: number;
 }
 
 /** Longest a clean stop may take before the process exits anyway. */

@@ -1,6 +1,6 @@
 // The Report service end to end: real sockets, a real MariaDB database (and the embedded
 // store), both frontends; MySQL cut off behind a proxy to show nothing that arrived is lost.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startReporter, type RunningReporter } from '../../src/report/start-reporter.js';
 import { openStore } from '../../src/store/index.js';
 import type { Store } from '../../src/store/store.js';
@@ -126,6 +126,51 @@ describe.each(['native', 'ts'] as const)('Report service with the store down (%s
     }
   });
 
+  /** A reporter writing to the test database through a proxy the test cuts, with the proxy down and 100 rows held. */
+  async function holdingRows(cleanup: Cleanup, modid: number, extra: Record<string, string> = {}) {
+    const db = cleanup.add(await createTestDatabase(), (d) => d.drop());
+    const store = cleanup.add(await withStore({ mysql: db.config }, impl), (s) => s.close());
+    const proxy = cleanup.add(new TcpProxy(db.config.host, db.config.port), (p) => p.stop());
+    const port = await proxy.start();
+    const reporter = cleanup.add(
+      await startReporter(testConfig('reporter', impl, { mysql: { ...db.config, host: '127.0.0.1', port } }, { 'reporter.flush_interval_ms': '20', ...extra })),
+      (r) => r.stop(),
+    );
+    await proxy.stop();
+    const c = cleanup.add(await FrameClient.open(reporter.port), (c) => c.close());
+    for (let i = 0; i < 100; i++) c.send(MsgId.ReportStatusRequest, report(modid, '10.0.0.1', [{ ip: '10.7.0.1', port: 1000 + i, succ: i, err: 0 }]));
+    await eventually(() => reporter.buffer.accepted, (n) => n === 100, '100 rows received');
+    await eventually(() => reporter.writer.stats(), (s) => !s.storeUp, 'the writer to notice the store is down');
+    return { store, proxy, reporter };
+  }
+
+  it('writes every held row when stopped right after MySQL is back', async () => {
+    const cleanup = new Cleanup();
+    try {
+      const { store, proxy, reporter } = await holdingRows(cleanup, 700);
+      await proxy.start();
+      await reporter.stop();
+      expect(await store.listCallStatus({ modid: 700 })).toHaveLength(100);
+    } finally {
+      await cleanup.run();
+    }
+  });
+
+  it('with MySQL still down, stops at the stop deadline and logs how many rows it could not write', async () => {
+    const cleanup = new Cleanup();
+    const stderr = vi.spyOn(process.stderr, 'write');
+    try {
+      const { reporter } = await holdingRows(cleanup, 710, { 'reporter.stop_deadline_ms': '300' });
+      expect(reporter.stopDeadlineMs).toBe(300);
+      await reporter.stop();
+      const lines = stderr.mock.calls.map((c) => String(c[0]));
+      expect(lines.filter((l) => l.includes('could not write 100 held rows'))).toHaveLength(1);
+    } finally {
+      stderr.mockRestore();
+      await cleanup.run();
+    }
+  });
+
   it('past buffer_max_keys drops new keys and counts them', async () => {
     const cleanup = new Cleanup();
     try {
@@ -134,7 +179,7 @@ describe.each(['native', 'ts'] as const)('Report service with the store down (%s
       const port = await proxy.start();
       await proxy.stop();
       const reporter = cleanup.add(
-        await startReporter(testConfig('reporter', impl, { mysql: { ...db.config, host: '127.0.0.1', port } }, { 'reporter.buffer_max_keys': '10' })),
+        await startReporter(testConfig('reporter', impl, { mysql: { ...db.config, host: '127.0.0.1', port } }, { 'reporter.buffer_max_keys': '10', 'reporter.stop_deadline_ms': '1' })),
         (r) => r.stop(),
       );
       const c = cleanup.add(await FrameClient.open(reporter.port), (c) => c.close());

@@ -24,8 +24,11 @@ const RESULTS_PER_FRAME = 10;
 const OFFER_STEPS = [10_000, 20_000, 40_000, 60_000, 80_000, 100_000, 130_000, 160_000, 200_000];
 /** Seconds at each new offer before its windows start (the buffer and the writers adapt). */
 const SETTLE_S = 1;
-/** A window is inside the steady load when the generator offered at least this share of the step's rate. */
-const STEADY_SHARE = 0.9;
+/**
+ * A window is inside the steady load when the generator offered at least this share of the step's
+ * rate (on a shared machine the generator is sometimes late by a few percent within a window).
+ */
+const STEADY_SHARE = 0.8;
 /**
  * Held rows grow when over a step's windows the service wrote less than this share of what it
  * was offered (the rest stays in its buffer; socket buffers only hold a bounded amount).
@@ -67,6 +70,8 @@ interface ComboRun {
   readonly limit: string;
   /** The steady windows of the step the figures come from. */
   readonly measured: Window[];
+  /** Rows in the table at the end: equal to `written` unless keys repeated (then the table undercounts). */
+  readonly rowsInTable: number;
   /** The service's own counters at the end (null when its /metrics did not answer). */
   readonly received: number | null;
   readonly written: number | null;
@@ -159,8 +164,8 @@ async function measureCombo(impl: Impl, kind: Kind, windows: number, windowS: nu
           limit = `held rows grow from ${offer} offered rows/s: the service is the limit`;
           break;
         }
-        if (steady.length < step.length) {
-          // The offer was not reached: say whose limit that is, and stop raising it.
+        if (steady.length === 0) {
+          // The offer was not reached at all: say whose limit that is, and stop raising it.
           const genBusy = median(step.map((w) => w.generatorCpu)) >= GENERATOR_BUSY_PERCENT;
           limit = genBusy
             ? `the generator could not offer ${offer} rows/s (its CPU at ${GENERATOR_BUSY_PERCENT}% or more): a lower bound`
@@ -174,13 +179,19 @@ async function measureCombo(impl: Impl, kind: Kind, windows: number, windowS: nu
       const measured = [...steps].reverse().map((s) => s.windows.filter((w) => w.steady)).find((w) => w.length > 0) ?? [];
       await load.stop();
       const final = await scrapeMetrics(adminPort).catch(() => new Map<string, number>());
+      const written = final.get('lars_reporter_rows_written_total') ?? null;
+      // Written rows the table does not show were updates of keys already there: the count no
+      // longer measures writes (as when the generator's keys wrapped around).
+      const rowsInTable = await counter.count();
+      if (written !== null && rowsInTable < written) limit += `; but ${written - rowsInTable} written rows repeated a key, so the table undercounts`;
       return {
         steps,
+        rowsInTable,
         growthOffer,
         limit,
         measured,
         received: final.get('lars_reporter_rows_received_total') ?? null,
-        written: final.get('lars_reporter_rows_written_total') ?? null,
+        written,
         dropped: final.get('lars_reporter_rows_dropped_total') ?? null,
       };
     } finally {

@@ -40,6 +40,7 @@ struct Conn {
   int fd = -1;
   int index = 0;
   uint64_t next = 0;          // frames generated on this connection
+  uint64_t nextAtRateT0 = 0;  // `next` when the current rate took effect
   std::vector<uint8_t> out;   // generated, not yet written
   size_t off = 0;
   std::deque<size_t> ends;    // where each frame in `out` ends, to count frames wholly written
@@ -140,16 +141,23 @@ int main(int argc, char** argv) {
   std::vector<uint8_t> scratch;
   std::vector<epoll_event> events(256);
   bool stop = false;
-  // The rate holds from rateT0 on: frames allowed = rate × time since, minus those generated since.
+  // The rate holds from rateT0 on: frames allowed = rate × time since, minus those generated since;
+  // each connection gets its share (else the first writable socket takes the whole allowance,
+  // and one connection's keys would repeat long before the run ends).
   double rate = initialRate;
   uint64_t rateT0 = t0, generatedAtRateT0 = 0;
   uint64_t generated = 0;
+  const auto allowance = [&](const Conn& c) -> int64_t {
+    if (rate <= 0) return INT64_MAX;
+    return int64_t(rate / conns * double(bench::mono_ns() - rateT0) / 1e9) - int64_t(c.next - c.nextAtRateT0);
+  };
   Commands commands;
   const auto onCommand = [&](const std::string& cmd) {
     if (cmd.rfind("rate ", 0) == 0) {
       rate = std::strtod(cmd.c_str() + 5, nullptr);
       rateT0 = bench::mono_ns();
       generatedAtRateT0 = generated;
+      for (auto& c : all) c.nextAtRateT0 = c.next;
     } else if (cmd == "stats") {
       uint64_t sent = 0;
       for (const auto& c : all) sent += c.sent;
@@ -177,6 +185,7 @@ int main(int argc, char** argv) {
       }
     }
     const int n = epoll_wait(ep, events.data(), int(events.size()), 20);
+    bool progressed = false;
     for (int i = 0; i < n; ++i) {
       if (events[size_t(i)].data.ptr == nullptr) {
         readCommands();
@@ -187,13 +196,15 @@ int main(int argc, char** argv) {
       // At most 256 KiB per connection per wake-up, so one fast reader cannot starve the rest.
       for (size_t sent = 0; sent < (256u << 10);) {
         if (c.off == c.out.size()) {
-          if (budget <= 0) break;
+          int64_t own = std::min(budget, allowance(c));
+          if (own <= 0) break;
           c.out.clear();
           c.off = 0;
-          while (c.out.size() < 16384 && budget > 0) {
+          while (c.out.size() < 16384 && own > 0) {
             generate(c, results, modids, scratch);
             ++generated;
             --budget;
+            --own;
           }
         }
         const ssize_t w = ::write(c.fd, c.out.data() + c.off, c.out.size() - c.off);
@@ -201,6 +212,7 @@ int main(int argc, char** argv) {
           c.off += size_t(w);
           sent += size_t(w);
           bytes += uint64_t(w);
+          progressed = true;
           while (!c.ends.empty() && c.ends.front() <= c.off) {
             c.ends.pop_front();
             ++c.sent;
@@ -214,6 +226,11 @@ int main(int argc, char** argv) {
         epoll_ctl(ep, EPOLL_CTL_DEL, c.fd, nullptr);
         break;
       }
+    }
+    if (!progressed && n > 0) {
+      // Writable sockets but none with an allowance left (others are behind): wait for the clock.
+      pollfd in{0, POLLIN, 0};
+      if (::poll(&in, 1, 1) > 0) readCommands();
     }
   }
   const double wall = double(bench::mono_ns() - t0) / 1e9;

@@ -66,12 +66,13 @@ export async function startReporter(config: ReporterConfig): Promise<RunningRepo
     health: () => ({ ok: w().storeUp, buffered: buffer.size, dropped: buffer.dropped, ...w(), ...f() }),
   });
   // A daemon flushes what it holds: first no more input, then write the buffer (bounded by the
-  // stop deadline; the writer logs what it could not write), and only then free it.
+  // stop deadline; the writer logs what it could not write), and only then free it (after the
+  // metrics endpoint, which reads it, has closed).
   const stopInOrder = async (): Promise<void> => {
     await frontend.close();
     await writer.stop(config.reporter.stopDeadlineMs);
-    frontend.dispose();
     await admin?.close();
+    frontend.dispose();
     await store.close();
   };
   let stopping: Promise<void> | undefined;

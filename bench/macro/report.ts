@@ -34,8 +34,8 @@ const STEADY_SHARE = 0.8;
  * was offered (the rest stays in its buffer; socket buffers only hold a bounded amount).
  */
 const KEEPS_UP_SHARE = 0.9;
-/** The generator is the limit when it uses this much of a core and still offers less than asked. */
-const GENERATOR_BUSY_PERCENT = 90;
+/** A process this busy (% of a core) is the limit; the service below it waits on its store. */
+const BUSY_PERCENT = 90;
 
 /** Counters at one moment: from the table, the generator and /proc. */
 interface Sample {
@@ -161,14 +161,17 @@ async function measureCombo(impl: Impl, kind: Kind, windows: number, windowS: nu
         const writtenShare = steady.length === 0 ? null : steady.reduce((n, w) => n + w.writtenRowsPerS, 0) / offered;
         steps.push({ offerRowsPerS: offer, windows: step, writtenShare });
         if (writtenShare !== null && writtenShare < KEEPS_UP_SHARE) {
-          limit = `held rows grow from ${offer} offered rows/s: the service is the limit`;
+          const cpu = median(steady.map((w) => w.reporterCpu));
+          limit =
+            `held rows grow from ${offer} offered rows/s: the service is the limit` +
+            (cpu >= BUSY_PERCENT ? ` (its CPU at ${cpu}%)` : ` (its writers wait on the store: the service's CPU at ${cpu}%)`);
           break;
         }
         if (steady.length === 0) {
           // The offer was not reached at all: say whose limit that is, and stop raising it.
-          const genBusy = median(step.map((w) => w.generatorCpu)) >= GENERATOR_BUSY_PERCENT;
+          const genBusy = median(step.map((w) => w.generatorCpu)) >= BUSY_PERCENT;
           limit = genBusy
-            ? `the generator could not offer ${offer} rows/s (its CPU at ${GENERATOR_BUSY_PERCENT}% or more): a lower bound`
+            ? `the generator could not offer ${offer} rows/s (its CPU at ${BUSY_PERCENT}% or more): a lower bound`
             : `the service did not read ${offer} offered rows/s (the generator was not busy): its network side is the limit`;
           break;
         }

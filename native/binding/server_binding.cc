@@ -117,6 +117,7 @@ class ReportServerWrap : public Napi::ObjectWrap<ReportServerWrap> {
                        {InstanceMethod<&ReportServerWrap::Port>("port"), InstanceMethod<&ReportServerWrap::Take>("take"),
                         InstanceMethod<&ReportServerWrap::Restore>("restore"), InstanceMethod<&ReportServerWrap::Buffered>("buffered"),
                         InstanceMethod<&ReportServerWrap::Stats>("stats"),
+                        InstanceMethod<&ReportServerWrap::StopServing>("stopServing"),
                         InstanceMethod<&ReportServerWrap::Close>("close")});
   }
 
@@ -180,6 +181,10 @@ class ReportServerWrap : public Napi::ObjectWrap<ReportServerWrap> {
     return out;
   }
 
+  // stopServing(): no more connections or frames; take(), restore() and stats() still work.
+  void StopServing(const Napi::CallbackInfo& info) { checkOpen(info, server_)->stopServing(); }
+
+  // close(): frees the server and its buffer.
   void Close(const Napi::CallbackInfo&) { server_.reset(); }
 
   std::unique_ptr<report::ReportServer> server_;

@@ -112,6 +112,7 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
   { section: 'reporter', key: 'db_thread_cnt', type: int(1, 64), roles: ['reporter'], default: '3', doc: 'database writer connections of the Report service' },
   { section: 'reporter', key: 'buffer_max_keys', type: int(1, 100_000_000), roles: ['reporter'], default: '1000000', doc: 'distinct (modid, cmdid, ip, port, caller) keys held while the database is slow or down; more are dropped and counted' },
   { section: 'reporter', key: 'flush_interval_ms', type: int(1, 60_000), roles: ['reporter'], default: '100', doc: 'how often held reports are written in a batch' },
+  { section: 'reporter', key: 'stop_deadline_ms', type: int(1, 600_000), roles: ['reporter'], default: '10000', doc: 'on a stop, how long writing the held rows may take before the rest is logged as not written' },
   // ... and where the agent finds it
   { section: 'reporter', key: 'ip', type: ipv4, roles: AGENT, default: '127.0.0.1', doc: 'address of the Report service (agent)' },
   { section: 'reporter', key: 'port', type: port(), roles: AGENT, default: '7779', doc: 'TCP port of the Report service (agent)' },

@@ -143,6 +143,7 @@ function build(role: Role, file: string | undefined, raw: ReadonlyMap<string, Ra
           dbThreadCnt: num('reporter.db_thread_cnt'),
           bufferMaxKeys: num('reporter.buffer_max_keys'),
           flushIntervalMs: num('reporter.flush_interval_ms'),
+          stopDeadlineMs: num('reporter.stop_deadline_ms'),
         },
       };
     case 'agent':

@@ -80,8 +80,8 @@ export interface DnsConfig extends CommonConfig {
 export interface ReporterConfig extends CommonConfig {
   readonly role: 'reporter';
   readonly reactor: ReactorConfig;
-  /** [reporter] db_thread_cnt (writer connections), buffer_max_keys, flush_interval_ms. */
-  readonly reporter: { readonly dbThreadCnt: number; readonly bufferMaxKeys: number; readonly flushIntervalMs: number };
+  /** [reporter] db_thread_cnt (writer connections), buffer_max_keys, flush_interval_ms, stop_deadline_ms. */
+  readonly reporter: { readonly dbThreadCnt: number; readonly bufferMaxKeys: number; readonly flushIntervalMs: number; readonly stopDeadlineMs: number };
 }
 
 export interface AgentConfig extends CommonConfig {

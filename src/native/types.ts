@@ -83,6 +83,9 @@ export interface NativeServers {
     /** Keys waiting to be written (a cheap read, unlike stats()). */
     buffered(): number;
     stats(): NativeReactorCounters & { readonly badRows: number; readonly buffered: number; readonly accepted: number; readonly dropped: number };
+    /** Closes the listener and every connection; the buffer (take, restore, buffered) and stats() stay. */
+    stopServing(): void;
+    /** Frees the server and its buffer. */
     close(): void;
   };
 }

@@ -96,6 +96,10 @@ export class NativeReportFrontend implements ReportFrontend {
   }
 
   async close(): Promise<void> {
+    this.server?.stopServing();
+  }
+
+  dispose(): void {
     this.server?.close();
     this.server = undefined;
   }

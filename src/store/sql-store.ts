@@ -37,6 +37,7 @@ export const DEMO_ROUTES: readonly { readonly modid: number; readonly cmdid: num
 const UPSERT_CHUNK = 2000;
 const CALL_STATUS_COLUMNS = ['modid', 'cmdid', 'ip', 'port', 'caller', 'succ_cnt', 'err_cnt', 'ts', 'overload'] as const;
 const CALL_STATUS_KEY = ['modid', 'cmdid', 'ip', 'port', 'caller'] as const;
+const TS_INDEX = CALL_STATUS_COLUMNS.indexOf('ts');
 
 const DESCRIPTION_TABLES: Record<DescriptionKind, { table: string; column: string }> = {
   modid: { table: 'ModIDConfig', column: 'modid' },
@@ -355,7 +356,8 @@ export class SqlStore implements Store {
 
   async upsertCallStatus(rows: readonly CallStatus[]): Promise<void> {
     if (!Array.isArray(rows)) throw new LarsError('ERR_INVALID_INPUT', 'call status rows must be an array');
-    // Check everything first, then keep the last row of each key (latest values win).
+    // Check everything first, then keep the newest row of each key (by ts; a tie goes to the
+    // later row), the rule the upsert applies against the stored rows too.
     const latest = new Map<string, SqlValue[]>();
     rows.forEach((r, i) => {
       const at = `call status row ${i + 1}`;
@@ -371,7 +373,8 @@ export class SqlStore implements Store {
         typeof r.overload === 'boolean' ? (r.overload ? '1' : '0') : invalidOverload(at, r.overload),
       ];
       const key = values.slice(0, 5).join(':');
-      latest.delete(key); // re-insert so the map's order is the order of the latest rows
+      const held = latest.get(key);
+      if (held !== undefined && (held[TS_INDEX] as number) > (values[TS_INDEX] as number)) return;
       latest.set(key, values);
     });
     if (latest.size === 0) return;
@@ -386,7 +389,7 @@ export class SqlStore implements Store {
     await this.db.transaction('write', async (tx) => {
       for (let i = 0; i < ordered.length; i += UPSERT_CHUNK) {
         const chunk = ordered.slice(i, i + UPSERT_CHUNK);
-        await tx.run(this.db.dialect.upsert('ServerCallStatus', CALL_STATUS_COLUMNS, CALL_STATUS_KEY, chunk.length), chunk.flat());
+        await tx.run(this.db.dialect.upsertNewest('ServerCallStatus', CALL_STATUS_COLUMNS, CALL_STATUS_KEY, 'ts', chunk.length), chunk.flat());
       }
     });
   }

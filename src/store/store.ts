@@ -144,7 +144,8 @@ export interface Store {
 
   /**
    * Writes the latest statistics per (modid, cmdid, ip, port, caller): one multi-row upsert
-   * statement per chunk of rows, all in one transaction. Within a batch the last row of a key wins.
+   * statement per chunk of rows, all in one transaction. The row with the newest ts wins, within
+   * a batch and against the stored row, whatever order writers commit in (a tie: the later write).
    */
   upsertCallStatus(rows: readonly CallStatus[]): Promise<void>;
   /** Ordered by modid, cmdid, ip, port, caller. */

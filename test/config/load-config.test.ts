@@ -55,7 +55,7 @@ describe('role defaults', () => {
     const { config } = load('reporter');
     expect(config.reactor).toEqual({ ip: '0.0.0.0', port: 7779, threadNum: 1, maxConn: 20000 });
     expect(config.admin.port).toBe(9779);
-    expect(config.reporter).toEqual({ dbThreadCnt: 3, bufferMaxKeys: 1_000_000, flushIntervalMs: 100 });
+    expect(config.reporter).toEqual({ dbThreadCnt: 3, bufferMaxKeys: 1_000_000, flushIntervalMs: 100, stopDeadlineMs: 10_000 });
   });
 
   it('agent', () => {

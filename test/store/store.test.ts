@@ -334,6 +334,38 @@ describe.each(['mysql', 'sqlite'] as const)('Store on %s', (backend) => {
     await store.upsertCallStatus([]);
   });
 
+  it('keeps the call status with the newest ts whatever order interleaved writers commit in', async () => {
+    const row = (port: number, ts: number): CallStatus => ({ modid: 610, cmdid: 1, ip: '10.61.0.1', port, caller: '10.0.0.1', succCnt: ts, errCnt: ts % 7, ts, overload: ts % 2 === 1 });
+    const newest = (port: number, ts: number) => ({ port, succCnt: ts, errCnt: ts % 7, ts, overload: ts % 2 === 1 });
+    const stored = async () => (await store.listCallStatus({ modid: 610 })).map(({ port, succCnt, errCnt, ts, overload }) => ({ port, succCnt, errCnt, ts, overload }));
+    const other = await openStore(place.config);
+    try {
+      // Two writers on their own connections, one writing each key's values oldest first, the
+      // other newest first, batch by batch at the same time; then an old value once more, last.
+      const ports = Array.from({ length: 20 }, (_, i) => i + 1);
+      const tss = Array.from({ length: 8 }, (_, i) => 1000 + i);
+      await Promise.all([
+        (async () => {
+          for (const ts of tss) await store.upsertCallStatus(ports.map((p) => row(p, ts)));
+        })(),
+        (async () => {
+          for (const ts of [...tss].reverse()) await other.upsertCallStatus(ports.map((p) => row(p, ts)));
+        })(),
+      ]);
+      await other.upsertCallStatus(ports.map((p) => row(p, 1000)));
+      expect(await stored()).toEqual(ports.map((p) => newest(p, 1007)));
+
+      // Within one batch as well: an older row after a newer one of the same key loses.
+      await store.upsertCallStatus([row(1, 2000), row(1, 1999)]);
+      // A tie goes to the later write.
+      await other.upsertCallStatus([{ ...row(2, 2000), succCnt: 1 }]);
+      await store.upsertCallStatus([{ ...row(2, 2000), succCnt: 2 }]);
+      expect((await stored()).slice(0, 2)).toEqual([newest(1, 2000), { ...newest(2, 2000), succCnt: 2 }]);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('lists, upserts and deletes module descriptions', async () => {
     await store.upsertDescription('modid', 1, 'live-stream lists');
     await store.upsertDescription('modid', 2, 'users');

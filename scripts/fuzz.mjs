@@ -1,0 +1,184 @@
+#!/usr/bin/env node
+// `npm run fuzz [-- --seconds N] [target ...]`: builds the libFuzzer targets of native/fuzz with
+// clang under ASan + UBSan (build/fuzz), writes each target's seed corpus from the real encoder,
+// runs the targets one after another for N seconds each (default 60, or LARS_FUZZ_SECONDS), and
+// prints one row per target: executions per second, coverage, crashes. Writes the figures to
+// bench/results/fuzz.json and "N passed, N failed" (a target that ran without a crash passes) to
+// test/artifacts/fuzz-summary.txt, which .ci/run adds to the test totals. Exits non-zero on a
+// crash or a build failure; a crashing input stays in build/fuzz/crashes/<target>/.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = dirname(dirname(fileURLToPath(import.meta.url)));
+const build = join(root, 'build', 'fuzz');
+const artifacts = join(root, 'test', 'artifacts');
+const summaryFile = join(artifacts, 'fuzz-summary.txt');
+const resultsFile = join(root, 'bench', 'results', 'fuzz.json');
+// Inputs as large as the largest frame, so the length limits themselves get exercised.
+const maxLen = 65600;
+
+function parseArgs(argv) {
+  let seconds = Number(process.env.LARS_FUZZ_SECONDS ?? 60);
+  const only = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--seconds') seconds = Number(argv[++i]);
+    else if (argv[i].startsWith('--seconds=')) seconds = Number(argv[i].slice('--seconds='.length));
+    else if (argv[i].startsWith('-')) throw new Error(`unknown option ${argv[i]} (usage: npm run fuzz -- [--seconds N] [target ...])`);
+    else only.push(argv[i]);
+  }
+  if (!Number.isInteger(seconds) || seconds < 1) throw new Error('--seconds must be a positive whole number');
+  return { seconds, only };
+}
+
+function run(cmd, args, opts = {}) {
+  console.log(`> ${cmd} ${args.join(' ')}`);
+  return spawnSync(cmd, args, { cwd: root, stdio: 'inherit', ...opts }).status ?? 1;
+}
+
+function writeSummary(passed, failed) {
+  mkdirSync(artifacts, { recursive: true });
+  writeFileSync(summaryFile, `${passed} passed, ${failed} failed\n`);
+}
+
+function buildTargets() {
+  if (spawnSync('clang++', ['--version'], { stdio: 'ignore' }).status !== 0) {
+    console.error('lars fuzz: clang++ not found. On Debian: apt-get install -y clang libclang-rt-14-dev');
+    return false;
+  }
+  return (
+    run('cmake', ['-S', root, '-B', build, '-DLARS_FUZZ=ON', '-DCMAKE_CXX_COMPILER=clang++', '-DCMAKE_BUILD_TYPE=Debug'], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    }) === 0 && run('cmake', ['--build', build, '--target', 'lars_fuzz', '--parallel', '2']) === 0
+  );
+}
+
+// The figures of one libFuzzer run, from its stderr.
+function parseLog(log) {
+  const last = (re) => {
+    let m = null;
+    for (const x of log.matchAll(re)) m = x;
+    return m;
+  };
+  const status = last(/^#(\d+)\s+\S+\s+cov: (\d+) ft: (\d+) corp: (\d+)\//gm);
+  const counters = /Loaded 1 modules\s+\((\d+) inline 8-bit counters\)/.exec(log);
+  const execs = /stat::average_exec_per_sec:\s+(\d+)/.exec(log);
+  const units = /stat::number_of_executed_units:\s+(\d+)/.exec(log);
+  // -print_coverage: of the native/wire functions this target reached, how many of their edges ran.
+  let wireCovered = 0;
+  let wireTotal = 0;
+  for (const m of log.matchAll(/^COVERED_FUNC: hits: \d+ edges: (\d+)\/(\d+) .* (\S+):\d+$/gm)) {
+    if (!m[3].includes('/native/wire/')) continue;
+    wireCovered += Number(m[1]);
+    wireTotal += Number(m[2]);
+  }
+  return {
+    runs: units ? Number(units[1]) : status ? Number(status[1]) : null,
+    execsPerSec: execs ? Number(execs[1]) : null,
+    cov: status ? Number(status[2]) : null,
+    ft: status ? Number(status[3]) : null,
+    corpus: status ? Number(status[4]) : null,
+    counters: counters ? Number(counters[1]) : null,
+    wireEdges: wireTotal > 0 ? { covered: wireCovered, total: wireTotal } : null,
+  };
+}
+
+function fuzzOne(target, seconds) {
+  const exe = join(build, 'native', 'fuzz', `${target}_fuzz`);
+  const corpus = join(build, 'corpus', target);
+  const crashes = join(build, 'crashes', target);
+  const logs = join(build, 'logs');
+  for (const dir of [corpus, crashes, logs]) mkdirSync(dir, { recursive: true });
+  const seeded = spawnSync(exe, [], { env: { ...process.env, LARS_FUZZ_SEED_DIR: corpus }, stdio: 'inherit' });
+  if (seeded.status !== 0) return { target, error: 'seed generation failed', crashes: 1 };
+
+  console.log(`lars fuzz: ${target} for ${seconds} s`);
+  const r = spawnSync(
+    exe,
+    [
+      `-max_total_time=${seconds}`,
+      `-max_len=${maxLen}`,
+      '-timeout=10',
+      '-print_final_stats=1',
+      '-print_coverage=1',
+      `-artifact_prefix=${crashes}/`,
+      corpus,
+    ],
+    { encoding: 'utf8', maxBuffer: 512 * 2 ** 20, env: { ...process.env, UBSAN_OPTIONS: 'print_stacktrace=1' } },
+  );
+  const log = `${r.stdout ?? ''}${r.stderr ?? ''}`;
+  const logFile = join(logs, `${target}.log`);
+  writeFileSync(logFile, log);
+  const figures = parseLog(log);
+  const crashed = r.status !== 0;
+  const artifact = /Test unit written to (\S+)/.exec(log)?.[1] ?? null;
+  if (crashed) {
+    const reason = /^(==\d+==ERROR: .*|fuzz property failed: .*|SUMMARY: .*)$/m.exec(log)?.[1] ?? `exit ${r.status}`;
+    console.error(`lars fuzz: ${target} CRASHED: ${reason}`);
+    console.error(`  input: ${artifact ?? '(none written)'}; log: ${relative(root, logFile)}`);
+    if (artifact) console.error(`  reproduce: ${relative(root, exe)} ${artifact}`);
+  }
+  return { target, seconds, ...figures, crashes: crashed ? 1 : 0, artifact, log: relative(root, logFile) };
+}
+
+function printTable(rows) {
+  const header = ['target', 'exec/s', 'runs', 'cov', 'ft', 'wire edges', 'corpus', 'crashes'];
+  const cells = rows.map((r) => [
+    r.target,
+    String(r.execsPerSec ?? '-'),
+    String(r.runs ?? '-'),
+    String(r.cov ?? '-'),
+    String(r.ft ?? '-'),
+    r.wireEdges ? `${r.wireEdges.covered}/${r.wireEdges.total}` : '-',
+    String(r.corpus ?? '-'),
+    String(r.crashes),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
+  const line = (c) => c.map((x, i) => (i === 0 ? x.padEnd(widths[i]) : x.padStart(widths[i]))).join('  ');
+  console.log(`\n${line(header)}\n${cells.map(line).join('\n')}`);
+}
+
+async function machine() {
+  // The same record every benchmark keeps, when the TypeScript is built (npm run build).
+  try {
+    const { machineInfo } = await import(join(root, 'dist', 'bench', 'lib', 'machine.js'));
+    return machineInfo();
+  } catch {
+    return null;
+  }
+}
+
+async function main() {
+  const { seconds, only } = parseArgs(process.argv.slice(2));
+  if (!buildTargets()) {
+    console.error('lars fuzz: build failed');
+    writeSummary(0, 1);
+    return 1;
+  }
+  const all = readFileSync(join(build, 'fuzz-targets.txt'), 'utf8').split('\n').filter(Boolean);
+  const unknown = only.filter((t) => !all.includes(t));
+  if (unknown.length > 0) throw new Error(`unknown fuzz target(s) ${unknown.join(', ')}; known: ${all.join(', ')}`);
+  const targets = only.length > 0 ? only : all;
+  const info = await machine();
+  const rows = targets.map((t) => fuzzOne(t, seconds));
+  printTable(rows);
+  const failed = rows.filter((r) => r.crashes > 0).length;
+  writeSummary(rows.length - failed, failed);
+  mkdirSync(dirname(resultsFile), { recursive: true });
+  writeFileSync(
+    resultsFile,
+    JSON.stringify({ name: 'fuzz', title: 'libFuzzer targets of the native decoders (ASan + UBSan)', seconds, machine: info, targets: rows }, null, 2) + '\n',
+  );
+  console.log(`\nlars fuzz: ${rows.length - failed} passed, ${failed} failed; figures in ${relative(root, resultsFile)}`);
+  return failed > 0 ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(`lars fuzz: ${err.message}`);
+    writeSummary(0, 1);
+    process.exit(1);
+  },
+);

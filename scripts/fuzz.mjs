@@ -6,8 +6,10 @@
 // bench/results/fuzz.json and "N passed, N failed" (a target that ran without a crash passes) to
 // test/artifacts/fuzz-summary.txt, which .ci/run adds to the test totals. Exits non-zero on a
 // crash or a build failure; a crashing input stays in build/fuzz/crashes/<target>/.
+// With --coverage it then replays every corpus through a second build instrumented for llvm-cov
+// (build/fuzz-coverage) and reports the line and branch coverage of native/wire by all of them.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -21,15 +23,17 @@ const maxLen = 65600;
 
 function parseArgs(argv) {
   let seconds = Number(process.env.LARS_FUZZ_SECONDS ?? 60);
+  let coverage = false;
   const only = [];
   for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--seconds') seconds = Number(argv[++i]);
+    if (argv[i] === '--coverage') coverage = true;
+    else if (argv[i] === '--seconds') seconds = Number(argv[++i]);
     else if (argv[i].startsWith('--seconds=')) seconds = Number(argv[i].slice('--seconds='.length));
-    else if (argv[i].startsWith('-')) throw new Error(`unknown option ${argv[i]} (usage: npm run fuzz -- [--seconds N] [target ...])`);
+    else if (argv[i].startsWith('-')) throw new Error(`unknown option ${argv[i]} (usage: npm run fuzz -- [--seconds N] [--coverage] [target ...])`);
     else only.push(argv[i]);
   }
   if (!Number.isInteger(seconds) || seconds < 1) throw new Error('--seconds must be a positive whole number');
-  return { seconds, only };
+  return { seconds, coverage, only };
 }
 
 function run(cmd, args, opts = {}) {
@@ -42,15 +46,21 @@ function writeSummary(passed, failed) {
   writeFileSync(summaryFile, `${passed} passed, ${failed} failed\n`);
 }
 
-function buildTargets() {
-  if (spawnSync('clang++', ['--version'], { stdio: 'ignore' }).status !== 0) {
+// --help, not --version: llvm-profdata only answers the former with success.
+function works(cmd) {
+  return spawnSync(cmd, ['--help'], { stdio: 'ignore' }).status === 0;
+}
+
+// Builds every fuzz target into dir (build/fuzz, or the coverage build with its extra option).
+function buildTargets(dir, options = []) {
+  if (!works('clang++')) {
     console.error('lars fuzz: clang++ not found. On Debian: apt-get install -y clang libclang-rt-14-dev');
     return false;
   }
+  const configure = ['-S', root, '-B', dir, '-DLARS_FUZZ=ON', ...options, '-DCMAKE_CXX_COMPILER=clang++', '-DCMAKE_BUILD_TYPE=Debug'];
   return (
-    run('cmake', ['-S', root, '-B', build, '-DLARS_FUZZ=ON', '-DCMAKE_CXX_COMPILER=clang++', '-DCMAKE_BUILD_TYPE=Debug'], {
-      stdio: ['ignore', 'ignore', 'inherit'],
-    }) === 0 && run('cmake', ['--build', build, '--target', 'lars_fuzz', '--parallel', '2']) === 0
+    run('cmake', configure, { stdio: ['ignore', 'ignore', 'inherit'] }) === 0 &&
+    run('cmake', ['--build', dir, '--target', 'lars_fuzz', '--parallel', '2']) === 0
   );
 }
 
@@ -139,6 +149,62 @@ function printTable(rows) {
   console.log(`\n${line(header)}\n${cells.map(line).join('\n')}`);
 }
 
+// Replays each target's corpus (-runs=0: the inputs only, no fuzzing) through the llvm-cov build
+// and sums the coverage of the native/wire sources over all targets. An HTML report of every line
+// is left in build/fuzz-coverage/html.
+function measureCoverage(targets) {
+  const dir = join(root, 'build', 'fuzz-coverage');
+  const tool = (name) => [name, `${name}-14`].find(works);
+  const [llvmCov, llvmProfdata] = [tool('llvm-cov'), tool('llvm-profdata')];
+  if (!llvmCov || !llvmProfdata) throw new Error('--coverage needs llvm-cov and llvm-profdata (Debian: llvm-14)');
+  if (!buildTargets(dir, ['-DLARS_FUZZ_COVERAGE=ON'])) throw new Error('coverage build failed');
+  const profiles = join(dir, 'profiles');
+  rmSync(profiles, { recursive: true, force: true });
+  mkdirSync(profiles, { recursive: true });
+  const exes = targets.map((t) => join(dir, 'native', 'fuzz', `${t}_fuzz`));
+  targets.forEach((t, i) => {
+    const r = spawnSync(exes[i], ['-runs=0', join(build, 'corpus', t)], {
+      stdio: 'ignore',
+      env: { ...process.env, LLVM_PROFILE_FILE: join(profiles, `${t}.profraw`) },
+    });
+    if (r.status !== 0) throw new Error(`replaying the ${t} corpus failed (exit ${r.status})`);
+  });
+  const merged = join(dir, 'merged.profdata');
+  const raw = targets.map((t) => join(profiles, `${t}.profraw`));
+  if (run(llvmProfdata, ['merge', '-sparse', ...raw, '-o', merged]) !== 0) throw new Error('llvm-profdata merge failed');
+  const binaries = [exes[0], ...exes.slice(1).flatMap((e) => ['-object', e])];
+  const wire = join(root, 'native', 'wire');
+  const exported = spawnSync(llvmCov, ['export', '-summary-only', `-instr-profile=${merged}`, ...binaries, wire], {
+    encoding: 'utf8',
+    maxBuffer: 256 * 2 ** 20,
+  });
+  if (exported.status !== 0) throw new Error(`llvm-cov export failed: ${exported.stderr}`);
+  spawnSync(llvmCov, ['show', '-format=html', `-output-dir=${join(dir, 'html')}`, `-instr-profile=${merged}`, ...binaries, wire], {
+    stdio: 'ignore',
+  });
+  const files = JSON.parse(exported.stdout).data[0].files.map((f) => ({
+    file: relative(root, f.filename),
+    lines: { covered: f.summary.lines.covered, count: f.summary.lines.count },
+    branches: { covered: f.summary.branches.covered, count: f.summary.branches.count },
+  }));
+  const total = (kind) => {
+    const covered = files.reduce((n, f) => n + f[kind].covered, 0);
+    const count = files.reduce((n, f) => n + f[kind].count, 0);
+    return { covered, count, percent: count > 0 ? Math.round((1000 * covered) / count) / 10 : null };
+  };
+  return { scope: 'native/wire', lines: total('lines'), branches: total('branches'), files, html: relative(root, join(dir, 'html')) };
+}
+
+function printCoverage(c) {
+  console.log(`\nllvm-cov, all corpora together (${c.scope}):`);
+  const pct = (x) => (x.count > 0 ? `${((100 * x.covered) / x.count).toFixed(1)}%` : '-');
+  for (const f of c.files) {
+    console.log(`  ${f.file.padEnd(28)} lines ${`${f.lines.covered}/${f.lines.count}`.padStart(8)} ${pct(f.lines).padStart(7)}   branches ${`${f.branches.covered}/${f.branches.count}`.padStart(8)} ${pct(f.branches).padStart(7)}`);
+  }
+  console.log(`  ${'total'.padEnd(28)} lines ${`${c.lines.covered}/${c.lines.count}`.padStart(8)} ${pct(c.lines).padStart(7)}   branches ${`${c.branches.covered}/${c.branches.count}`.padStart(8)} ${pct(c.branches).padStart(7)}`);
+  console.log(`  line by line: ${c.html}/index.html`);
+}
+
 async function machine() {
   // The same record every benchmark keeps, when the TypeScript is built (npm run build).
   try {
@@ -150,8 +216,8 @@ async function machine() {
 }
 
 async function main() {
-  const { seconds, only } = parseArgs(process.argv.slice(2));
-  if (!buildTargets()) {
+  const { seconds, coverage, only } = parseArgs(process.argv.slice(2));
+  if (!buildTargets(build)) {
     console.error('lars fuzz: build failed');
     writeSummary(0, 1);
     return 1;
@@ -165,11 +231,11 @@ async function main() {
   printTable(rows);
   const failed = rows.filter((r) => r.crashes > 0).length;
   writeSummary(rows.length - failed, failed);
+  const sourceCoverage = coverage ? measureCoverage(targets) : null;
+  if (sourceCoverage) printCoverage(sourceCoverage);
   mkdirSync(dirname(resultsFile), { recursive: true });
-  writeFileSync(
-    resultsFile,
-    JSON.stringify({ name: 'fuzz', title: 'libFuzzer targets of the native decoders (ASan + UBSan)', seconds, machine: info, targets: rows }, null, 2) + '\n',
-  );
+  const title = 'libFuzzer targets of the native decoders (ASan + UBSan)';
+  writeFileSync(resultsFile, JSON.stringify({ name: 'fuzz', title, seconds, machine: info, targets: rows, sourceCoverage }, null, 2) + '\n');
   console.log(`\nlars fuzz: ${rows.length - failed} passed, ${failed} failed; figures in ${relative(root, resultsFile)}`);
   return failed > 0 ? 1 : 0;
 }

@@ -11,7 +11,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const build = join(root, 'build', 'fuzz');
@@ -21,6 +21,8 @@ const resultsFile = join(root, 'bench', 'results', 'fuzz.json');
 // Inputs as large as the largest frame, so the length limits themselves get exercised.
 const maxLen = 65600;
 
+const usage = 'npm run fuzz -- [--seconds N] [--coverage] [target ...]';
+
 function parseArgs(argv) {
   let seconds = Number(process.env.LARS_FUZZ_SECONDS ?? 60);
   let coverage = false;
@@ -29,7 +31,7 @@ function parseArgs(argv) {
     if (argv[i] === '--coverage') coverage = true;
     else if (argv[i] === '--seconds') seconds = Number(argv[++i]);
     else if (argv[i].startsWith('--seconds=')) seconds = Number(argv[i].slice('--seconds='.length));
-    else if (argv[i].startsWith('-')) throw new Error(`unknown option ${argv[i]} (usage: npm run fuzz -- [--seconds N] [--coverage] [target ...])`);
+    else if (argv[i].startsWith('-')) throw new Error(`unknown option ${argv[i]} (usage: ${usage})`);
     else only.push(argv[i]);
   }
   if (!Number.isInteger(seconds) || seconds < 1) throw new Error('--seconds must be a positive whole number');
@@ -57,7 +59,8 @@ function buildTargets(dir, options = []) {
     console.error('lars fuzz: clang++ not found. On Debian: apt-get install -y clang libclang-rt-14-dev');
     return false;
   }
-  const configure = ['-S', root, '-B', dir, '-DLARS_FUZZ=ON', ...options, '-DCMAKE_CXX_COMPILER=clang++', '-DCMAKE_BUILD_TYPE=Debug'];
+  const configure = ['-S', root, '-B', dir, '-DLARS_FUZZ=ON', ...options];
+  configure.push('-DCMAKE_CXX_COMPILER=clang++', '-DCMAKE_BUILD_TYPE=Debug');
   return (
     run('cmake', configure, { stdio: ['ignore', 'ignore', 'inherit'] }) === 0 &&
     run('cmake', ['--build', dir, '--target', 'lars_fuzz', '--parallel', '2']) === 0
@@ -174,41 +177,37 @@ function measureCoverage(targets) {
   if (run(llvmProfdata, ['merge', '-sparse', ...raw, '-o', merged]) !== 0) throw new Error('llvm-profdata merge failed');
   const binaries = [exes[0], ...exes.slice(1).flatMap((e) => ['-object', e])];
   const wire = join(root, 'native', 'wire');
-  const exported = spawnSync(llvmCov, ['export', '-summary-only', `-instr-profile=${merged}`, ...binaries, wire], {
-    encoding: 'utf8',
-    maxBuffer: 256 * 2 ** 20,
-  });
+  const html = join(dir, 'html');
+  const report = (args, opts) => spawnSync(llvmCov, [...args, `-instr-profile=${merged}`, ...binaries, wire], opts);
+  const exported = report(['export', '-summary-only'], { encoding: 'utf8', maxBuffer: 256 * 2 ** 20 });
   if (exported.status !== 0) throw new Error(`llvm-cov export failed: ${exported.stderr}`);
-  spawnSync(llvmCov, ['show', '-format=html', `-output-dir=${join(dir, 'html')}`, `-instr-profile=${merged}`, ...binaries, wire], {
-    stdio: 'ignore',
-  });
+  report(['show', '-format=html', `-output-dir=${html}`], { stdio: 'ignore' });
   const files = JSON.parse(exported.stdout).data[0].files.map((f) => ({
     file: relative(root, f.filename),
-    lines: { covered: f.summary.lines.covered, count: f.summary.lines.count },
-    branches: { covered: f.summary.branches.covered, count: f.summary.branches.count },
+    lines: ratio(f.summary.lines.covered, f.summary.lines.count),
+    branches: ratio(f.summary.branches.covered, f.summary.branches.count),
   }));
-  const total = (kind) => {
-    const covered = files.reduce((n, f) => n + f[kind].covered, 0);
-    const count = files.reduce((n, f) => n + f[kind].count, 0);
-    return { covered, count, percent: count > 0 ? Math.round((1000 * covered) / count) / 10 : null };
-  };
-  return { scope: 'native/wire', lines: total('lines'), branches: total('branches'), files, html: relative(root, join(dir, 'html')) };
+  const total = (kind) => ratio(...['covered', 'count'].map((k) => files.reduce((n, f) => n + f[kind][k], 0)));
+  return { scope: 'native/wire', lines: total('lines'), branches: total('branches'), files, html: relative(root, html) };
+}
+
+function ratio(covered, count) {
+  return { covered, count, percent: count > 0 ? Math.round((1000 * covered) / count) / 10 : null };
 }
 
 function printCoverage(c) {
   console.log(`\nllvm-cov, all corpora together (${c.scope}):`);
-  const pct = (x) => (x.count > 0 ? `${((100 * x.covered) / x.count).toFixed(1)}%` : '-');
-  for (const f of c.files) {
-    console.log(`  ${f.file.padEnd(28)} lines ${`${f.lines.covered}/${f.lines.count}`.padStart(8)} ${pct(f.lines).padStart(7)}   branches ${`${f.branches.covered}/${f.branches.count}`.padStart(8)} ${pct(f.branches).padStart(7)}`);
-  }
-  console.log(`  ${'total'.padEnd(28)} lines ${`${c.lines.covered}/${c.lines.count}`.padStart(8)} ${pct(c.lines).padStart(7)}   branches ${`${c.branches.covered}/${c.branches.count}`.padStart(8)} ${pct(c.branches).padStart(7)}`);
+  const cell = (x) => `${`${x.covered}/${x.count}`.padStart(8)} ${(x.percent === null ? '-' : `${x.percent}%`).padStart(6)}`;
+  const row = (name, x) => console.log(`  ${name.padEnd(28)} lines ${cell(x.lines)}   branches ${cell(x.branches)}`);
+  for (const f of c.files) row(f.file, f);
+  row('total', c);
   console.log(`  line by line: ${c.html}/index.html`);
 }
 
 async function machine() {
   // The same record every benchmark keeps, when the TypeScript is built (npm run build).
   try {
-    const { machineInfo } = await import(join(root, 'dist', 'bench', 'lib', 'machine.js'));
+    const { machineInfo } = await import(pathToFileURL(join(root, 'dist', 'bench', 'lib', 'machine.js')).href);
     return machineInfo();
   } catch {
     return null;
@@ -235,7 +234,8 @@ async function main() {
   if (sourceCoverage) printCoverage(sourceCoverage);
   mkdirSync(dirname(resultsFile), { recursive: true });
   const title = 'libFuzzer targets of the native decoders (ASan + UBSan)';
-  writeFileSync(resultsFile, JSON.stringify({ name: 'fuzz', title, seconds, machine: info, targets: rows, sourceCoverage }, null, 2) + '\n');
+  const result = { name: 'fuzz', title, seconds, machine: info, targets: rows, sourceCoverage };
+  writeFileSync(resultsFile, JSON.stringify(result, null, 2) + '\n');
   console.log(`\nlars fuzz: ${rows.length - failed} passed, ${failed} failed; figures in ${relative(root, resultsFile)}`);
   return failed > 0 ? 1 : 0;
 }

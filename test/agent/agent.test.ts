@@ -245,10 +245,10 @@ describe.each(['native', 'ts'] as const)('LoadBalance agent (%s)', (impl) => {
   });
 
   it('takes routes with weights, zones and a policy, and API frames with the EXTENSIONS §1 fields; new msgids count as unknown', async () => {
-    const [m, c] = [1007, 1];
+    const [m, c] = [1030, 1];
     await store.applyRouteChange([
-      { op: 'add', modid: m, cmdid: c, ip: '10.0.7.1', port: 1, weight: 300, zone: 'az1' },
-      { op: 'add', modid: m, cmdid: c, ip: '10.0.7.2', port: 2 },
+      { op: 'add', modid: m, cmdid: c, ip: '10.0.30.1', port: 1, weight: 300, zone: 'az1' },
+      { op: 'add', modid: m, cmdid: c, ip: '10.0.30.2', port: 2 },
       { op: 'setPolicy', modid: m, cmdid: c, policy: { name: 'lars', maxEjectionPercent: 0, panicThreshold: 0, ejectionBackoffMaxMs: 0, zoneOverprovision: 0, ringSize: 0 } },
     ]);
     await client.getHost(m, c);
@@ -259,7 +259,7 @@ describe.each(['native', 'ts'] as const)('LoadBalance agent (%s)', (impl) => {
     const rounds = 10;
     for (let i = 0; i < rounds; i++) {
       client.sendRaw(port, frame(MsgId.GetHostRequest, { seq: 1000 + i, modid: m, cmdid: c, hashKey: new Uint8Array([1, 2, 3]) }));
-      client.sendRaw(port, frame(MsgId.ReportRequest, { modid: m, cmdid: c, host: { ip: ipToInt32('10.0.7.1'), port: 1 }, retcode: RetCode.Succ, usetimeUs: 1500 }));
+      client.sendRaw(port, frame(MsgId.ReportRequest, { modid: m, cmdid: c, host: { ip: ipToInt32('10.0.30.1'), port: 1 }, retcode: RetCode.Succ, usetimeUs: 1500 }));
       client.sendRaw(port, frame(MsgId.ReportBatchRequest, { report: [{ modid: m, cmdid: c, retcode: 0 }] }));
       client.sendRaw(port, frame(MsgId.RegisterRequest, { seq: 1, modid: m, cmdid: c, host: { ip: 1, port: 1 }, ttlMs: 3000, deregister: false }));
     }

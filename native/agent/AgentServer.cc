@@ -202,7 +202,7 @@ void AgentServer::onGetRouteInLoop(Port& p, const char* body, size_t len, const 
   rsp.modid = req.modid;
   rsp.cmdid = req.cmdid;
   rsp.host.reserve(p.hosts.size());
-  for (const lb::HostAddr& h : p.hosts) rsp.host.push_back(wire::HostInfo{h.ip, h.port});
+  for (const lb::HostAddr& h : p.hosts) rsp.host.push_back(wire::HostInfo{h.ip, h.port, 0, {}});
   p.out.clear();
   wire::encode(rsp, p.out);
   // A route too large for one datagram cannot be answered (the store refuses such routes).

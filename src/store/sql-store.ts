@@ -11,6 +11,8 @@ import type {
   ModuleKey,
   ModuleRoute,
   RouteChangeResult,
+  AlarmThreshold,
+  RouteAuditRow,
   RouteChangeRow,
   RouteEdit,
   RouteFilter,
@@ -19,6 +21,7 @@ import type {
   RouteTable,
   Store,
 } from './store.js';
+import { checkActor, readAudit, readRecentAudit, writeAudit, type AuditContext, type NumNode } from './route-audit.js';
 import { checkDescription, checkPort, checkRouteFits, checkUint32, checkUnixSeconds, formatIpv4, parseIpv4, UINT32_MAX } from './validate.js';
 
 export interface SqlStoreOptions {
@@ -43,11 +46,6 @@ const DESCRIPTION_TABLES: Record<DescriptionKind, { table: string; column: strin
   modid: { table: 'ModIDConfig', column: 'modid' },
   cmdid: { table: 'CmdIDConfig', column: 'cmdid' },
 };
-
-interface NumNode {
-  readonly ip: number;
-  readonly port: number;
-}
 
 const nodeKey = (ip: number, port: number): string => `${ip}:${port}`;
 
@@ -140,7 +138,10 @@ export class SqlStore implements Store {
   }
 
   async seedDemo(): Promise<RouteChangeResult> {
-    return this.applyRouteChange(DEMO_ROUTES.map((r) => ({ op: 'replace', modid: r.modid, cmdid: r.cmdid, hosts: r.hosts })));
+    return this.applyRouteChange(
+      DEMO_ROUTES.map((r) => ({ op: 'replace', modid: r.modid, cmdid: r.cmdid, hosts: r.hosts })),
+      'seed',
+    );
   }
 
   ping(): Promise<void> {
@@ -234,7 +235,27 @@ export class SqlStore implements Store {
 
   // ---- THE route-change transaction ------------------------------------------------------
 
-  async applyRouteChange(edits: readonly RouteEdit[]): Promise<RouteChangeResult> {
+  async applyRouteChange(edits: readonly RouteEdit[], actor = 'unknown'): Promise<RouteChangeResult> {
+    return this.changeRoutes(edits, { actor: checkActor(actor) });
+  }
+
+  async recentAudit(limit?: number): Promise<RouteAuditRow[]> {
+    return readRecentAudit(this.db, checkLimit(limit, 100));
+  }
+
+  async revertRouteChange(auditId: number, actor: string): Promise<RouteChangeResult> {
+    const id = checkUint32('auditId', auditId);
+    const who = checkActor(actor);
+    // Audit rows never change once written, so reading it before the transaction is safe.
+    const row = await readAudit(this.db, id);
+    if (row === undefined) throw new LarsError('ERR_NOT_FOUND', `there is no audit row ${id}`);
+    if (row.before === undefined) {
+      throw new LarsError('ERR_INVALID_INPUT', `audit row ${id} does not hold the nodes before its change, so it cannot be reverted; edit the route instead`);
+    }
+    return this.changeRoutes([{ op: 'replace', modid: row.modid, cmdid: row.cmdid, hosts: row.before }], { actor: who, revertOf: id });
+  }
+
+  private async changeRoutes(edits: readonly RouteEdit[], audit: AuditContext): Promise<RouteChangeResult> {
     if (!Array.isArray(edits) || edits.length === 0) throw new LarsError('ERR_INVALID_INPUT', 'edits must be a non-empty array of route edits');
     const checked = edits.map(checkEdit);
     return this.db.transaction('write', async (tx) => {
@@ -283,13 +304,20 @@ export class SqlStore implements Store {
       }
 
       // 2. Work out what differs; refuse routes too big for one frame before writing anything.
-      const changed: { modid: number; cmdid: number; removedIds: number[]; added: NumNode[] }[] = [];
+      const changed: { modid: number; cmdid: number; removedIds: number[]; added: NumNode[]; before: NumNode[]; after: NumNode[] }[] = [];
       for (const m of modules.values()) {
         const removedIds = [...m.rowIds].filter(([k]) => !m.after.has(k)).flatMap(([, ids]) => ids);
         const added = [...m.after].filter(([k]) => !m.before.has(k)).map(([, n]) => n);
         if (removedIds.length === 0 && added.length === 0) continue;
         checkRouteFits(m.modid, m.cmdid, [...m.after.values()]);
-        changed.push({ modid: m.modid, cmdid: m.cmdid, removedIds: removedIds.sort((a, b) => a - b), added: sortNodes(added) });
+        changed.push({
+          modid: m.modid,
+          cmdid: m.cmdid,
+          removedIds: removedIds.sort((a, b) => a - b),
+          added: sortNodes(added),
+          before: [...m.before.values()],
+          after: [...m.after.values()],
+        });
       }
       if (changed.length === 0) return { version: previousVersion, previousVersion, changed: [] };
 
@@ -314,6 +342,7 @@ export class SqlStore implements Store {
         const chunk = changed.slice(i, i + UPSERT_CHUNK);
         await tx.run(`INSERT INTO RouteChange (modid, cmdid, version) VALUES ${placeholders(3, chunk.length)}`, chunk.flatMap((c) => [c.modid, c.cmdid, version]));
       }
+      await writeAudit(tx, version, this.now(), audit, changed);
       return { version, previousVersion, changed: changed.map((c): ModuleKey => ({ modid: c.modid, cmdid: c.cmdid })) };
     });
   }
@@ -350,6 +379,34 @@ export class SqlStore implements Store {
     const { table, column } = descriptionTable(kind);
     const value = checkUint32(column, id);
     return (await this.db.run(`DELETE FROM ${table} WHERE ${column} = ?`, [value])) > 0;
+  }
+
+  // ---- alarm thresholds (ModuleAlarm) ----------------------------------------------------
+
+  async listAlarmThresholds(): Promise<AlarmThreshold[]> {
+    const rows = await this.db.query<{ modid: number; cmdid: number; error_ratio: number; overloaded_share: number }>(
+      'SELECT modid, cmdid, error_ratio, overloaded_share FROM ModuleAlarm ORDER BY modid, cmdid',
+    );
+    return rows.map((r) => ({ modid: Number(r.modid), cmdid: Number(r.cmdid), errorRatio: Number(r.error_ratio), overloadedShare: Number(r.overloaded_share) }));
+  }
+
+  async setAlarmThreshold(threshold: AlarmThreshold): Promise<void> {
+    const values = [
+      checkUint32('modid', threshold.modid),
+      checkUint32('cmdid', threshold.cmdid),
+      checkShare('errorRatio', threshold.errorRatio),
+      checkShare('overloadedShare', threshold.overloadedShare),
+    ];
+    // Delete-then-insert: one portable statement pair instead of two dialects' upserts.
+    await this.db.transaction('write', async (tx) => {
+      await tx.run('DELETE FROM ModuleAlarm WHERE modid = ? AND cmdid = ?', values.slice(0, 2));
+      await tx.run('INSERT INTO ModuleAlarm (modid, cmdid, error_ratio, overloaded_share) VALUES (?, ?, ?, ?)', values);
+    });
+  }
+
+  async deleteAlarmThreshold(key: ModuleKey): Promise<boolean> {
+    const params = [checkUint32('modid', key.modid), checkUint32('cmdid', key.cmdid)];
+    return (await this.db.run('DELETE FROM ModuleAlarm WHERE modid = ? AND cmdid = ?', params)) > 0;
   }
 
   // ---- call status -------------------------------------------------------------------------
@@ -436,6 +493,14 @@ function descriptionTable(kind: DescriptionKind): { table: string; column: strin
   const t = DESCRIPTION_TABLES[kind];
   if (t === undefined) throw new LarsError('ERR_INVALID_INPUT', `description kind must be "modid" or "cmdid", got ${JSON.stringify(kind)}`);
   return t;
+}
+
+/** An alarm threshold: a share of calls or nodes, above 0 and at most 1. */
+export function checkShare(field: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > 1) {
+    throw new LarsError('ERR_INVALID_INPUT', `${field} must be a number above 0 and at most 1, got ${JSON.stringify(value)}`);
+  }
+  return value;
 }
 
 function invalidOverload(at: string, value: unknown): never {

@@ -1,5 +1,6 @@
 // `lars route add|rm|ls`: the same route edits the web admin makes, each one route-change
-// transaction (docs/storage.md).
+// transaction (docs/storage.md), audited as made by "cli@<hostname>".
+import { hostname } from 'node:os';
 import { configFlagOptions, configFlagsUsage } from '../../config/index.js';
 import { LarsError } from '../../errors.js';
 import { checkPort, checkUint32, parseIntegerArg, parseIpv4, type RouteRow } from '../../store/index.js';
@@ -59,7 +60,7 @@ export const routeCommand: Command = {
         const port = checkPort('PORT', parseIntegerArg('PORT', p));
         const op = action === 'add' ? 'add' : 'remove';
         return withCliStore(values, false, async (store) => {
-          const result = await store.applyRouteChange([{ op, modid, cmdid, ip, port }]);
+          const result = await store.applyRouteChange([{ op, modid, cmdid, ip, port }], `cli@${hostname()}`);
           console.log(`${op === 'add' ? 'added' : 'removed'} ${ip}:${port} ${op === 'add' ? 'to' : 'from'} modid ${modid} cmdid ${cmdid}`);
           console.log(describeChange(result));
           return 0;

@@ -70,10 +70,11 @@ const HISTORY_BODY = `
 <section>
   <h1>History</h1>
   <p>Current route version: <strong id="history-version">…</strong> <button type="button" id="history-refresh" class="secondary">Refresh</button></p>
-  <p class="muted">The change log (RouteChange), newest first: one row per module changed, with the version it got.
-  A version is at least the unix time of its change.</p>
+  <p class="muted">The change log (RouteChange), newest first: one row per module changed, with the version it got,
+  who made the change and what it changed (the RouteAudit side table). "Revert this change" sets the module's nodes back
+  to what they were before it, as a new change of its own.</p>
   <table id="history-table" class="data">
-    <thead><tr><th>change id</th><th>modid</th><th>cmdid</th><th>version</th><th>time (from the version)</th></tr></thead>
+    <thead><tr><th>change id</th><th>modid</th><th>cmdid</th><th>version</th><th>time</th><th>who</th><th>what changed</th><th class="actions">actions</th></tr></thead>
     <tbody></tbody>
   </table>
   <p id="history-empty" class="muted" hidden>No changes yet.</p>

@@ -11,7 +11,7 @@ import { Cleanup } from '../helpers/cleanup.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/mysql.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 import { testConfig } from '../helpers/roles.js';
-import { LiveClient, startTestWeb, WebClient } from './web-client.js';
+import { LiveClient, startTestWeb, USER, WebClient } from './web-client.js';
 
 let db: TestDatabase;
 let store: Store;
@@ -49,6 +49,7 @@ const ENDPOINTS: readonly { method: string; path: string; body?: unknown }[] = [
   { method: 'PUT', path: '/api/descriptions/modid/99', body: { content: 'x' } },
   { method: 'DELETE', path: '/api/descriptions/modid/1' },
   { method: 'GET', path: '/api/history' },
+  { method: 'POST', path: '/api/history/1/revert' },
   { method: 'GET', path: '/api/status' },
 ];
 
@@ -283,11 +284,40 @@ describe('history and call status', () => {
     const res = await client.get('/api/history?limit=3');
     expect(res.status).toBe(200);
     expect(res.json.version).toBe(await store.getVersion());
-    expect(res.json.changes).toEqual(await store.recentChanges(3));
+    expect(res.json.changes.map(({ audit: _, ...c }: { audit: unknown }) => c)).toEqual(await store.recentChanges(3));
     expect(res.json.changes[0].id).toBeGreaterThan(res.json.changes[2].id);
     const bad = await client.get('/api/history?limit=0');
     expect(bad.status).toBe(400);
     expect(bad.json.error.fields).toHaveProperty('limit');
+  });
+
+  it('GET /api/history: each change says who made it and what changed', async () => {
+    await client.post('/api/routes/nodes', { modid: 41, cmdid: 1, ip: '10.4.1.1', port: 80 });
+    await client.put('/api/routes/nodes/41/1/10.4.1.1/80', { ip: '10.4.1.2', port: 81 });
+    const [edit, add] = (await client.get('/api/history?limit=2')).json.changes;
+    expect(add).toMatchObject({ modid: 41, cmdid: 1, audit: { actor: USER, kind: 'change', before: [], added: [{ ip: '10.4.1.1', port: 80 }] } });
+    expect(edit).toMatchObject({ modid: 41, cmdid: 1, audit: { actor: USER, edited: [{ from: { ip: '10.4.1.1', port: 80 }, to: { ip: '10.4.1.2', port: 81 } }] } });
+    expect(edit.audit.version).toBe(edit.version);
+  });
+
+  it('POST /api/history/:auditId/revert: restores the module as it was before that change, audited as a revert', async () => {
+    await client.put('/api/routes/42/1', { hosts: [{ ip: '10.4.2.1', port: 80 }] });
+    await client.put('/api/routes/42/1', { hosts: [{ ip: '10.4.2.7', port: 80 }, { ip: '10.4.2.8', port: 80 }] });
+    const [bad] = (await client.get('/api/history?limit=1')).json.changes;
+    const res = await client.post(`/api/history/${bad.audit.id}/revert`);
+    expect(res.status).toBe(200);
+    expect(res.json.changed).toEqual([{ modid: 42, cmdid: 1 }]);
+    expect((await store.listRoutes({ modid: 42 })).map((r) => `${r.ip}:${r.port}`)).toEqual(['10.4.2.1:80']);
+    const [revert] = (await client.get('/api/history?limit=1')).json.changes;
+    expect(revert.audit).toMatchObject({ actor: USER, kind: 'revert', revertOf: bad.audit.id, version: res.json.version });
+    // Again: nothing left to change. Unknown and malformed ids are refused by name.
+    expect((await client.post(`/api/history/${bad.audit.id}/revert`)).json.changed).toEqual([]);
+    const missing = await client.post('/api/history/4000000000/revert');
+    expect(missing.status).toBe(404);
+    expect(missing.json.error.message).toMatch(/no audit row 4000000000/);
+    const malformed = await client.post('/api/history/x/revert');
+    expect(malformed.status).toBe(400);
+    expect(malformed.json.error.fields).toHaveProperty('auditId');
   });
 
   it('GET /api/status and the live WebSocket: rows as reported, a chart point per module per poll', async () => {

@@ -166,6 +166,35 @@ describe('web admin in Chromium', () => {
     expect(first.slice(0, 4)).toEqual([String(newest.id), '7', '1', String(newest.version)]);
   });
 
+  it('shows who changed what on the History page and reverts a change', async () => {
+    // Someone removes two of module 2/1's nodes and moves the third.
+    await store.applyRouteChange(
+      [
+        { op: 'remove', modid: 2, cmdid: 1, ip: '127.0.0.1', port: 9021 },
+        { op: 'remove', modid: 2, cmdid: 1, ip: '127.0.0.1', port: 9022 },
+      ],
+      'cli@elsewhere',
+    );
+    const bad = (await store.recentChanges(1))[0]!;
+    await page.click('#history-refresh');
+    const row = `#history-table tr[data-change="${bad.id}"]`;
+    await page.waitForSelector(row);
+    expect(await page.textContent(`${row} td.who`)).toBe('cli@elsewhere');
+    expect(await page.$$eval(`${row} td.diff .diff-remove`, (d) => d.map((x) => x.textContent))).toEqual(['− 127.0.0.1:9021', '− 127.0.0.1:9022']);
+    await page.click(`${row} button:text("Revert this change")`);
+    await page.click(`${row} button:text("Confirm revert")`);
+    await expect.poll(() => page.textContent('#flash')).toContain(`Reverted change ${bad.id}`);
+    expect(await nodes(2, 1)).toEqual(['127.0.0.1:9021', '127.0.0.1:9022', '127.0.0.1:9023']);
+    const revert = (await store.recentChanges(1))[0]!;
+    const revertRow = `#history-table tr[data-change="${revert.id}"]`;
+    await page.waitForSelector(revertRow);
+    expect(await page.textContent(`${revertRow} td.who`)).toBe(USER);
+    expect(await page.textContent(`${revertRow} td.diff .diff-note`)).toMatch(/^revert of audit #\d+$/);
+    expect(await page.$$eval(`${revertRow} td.diff .diff-add`, (d) => d.map((x) => x.textContent))).toEqual(['+ 127.0.0.1:9021', '+ 127.0.0.1:9022']);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'history.png'), fullPage: true, animations: 'disabled' });
+  });
+
   it('shows call status rows as they are reported, live, with a chart per module', async () => {
     await page.goto(`${base}/status`);
     await expect.poll(() => page.textContent('#live-state')).toBe('live');

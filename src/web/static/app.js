@@ -98,14 +98,14 @@ const fmtRecent = (unixSeconds) => {
   return full.slice(0, 10) === fmtTime(Date.now() / 1000).slice(0, 10) ? full.slice(11) : full;
 };
 
-/** A delete button that asks once more before it acts. */
-function deleteButton(label, action) {
-  const button = el('button', { type: 'button', class: 'danger' }, label);
+/** A button that asks once more ("Confirm …") before it acts. */
+function confirmButton(label, confirmLabel, className, action) {
+  const button = el('button', { type: 'button', class: className }, label);
   let armed = false;
   button.addEventListener('click', () => {
     if (!armed) {
       armed = true;
-      button.textContent = 'Confirm delete';
+      button.textContent = confirmLabel;
       setTimeout(() => {
         armed = false;
         button.textContent = label;
@@ -116,6 +116,8 @@ function deleteButton(label, action) {
   });
   return button;
 }
+
+const deleteButton = (label, action) => confirmButton(label, 'Confirm delete', 'danger', action);
 
 // ---- common ------------------------------------------------------------------------------
 
@@ -326,13 +328,60 @@ function modulesPage() {
 // ---- history -----------------------------------------------------------------------------
 
 function historyPage() {
+  const nodeText = (n) => `${n.ip}:${n.port}`;
+  /** The audit row's diff as lines: + added, − removed, old → new for an edited node. */
+  const diffCell = (c) => {
+    const a = c.audit;
+    if (a === undefined) return el('td', { class: 'diff muted' }, 'not audited');
+    const lines = [];
+    if (a.kind === 'revert') lines.push(el('div', { class: 'diff-note' }, `revert of audit #${a.revertOf}`));
+    for (const n of a.added) lines.push(el('div', { class: 'diff-add' }, `+ ${nodeText(n)}`));
+    for (const n of a.removed) lines.push(el('div', { class: 'diff-remove' }, `− ${nodeText(n)}`));
+    for (const e of a.edited) lines.push(el('div', { class: 'diff-edit' }, `${nodeText(e.from)} → ${nodeText(e.to)}`));
+    const states = el(
+      'details',
+      {},
+      el('summary', {}, `${a.before?.length ?? '?'} → ${a.after.length} nodes`),
+      el('div', { class: 'diff-states' }, el('div', {}, el('strong', {}, 'before'), ...(a.before ?? []).map((n) => el('div', {}, nodeText(n)))), el('div', {}, el('strong', {}, 'after'), ...a.after.map((n) => el('div', {}, nodeText(n))))),
+    );
+    return el('td', { class: 'diff' }, ...lines, states);
+  };
+  const actionsCell = (c) => {
+    if (c.audit?.before === undefined) return el('td', { class: 'actions' });
+    return el(
+      'td',
+      { class: 'actions' },
+      confirmButton('Revert this change', 'Confirm revert', 'secondary', async () => {
+        try {
+          const r = await api('POST', `/api/history/${c.audit.id}/revert`);
+          flash(`Reverted change ${c.id} (modid ${c.modid} cmdid ${c.cmdid}): ${versionText(r)}`);
+          await load();
+        } catch (err) {
+          flash(err.message, true);
+        }
+      }),
+    );
+  };
   const load = async () => {
     const data = await loadData('/api/history?limit=200');
     if (data === undefined) return;
     document.getElementById('history-version').textContent = String(data.version);
     const tbody = document.querySelector('#history-table tbody');
     tbody.replaceChildren(
-      ...data.changes.map((c) => el('tr', {}, el('td', {}, String(c.id)), el('td', {}, String(c.modid)), el('td', {}, String(c.cmdid)), el('td', {}, String(c.version)), el('td', {}, fmtTime(c.version)))),
+      ...data.changes.map((c) =>
+        el(
+          'tr',
+          { dataset: { change: String(c.id) } },
+          el('td', {}, String(c.id)),
+          el('td', {}, String(c.modid)),
+          el('td', {}, String(c.cmdid)),
+          el('td', {}, String(c.version)),
+          el('td', { class: 'time' }, fmtTime(c.audit === undefined ? c.version : c.audit.atMs / 1000)),
+          el('td', { class: 'who' }, c.audit?.actor ?? ''),
+          diffCell(c),
+          actionsCell(c),
+        ),
+      ),
     );
     document.getElementById('history-empty').hidden = data.changes.length > 0;
   };

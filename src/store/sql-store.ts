@@ -22,7 +22,7 @@ import type {
   Store,
 } from './store.js';
 import { checkActor, readAudit, readRecentAudit, writeAudit, type AuditContext, type NumNode } from './route-audit.js';
-import { checkDescription, checkPort, checkRouteFits, checkUint32, checkUnixSeconds, formatIpv4, parseIpv4, UINT32_MAX } from './validate.js';
+import { checkDescription, checkPort, checkShare, checkRouteFits, checkUint32, checkUnixSeconds, formatIpv4, parseIpv4, UINT32_MAX } from './validate.js';
 
 export interface SqlStoreOptions {
   /** Milliseconds since the epoch; versions are at least the current unix second. */
@@ -493,14 +493,6 @@ function descriptionTable(kind: DescriptionKind): { table: string; column: strin
   const t = DESCRIPTION_TABLES[kind];
   if (t === undefined) throw new LarsError('ERR_INVALID_INPUT', `description kind must be "modid" or "cmdid", got ${JSON.stringify(kind)}`);
   return t;
-}
-
-/** An alarm threshold: a share of calls or nodes, above 0 and at most 1. */
-export function checkShare(field: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > 1) {
-    throw new LarsError('ERR_INVALID_INPUT', `${field} must be a number above 0 and at most 1, got ${JSON.stringify(value)}`);
-  }
-  return value;
 }
 
 function invalidOverload(at: string, value: unknown): never {

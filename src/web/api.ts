@@ -7,6 +7,7 @@ import { moduleKey } from '../wire/module-key.js';
 import type { Credentials } from './credentials.js';
 import { errorReply, jsonReply, readJsonObject, type WebReply } from './http.js';
 import {
+  checkAlarmThreshold,
   checkDescriptionInput,
   checkDescriptionUpdate,
   checkHostList,
@@ -253,6 +254,29 @@ export function apiRoutes(deps: ApiDeps): RouteDef[] {
       const auditId = c.uint32('auditId', params[0]);
       if (!c.ok) return invalidReply(c.fields);
       return change(() => store.revertRouteChange(auditId, actorOf(session)));
+    }),
+
+    // ---- alarms ----------------------------------------------------------------------------
+    api('GET', '/api/alarms', async () => {
+      const thresholds = await store.listAlarmThresholds();
+      const snap = monitor.snapshot();
+      return jsonReply(200, { t: snap.t, storeUp: snap.storeUp, defaults: monitor.alarmDefaults, thresholds, alarms: snap.alarms });
+    }),
+    api('PUT', '/api/alarms/thresholds/:modid/:cmdid', async ({ req, params }) => {
+      const body = readJsonObject(req);
+      if ('reply' in body) return body.reply;
+      const threshold = unwrap(checkAlarmThreshold(params, body.value));
+      if ('reply' in threshold) return threshold.reply;
+      await store.setAlarmThreshold(threshold.value);
+      return jsonReply(200, threshold.value);
+    }),
+    api('DELETE', '/api/alarms/thresholds/:modid/:cmdid', async ({ params }) => {
+      const key = unwrap(checkModuleKey(params[0], params[1]));
+      if ('reply' in key) return key.reply;
+      if (!(await store.deleteAlarmThreshold(key.value))) {
+        return errorReply(404, 'ERR_NOT_FOUND', `modid ${key.value.modid} cmdid ${key.value.cmdid} has no thresholds of its own; it uses the defaults`);
+      }
+      return { status: 204 };
     }),
 
     // ---- call status -----------------------------------------------------------------------

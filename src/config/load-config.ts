@@ -185,6 +185,7 @@ function build(role: Role, file: string | undefined, raw: ReadonlyMap<string, Ra
           password: optional('web.password'),
           alarmErrorRatio: num('web.alarm_error_ratio'),
           alarmOverloadedShare: num('web.alarm_overloaded_share'),
+          alarmReportMaxAgeMs: num('web.alarm_report_max_age'),
         },
       };
     case 'cli':

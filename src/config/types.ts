@@ -115,6 +115,8 @@ export interface WebConfig extends CommonConfig {
     readonly password: string | undefined;
     readonly alarmErrorRatio: number;
     readonly alarmOverloadedShare: number;
+    /** Milliseconds. */
+    readonly alarmReportMaxAgeMs: number;
   };
 }
 

@@ -2,7 +2,9 @@
 // (docs/web.md, "Alarms"). A module is in alarm when, over its rows as last reported,
 //   failures / calls (the nodes' current windows) >= its error-ratio threshold, or
 //   overloaded nodes / nodes >= its overloaded-share threshold,
-// with the thresholds of its ModuleAlarm row, else the [web] alarm_* defaults. "Since" is the
+// with the thresholds of its ModuleAlarm row, else the [web] alarm_* defaults. Rows reported more
+// than `maxReportAgeSec` before the evaluation are left out: a node nobody calls any more (removed,
+// or its callers gone) keeps its last row in the table forever, and must not hold an alarm. "Since" is the
 // first evaluation that found it in alarm; it is forgotten the first evaluation that does not.
 // Event-loop only; the state lives in this process.
 import type { AlarmThreshold, CallStatus } from '../store/store.js';
@@ -11,6 +13,13 @@ import { moduleKey } from '../wire/module-key.js';
 export interface AlarmDefaults {
   readonly errorRatio: number;
   readonly overloadedShare: number;
+}
+
+export interface AlarmSettings {
+  /** Thresholds of modules without their own ModuleAlarm row ([web] alarm_*). */
+  readonly defaults: AlarmDefaults;
+  /** [web] alarm_report_max_age, in seconds. */
+  readonly maxReportAgeSec: number;
 }
 
 /** A module in alarm, as the Alarms page and the WebSocket show it. */
@@ -38,12 +47,18 @@ const percent = (x: number): string => `${Math.round(x * 1000) / 10}%`;
 export class AlarmEvaluator {
   private readonly since = new Map<string, number>();
 
-  constructor(readonly defaults: AlarmDefaults) {}
+  constructor(private readonly settings: AlarmSettings) {}
+
+  get defaults(): AlarmDefaults {
+    return this.settings.defaults;
+  }
 
   /** The modules in alarm now, ordered by modid, cmdid; `t` in unix seconds. */
   evaluate(rows: Iterable<CallStatus>, own: readonly AlarmThreshold[], t: number): ModuleAlarmState[] {
     const modules = new Map<string, { modid: number; cmdid: number; calls: number; errors: number; nodes: Map<string, boolean> }>();
+    const oldest = t - this.settings.maxReportAgeSec;
     for (const r of rows) {
+      if (r.ts < oldest) continue;
       const mk = moduleKey(r.modid, r.cmdid);
       let m = modules.get(mk);
       if (m === undefined) modules.set(mk, (m = { modid: r.modid, cmdid: r.cmdid, calls: 0, errors: 0, nodes: new Map() }));

@@ -44,7 +44,10 @@ export async function startWeb(config: WebConfig, options: StartWebOptions = {})
   const store = await openStore(config.store);
   const monitor = new StatusMonitor({
     store,
-    alarmDefaults: { errorRatio: config.web.alarmErrorRatio, overloadedShare: config.web.alarmOverloadedShare },
+    alarms: {
+      defaults: { errorRatio: config.web.alarmErrorRatio, overloadedShare: config.web.alarmOverloadedShare },
+      maxReportAgeSec: config.web.alarmReportMaxAgeMs / 1000,
+    },
     intervalMs: options.statusIntervalMs,
     historyMs: options.statusHistoryMs,
   });

@@ -8,7 +8,7 @@
 import { createLogger } from '../log.js';
 import type { AlarmThreshold, CallStatus, Store } from '../store/store.js';
 import { moduleKey } from '../wire/module-key.js';
-import { AlarmEvaluator, type AlarmDefaults, type ModuleAlarmState } from './alarm-evaluator.js';
+import { AlarmEvaluator, type AlarmDefaults, type AlarmSettings, type ModuleAlarmState } from './alarm-evaluator.js';
 
 const log = createLogger('web');
 
@@ -55,8 +55,7 @@ export interface StatusUpdate {
 
 export interface StatusMonitorOptions {
   readonly store: Pick<Store, 'listCallStatus' | 'listAlarmThresholds'>;
-  /** Thresholds of modules without their own ModuleAlarm row ([web] alarm_*). */
-  readonly alarmDefaults: AlarmDefaults;
+  readonly alarms: AlarmSettings;
   readonly intervalMs?: number;
   readonly historyMs?: number;
   readonly now?: () => number;
@@ -95,7 +94,7 @@ export class StatusMonitor {
   private readonly evaluator: AlarmEvaluator;
 
   constructor(private readonly options: StatusMonitorOptions) {
-    this.evaluator = new AlarmEvaluator(options.alarmDefaults);
+    this.evaluator = new AlarmEvaluator(options.alarms);
     this.intervalMs = options.intervalMs ?? 1000;
     this.historyMs = options.historyMs ?? 10 * 60_000;
     this.now = options.now ?? Date.now;

@@ -328,9 +328,11 @@ describe('history and call status', () => {
     expect(live.status).toBe(101);
     await eventually(() => live.messages.length, (n) => n > 0, 'the snapshot');
     expect(live.messages[0]).toMatchObject({ type: 'snapshot', rows: [] });
+    // Reported now: the alarms leave out rows older than [web] alarm_report_max_age.
+    const now = Math.floor(Date.now() / 1000);
     await store.upsertCallStatus([
-      { modid: 1, cmdid: 1, ip: '127.0.0.1', port: 9001, caller: '10.0.0.1', succCnt: 90, errCnt: 10, ts: 1_700_000_000, overload: false },
-      { modid: 1, cmdid: 1, ip: '127.0.0.1', port: 9002, caller: '10.0.0.1', succCnt: 5, errCnt: 40, ts: 1_700_000_000, overload: true },
+      { modid: 1, cmdid: 1, ip: '127.0.0.1', port: 9001, caller: '10.0.0.1', succCnt: 90, errCnt: 10, ts: now, overload: false },
+      { modid: 1, cmdid: 1, ip: '127.0.0.1', port: 9002, caller: '10.0.0.1', succCnt: 5, errCnt: 40, ts: now, overload: true },
     ]);
     const update = await eventually(
       () => live.messages.find((m) => m.type === 'update' && m.upsert.length === 2),
@@ -342,8 +344,8 @@ describe('history and call status', () => {
     expect(update.upsert.map((r: { key: string }) => r.key)).toEqual(['1/1/127.0.0.1:9001/10.0.0.1', '1/1/127.0.0.1:9002/10.0.0.1']);
     // The windows grow: 10 more successes on one node, 10 more failures on the other.
     await store.upsertCallStatus([
-      { modid: 1, cmdid: 1, ip: '127.0.0.1', port: 9001, caller: '10.0.0.1', succCnt: 100, errCnt: 10, ts: 1_700_000_001, overload: false },
-      { modid: 1, cmdid: 1, ip: '127.0.0.1', port: 9002, caller: '10.0.0.1', succCnt: 5, errCnt: 50, ts: 1_700_000_001, overload: true },
+      { modid: 1, cmdid: 1, ip: '127.0.0.1', port: 9001, caller: '10.0.0.1', succCnt: 100, errCnt: 10, ts: now + 1, overload: false },
+      { modid: 1, cmdid: 1, ip: '127.0.0.1', port: 9002, caller: '10.0.0.1', succCnt: 5, errCnt: 50, ts: now + 1, overload: true },
     ]);
     const grown = await eventually(
       () => live.messages.find((m) => m.type === 'update' && m.upsert.some((r: { succCnt: number }) => r.succCnt === 100)),

@@ -164,7 +164,7 @@ describe('StatusMonitor', () => {
   it('sends what changed, and per module per poll the calls per second and the error percent since the poll before', async () => {
     let rows: CallStatus[] = [row(1, 10, 1), row(2, 20, 2), row(3, 5, 0, 2)];
     let t = 0;
-    const monitor = new StatusMonitor({ store: { listCallStatus: async () => rows, listAlarmThresholds: noThresholds }, alarmDefaults: DEFAULTS, now: () => t, historyMs: 5000 });
+    const monitor = new StatusMonitor({ store: { listCallStatus: async () => rows, listAlarmThresholds: noThresholds }, alarms: { defaults: DEFAULTS, maxReportAgeSec: 60 }, now: () => t, historyMs: 5000 });
     const updates: StatusUpdate[] = [];
     monitor.onUpdate((u) => updates.push(u));
     await monitor.poll();
@@ -196,7 +196,8 @@ describe('StatusMonitor', () => {
     let fail = false;
     const monitor = new StatusMonitor({
       store: { listCallStatus: async () => (fail ? Promise.reject(new Error('down')) : [row(1, 1, 1)]), listAlarmThresholds: noThresholds },
-      alarmDefaults: DEFAULTS,
+      alarms: { defaults: DEFAULTS, maxReportAgeSec: 60 },
+      now: () => 0,
     });
     await monitor.poll();
     fail = true;
@@ -211,7 +212,7 @@ describe('StatusMonitor', () => {
     let rows: CallStatus[] = [row(1, 100, 0), row(2, 100, 0)];
     let own: AlarmThreshold[] = [];
     let t = 1000;
-    const monitor = new StatusMonitor({ store: { listCallStatus: async () => rows, listAlarmThresholds: async () => own }, alarmDefaults: DEFAULTS, now: () => t });
+    const monitor = new StatusMonitor({ store: { listCallStatus: async () => rows, listAlarmThresholds: async () => own }, alarms: { defaults: DEFAULTS, maxReportAgeSec: 60 }, now: () => t });
     const updates: StatusUpdate[] = [];
     monitor.onUpdate((u) => updates.push(u));
     await monitor.poll();
@@ -250,12 +251,19 @@ describe('AlarmEvaluator', () => {
     { name: 'a node is overloaded when any caller sees it so', rows: [at(1, 100, 0, true), at(1, 100, 0, false, '10.0.0.8'), at(2, 100, 0)], reasons: ['1 of 2 nodes overloaded (50% ≥ 50%)'] },
     { name: 'both', rows: [at(1, 10, 90, true), at(2, 100, 0)], reasons: ['error ratio 45% ≥ 10%', '1 of 2 nodes overloaded (50% ≥ 50%)'] },
   ])('$name', ({ rows, reasons }) => {
-    const alarms = new AlarmEvaluator({ errorRatio: 0.1, overloadedShare: 0.5 }).evaluate(rows, [], 7);
+    const alarms = new AlarmEvaluator({ defaults: { errorRatio: 0.1, overloadedShare: 0.5 }, maxReportAgeSec: 60 }).evaluate(rows, [], 7);
     expect(alarms.map((a) => a.reasons)).toEqual(reasons.length === 0 ? [] : [reasons]);
   });
 
+  it('leaves out rows reported longer ago than the max age: a node nobody calls any more holds no alarm', () => {
+    const e = new AlarmEvaluator({ defaults: { errorRatio: 0.1, overloadedShare: 0.5 }, maxReportAgeSec: 60 });
+    const rows = [{ ...at(1, 0, 100, true), ts: 1000 }, { ...at(2, 100, 0), ts: 1060 }];
+    expect(e.evaluate(rows, [], 1060).map((a) => a.reasons)).toEqual([['error ratio 50% ≥ 10%', '1 of 2 nodes overloaded (50% ≥ 50%)']]);
+    expect(e.evaluate(rows, [], 1060.5)).toEqual([]);
+  });
+
   it('uses a module\'s own thresholds over the defaults; keeps "since" while in alarm and forgets it once clear', () => {
-    const e = new AlarmEvaluator({ errorRatio: 0.1, overloadedShare: 0.5 });
+    const e = new AlarmEvaluator({ defaults: { errorRatio: 0.1, overloadedShare: 0.5 }, maxReportAgeSec: 60 });
     const failing = [at(1, 80, 20), at(1, 80, 20, false, '10.0.0.1', 2)];
     expect(e.evaluate(failing, [], 10).map((a) => [a.key, a.since, a.thresholds.own])).toEqual([['1/1', 10, false], ['2/1', 10, false]]);
     const own = [{ modid: 2, cmdid: 1, errorRatio: 0.3, overloadedShare: 1 }];

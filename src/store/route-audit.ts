@@ -3,14 +3,19 @@
 // transaction calls writeAudit() with the node sets it already holds, so an edit and its audit
 // row commit together; nothing here runs outside a caller's transaction except the reads.
 import { LarsError } from '../errors.js';
-import { placeholders, type SqlExecutor } from './sql-driver.js';
+import { placeholders, type SqlExecutor, type SqlValue } from './sql-driver.js';
 import type { NodeEdit, RouteAuditRow, RouteNode } from './store.js';
 import { formatIpv4 } from './validate.js';
 
 /** Longest actor accepted (the column is varchar(128)). */
 export const MAX_ACTOR_LENGTH = 128;
-/** Audit rows per multi-row INSERT; each row carries two whole node lists, so keep batches small. */
-const AUDIT_CHUNK = 100;
+/**
+ * A multi-row INSERT takes at most this many rows and about this much JSON: a row holds a module's
+ * whole node lists (up to ~1 MB for a route that fills a frame), and the statement must stay
+ * below the server's max_allowed_packet (16 MiB by default on MariaDB).
+ */
+const AUDIT_CHUNK_ROWS = 100;
+const AUDIT_CHUNK_CHARS = 4_000_000;
 
 /** A node as the tables hold it: the ip as an unsigned number. */
 export interface NumNode {
@@ -79,13 +84,21 @@ export function auditDiff(entry: AuditEntry, context: AuditContext): AuditWhat {
 
 /** Writes one RouteAudit row per changed module, inside the caller's route-change transaction. */
 export async function writeAudit(tx: SqlExecutor, version: number, atMs: number, context: AuditContext, entries: readonly AuditEntry[]): Promise<void> {
-  for (let i = 0; i < entries.length; i += AUDIT_CHUNK) {
-    const chunk = entries.slice(i, i + AUDIT_CHUNK);
-    await tx.run(
-      `INSERT INTO RouteAudit (version, modid, cmdid, actor, at_ms, what) VALUES ${placeholders(6, chunk.length)}`,
-      chunk.flatMap((e) => [version, e.modid, e.cmdid, context.actor, atMs, JSON.stringify(auditDiff(e, context))]),
-    );
+  let chunk: SqlValue[][] = [];
+  let chars = 0;
+  const flush = async (): Promise<void> => {
+    if (chunk.length === 0) return;
+    await tx.run(`INSERT INTO RouteAudit (version, modid, cmdid, actor, at_ms, what) VALUES ${placeholders(6, chunk.length)}`, chunk.flat());
+    chunk = [];
+    chars = 0;
+  };
+  for (const e of entries) {
+    const what = JSON.stringify(auditDiff(e, context));
+    if (chunk.length === AUDIT_CHUNK_ROWS || (chunk.length > 0 && chars + what.length > AUDIT_CHUNK_CHARS)) await flush();
+    chunk.push([version, e.modid, e.cmdid, context.actor, atMs, what]);
+    chars += what.length;
   }
+  await flush();
 }
 
 interface AuditDbRow {

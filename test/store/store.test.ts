@@ -414,6 +414,16 @@ describe.each(['mysql', 'sqlite'] as const)('Store on %s', (backend) => {
     expect((await store.recentAudit(1))[0]).toMatchObject({ actor: 'unknown', modid: 9100, cmdid: 2, removed: [n('10.3.0.9', 90)], after: [] });
   });
 
+  it('audits every module of a transaction that changes more modules than one audit statement takes', async () => {
+    const edits = Array.from({ length: 230 }, (_, i) => ({ op: 'add' as const, modid: 9200, cmdid: i, ip: '10.9.2.1', port: 1000 + i }));
+    const r = await store.applyRouteChange(edits, 'bulk');
+    expect(r.changed).toHaveLength(230);
+    const audit = (await store.recentAudit(230)).filter((a) => a.version === r.version);
+    expect(audit).toHaveLength(230);
+    expect(new Set(audit.map((a) => a.cmdid)).size).toBe(230);
+    await store.applyRouteChange(Array.from({ length: 230 }, (_, i) => ({ op: 'replace' as const, modid: 9200, cmdid: i, hosts: [] })), 'bulk');
+  });
+
   it('reverts a change: a new audited transaction restoring the module as it was before it', async () => {
     const n = (ip: string, port: number) => ({ ip, port });
     await store.applyRouteChange([{ op: 'replace', modid: 9101, cmdid: 1, hosts: [n('10.3.1.1', 80), n('10.3.1.2', 80)] }], 'alice');

@@ -72,7 +72,7 @@ const HISTORY_BODY = `
   <p>Current route version: <strong id="history-version">…</strong> <button type="button" id="history-refresh" class="secondary">Refresh</button></p>
   <p class="muted">The change log (RouteChange), newest first: one row per module changed, with the version it got,
   who made the change and what it changed (the RouteAudit side table). "Revert this change" sets the module's nodes back
-  to what they were before it, as a new change of its own.</p>
+  to what they were before it, as a new change of its own (so it also undoes that module's later changes).</p>
   <table id="history-table" class="data">
     <thead><tr><th>change id</th><th>modid</th><th>cmdid</th><th>version</th><th>time</th><th>who</th><th>what changed</th><th class="actions">actions</th></tr></thead>
     <tbody></tbody>

@@ -8,6 +8,7 @@ export type LarsErrorCode =
   | 'ERR_LISTEN'
   | 'ERR_CLOSED'
   | 'ERR_INVALID_INPUT'
+  | 'ERR_NOT_FOUND'
   | 'ERR_PROTOCOL'
   | 'ERR_STORE'
   | 'ERR_STORE_UNAVAILABLE'

@@ -96,3 +96,28 @@ CREATE TABLE IF NOT EXISTS RouteLease (
   PRIMARY KEY (modid, cmdid, serverip, serverport),
   KEY idx_lease_expiry (expires_at)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+-- Side tables of this implementation (the reference tables above stay as they are).
+
+-- Who changed which module's route, when, and what changed: one row per module per route-change
+-- transaction, written inside that transaction (docs/storage.md, "Audit"). `what` is JSON.
+CREATE TABLE IF NOT EXISTS RouteAudit (
+  id      int(10) unsigned NOT NULL AUTO_INCREMENT,
+  version bigint(20) unsigned NOT NULL,
+  modid   int(10) unsigned NOT NULL,
+  cmdid   int(10) unsigned NOT NULL,
+  actor   varchar(128) NOT NULL,
+  at_ms   bigint(20) unsigned NOT NULL,
+  what    mediumtext NOT NULL,
+  PRIMARY KEY (id),
+  KEY idx_audit_module (modid, cmdid, version)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+-- Per-module alarm thresholds of the web admin; modules without a row use [web] alarm_* defaults.
+CREATE TABLE IF NOT EXISTS ModuleAlarm (
+  modid            int(10) unsigned NOT NULL,
+  cmdid            int(10) unsigned NOT NULL,
+  error_ratio      double NOT NULL,
+  overloaded_share double NOT NULL,
+  PRIMARY KEY (modid, cmdid)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;

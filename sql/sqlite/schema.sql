@@ -86,3 +86,24 @@ CREATE TABLE IF NOT EXISTS RouteLease (
   PRIMARY KEY (modid, cmdid, serverip, serverport)
 );
 CREATE INDEX IF NOT EXISTS idx_lease_expiry ON RouteLease (expires_at);
+
+-- Side tables of this implementation (the reference tables above stay as they are).
+
+CREATE TABLE IF NOT EXISTS RouteAudit (
+  id      INTEGER PRIMARY KEY AUTOINCREMENT,
+  version INTEGER NOT NULL,
+  modid   INTEGER NOT NULL,
+  cmdid   INTEGER NOT NULL,
+  actor   TEXT NOT NULL,
+  at_ms   INTEGER NOT NULL,
+  what    TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS idx_audit_module ON RouteAudit (modid, cmdid, version);
+
+CREATE TABLE IF NOT EXISTS ModuleAlarm (
+  modid            INTEGER NOT NULL,
+  cmdid            INTEGER NOT NULL,
+  error_ratio      REAL NOT NULL,
+  overloaded_share REAL NOT NULL,
+  PRIMARY KEY (modid, cmdid)
+);

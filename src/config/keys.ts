@@ -157,6 +157,9 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
   { section: 'web', key: 'port', type: port(0), roles: ['web'], default: '8080', doc: 'HTTP port of the web admin (0: any free port)' },
   { section: 'web', key: 'user', type: text, roles: ['web'], default: undefined, defaultDoc: '(none)', doc: 'login user; unset on a loopback address: admin' },
   { section: 'web', key: 'password', type: text, roles: ['web'], default: undefined, defaultDoc: '(none)', doc: 'login password (prefer the environment variable); unset on loopback: one is generated at each start and printed; required on any other address' },
+  { section: 'web', key: 'alarm_error_ratio', type: float(0.001, 1), roles: ['web'], default: '0.1', doc: "a module is in alarm when failures / calls over its nodes' current windows reach this (default for modules without their own threshold)" },
+  { section: 'web', key: 'alarm_report_max_age', type: seconds(1, 86_400), roles: ['web'], default: '60', doc: "call status rows reported longer ago than this many seconds are left out of the alarms (a node no longer called keeps its last row)" },
+  { section: 'web', key: 'alarm_overloaded_share', type: float(0.001, 1), roles: ['web'], default: '0.5', doc: 'a module is in alarm when overloaded nodes / nodes reach this (default for modules without their own threshold)' },
 ];
 
 /** `section.key` → spec, for every key of every role. */

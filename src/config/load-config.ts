@@ -178,7 +178,15 @@ function build(role: Role, file: string | undefined, raw: ReadonlyMap<string, Ra
     case 'web':
       return {
         role, ...common,
-        web: { ip: str('web.ip'), port: num('web.port'), user: optional('web.user'), password: optional('web.password') },
+        web: {
+          ip: str('web.ip'),
+          port: num('web.port'),
+          user: optional('web.user'),
+          password: optional('web.password'),
+          alarmErrorRatio: num('web.alarm_error_ratio'),
+          alarmOverloadedShare: num('web.alarm_overloaded_share'),
+          alarmReportMaxAgeMs: num('web.alarm_report_max_age'),
+        },
       };
     case 'cli':
       return { role, ...common };

@@ -107,8 +107,17 @@ export interface AgentConfig extends CommonConfig {
 
 export interface WebConfig extends CommonConfig {
   readonly role: 'web';
-  /** [web] ip, port, user, password (also LARS_WEB_USER / LARS_WEB_PASSWORD). */
-  readonly web: { readonly ip: string; readonly port: number; readonly user: string | undefined; readonly password: string | undefined };
+  /** [web] ip, port, user, password (also LARS_WEB_USER / LARS_WEB_PASSWORD), the default alarm thresholds. */
+  readonly web: {
+    readonly ip: string;
+    readonly port: number;
+    readonly user: string | undefined;
+    readonly password: string | undefined;
+    readonly alarmErrorRatio: number;
+    readonly alarmOverloadedShare: number;
+    /** Milliseconds. */
+    readonly alarmReportMaxAgeMs: number;
+  };
 }
 
 export interface CliConfig extends CommonConfig {

@@ -12,6 +12,8 @@ import type {
   ModulePolicy,
   ModuleRoute,
   RouteChangeResult,
+  AlarmThreshold,
+  RouteAuditRow,
   RouteChangeRow,
   RouteEdit,
   RouteFilter,
@@ -20,10 +22,12 @@ import type {
   RouteTable,
   Store,
 } from './store.js';
+import { checkActor, readAudit, readRecentAudit, writeAudit, type AuditContext, type NumNode } from './route-audit.js';
 import {
   checkDescription,
   checkPolicy,
   checkPort,
+  checkShare,
   checkRouteFits,
   checkUint32,
   checkUnixSeconds,
@@ -57,11 +61,6 @@ const DESCRIPTION_TABLES: Record<DescriptionKind, { table: string; column: strin
   modid: { table: 'ModIDConfig', column: 'modid' },
   cmdid: { table: 'CmdIDConfig', column: 'cmdid' },
 };
-
-interface NumNode {
-  readonly ip: number;
-  readonly port: number;
-}
 
 const nodeKey = (ip: number, port: number): string => `${ip}:${port}`;
 
@@ -320,7 +319,10 @@ export class SqlStore implements Store {
   }
 
   async seedDemo(): Promise<RouteChangeResult> {
-    return this.applyRouteChange(DEMO_ROUTES.map((r) => ({ op: 'replace', modid: r.modid, cmdid: r.cmdid, hosts: r.hosts })));
+    return this.applyRouteChange(
+      DEMO_ROUTES.map((r) => ({ op: 'replace', modid: r.modid, cmdid: r.cmdid, hosts: r.hosts })),
+      'seed',
+    );
   }
 
   ping(): Promise<void> {
@@ -430,7 +432,27 @@ export class SqlStore implements Store {
 
   // ---- THE route-change transaction ------------------------------------------------------
 
-  async applyRouteChange(edits: readonly RouteEdit[]): Promise<RouteChangeResult> {
+  async applyRouteChange(edits: readonly RouteEdit[], actor = 'unknown'): Promise<RouteChangeResult> {
+    return this.changeRoutes(edits, { actor: checkActor(actor) });
+  }
+
+  async recentAudit(limit?: number): Promise<RouteAuditRow[]> {
+    return readRecentAudit(this.db, checkLimit(limit, 100));
+  }
+
+  async revertRouteChange(auditId: number, actor: string): Promise<RouteChangeResult> {
+    const id = checkUint32('auditId', auditId);
+    const who = checkActor(actor);
+    // Audit rows never change once written, so reading it before the transaction is safe.
+    const row = await readAudit(this.db, id);
+    if (row === undefined) throw new LarsError('ERR_NOT_FOUND', `there is no audit row ${id}`);
+    if (row.before === undefined) {
+      throw new LarsError('ERR_INVALID_INPUT', `audit row ${id} does not hold the nodes before its change, so it cannot be reverted; edit the route instead`);
+    }
+    return this.changeRoutes([{ op: 'replace', modid: row.modid, cmdid: row.cmdid, hosts: row.before }], { actor: who, revertOf: id });
+  }
+
+  private async changeRoutes(edits: readonly RouteEdit[], audit: AuditContext): Promise<RouteChangeResult> {
     if (!Array.isArray(edits) || edits.length === 0) throw new LarsError('ERR_INVALID_INPUT', 'edits must be a non-empty array of route edits');
     const checked = edits.map(checkEdit);
     return this.db.transaction('write', async (tx) => {
@@ -514,6 +536,13 @@ export class SqlStore implements Store {
         const chunk = changed.slice(i, i + UPSERT_CHUNK);
         await tx.run(`INSERT INTO RouteChange (modid, cmdid, version) VALUES ${placeholders(3, chunk.length)}`, chunk.flatMap((c) => [c.m.modid, c.m.cmdid, version]));
       }
+      await writeAudit(
+        tx,
+        version,
+        this.now(),
+        audit,
+        changed.map(({ m }) => ({ modid: m.modid, cmdid: m.cmdid, before: [...m.before.values()], after: [...m.after.values()] })),
+      );
       return { version, previousVersion, changed: changed.map((c): ModuleKey => ({ modid: c.m.modid, cmdid: c.m.cmdid })) };
     });
   }
@@ -575,6 +604,34 @@ export class SqlStore implements Store {
     const { table, column } = descriptionTable(kind);
     const value = checkUint32(column, id);
     return (await this.db.run(`DELETE FROM ${table} WHERE ${column} = ?`, [value])) > 0;
+  }
+
+  // ---- alarm thresholds (ModuleAlarm) ----------------------------------------------------
+
+  async listAlarmThresholds(): Promise<AlarmThreshold[]> {
+    const rows = await this.db.query<{ modid: number; cmdid: number; error_ratio: number; overloaded_share: number }>(
+      'SELECT modid, cmdid, error_ratio, overloaded_share FROM ModuleAlarm ORDER BY modid, cmdid',
+    );
+    return rows.map((r) => ({ modid: Number(r.modid), cmdid: Number(r.cmdid), errorRatio: Number(r.error_ratio), overloadedShare: Number(r.overloaded_share) }));
+  }
+
+  async setAlarmThreshold(threshold: AlarmThreshold): Promise<void> {
+    const values = [
+      checkUint32('modid', threshold.modid),
+      checkUint32('cmdid', threshold.cmdid),
+      checkShare('errorRatio', threshold.errorRatio),
+      checkShare('overloadedShare', threshold.overloadedShare),
+    ];
+    // Delete-then-insert: one portable statement pair instead of two dialects' upserts.
+    await this.db.transaction('write', async (tx) => {
+      await tx.run('DELETE FROM ModuleAlarm WHERE modid = ? AND cmdid = ?', values.slice(0, 2));
+      await tx.run('INSERT INTO ModuleAlarm (modid, cmdid, error_ratio, overloaded_share) VALUES (?, ?, ?, ?)', values);
+    });
+  }
+
+  async deleteAlarmThreshold(key: ModuleKey): Promise<boolean> {
+    const params = [checkUint32('modid', key.modid), checkUint32('cmdid', key.cmdid)];
+    return (await this.db.run('DELETE FROM ModuleAlarm WHERE modid = ? AND cmdid = ?', params)) > 0;
   }
 
   // ---- call status -------------------------------------------------------------------------

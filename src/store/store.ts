@@ -103,6 +103,44 @@ export interface RouteChangeRow extends ModuleKey {
   readonly version: number;
 }
 
+/** A node of a route that an edit changed into another (same transaction, one out, one in). */
+export interface NodeEdit {
+  readonly from: RouteNode;
+  readonly to: RouteNode;
+}
+
+/**
+ * One RouteAudit row (docs/storage.md, "Audit"): who changed one module's route in one
+ * route-change transaction, when, and what changed. Written in the same transaction as the change.
+ */
+export interface RouteAuditRow extends ModuleKey {
+  readonly id: number;
+  /** The version the transaction gave (the RouteChange row of this module has the same). */
+  readonly version: number;
+  /** The web user, "cli@<host>", "seed", or what the caller passed. */
+  readonly actor: string;
+  /** Milliseconds since the epoch. */
+  readonly atMs: number;
+  /** 'revert': the transaction restored the state before audit row `revertOf`. */
+  readonly kind: 'change' | 'revert';
+  readonly revertOf?: number;
+  /** The module's nodes before and after, ordered by ip then port; no `before`: cannot be reverted. */
+  readonly before?: readonly RouteNode[];
+  readonly after: readonly RouteNode[];
+  readonly added: readonly RouteNode[];
+  readonly removed: readonly RouteNode[];
+  /** A node replaced by another in one transaction (one out, one in: the admin's "edit"). */
+  readonly edited: readonly NodeEdit[];
+}
+
+/** ModuleAlarm: one module's alarm thresholds (modules without one use the web admin's defaults). */
+export interface AlarmThreshold extends ModuleKey {
+  /** Failures / calls over the nodes' current windows at or above which the module is in alarm (0–1]. */
+  readonly errorRatio: number;
+  /** Overloaded nodes / nodes at or above which the module is in alarm (0–1]. */
+  readonly overloadedShare: number;
+}
+
 /** ServerCallStatus: the latest call statistics of one node as seen by one caller. */
 export interface CallStatus extends ModuleKey {
   readonly ip: string;
@@ -171,8 +209,25 @@ export interface Store {
    */
   pruneChanges(olderThanSec: number): Promise<number>;
 
-  /** THE route-change transaction (docs/storage.md). All edits apply, or none. */
-  applyRouteChange(edits: readonly RouteEdit[]): Promise<RouteChangeResult>;
+  /**
+   * THE route-change transaction (docs/storage.md). All edits apply, or none. `actor` (who makes
+   * the change, 1–128 characters; default "unknown") goes into the RouteAudit row of each changed
+   * module, written in the same transaction.
+   */
+  applyRouteChange(edits: readonly RouteEdit[], actor?: string): Promise<RouteChangeResult>;
+  /** The newest RouteAudit rows, newest first. */
+  recentAudit(limit?: number): Promise<RouteAuditRow[]>;
+  /**
+   * A route-change transaction that sets the module of audit row `auditId` back to its nodes
+   * before that change, audited as a revert by `actor`. ERR_NOT_FOUND when there is no such row.
+   */
+  revertRouteChange(auditId: number, actor: string): Promise<RouteChangeResult>;
+
+  /** ModuleAlarm rows, ordered by modid, cmdid. */
+  listAlarmThresholds(): Promise<AlarmThreshold[]>;
+  setAlarmThreshold(threshold: AlarmThreshold): Promise<void>;
+  /** Resolves to false when the module had no thresholds of its own. */
+  deleteAlarmThreshold(key: ModuleKey): Promise<boolean>;
 
   listDescriptions(kind: DescriptionKind): Promise<Description[]>;
   upsertDescription(kind: DescriptionKind, id: number, content: string): Promise<void>;

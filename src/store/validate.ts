@@ -29,6 +29,14 @@ export function checkUint32(field: string, value: unknown): number {
   return value;
 }
 
+/** An alarm threshold: a share of calls or nodes, above 0 and at most 1. */
+export function checkShare(field: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > 1) {
+    throw invalid(`${field} must be a number above 0 and at most 1, got ${show(value)}`);
+  }
+  return value;
+}
+
 export function checkPort(field: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 65535) {
     throw invalid(`${field} must be a port number from 1 to 65535, got ${show(value)}`);

@@ -2,11 +2,12 @@
 // scripts alike (docs/web.md). Handlers check their input (src/web/input.ts), call the store and
 // answer JSON; access control (session, CSRF) is the server's, from each route's `access`.
 import { isLarsError } from '../errors.js';
-import type { ModuleRoute, RouteChangeResult, RouteEdit, RouteNode, Store } from '../store/store.js';
+import type { ModuleRoute, RouteChangeResult, RouteNode, Store } from '../store/store.js';
 import { moduleKey } from '../wire/module-key.js';
 import type { Credentials } from './credentials.js';
 import { errorReply, jsonReply, readJsonObject, type WebReply } from './http.js';
 import {
+  checkAlarmThreshold,
   checkDescriptionInput,
   checkDescriptionUpdate,
   checkHostList,
@@ -23,7 +24,7 @@ import {
 } from './input.js';
 import type { LoginLimiter } from './login-limiter.js';
 import type { HandlerContext, RouteDef } from './router.js';
-import { SessionStore } from './session-store.js';
+import { SessionStore, type Session } from './session-store.js';
 import type { StatusMonitor } from './status-monitor.js';
 
 export interface ApiDeps {
@@ -45,16 +46,22 @@ function unwrap<T>(checked: Checked<T>): { value: T } | { reply: WebReply } {
   return checked.ok ? { value: checked.value } : { reply: invalidReply(checked.fields) };
 }
 
-/** Runs a route change; the store refusing it (node already there, route too big, a race) is a 409. */
-async function change(store: Store, edits: RouteEdit[], okStatus = 200): Promise<WebReply> {
+/**
+ * Runs a route change (or a revert) audited as made by the session's user; the store refusing it
+ * (node already there, route too big, a race, nothing to revert to) is a 409.
+ */
+async function change(run: () => Promise<RouteChangeResult>, okStatus = 200): Promise<WebReply> {
   try {
-    const result: RouteChangeResult = await store.applyRouteChange(edits);
-    return jsonReply(okStatus, result);
+    return jsonReply(okStatus, await run());
   } catch (err) {
     if (isLarsError(err, 'ERR_INVALID_INPUT')) return errorReply(409, 'ERR_CONFLICT', err.message);
+    if (isLarsError(err, 'ERR_NOT_FOUND')) return errorReply(404, 'ERR_NOT_FOUND', err.message);
     throw err;
   }
 }
+
+/** The web user who makes a change, as the audit records it. */
+const actorOf = (session: Session | undefined): string => session?.user ?? 'web';
 
 async function hasNode(store: Store, modid: number, cmdid: number, node: RouteNode): Promise<boolean> {
   const rows = await store.listRoutes({ modid, cmdid });
@@ -139,14 +146,14 @@ export function apiRoutes(deps: ApiDeps): RouteDef[] {
       }
       return jsonReply(200, { version, modules: modules satisfies ModuleRoute[] });
     }),
-    api('POST', '/api/routes/nodes', async ({ req }) => {
+    api('POST', '/api/routes/nodes', async ({ req, session }) => {
       const body = readJsonObject(req);
       if ('reply' in body) return body.reply;
       const node = unwrap(checkNodeInput(body.value));
       if ('reply' in node) return node.reply;
-      return change(store, [{ op: 'add', ...node.value }], 201);
+      return change(() => store.applyRouteChange([{ op: 'add', ...node.value }], actorOf(session)), 201);
     }),
-    api('PUT', '/api/routes/nodes/:modid/:cmdid/:ip/:port', async ({ req, params }) => {
+    api('PUT', '/api/routes/nodes/:modid/:cmdid/:ip/:port', async ({ req, params, session }) => {
       const from = unwrap(checkNodePath(params));
       if ('reply' in from) return from.reply;
       const body = readJsonObject(req);
@@ -160,25 +167,30 @@ export function apiRoutes(deps: ApiDeps): RouteDef[] {
         return jsonReply(200, { version, previousVersion: version, changed: [] } satisfies RouteChangeResult);
       }
       // One transaction: the node never disappears from the route without its replacement.
-      return change(store, [
-        { op: 'remove', ...from.value },
-        { op: 'add', modid, cmdid, ...to.value },
-      ]);
+      return change(() =>
+        store.applyRouteChange(
+          [
+            { op: 'remove', ...from.value },
+            { op: 'add', modid, cmdid, ...to.value },
+          ],
+          actorOf(session),
+        ),
+      );
     }),
-    api('DELETE', '/api/routes/nodes/:modid/:cmdid/:ip/:port', async ({ params }) => {
+    api('DELETE', '/api/routes/nodes/:modid/:cmdid/:ip/:port', async ({ params, session }) => {
       const node = unwrap(checkNodePath(params));
       if ('reply' in node) return node.reply;
       if (!(await hasNode(store, node.value.modid, node.value.cmdid, node.value))) return notANode(node.value);
-      return change(store, [{ op: 'remove', ...node.value }]);
+      return change(() => store.applyRouteChange([{ op: 'remove', ...node.value }], actorOf(session)));
     }),
-    api('PUT', '/api/routes/:modid/:cmdid', async ({ req, params }) => {
+    api('PUT', '/api/routes/:modid/:cmdid', async ({ req, params, session }) => {
       const key = unwrap(checkModuleKey(params[0], params[1]));
       if ('reply' in key) return key.reply;
       const body = readJsonObject(req);
       if ('reply' in body) return body.reply;
       const hosts = unwrap(checkHostList(body.value));
       if ('reply' in hosts) return hosts.reply;
-      return change(store, [{ op: 'replace', ...key.value, hosts: hosts.value }]);
+      return change(() => store.applyRouteChange([{ op: 'replace', ...key.value, hosts: hosts.value }], actorOf(session)));
     }),
 
     // ---- module descriptions ---------------------------------------------------------------
@@ -231,8 +243,40 @@ export function apiRoutes(deps: ApiDeps): RouteDef[] {
     api('GET', '/api/history', async ({ req }) => {
       const limit = unwrap(checkLimitParam(req.query, 100, 10_000));
       if ('reply' in limit) return limit.reply;
-      const [version, changes] = await Promise.all([store.getVersion(), store.recentChanges(limit.value)]);
-      return jsonReply(200, { version, changes });
+      const [version, changes, audit] = await Promise.all([store.getVersion(), store.recentChanges(limit.value), store.recentAudit(limit.value)]);
+      // Each change with its audit row (same module and version); changes from before the audit
+      // existed, or made by tools that bypass the store, have none.
+      const byChange = new Map(audit.map((a) => [`${moduleKey(a.modid, a.cmdid)}@${a.version}`, a]));
+      return jsonReply(200, { version, changes: changes.map((c) => ({ ...c, audit: byChange.get(`${moduleKey(c.modid, c.cmdid)}@${c.version}`) })) });
+    }),
+    api('POST', '/api/history/:auditId/revert', async ({ params, session }) => {
+      const c = new FieldChecker();
+      const auditId = c.uint32('auditId', params[0]);
+      if (!c.ok) return invalidReply(c.fields);
+      return change(() => store.revertRouteChange(auditId, actorOf(session)));
+    }),
+
+    // ---- alarms ----------------------------------------------------------------------------
+    api('GET', '/api/alarms', async () => {
+      const thresholds = await store.listAlarmThresholds();
+      const snap = monitor.snapshot();
+      return jsonReply(200, { t: snap.t, storeUp: snap.storeUp, defaults: monitor.alarmDefaults, thresholds, alarms: snap.alarms });
+    }),
+    api('PUT', '/api/alarms/thresholds/:modid/:cmdid', async ({ req, params }) => {
+      const body = readJsonObject(req);
+      if ('reply' in body) return body.reply;
+      const threshold = unwrap(checkAlarmThreshold(params, body.value));
+      if ('reply' in threshold) return threshold.reply;
+      await store.setAlarmThreshold(threshold.value);
+      return jsonReply(200, threshold.value);
+    }),
+    api('DELETE', '/api/alarms/thresholds/:modid/:cmdid', async ({ params }) => {
+      const key = unwrap(checkModuleKey(params[0], params[1]));
+      if ('reply' in key) return key.reply;
+      if (!(await store.deleteAlarmThreshold(key.value))) {
+        return errorReply(404, 'ERR_NOT_FOUND', `modid ${key.value.modid} cmdid ${key.value.cmdid} has no thresholds of its own; it uses the defaults`);
+      }
+      return { status: 204 };
     }),
 
     // ---- call status -----------------------------------------------------------------------

@@ -3,8 +3,8 @@
 // store's (src/store/validate.ts): the web admin accepts exactly what the store accepts, plus
 // decimal strings for numbers, since that is what form fields hold.
 import { isLarsError } from '../errors.js';
-import { checkDescription, checkPort, checkUint32, parseIpv4 } from '../store/validate.js';
-import type { DescriptionKind, RouteNode } from '../store/store.js';
+import { checkDescription, checkPort, checkShare, checkUint32, parseIpv4 } from '../store/validate.js';
+import type { AlarmThreshold, DescriptionKind, RouteNode } from '../store/store.js';
 
 export type FieldMessages = Record<string, string>;
 
@@ -56,6 +56,13 @@ export class FieldChecker {
     const text = typeof value === 'string' ? value.trim() : value;
     this.run(field, () => parseIpv4(field, text));
     return typeof text === 'string' ? text : '';
+  }
+
+  /** A threshold above 0 and at most 1; a form's decimal text ("0.25") is accepted. */
+  share(field: string, value: unknown): number {
+    if (!this.present(field, value)) return 0;
+    const n = typeof value === 'string' && /^\s*[0-9]*\.?[0-9]+\s*$/.test(value) ? Number(value) : value;
+    return this.run(field, () => checkShare(field, n)) ?? 0;
   }
 
   text(field: string, value: unknown): string {
@@ -180,4 +187,15 @@ export function checkLimitParam(query: URLSearchParams, fallback: number, max: n
     if (c.ok && (limit < 1 || limit > max)) c.fields.limit = `limit must be an integer from 1 to ${max}, got ${text}`;
   }
   return c.result(() => limit);
+}
+
+/** A module's own alarm thresholds: the path /:modid/:cmdid and {errorRatio, overloadedShare}. */
+export function checkAlarmThreshold(params: readonly string[], body: Record<string, unknown>): Checked<AlarmThreshold> {
+  const c = new FieldChecker();
+  c.only(body, ['errorRatio', 'overloadedShare']);
+  const modid = c.uint32('modid', params[0]);
+  const cmdid = c.uint32('cmdid', params[1]);
+  const errorRatio = c.share('errorRatio', body.errorRatio);
+  const overloadedShare = c.share('overloadedShare', body.overloadedShare);
+  return c.result(() => ({ modid, cmdid, errorRatio, overloadedShare }));
 }

@@ -70,10 +70,11 @@ const HISTORY_BODY = `
 <section>
   <h1>History</h1>
   <p>Current route version: <strong id="history-version">…</strong> <button type="button" id="history-refresh" class="secondary">Refresh</button></p>
-  <p class="muted">The change log (RouteChange), newest first: one row per module changed, with the version it got.
-  A version is at least the unix time of its change.</p>
+  <p class="muted">The change log (RouteChange), newest first: one row per module changed, with the version it got,
+  who made the change and what it changed (the RouteAudit side table). "Revert this change" sets the module's nodes back
+  to what they were before it, as a new change of its own (so it also undoes that module's later changes).</p>
   <table id="history-table" class="data">
-    <thead><tr><th>change id</th><th>modid</th><th>cmdid</th><th>version</th><th>time (from the version)</th></tr></thead>
+    <thead><tr><th>change id</th><th>modid</th><th>cmdid</th><th>version</th><th>time</th><th>who</th><th>what changed</th><th class="actions">actions</th></tr></thead>
     <tbody></tbody>
   </table>
   <p id="history-empty" class="muted" hidden>No changes yet.</p>
@@ -82,10 +83,42 @@ const HISTORY_BODY = `
 const STATUS_BODY = `
 <section>
   <h1>Call status <span id="live-state" class="badge">connecting…</span></h1>
-  <p class="muted">Each node's latest statistics per caller, as the agents report them; updated live.
-  The charts show the sum of success and failure counts over each module's rows, sampled every second by this web admin (kept in its memory for the last minutes).</p>
+  <p class="muted">Each node's latest statistics per caller (the counts of its current window), as the agents report them; updated live.
+  The charts show each module's calls per second and the percentage of them that failed, from the calls reported between two samples
+  of this web admin (every second; kept in its memory for the last 10 minutes).</p>
   <div id="status-modules"></div>
   <p id="status-empty" class="muted" hidden>No call status reported yet.</p>
+</section>`;
+
+const ALARMS_BODY = `
+<section>
+  <h1>Alarms <span id="live-state" class="badge">connecting…</span></h1>
+  <p class="muted">Modules in alarm now, updated live: a module is in alarm while the failures over its nodes' current windows
+  reach its error-ratio threshold, or the share of its nodes overloaded reaches its overloaded-share threshold.
+  "Since" is when this web admin first saw it so.</p>
+  <table id="alarms-table" class="data">
+    <thead><tr><th>module</th><th>since</th><th class="num">errors</th><th class="num">overloaded nodes</th><th>why</th><th>thresholds (errors / overloaded)</th></tr></thead>
+    <tbody></tbody>
+  </table>
+  <p id="alarms-empty" class="muted" hidden>No module is in alarm.</p>
+</section>
+<section>
+  <h2>Thresholds</h2>
+  <p class="muted">Defaults ([web] alarm_error_ratio / alarm_overloaded_share): error ratio <strong id="default-error-ratio">…</strong>,
+  overloaded share <strong id="default-overloaded-share">…</strong>. Modules listed here use their own.</p>
+  <table id="thresholds-table" class="data">
+    <thead><tr><th>modid</th><th>cmdid</th><th class="num">error ratio</th><th class="num">overloaded share</th><th class="actions">actions</th></tr></thead>
+    <tbody></tbody>
+  </table>
+  <p id="thresholds-empty" class="muted" hidden>Every module uses the defaults.</p>
+  <form id="set-threshold" class="inline-form" autocomplete="off">
+    ${field('modid', 'modid', 'inputmode="numeric" size="8"')}
+    ${field('cmdid', 'cmdid', 'inputmode="numeric" size="8"')}
+    ${field('errorRatio', 'error ratio (0–1]', 'inputmode="decimal" size="8" placeholder="0.1"')}
+    ${field('overloadedShare', 'overloaded share (0–1]', 'inputmode="decimal" size="8" placeholder="0.5"')}
+    <button type="submit">Set thresholds</button>
+    <p class="form-error" role="alert"></p>
+  </form>
 </section>`;
 
 const PAGES: readonly PageSpec[] = [
@@ -93,6 +126,7 @@ const PAGES: readonly PageSpec[] = [
   { path: '/modules', title: 'Modules', body: MODULES_BODY },
   { path: '/history', title: 'History', body: HISTORY_BODY },
   { path: '/status', title: 'Call status', body: STATUS_BODY, extraCss: ['/static/vendor/uPlot.min.css'], extraJs: ['/static/vendor/uPlot.iife.min.js'] },
+  { path: '/alarms', title: 'Alarms', body: ALARMS_BODY },
 ];
 
 function layout(opts: { title: string; page: string; body: string; session?: Session; extraCss?: readonly string[]; extraJs?: readonly string[] }): string {

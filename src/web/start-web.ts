@@ -42,7 +42,15 @@ export async function startWeb(config: WebConfig, options: StartWebOptions = {})
   const credentials = await Credentials.create(login.user, login.password);
   const staticFiles = loadStaticFiles();
   const store = await openStore(config.store);
-  const monitor = new StatusMonitor({ store, intervalMs: options.statusIntervalMs, historyMs: options.statusHistoryMs });
+  const monitor = new StatusMonitor({
+    store,
+    alarms: {
+      defaults: { errorRatio: config.web.alarmErrorRatio, overloadedShare: config.web.alarmOverloadedShare },
+      maxReportAgeSec: config.web.alarmReportMaxAgeMs / 1000,
+    },
+    intervalMs: options.statusIntervalMs,
+    historyMs: options.statusHistoryMs,
+  });
   const sessions = new SessionStore(options.sessions);
   const limiter = new LoginLimiter(options.loginLimit);
   let storeUp = true;

@@ -2,10 +2,11 @@
 // against a fresh MariaDB database and a fresh SQLite file, configured through LARS_* variables.
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createConnection } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStore } from '../../src/store/index.js';
 import { checkBuild, cleanEnv, runCli, type CliRun } from '../helpers/cli.js';
 import { createTestDatabase, testServer, type TestDatabase } from '../helpers/mysql.js';
 
@@ -114,6 +115,17 @@ describe.each(['mysql', 'sqlite'] as const)('lars db / lars route on %s', (backe
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/is not a node of modid 5 cmdid 1/);
     expect((await lars('route', 'ls', '5')).stdout).toMatch(/^no routes for modid 5$/m);
+    // Both edits are audited as made by the CLI on this host.
+    const store = await openStore(db === undefined ? { mysql: undefined, sqlitePath, changeRetentionSec: 86400 } : { mysql: db.config, sqlitePath: 'unused', changeRetentionSec: 86400 });
+    try {
+      const audit = await store.recentAudit(2);
+      expect(audit.map((a) => [a.actor, a.modid, a.version])).toEqual([
+        [`cli@${hostname()}`, 5, versionOf(rm.stdout)],
+        [`cli@${hostname()}`, 5, versionOf(add.stdout)],
+      ]);
+    } finally {
+      await store.close();
+    }
   });
 
   it('route add --weight --zone and route set change weights and zones, each a new version; ls shows them', async () => {

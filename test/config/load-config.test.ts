@@ -76,9 +76,9 @@ describe('role defaults', () => {
     expect(config.loadbalance).toEqual(SPEC_LOADBALANCE_DEFAULTS);
   });
 
-  it('web has no credentials and no separate admin port', () => {
+  it('web has no credentials, no separate admin port, and the default alarm thresholds', () => {
     const { config } = load('web');
-    expect(config.web).toEqual({ ip: '127.0.0.1', port: 8080, user: undefined, password: undefined });
+    expect(config.web).toEqual({ ip: '127.0.0.1', port: 8080, user: undefined, password: undefined, alarmErrorRatio: 0.1, alarmOverloadedShare: 0.5, alarmReportMaxAgeMs: 60_000 });
     expect(config.admin.port).toBe(0);
   });
 

@@ -492,6 +492,88 @@ describe.each(['mysql', 'sqlite'] as const)('Store on %s', (backend) => {
     await expectLarsError(store.upsertDescription('cmdid', 1, 'x'.repeat(1025)), 'ERR_INVALID_INPUT', /content must be a string of at most 1024/);
   });
 
+  it('audits every route change in its transaction: who, when, the nodes before and after, the diff', async () => {
+    const n = (ip: string, port: number) => ({ ip, port });
+    nowMs += 10_000;
+    const at = nowMs;
+    const add = await store.applyRouteChange(
+      [
+        { op: 'add', modid: 9100, cmdid: 1, ip: '10.3.0.1', port: 80 },
+        { op: 'add', modid: 9100, cmdid: 1, ip: '10.3.0.2', port: 80 },
+        { op: 'add', modid: 9100, cmdid: 2, ip: '10.3.0.9', port: 90 },
+      ],
+      'alice',
+    );
+    const [two, one] = await store.recentAudit(2);
+    expect(one).toMatchObject({ version: add.version, modid: 9100, cmdid: 1, actor: 'alice', atMs: at, kind: 'change', before: [], after: [n('10.3.0.1', 80), n('10.3.0.2', 80)] });
+    expect(one).toMatchObject({ added: [n('10.3.0.1', 80), n('10.3.0.2', 80)], removed: [], edited: [] });
+    expect(two).toMatchObject({ version: add.version, modid: 9100, cmdid: 2, actor: 'alice', added: [n('10.3.0.9', 90)] });
+    // An edit (one node out, one in) and a removal.
+    await store.applyRouteChange([{ op: 'remove', modid: 9100, cmdid: 1, ip: '10.3.0.2', port: 80 }, { op: 'add', modid: 9100, cmdid: 1, ip: '10.3.0.3', port: 81 }], 'bob');
+    const [edit] = await store.recentAudit(1);
+    expect(edit).toMatchObject({ actor: 'bob', added: [], removed: [], edited: [{ from: n('10.3.0.2', 80), to: n('10.3.0.3', 81) }], before: [n('10.3.0.1', 80), n('10.3.0.2', 80)] });
+    // A change that changes nothing, and a refused one, leave no audit row.
+    const rows = await count('SELECT COUNT(*) AS n FROM RouteAudit');
+    await store.applyRouteChange([{ op: 'replace', modid: 9100, cmdid: 1, hosts: [n('10.3.0.1', 80), n('10.3.0.3', 81)] }], 'carol');
+    await expectLarsError(store.applyRouteChange([{ op: 'add', modid: 9100, cmdid: 1, ip: '10.3.0.1', port: 80 }], 'carol'), 'ERR_INVALID_INPUT', /already a node/);
+    await expectLarsError(store.applyRouteChange([{ op: 'add', modid: 9100, cmdid: 1, ip: '10.3.0.7', port: 80 }], ''), 'ERR_INVALID_INPUT', /actor must be/);
+    expect(await count('SELECT COUNT(*) AS n FROM RouteAudit')).toBe(rows);
+    // Without an actor the row still says someone: "unknown"; the demo seed says "seed".
+    await store.applyRouteChange([{ op: 'remove', modid: 9100, cmdid: 2, ip: '10.3.0.9', port: 90 }]);
+    expect((await store.recentAudit(1))[0]).toMatchObject({ actor: 'unknown', modid: 9100, cmdid: 2, removed: [n('10.3.0.9', 90)], after: [] });
+  });
+
+  it('audits every module of a transaction that changes more modules than one audit statement takes', async () => {
+    const edits = Array.from({ length: 230 }, (_, i) => ({ op: 'add' as const, modid: 9200, cmdid: i, ip: '10.9.2.1', port: 1000 + i }));
+    const r = await store.applyRouteChange(edits, 'bulk');
+    expect(r.changed).toHaveLength(230);
+    const audit = (await store.recentAudit(230)).filter((a) => a.version === r.version);
+    expect(audit).toHaveLength(230);
+    expect(new Set(audit.map((a) => a.cmdid)).size).toBe(230);
+    await store.applyRouteChange(Array.from({ length: 230 }, (_, i) => ({ op: 'replace' as const, modid: 9200, cmdid: i, hosts: [] })), 'bulk');
+  });
+
+  it('reverts a change: a new audited transaction restoring the module as it was before it', async () => {
+    const n = (ip: string, port: number) => ({ ip, port });
+    await store.applyRouteChange([{ op: 'replace', modid: 9101, cmdid: 1, hosts: [n('10.3.1.1', 80), n('10.3.1.2', 80)] }], 'alice');
+    await store.applyRouteChange([{ op: 'add', modid: 9101, cmdid: 1, ip: '10.3.1.3', port: 80 }, { op: 'remove', modid: 9101, cmdid: 1, ip: '10.3.1.1', port: 80 }, { op: 'add', modid: 9101, cmdid: 1, ip: '10.3.1.4', port: 80 }], 'bob');
+    const [bad] = await store.recentAudit(1);
+    const before = await store.getVersion();
+    const result = await store.revertRouteChange(bad!.id, 'carol');
+    expect(result.changed).toEqual([{ modid: 9101, cmdid: 1 }]);
+    expect(result.version).toBeGreaterThan(before);
+    expect((await store.listRoutes({ modid: 9101 })).map((r) => `${r.ip}:${r.port}`)).toEqual(['10.3.1.1:80', '10.3.1.2:80']);
+    const [revert] = await store.recentAudit(1);
+    expect(revert).toMatchObject({ actor: 'carol', kind: 'revert', revertOf: bad!.id, version: result.version, added: [n('10.3.1.1', 80)], removed: [n('10.3.1.3', 80), n('10.3.1.4', 80)] });
+    // Reverting again changes nothing: the module is already as it was.
+    expect((await store.revertRouteChange(bad!.id, 'carol')).changed).toEqual([]);
+    await expectLarsError(store.revertRouteChange(999_999, 'carol'), 'ERR_NOT_FOUND', /no audit row 999999/);
+    // A row without the before-state (written by hand) is refused with the reason.
+    await raw.exec(`INSERT INTO RouteAudit (version, modid, cmdid, actor, at_ms, what) VALUES (1, 9101, 1, 'dba', 0, '{"after":[]}')`);
+    const [handWritten] = await store.recentAudit(1);
+    expect(handWritten).toMatchObject({ actor: 'dba', after: [] });
+    expect(handWritten!.before).toBeUndefined();
+    await expectLarsError(store.revertRouteChange(handWritten!.id, 'carol'), 'ERR_INVALID_INPUT', /does not hold the nodes before its change/);
+    expect((await store.listRoutes({ modid: 9101 })).map((r) => `${r.ip}:${r.port}`)).toEqual(['10.3.1.1:80', '10.3.1.2:80']);
+  });
+
+  it('keeps per-module alarm thresholds', async () => {
+    expect(await store.listAlarmThresholds()).toEqual([]);
+    await store.setAlarmThreshold({ modid: 2, cmdid: 1, errorRatio: 0.25, overloadedShare: 1 });
+    await store.setAlarmThreshold({ modid: 1, cmdid: 1, errorRatio: 0.5, overloadedShare: 0.5 });
+    await store.setAlarmThreshold({ modid: 2, cmdid: 1, errorRatio: 0.05, overloadedShare: 0.3 });
+    expect(await store.listAlarmThresholds()).toEqual([
+      { modid: 1, cmdid: 1, errorRatio: 0.5, overloadedShare: 0.5 },
+      { modid: 2, cmdid: 1, errorRatio: 0.05, overloadedShare: 0.3 },
+    ]);
+    expect(await store.deleteAlarmThreshold({ modid: 1, cmdid: 1 })).toBe(true);
+    expect(await store.deleteAlarmThreshold({ modid: 1, cmdid: 1 })).toBe(false);
+    await expectLarsError(store.setAlarmThreshold({ modid: 1, cmdid: 1, errorRatio: 0, overloadedShare: 0.5 }), 'ERR_INVALID_INPUT', /errorRatio must be a number above 0/);
+    await expectLarsError(store.setAlarmThreshold({ modid: 1, cmdid: 1, errorRatio: 0.5, overloadedShare: 1.5 }), 'ERR_INVALID_INPUT', /overloadedShare must be/);
+    expect(await store.listAlarmThresholds()).toEqual([{ modid: 2, cmdid: 1, errorRatio: 0.05, overloadedShare: 0.3 }]);
+    await store.deleteAlarmThreshold({ modid: 2, cmdid: 1 });
+  });
+
   it('refuses bad ids, ports, addresses and oversized routes before writing anything', async () => {
     const before = await snapshot();
     const statusBefore = await count('SELECT COUNT(*) AS n FROM ServerCallStatus');
@@ -534,14 +616,14 @@ describe.each(['mysql', 'sqlite'] as const)('Store on %s', (backend) => {
     await store.applyRouteChange([{ op: 'replace', modid: 700, cmdid: 1, hosts: [] }]);
   });
 
-  it('leaves nothing half-written when the transaction fails midway', async () => {
+  // RouteChange: a statement midway; RouteAudit: the last one, so an edit never commits without its audit row.
+  it.each(['RouteChange', 'RouteAudit'])('leaves nothing half-written when the transaction fails at its %s insert', async (table) => {
     await store.applyRouteChange([{ op: 'replace', modid: 800, cmdid: 1, hosts: nodes(1, 2) }]);
-    const before = await snapshot();
-    // Make the last statement of the transaction (the RouteChange insert) fail.
+    const before = { ...(await snapshot()), audit: await count('SELECT COUNT(*) AS n FROM RouteAudit') };
     await raw.exec(
       backend === 'mysql'
-        ? "CREATE TRIGGER lars_test_fail BEFORE INSERT ON RouteChange FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'injected failure'"
-        : "CREATE TRIGGER lars_test_fail BEFORE INSERT ON RouteChange BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
+        ? `CREATE TRIGGER lars_test_fail BEFORE INSERT ON ${table} FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'injected failure'`
+        : `CREATE TRIGGER lars_test_fail BEFORE INSERT ON ${table} BEGIN SELECT RAISE(ABORT, 'injected failure'); END`,
     );
     try {
       await expectLarsError(
@@ -555,7 +637,7 @@ describe.each(['mysql', 'sqlite'] as const)('Store on %s', (backend) => {
     } finally {
       await raw.exec('DROP TRIGGER lars_test_fail');
     }
-    expect(await snapshot()).toEqual(before);
+    expect({ ...(await snapshot()), audit: await count('SELECT COUNT(*) AS n FROM RouteAudit') }).toEqual(before);
     // And the store is still usable afterwards.
     const r = await store.applyRouteChange([{ op: 'replace', modid: 800, cmdid: 1, hosts: nodes(3) }]);
     expect(r.version).toBeGreaterThan(before.version);

@@ -11,7 +11,7 @@ import { Cleanup } from '../helpers/cleanup.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/mysql.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 import { testConfig } from '../helpers/roles.js';
-import { LiveClient, startTestWeb, WebClient } from './web-client.js';
+import { LiveClient, startTestWeb, USER, WebClient } from './web-client.js';
 
 let db: TestDatabase;
 let store: Store;
@@ -49,7 +49,11 @@ const ENDPOINTS: readonly { method: string; path: string; body?: unknown }[] = [
   { method: 'PUT', path: '/api/descriptions/modid/99', body: { content: 'x' } },
   { method: 'DELETE', path: '/api/descriptions/modid/1' },
   { method: 'GET', path: '/api/history' },
+  { method: 'POST', path: '/api/history/1/revert' },
   { method: 'GET', path: '/api/status' },
+  { method: 'GET', path: '/api/alarms' },
+  { method: 'PUT', path: '/api/alarms/thresholds/1/1', body: { errorRatio: 0.5, overloadedShare: 0.5 } },
+  { method: 'DELETE', path: '/api/alarms/thresholds/1/1' },
 ];
 
 describe('access control', () => {
@@ -283,40 +287,108 @@ describe('history and call status', () => {
     const res = await client.get('/api/history?limit=3');
     expect(res.status).toBe(200);
     expect(res.json.version).toBe(await store.getVersion());
-    expect(res.json.changes).toEqual(await store.recentChanges(3));
+    expect(res.json.changes.map(({ audit: _, ...c }: { audit: unknown }) => c)).toEqual(await store.recentChanges(3));
     expect(res.json.changes[0].id).toBeGreaterThan(res.json.changes[2].id);
     const bad = await client.get('/api/history?limit=0');
     expect(bad.status).toBe(400);
     expect(bad.json.error.fields).toHaveProperty('limit');
   });
 
-  it('GET /api/status and the live WebSocket: rows as reported, a chart point per module per poll', async () => {
+  it('GET /api/history: each change says who made it and what changed', async () => {
+    await client.post('/api/routes/nodes', { modid: 41, cmdid: 1, ip: '10.4.1.1', port: 80 });
+    await client.put('/api/routes/nodes/41/1/10.4.1.1/80', { ip: '10.4.1.2', port: 81 });
+    const [edit, add] = (await client.get('/api/history?limit=2')).json.changes;
+    expect(add).toMatchObject({ modid: 41, cmdid: 1, audit: { actor: USER, kind: 'change', before: [], added: [{ ip: '10.4.1.1', port: 80 }] } });
+    expect(edit).toMatchObject({ modid: 41, cmdid: 1, audit: { actor: USER, edited: [{ from: { ip: '10.4.1.1', port: 80 }, to: { ip: '10.4.1.2', port: 81 } }] } });
+    expect(edit.audit.version).toBe(edit.version);
+  });
+
+  it('POST /api/history/:auditId/revert: restores the module as it was before that change, audited as a revert', async () => {
+    await client.put('/api/routes/42/1', { hosts: [{ ip: '10.4.2.1', port: 80 }] });
+    await client.put('/api/routes/42/1', { hosts: [{ ip: '10.4.2.7', port: 80 }, { ip: '10.4.2.8', port: 80 }] });
+    const [bad] = (await client.get('/api/history?limit=1')).json.changes;
+    const res = await client.post(`/api/history/${bad.audit.id}/revert`);
+    expect(res.status).toBe(200);
+    expect(res.json.changed).toEqual([{ modid: 42, cmdid: 1 }]);
+    expect((await store.listRoutes({ modid: 42 })).map((r) => `${r.ip}:${r.port}`)).toEqual(['10.4.2.1:80']);
+    const [revert] = (await client.get('/api/history?limit=1')).json.changes;
+    expect(revert.audit).toMatchObject({ actor: USER, kind: 'revert', revertOf: bad.audit.id, version: res.json.version });
+    // Again: nothing left to change. Unknown and malformed ids are refused by name.
+    expect((await client.post(`/api/history/${bad.audit.id}/revert`)).json.changed).toEqual([]);
+    const missing = await client.post('/api/history/4000000000/revert');
+    expect(missing.status).toBe(404);
+    expect(missing.json.error.message).toMatch(/no audit row 4000000000/);
+    const malformed = await client.post('/api/history/x/revert');
+    expect(malformed.status).toBe(400);
+    expect(malformed.json.error.fields).toHaveProperty('auditId');
+  });
+
+  it('GET /api/status and the live WebSocket: rows as reported; per module per poll the calls/s and error % since the poll before', async () => {
     const live = await LiveClient.open(web.port, { cookie: client.cookie });
     expect(live.status).toBe(101);
     await eventually(() => live.messages.length, (n) => n > 0, 'the snapshot');
     expect(live.messages[0]).toMatchObject({ type: 'snapshot', rows: [] });
+    // Reported now: the alarms leave out rows older than [web] alarm_report_max_age.
+    const now = Math.floor(Date.now() / 1000);
     await store.upsertCallStatus([
-      { modid: 1, cmdid: 1, ip: '127.0.0.1', port: 9001, caller: '10.0.0.1', succCnt: 90, errCnt: 10, ts: 1_700_000_000, overload: false },
-      { modid: 1, cmdid: 1, ip: '127.0.0.1', port: 9002, caller: '10.0.0.1', succCnt: 5, errCnt: 40, ts: 1_700_000_000, overload: true },
+      { modid: 1, cmdid: 1, ip: '127.0.0.1', port: 9001, caller: '10.0.0.1', succCnt: 90, errCnt: 10, ts: now, overload: false },
+      { modid: 1, cmdid: 1, ip: '127.0.0.1', port: 9002, caller: '10.0.0.1', succCnt: 5, errCnt: 40, ts: now, overload: true },
     ]);
     const update = await eventually(
       () => live.messages.find((m) => m.type === 'update' && m.upsert.length === 2),
       (m) => m !== undefined,
       'an update with the two rows',
     );
-    expect(update.points['1/1']).toEqual([95, 50]);
+    // Rows seen for the first time are the baseline: no calls counted yet.
+    expect(update.points['1/1']).toEqual([0, null]);
     expect(update.upsert.map((r: { key: string }) => r.key)).toEqual(['1/1/127.0.0.1:9001/10.0.0.1', '1/1/127.0.0.1:9002/10.0.0.1']);
+    // The windows grow: 10 more successes on one node, 10 more failures on the other.
+    await store.upsertCallStatus([
+      { modid: 1, cmdid: 1, ip: '127.0.0.1', port: 9001, caller: '10.0.0.1', succCnt: 100, errCnt: 10, ts: now + 1, overload: false },
+      { modid: 1, cmdid: 1, ip: '127.0.0.1', port: 9002, caller: '10.0.0.1', succCnt: 5, errCnt: 50, ts: now + 1, overload: true },
+    ]);
+    const grown = await eventually(
+      () => live.messages.find((m) => m.type === 'update' && m.upsert.some((r: { succCnt: number }) => r.succCnt === 100)),
+      (m) => m !== undefined,
+      'an update with the grown rows',
+    );
+    expect(grown.points['1/1'][0]).toBeGreaterThan(0);
+    expect(grown.points['1/1'][1]).toBe(50);
+    // 60 failures of 165 calls and one of two nodes overloaded: over the default thresholds.
+    expect(grown.alarms).toEqual([expect.objectContaining({ key: '1/1', calls: 165, errors: 60, overloadedNodes: 1, nodes: 2 })]);
     live.close();
 
     const res = await client.get('/api/status?modid=1');
     expect(res.status).toBe(200);
     expect(res.json.rows).toHaveLength(2);
-    expect(res.json.rows[1]).toMatchObject({ ip: '127.0.0.1', port: 9002, caller: '10.0.0.1', succCnt: 5, errCnt: 40, overload: true });
-    expect(res.json.series['1/1'].succ.at(-1)).toBe(95);
+    expect(res.json.rows[1]).toMatchObject({ ip: '127.0.0.1', port: 9002, caller: '10.0.0.1', succCnt: 5, errCnt: 50, overload: true });
+    expect(res.json.series['1/1'].errPct).toContain(50);
     expect((await client.get('/api/status?modid=2')).json.rows).toEqual([]);
     const bad = await client.get('/api/status?cmdid=x');
     expect(bad.status).toBe(400);
     expect(bad.json.error.fields).toHaveProperty('cmdid');
+  });
+
+  it('GET /api/alarms: the defaults, the modules\' own thresholds and the modules in alarm; PUT and DELETE a module\'s thresholds', async () => {
+    const res = await client.get('/api/alarms');
+    expect(res.status).toBe(200);
+    expect(res.json).toMatchObject({ defaults: { errorRatio: 0.1, overloadedShare: 0.5 }, thresholds: [], alarms: [expect.objectContaining({ key: '1/1' })] });
+    // Form fields arrive as text: accepted as numbers.
+    const put = await client.put('/api/alarms/thresholds/1/1', { errorRatio: '0.5', overloadedShare: 0.75 });
+    expect(put.status).toBe(200);
+    expect(put.json).toEqual({ modid: 1, cmdid: 1, errorRatio: 0.5, overloadedShare: 0.75 });
+    expect((await client.get('/api/alarms')).json.thresholds).toEqual([{ modid: 1, cmdid: 1, errorRatio: 0.5, overloadedShare: 0.75 }]);
+    // With them 1/1 (36% errors, half its nodes overloaded) is clear from the next poll on.
+    await eventually(async () => (await client.get('/api/alarms')).json.alarms, (a) => a.length === 0, 'module 1/1 out of alarm');
+    const bad = await client.put('/api/alarms/thresholds/1/x', { errorRatio: 0, overloadedShare: 'lots', extra: 1 });
+    expect(bad.status).toBe(400);
+    expect(Object.keys(bad.json.error.fields).sort()).toEqual(['cmdid', 'errorRatio', 'extra', 'overloadedShare']);
+    expect(bad.json.error.fields.errorRatio).toMatch(/above 0 and at most 1/);
+    expect((await client.del('/api/alarms/thresholds/1/1')).status).toBe(204);
+    const again = await client.del('/api/alarms/thresholds/1/1');
+    expect(again.status).toBe(404);
+    expect(again.json.error.message).toMatch(/uses the defaults/);
+    expect(await store.listAlarmThresholds()).toEqual([]);
   });
 
   it('GET /healthz answers without a session', async () => {

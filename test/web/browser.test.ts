@@ -166,6 +166,35 @@ describe('web admin in Chromium', () => {
     expect(first.slice(0, 4)).toEqual([String(newest.id), '7', '1', String(newest.version)]);
   });
 
+  it('shows who changed what on the History page and reverts a change', async () => {
+    // Someone removes two of module 2/1's nodes and moves the third.
+    await store.applyRouteChange(
+      [
+        { op: 'remove', modid: 2, cmdid: 1, ip: '127.0.0.1', port: 9021 },
+        { op: 'remove', modid: 2, cmdid: 1, ip: '127.0.0.1', port: 9022 },
+      ],
+      'cli@elsewhere',
+    );
+    const bad = (await store.recentChanges(1))[0]!;
+    await page.click('#history-refresh');
+    const row = `#history-table tr[data-change="${bad.id}"]`;
+    await page.waitForSelector(row);
+    expect(await page.textContent(`${row} td.who`)).toBe('cli@elsewhere');
+    expect(await page.$$eval(`${row} td.diff .diff-remove`, (d) => d.map((x) => x.textContent))).toEqual(['− 127.0.0.1:9021', '− 127.0.0.1:9022']);
+    await page.click(`${row} button:text("Revert this change")`);
+    await page.click(`${row} button:text("Confirm revert")`);
+    await expect.poll(() => page.textContent('#flash')).toContain(`Reverted change ${bad.id}`);
+    expect(await nodes(2, 1)).toEqual(['127.0.0.1:9021', '127.0.0.1:9022', '127.0.0.1:9023']);
+    const revert = (await store.recentChanges(1))[0]!;
+    const revertRow = `#history-table tr[data-change="${revert.id}"]`;
+    await page.waitForSelector(revertRow);
+    expect(await page.textContent(`${revertRow} td.who`)).toBe(USER);
+    expect(await page.textContent(`${revertRow} td.diff .diff-note`)).toMatch(/^revert of audit #\d+$/);
+    expect(await page.$$eval(`${revertRow} td.diff .diff-add`, (d) => d.map((x) => x.textContent))).toEqual(['+ 127.0.0.1:9021', '+ 127.0.0.1:9022']);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'history.png'), fullPage: true, animations: 'disabled' });
+  });
+
   it('shows call status rows as they are reported, live, with a chart per module', async () => {
     await page.goto(`${base}/status`);
     await expect.poll(() => page.textContent('#live-state')).toBe('live');
@@ -198,6 +227,56 @@ describe('web admin in Chromium', () => {
     expect(modules).toEqual(['1/1', '2/1']);
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'status.png'), fullPage: true, animations: 'disabled' });
+  });
+
+  it('lists a module in alarm when its nodes fail, live, and clears it when they recover', async () => {
+    let ts = Math.floor(Date.now() / 1000) + 100; // newer than every row written before
+    const report = (modid: number, ports: number[], succCnt: number, errCnt: number, overload: boolean) =>
+      store.upsertCallStatus(ports.map((port) => ({ modid, cmdid: 1, ip: '127.0.0.1', port, caller: '10.0.0.11', succCnt, errCnt, ts, overload })));
+    // Every node healthy first.
+    await report(1, [9001, 9002, 9003], 100, 0, false);
+    await report(3, [9031, 9032, 9033], 100, 0, false);
+    await page.goto(`${base}/alarms`);
+    await expect.poll(() => page.textContent('#live-state')).toBe('live');
+    await page.waitForSelector('#alarms-empty:not([hidden])');
+    expect(await page.textContent('#default-error-ratio')).toBe('10%');
+
+    // Two of module 3/1's three nodes fail and are overloaded.
+    ts += 1;
+    await report(3, [9031, 9032], 20, 80, true);
+    const row = '#alarms-table tr[data-module="3/1"]';
+    await page.waitForSelector(row);
+    expect(await page.$$eval(`${row} td.reasons div`, (d) => d.map((x) => x.textContent))).toEqual(['error ratio 53.3% ≥ 10%', '2 of 3 nodes overloaded (66.7% ≥ 50%)']);
+    expect(await page.textContent(`${row} td:first-child`)).toContain('modid 3 · cmdid 1');
+    expect(await page.textContent(`${row} td.time`)).toMatch(/^\d\d:\d\d:\d\d UTC \(\d+ s\)$/);
+    expect(await page.$('#alarms-table tr[data-module="1/1"]')).toBeNull();
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'alarms.png'), fullPage: true, animations: 'disabled' });
+
+    // They recover: a new window without failures.
+    ts += 1;
+    await report(3, [9031, 9032], 50, 0, false);
+    await page.waitForSelector(row, { state: 'detached' });
+    await page.waitForSelector('#alarms-empty:not([hidden])');
+  });
+
+  it('sets and removes a module\'s own alarm thresholds', async () => {
+    await page.fill('#set-threshold input[name=modid]', '2');
+    await page.fill('#set-threshold input[name=cmdid]', '1');
+    await page.fill('#set-threshold input[name=errorRatio]', '1.5');
+    await page.fill('#set-threshold input[name=overloadedShare]', '0.9');
+    await page.click('#set-threshold button[type=submit]');
+    await expect.poll(() => page.textContent('#set-threshold .field-error[data-for=errorRatio]')).toContain('above 0 and at most 1');
+    await page.fill('#set-threshold input[name=errorRatio]', '0.25');
+    await page.click('#set-threshold button[type=submit]');
+    const row = '#thresholds-table tr[data-module="2/1"]';
+    await page.waitForSelector(row);
+    expect(await page.$$eval(`${row} td`, (tds) => tds.slice(0, 4).map((t) => t.textContent))).toEqual(['2', '1', '25%', '90%']);
+    expect(await store.listAlarmThresholds()).toEqual([{ modid: 2, cmdid: 1, errorRatio: 0.25, overloadedShare: 0.9 }]);
+    await page.click(`${row} button:text("Use defaults")`);
+    await page.click(`${row} button:text("Confirm delete")`);
+    await page.waitForSelector(row, { state: 'detached' });
+    expect(await store.listAlarmThresholds()).toEqual([]);
   });
 
   it('ran without script errors or CSP violations', () => {

@@ -3,13 +3,14 @@
 // HTML escaping.
 import { describe, expect, it } from 'vitest';
 import { isLarsError } from '../../src/errors.js';
-import type { CallStatus } from '../../src/store/store.js';
+import type { AlarmThreshold, CallStatus } from '../../src/store/store.js';
 import { Credentials, resolveLogin } from '../../src/web/credentials.js';
 import { escapeHtml, parseCookies } from '../../src/web/http.js';
 import { checkNodeInput } from '../../src/web/input.js';
 import { LoginLimiter } from '../../src/web/login-limiter.js';
 import { Router } from '../../src/web/router.js';
 import { SessionStore } from '../../src/web/session-store.js';
+import { AlarmEvaluator } from '../../src/web/alarm-evaluator.js';
 import { StatusMonitor, type StatusUpdate } from '../../src/web/status-monitor.js';
 
 describe('Credentials', () => {
@@ -154,43 +155,121 @@ describe('LoginLimiter', () => {
 });
 
 describe('StatusMonitor', () => {
-  const row = (port: number, succCnt: number, errCnt: number, modid = 1): CallStatus => ({
-    modid, cmdid: 1, ip: '10.0.0.1', port, caller: '10.0.0.9', succCnt, errCnt, ts: 1, overload: false,
+  const row = (port: number, succCnt: number, errCnt: number, modid = 1, overload = false): CallStatus => ({
+    modid, cmdid: 1, ip: '10.0.0.1', port, caller: '10.0.0.9', succCnt, errCnt, ts: 1, overload,
   });
+  const DEFAULTS = { errorRatio: 0.1, overloadedShare: 0.5 };
+  const noThresholds = async (): Promise<AlarmThreshold[]> => [];
 
-  it('sends what changed and one chart point per module per poll; forgets points older than the history', async () => {
+  it('sends what changed, and per module per poll the calls per second and the error percent since the poll before', async () => {
     let rows: CallStatus[] = [row(1, 10, 1), row(2, 20, 2), row(3, 5, 0, 2)];
     let t = 0;
-    const monitor = new StatusMonitor({ store: { listCallStatus: async () => rows }, now: () => t, historyMs: 3000 });
+    const monitor = new StatusMonitor({ store: { listCallStatus: async () => rows, listAlarmThresholds: noThresholds }, alarms: { defaults: DEFAULTS, maxReportAgeSec: 60 }, now: () => t, historyMs: 5000 });
     const updates: StatusUpdate[] = [];
     monitor.onUpdate((u) => updates.push(u));
     await monitor.poll();
     expect(updates[0]!.upsert.map((r) => r.key)).toEqual(['1/1/10.0.0.1:1/10.0.0.9', '1/1/10.0.0.1:2/10.0.0.9', '2/1/10.0.0.1:3/10.0.0.9']);
-    expect(updates[0]!.points).toEqual({ '1/1': [30, 3], '2/1': [5, 0] });
+    // The first reading is the baseline: the calls in it were made before the monitor looked.
+    expect(updates[0]!.points).toEqual({});
 
-    t = 1000;
-    rows = [row(1, 10, 1), row(2, 25, 2)];
+    t = 2000;
+    // Node 1's window grew by 6 calls (2 failed); node 2's window ended and a new one holds 4; module 2 left.
+    rows = [row(1, 14, 3), row(2, 3, 1)];
     await monitor.poll();
-    expect(updates[1]!.upsert.map((r) => r.port)).toEqual([2]);
+    expect(updates[1]!.upsert.map((r) => r.port)).toEqual([1, 2]);
     expect(updates[1]!.remove).toEqual(['2/1/10.0.0.1:3/10.0.0.9']);
-    expect(monitor.snapshot().series['1/1']).toEqual({ t: [0, 1], succ: [30, 35], err: [3, 3] });
+    expect(updates[1]!.points).toEqual({ '1/1': [5, 30] });
 
-    t = 4000;
+    t = 3000;
     await monitor.poll();
+    // Nothing reported in between: no calls, no error percentage.
     expect(updates[2]!.upsert).toEqual([]);
-    expect(monitor.snapshot().series).toEqual({ '1/1': { t: [1, 4], succ: [35, 35], err: [3, 3] } });
+    expect(updates[2]!.points).toEqual({ '1/1': [0, null] });
+    expect(monitor.snapshot().series['1/1']).toEqual({ t: [2, 3], rate: [5, 0], errPct: [30, null] });
+
+    t = 7500;
+    await monitor.poll();
+    expect(monitor.snapshot().series).toEqual({ '1/1': { t: [3, 7.5], rate: [0, 0], errPct: [null, null] } });
   });
 
-  it('keeps the last rows when the store fails, and says so', async () => {
+  it('keeps the last rows and alarms when the store fails, and says so', async () => {
     let fail = false;
-    const monitor = new StatusMonitor({ store: { listCallStatus: async () => (fail ? Promise.reject(new Error('down')) : [row(1, 1, 1)]) } });
+    const monitor = new StatusMonitor({
+      store: { listCallStatus: async () => (fail ? Promise.reject(new Error('down')) : [row(1, 1, 1)]), listAlarmThresholds: noThresholds },
+      alarms: { defaults: DEFAULTS, maxReportAgeSec: 60 },
+      now: () => 0,
+    });
     await monitor.poll();
     fail = true;
     const updates: StatusUpdate[] = [];
     monitor.onUpdate((u) => updates.push(u));
     await monitor.poll();
-    expect(updates[0]).toMatchObject({ storeUp: false, upsert: [], remove: [] });
+    expect(updates[0]).toMatchObject({ storeUp: false, upsert: [], remove: [], alarms: [expect.objectContaining({ key: '1/1' })] });
     expect(monitor.snapshot()).toMatchObject({ storeUp: false, rows: [expect.objectContaining({ port: 1 })] });
+  });
+
+  it('sends the modules in alarm with every update, since the first poll that found them so, until they recover', async () => {
+    let rows: CallStatus[] = [row(1, 100, 0), row(2, 100, 0)];
+    let own: AlarmThreshold[] = [];
+    let t = 1000;
+    const monitor = new StatusMonitor({ store: { listCallStatus: async () => rows, listAlarmThresholds: async () => own }, alarms: { defaults: DEFAULTS, maxReportAgeSec: 60 }, now: () => t });
+    const updates: StatusUpdate[] = [];
+    monitor.onUpdate((u) => updates.push(u));
+    await monitor.poll();
+    expect(updates.at(-1)!.alarms).toEqual([]);
+    t = 2000;
+    rows = [row(1, 10, 90, 1, true), row(2, 100, 0)];
+    await monitor.poll();
+    t = 3000;
+    await monitor.poll();
+    expect(updates.at(-1)!.alarms).toEqual([expect.objectContaining({ key: '1/1', since: 2, errorRatio: 0.45, overloadedNodes: 1, nodes: 2 })]);
+    expect(monitor.snapshot().alarms).toEqual(updates.at(-1)!.alarms);
+    // A module's own thresholds apply from the next poll.
+    own = [{ modid: 1, cmdid: 1, errorRatio: 0.5, overloadedShare: 0.6 }];
+    t = 4000;
+    await monitor.poll();
+    expect(updates.at(-1)!.alarms).toEqual([]);
+    own = [];
+    rows = [row(1, 100, 0), row(2, 100, 0)];
+    t = 5000;
+    await monitor.poll();
+    expect(updates.at(-1)!.alarms).toEqual([]);
+  });
+});
+
+describe('AlarmEvaluator', () => {
+  const at = (port: number, succCnt: number, errCnt: number, overload = false, caller = '10.0.0.9', modid = 1): CallStatus => ({
+    modid, cmdid: 1, ip: '10.0.0.1', port, caller, succCnt, errCnt, ts: 1, overload,
+  });
+
+  it.each([
+    { name: 'healthy', rows: [at(1, 90, 9), at(2, 100, 0)], reasons: [] },
+    { name: 'error ratio at the threshold', rows: [at(1, 90, 10), at(2, 90, 10)], reasons: ['error ratio 10% ≥ 10%'] },
+    { name: 'no calls at all is not an error ratio', rows: [at(1, 0, 0), at(2, 0, 0)], reasons: [] },
+    { name: 'one of two nodes overloaded: share 50%', rows: [at(1, 100, 0, true), at(2, 100, 0)], reasons: ['1 of 2 nodes overloaded (50% ≥ 50%)'] },
+    { name: 'one of three nodes overloaded', rows: [at(1, 100, 0, true), at(2, 100, 0), at(3, 100, 0)], reasons: [] },
+    { name: 'a node is overloaded when any caller sees it so', rows: [at(1, 100, 0, true), at(1, 100, 0, false, '10.0.0.8'), at(2, 100, 0)], reasons: ['1 of 2 nodes overloaded (50% ≥ 50%)'] },
+    { name: 'both', rows: [at(1, 10, 90, true), at(2, 100, 0)], reasons: ['error ratio 45% ≥ 10%', '1 of 2 nodes overloaded (50% ≥ 50%)'] },
+  ])('$name', ({ rows, reasons }) => {
+    const alarms = new AlarmEvaluator({ defaults: { errorRatio: 0.1, overloadedShare: 0.5 }, maxReportAgeSec: 60 }).evaluate(rows, [], 7);
+    expect(alarms.map((a) => a.reasons)).toEqual(reasons.length === 0 ? [] : [reasons]);
+  });
+
+  it('leaves out rows reported longer ago than the max age: a node nobody calls any more holds no alarm', () => {
+    const e = new AlarmEvaluator({ defaults: { errorRatio: 0.1, overloadedShare: 0.5 }, maxReportAgeSec: 60 });
+    const rows = [{ ...at(1, 0, 100, true), ts: 1000 }, { ...at(2, 100, 0), ts: 1060 }];
+    expect(e.evaluate(rows, [], 1060).map((a) => a.reasons)).toEqual([['error ratio 50% ≥ 10%', '1 of 2 nodes overloaded (50% ≥ 50%)']]);
+    expect(e.evaluate(rows, [], 1060.5)).toEqual([]);
+  });
+
+  it('uses a module\'s own thresholds over the defaults; keeps "since" while in alarm and forgets it once clear', () => {
+    const e = new AlarmEvaluator({ defaults: { errorRatio: 0.1, overloadedShare: 0.5 }, maxReportAgeSec: 60 });
+    const failing = [at(1, 80, 20), at(1, 80, 20, false, '10.0.0.1', 2)];
+    expect(e.evaluate(failing, [], 10).map((a) => [a.key, a.since, a.thresholds.own])).toEqual([['1/1', 10, false], ['2/1', 10, false]]);
+    const own = [{ modid: 2, cmdid: 1, errorRatio: 0.3, overloadedShare: 1 }];
+    expect(e.evaluate(failing, own, 11).map((a) => [a.key, a.since])).toEqual([['1/1', 10]]);
+    expect(e.evaluate([at(1, 100, 0)], own, 12)).toEqual([]);
+    expect(e.evaluate(failing, [], 13).map((a) => [a.key, a.since])).toEqual([['1/1', 13], ['2/1', 13]]);
   });
 });
 

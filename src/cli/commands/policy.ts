@@ -1,5 +1,6 @@
 // `lars policy set|show|rm`: a module's scheduling policy (EXTENSIONS.md §3), one ModulePolicy row
 // per module, written through the route-change transaction like any route edit, so DNS pushes it.
+import { hostname } from 'node:os';
 import { configFlagOptions, configFlagsUsage } from '../../config/index.js';
 import { LarsError } from '../../errors.js';
 import { checkPolicy, checkUint32, parseIntegerArg, POLICY_NAMES, type ModulePolicy } from '../../store/index.js';
@@ -67,7 +68,7 @@ export const policyCommand: Command = {
         const knobs = Object.fromEntries(KNOBS.map(([flag, field]) => [field, values[flag] === undefined ? 0 : parseIntegerArg(`--${flag}`, values[flag])]));
         const policy = checkPolicy('policy', { name, ...knobs });
         return withCliStore(values, false, async (store) => {
-          const result = await store.applyRouteChange([{ op: 'setPolicy', modid, cmdid, policy }]);
+          const result = await store.applyRouteChange([{ op: 'setPolicy', modid, cmdid, policy }], `cli@${hostname()}`);
           console.log(`set the policy of modid ${modid} cmdid ${cmdid}:\n${describePolicy(policy)}`);
           console.log(describeChange(result));
           return 0;
@@ -85,7 +86,7 @@ export const policyCommand: Command = {
             console.log(`modid ${modid} cmdid ${cmdid}\n${describePolicy(await store.getPolicy({ modid, cmdid }))}`);
             return 0;
           }
-          const result = await store.applyRouteChange([{ op: 'removePolicy', modid, cmdid }]);
+          const result = await store.applyRouteChange([{ op: 'removePolicy', modid, cmdid }], `cli@${hostname()}`);
           console.log(
             result.changed.length === 0
               ? `modid ${modid} cmdid ${cmdid} had no policy set (it uses lars)`

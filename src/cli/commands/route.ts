@@ -1,5 +1,6 @@
 // `lars route add|set|rm|ls`: the same route edits the web admin makes, each one route-change
-// transaction (docs/storage.md).
+// transaction (docs/storage.md), audited as made by "cli@<hostname>".
+import { hostname } from 'node:os';
 import { configFlagOptions, configFlagsUsage } from '../../config/index.js';
 import { LarsError } from '../../errors.js';
 import { checkPort, checkUint32, checkWeight, checkZone, parseIntegerArg, parseIpv4, type RouteRow } from '../../store/index.js';
@@ -72,7 +73,7 @@ export const routeCommand: Command = {
         if (op === 'set' && weight === undefined && zone === undefined) throw usageError('set needs --weight W, --zone Z or both');
         const attrs = { ...(weight === undefined ? {} : { weight }), ...(zone === undefined ? {} : { zone }) };
         return withCliStore(values, false, async (store) => {
-          const result = await store.applyRouteChange([{ op, modid, cmdid, ip, port, ...attrs }]);
+          const result = await store.applyRouteChange([{ op, modid, cmdid, ip, port, ...attrs }], `cli@${hostname()}`);
           const what = Object.entries(attrs).map(([k, v]) => `${k} ${v === '' ? "''" : v}`).join(', ');
           const done = { add: `added ${ip}:${port} to`, set: `set ${what} of ${ip}:${port} in`, remove: `removed ${ip}:${port} from` }[op];
           console.log(`${done} modid ${modid} cmdid ${cmdid}${op === 'add' && what !== '' ? ` (${what})` : ''}`);

@@ -98,14 +98,14 @@ const fmtRecent = (unixSeconds) => {
   return full.slice(0, 10) === fmtTime(Date.now() / 1000).slice(0, 10) ? full.slice(11) : full;
 };
 
-/** A delete button that asks once more before it acts. */
-function deleteButton(label, action) {
-  const button = el('button', { type: 'button', class: 'danger' }, label);
+/** A button that asks once more ("Confirm …") before it acts. */
+function confirmButton(label, confirmLabel, className, action) {
+  const button = el('button', { type: 'button', class: className }, label);
   let armed = false;
   button.addEventListener('click', () => {
     if (!armed) {
       armed = true;
-      button.textContent = 'Confirm delete';
+      button.textContent = confirmLabel;
       setTimeout(() => {
         armed = false;
         button.textContent = label;
@@ -116,6 +116,8 @@ function deleteButton(label, action) {
   });
   return button;
 }
+
+const deleteButton = (label, action) => confirmButton(label, 'Confirm delete', 'danger', action);
 
 // ---- common ------------------------------------------------------------------------------
 
@@ -326,18 +328,129 @@ function modulesPage() {
 // ---- history -----------------------------------------------------------------------------
 
 function historyPage() {
+  const nodeText = (n) => `${n.ip}:${n.port}`;
+  /** The audit row's diff as lines: + added, − removed, old → new for an edited node. */
+  const diffCell = (c) => {
+    const a = c.audit;
+    if (a === undefined) return el('td', { class: 'diff muted' }, 'not audited');
+    const lines = [];
+    if (a.kind === 'revert') lines.push(el('div', { class: 'diff-note' }, `revert of audit #${a.revertOf}`));
+    for (const n of a.added) lines.push(el('div', { class: 'diff-add' }, `+ ${nodeText(n)}`));
+    for (const n of a.removed) lines.push(el('div', { class: 'diff-remove' }, `− ${nodeText(n)}`));
+    for (const e of a.edited) lines.push(el('div', { class: 'diff-edit' }, `${nodeText(e.from)} → ${nodeText(e.to)}`));
+    const states = el(
+      'details',
+      {},
+      el('summary', {}, `${a.before?.length ?? '?'} → ${a.after.length} nodes`),
+      el('div', { class: 'diff-states' }, el('div', {}, el('strong', {}, 'before'), ...(a.before ?? []).map((n) => el('div', {}, nodeText(n)))), el('div', {}, el('strong', {}, 'after'), ...a.after.map((n) => el('div', {}, nodeText(n))))),
+    );
+    return el('td', { class: 'diff' }, ...lines, states);
+  };
+  const actionsCell = (c) => {
+    if (c.audit?.before === undefined) return el('td', { class: 'actions' });
+    return el(
+      'td',
+      { class: 'actions' },
+      confirmButton('Revert this change', 'Confirm revert', 'secondary', async () => {
+        try {
+          const r = await api('POST', `/api/history/${c.audit.id}/revert`);
+          flash(`Reverted change ${c.id} (modid ${c.modid} cmdid ${c.cmdid}): ${versionText(r)}`);
+          await load();
+        } catch (err) {
+          flash(err.message, true);
+        }
+      }),
+    );
+  };
   const load = async () => {
     const data = await loadData('/api/history?limit=200');
     if (data === undefined) return;
     document.getElementById('history-version').textContent = String(data.version);
     const tbody = document.querySelector('#history-table tbody');
     tbody.replaceChildren(
-      ...data.changes.map((c) => el('tr', {}, el('td', {}, String(c.id)), el('td', {}, String(c.modid)), el('td', {}, String(c.cmdid)), el('td', {}, String(c.version)), el('td', {}, fmtTime(c.version)))),
+      ...data.changes.map((c) =>
+        el(
+          'tr',
+          { dataset: { change: String(c.id) } },
+          el('td', {}, String(c.id)),
+          el('td', {}, String(c.modid)),
+          el('td', {}, String(c.cmdid)),
+          el('td', {}, String(c.version)),
+          el('td', { class: 'time' }, fmtTime(c.audit === undefined ? c.version : c.audit.atMs / 1000)),
+          el('td', { class: 'who' }, c.audit?.actor ?? ''),
+          diffCell(c),
+          actionsCell(c),
+        ),
+      ),
     );
     document.getElementById('history-empty').hidden = data.changes.length > 0;
   };
   document.getElementById('history-refresh').addEventListener('click', load);
   load();
+}
+
+// ---- live status (Call status and Alarms pages) -------------------------------------------
+
+/**
+ * Opens the /api/status/live WebSocket and hands each message to handlers[type]; reconnects with
+ * a growing delay while the session lives, and keeps `badge` saying how the connection is.
+ */
+function liveStatus(badge, handlers) {
+  let retryMs = 500;
+  const connect = () => {
+    const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/status/live`);
+    ws.addEventListener('open', () => {
+      retryMs = 500;
+      badge.textContent = 'live';
+      badge.className = 'badge ok';
+    });
+    ws.addEventListener('message', (ev) => {
+      const m = JSON.parse(ev.data);
+      if (m.type === 'update') {
+        badge.textContent = m.storeUp ? 'live' : 'store unreachable';
+        badge.className = m.storeUp ? 'badge ok' : 'badge bad';
+      }
+      handlers[m.type]?.(m);
+    });
+    ws.addEventListener('close', (ev) => {
+      if (ev.code === 4001) {
+        location.assign('/login');
+        return;
+      }
+      badge.textContent = 'reconnecting…';
+      badge.className = 'badge';
+      setTimeout(async () => {
+        // A refused upgrade looks like any closed socket: ask the API whether the session still exists.
+        try {
+          await api('GET', '/api/session');
+        } catch {
+          return;
+        }
+        connect();
+      }, retryMs);
+      retryMs = Math.min(retryMs * 2, 10_000);
+    });
+  };
+  connect();
+}
+
+/** modid / cmdid descriptions, for titles: loaded once per page, then `onLoad` runs. */
+function loadDescriptions(onLoad) {
+  const descriptions = { modid: new Map(), cmdid: new Map() };
+  api('GET', '/api/descriptions')
+    .then((d) => {
+      for (const kind of ['modid', 'cmdid']) for (const x of d[kind]) descriptions[kind].set(x.id, x.content);
+      onLoad();
+    })
+    .catch(() => undefined);
+  /** "modid M · cmdid C" and, when described, " — names" as a muted span. */
+  return (mk) => {
+    const [modid, cmdid] = mk.split('/').map(Number);
+    const parts = [`modid ${modid} · cmdid ${cmdid}`];
+    const names = [descriptions.modid.get(modid), descriptions.cmdid.get(cmdid)].filter((x) => x !== undefined && x !== '');
+    if (names.length > 0) parts.push(el('span', { class: 'muted' }, ` — ${names.join(' / ')}`));
+    return parts;
+  };
 }
 
 // ---- call status (live) ------------------------------------------------------------------
@@ -346,25 +459,11 @@ function statusPage() {
   const container = document.getElementById('status-modules');
   const badge = document.getElementById('live-state');
   const rows = new Map(); // key → row
-  const series = new Map(); // "modid/cmdid" → {t, succ, err}
+  const series = new Map(); // "modid/cmdid" → {t, rate, errPct}
   const sections = new Map(); // "modid/cmdid" → {section, tbody, chart, plot}
-  const descriptions = { modid: new Map(), cmdid: new Map() };
-  let retryMs = 500;
-
-  api('GET', '/api/descriptions')
-    .then((d) => {
-      for (const kind of ['modid', 'cmdid']) for (const x of d[kind]) descriptions[kind].set(x.id, x.content);
-      for (const [mk, s] of sections) s.title.replaceChildren(...moduleTitle(mk));
-    })
-    .catch(() => undefined);
-
-  const moduleTitle = (mk) => {
-    const [modid, cmdid] = mk.split('/').map(Number);
-    const parts = [`modid ${modid} · cmdid ${cmdid}`];
-    const names = [descriptions.modid.get(modid), descriptions.cmdid.get(cmdid)].filter((x) => x !== undefined && x !== '');
-    if (names.length > 0) parts.push(el('span', { class: 'muted' }, ` — ${names.join(' / ')}`));
-    return parts;
-  };
+  const moduleTitle = loadDescriptions(() => {
+    for (const [mk, s] of sections) s.title.replaceChildren(...moduleTitle(mk));
+  });
 
   // The server's moduleKey() (src/wire/module-key.ts), which keys the chart series: the rows'
   // ids come from the store, already unsigned.
@@ -376,7 +475,7 @@ function statusPage() {
   };
   const ipNum = (ip) => ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
 
-  const chartData = (s) => [s.t, s.succ, s.err];
+  const chartData = (s) => [s.t, s.rate, s.errPct];
 
   const sectionFor = (mk) => {
     let s = sections.get(mk);
@@ -401,7 +500,7 @@ function statusPage() {
 
   const drawChart = (mk) => {
     const s = sectionFor(mk);
-    const data = series.get(mk) ?? { t: [], succ: [], err: [] };
+    const data = series.get(mk) ?? { t: [], rate: [], errPct: [] };
     if (typeof window.uPlot !== 'function') return;
     if (s.plot === undefined) {
       s.plot = new window.uPlot(
@@ -410,9 +509,13 @@ function statusPage() {
           height: 150,
           legend: { show: true },
           cursor: { drag: { x: false, y: false } },
-          scales: { x: { time: true }, y: { range: (_u, min, max) => [0, Math.max(1, max * 1.1)] } },
-          series: [{}, { label: 'success', stroke: '#1f8a4c', fill: 'rgba(31,138,76,0.08)', width: 2 }, { label: 'failure', stroke: '#c62f2f', width: 2 }],
-          axes: [{ stroke: '#555' }, { stroke: '#555', size: 50 }],
+          scales: { x: { time: true }, rate: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] }, pct: { range: [0, 100] } },
+          series: [
+            {},
+            { label: 'calls/s', scale: 'rate', stroke: '#1f8a4c', fill: 'rgba(31,138,76,0.08)', width: 2, value: (_u, v) => (v === null ? '–' : v.toFixed(1)) },
+            { label: 'errors %', scale: 'pct', stroke: '#c62f2f', width: 2, spanGaps: false, value: (_u, v) => (v === null ? '–' : `${v.toFixed(1)}%`) },
+          ],
+          axes: [{ stroke: '#555' }, { scale: 'rate', stroke: '#555', size: 50 }, { scale: 'pct', side: 1, stroke: '#c62f2f', size: 50, values: (_u, ticks) => ticks.map((v) => `${v}%`) }],
         },
         chartData(data),
         s.chart,
@@ -460,7 +563,7 @@ function statusPage() {
     }
     sections.clear();
     for (const r of m.rows) rows.set(r.key, r);
-    for (const [mk, s] of Object.entries(m.series)) series.set(mk, { t: [...s.t], succ: [...s.succ], err: [...s.err] });
+    for (const [mk, s] of Object.entries(m.series)) series.set(mk, { t: [...s.t], rate: [...s.rate], errPct: [...s.errPct] });
     const modules = [...new Set(m.rows.map(moduleOf))].sort(byModule);
     for (const mk of modules) {
       renderRows(mk);
@@ -470,8 +573,6 @@ function statusPage() {
   };
 
   const onUpdate = (m) => {
-    badge.textContent = m.storeUp ? 'live' : 'store unreachable';
-    badge.className = m.storeUp ? 'badge ok' : 'badge bad';
     const touched = new Set();
     const changedKeys = new Set();
     for (const key of m.remove) {
@@ -485,17 +586,17 @@ function statusPage() {
       changedKeys.add(r.key);
       touched.add(moduleOf(r));
     }
-    for (const [mk, [succ, err]] of Object.entries(m.points)) {
+    for (const [mk, [rate, errPct]] of Object.entries(m.points)) {
       let s = series.get(mk);
-      if (s === undefined) series.set(mk, (s = { t: [], succ: [], err: [] }));
+      if (s === undefined) series.set(mk, (s = { t: [], rate: [], errPct: [] }));
       s.t.push(m.t);
-      s.succ.push(succ);
-      s.err.push(err);
+      s.rate.push(rate);
+      s.errPct.push(errPct);
       // Keep what the server keeps: the last 10 minutes.
       while (s.t.length > 0 && s.t[0] < m.t - 600) {
         s.t.shift();
-        s.succ.shift();
-        s.err.shift();
+        s.rate.shift();
+        s.errPct.shift();
       }
     }
     for (const mk of touched) renderRows(mk, changedKeys);
@@ -503,39 +604,102 @@ function statusPage() {
     updateEmpty();
   };
 
-  const connect = () => {
-    const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/status/live`);
-    ws.addEventListener('open', () => {
-      retryMs = 500;
-      badge.textContent = 'live';
-      badge.className = 'badge ok';
-    });
-    ws.addEventListener('message', (ev) => {
-      const m = JSON.parse(ev.data);
-      if (m.type === 'snapshot') onSnapshot(m);
-      else if (m.type === 'update') onUpdate(m);
-    });
-    ws.addEventListener('close', (ev) => {
-      if (ev.code === 4001) {
-        location.assign('/login');
-        return;
-      }
-      badge.textContent = 'reconnecting…';
-      badge.className = 'badge';
-      setTimeout(async () => {
-        // A refused upgrade looks like any closed socket: ask the API whether the session still exists.
-        try {
-          await api('GET', '/api/session');
-        } catch {
-          return;
-        }
-        connect();
-      }, retryMs);
-      retryMs = Math.min(retryMs * 2, 10_000);
-    });
-  };
-  connect();
+  liveStatus(badge, { snapshot: onSnapshot, update: onUpdate });
 }
 
-const PAGES = { login: loginPage, routes: routesPage, modules: modulesPage, history: historyPage, status: statusPage };
+// ---- alarms (live) -----------------------------------------------------------------------
+
+function alarmsPage() {
+  const tbody = document.querySelector('#alarms-table tbody');
+  const form = document.getElementById('set-threshold');
+  let alarms = [];
+  const moduleTitle = loadDescriptions(() => render());
+  const pct = (x) => `${(Math.round(x * 1000) / 10).toString()}%`;
+  const duration = (seconds) => {
+    const s = Math.max(0, Math.floor(seconds));
+    if (s < 60) return `${s} s`;
+    if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+    return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+  };
+  let serverSkew = 0; // server time − this browser's time, seconds: "for how long" uses the server's clock
+
+  const render = () => {
+    const now = Date.now() / 1000 + serverSkew;
+    tbody.replaceChildren(
+      ...alarms.map((a) =>
+        el(
+          'tr',
+          { dataset: { module: a.key } },
+          el('td', {}, ...moduleTitle(a.key)),
+          el('td', { class: 'time', title: fmtTime(a.since) }, `${fmtRecent(a.since)} (${duration(now - a.since)})`),
+          el('td', { class: 'num' }, `${pct(a.errorRatio)} of ${a.calls}`),
+          el('td', { class: 'num' }, `${a.overloadedNodes} of ${a.nodes}`),
+          el('td', { class: 'reasons' }, ...a.reasons.map((r) => el('div', {}, r))),
+          el('td', { class: 'muted' }, `${pct(a.thresholds.errorRatio)} / ${pct(a.thresholds.overloadedShare)}${a.thresholds.own ? '' : ' (default)'}`),
+        ),
+      ),
+    );
+    document.getElementById('alarms-empty').hidden = alarms.length > 0;
+  };
+  const onAlarms = (m) => {
+    serverSkew = m.t - Date.now() / 1000;
+    alarms = m.alarms;
+    render();
+  };
+  // "for how long" moves on between polls too.
+  setInterval(render, 5000);
+
+  const loadThresholds = async () => {
+    const data = await loadData('/api/alarms');
+    if (data === undefined) return;
+    document.getElementById('default-error-ratio').textContent = pct(data.defaults.errorRatio);
+    document.getElementById('default-overloaded-share').textContent = pct(data.defaults.overloadedShare);
+    const rows = document.querySelector('#thresholds-table tbody');
+    rows.replaceChildren(
+      ...data.thresholds.map((t) =>
+        el(
+          'tr',
+          { dataset: { module: `${t.modid}/${t.cmdid}` } },
+          el('td', {}, String(t.modid)),
+          el('td', {}, String(t.cmdid)),
+          el('td', { class: 'num' }, pct(t.errorRatio)),
+          el('td', { class: 'num' }, pct(t.overloadedShare)),
+          el(
+            'td',
+            { class: 'actions' },
+            deleteButton('Use defaults', async () => {
+              try {
+                await api('DELETE', `/api/alarms/thresholds/${t.modid}/${t.cmdid}`);
+                flash(`modid ${t.modid} cmdid ${t.cmdid} uses the default thresholds again`);
+                await loadThresholds();
+              } catch (err) {
+                flash(err.message, true);
+              }
+            }),
+          ),
+        ),
+      ),
+    );
+    document.getElementById('thresholds-empty').hidden = data.thresholds.length > 0;
+  };
+
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    clearErrors(form);
+    const v = formValues(form);
+    try {
+      await api('PUT', `/api/alarms/thresholds/${encodeURIComponent(v.modid)}/${encodeURIComponent(v.cmdid)}`, { errorRatio: v.errorRatio, overloadedShare: v.overloadedShare });
+      flash(`Saved the thresholds of modid ${v.modid} cmdid ${v.cmdid}`);
+      form.reset();
+      await loadThresholds();
+    } catch (err) {
+      showError(form, err);
+    }
+  });
+
+  loadThresholds();
+  liveStatus(document.getElementById('live-state'), { snapshot: onAlarms, update: onAlarms });
+}
+
+const PAGES = { login: loginPage, routes: routesPage, modules: modulesPage, history: historyPage, status: statusPage, alarms: alarmsPage };
 PAGES[page]?.();

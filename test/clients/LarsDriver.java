@@ -58,6 +58,29 @@ public final class LarsDriver {
     }
   }
 
+  /**
+   * count threads share client, thread t asking calls times for module (m0 + t, 1), whose only node
+   * is 10.0.8.(t+1):8000+t; counts the answers that are (not) that node.
+   */
+  private static String threads(LarsClient client, int m0, int count, int calls) throws InterruptedException {
+    java.util.concurrent.atomic.AtomicInteger right = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicInteger wrong = new java.util.concurrent.atomic.AtomicInteger();
+    List<Thread> ts = new ArrayList<>();
+    for (int t = 0; t < count; t++) {
+      int me = t;
+      ts.add(new Thread(() -> {
+        for (int n = 0; n < calls; n++) {
+          HostResult r = client.getHost(m0 + me, 1);
+          boolean ok = r.retcode() == LarsClient.RET_SUCC && r.host().equals(new Host("10.0.8." + (me + 1), 8000 + me));
+          (ok ? right : wrong).incrementAndGet();
+        }
+      }));
+    }
+    for (Thread t : ts) t.start();
+    for (Thread t : ts) t.join();
+    return "{\"right\":" + right.get() + ",\"wrong\":" + wrong.get() + "}";
+  }
+
   public static void main(String[] args) throws Exception {
     LarsClient client = new LarsClient(new LarsClient.Options().port(Integer.parseInt(args[0])).timeoutMs(Integer.parseInt(args[1]))
         .cacheDir(args[2].equals("-") ? "" : args[2]).regInitAttempts(50).regInitDelayMs(20));
@@ -143,6 +166,9 @@ public final class LarsDriver {
             out = "{\"ops\":" + n + ",\"seconds\":" + (System.nanoTime() - start) / 1e9 + "}";
             break;
           }
+          case "threads":
+            out = threads(client, i(a[1]), i(a[2]), i(a[3]));
+            break;
           case "close":
             client.close();
             out = "{\"ok\":true}";

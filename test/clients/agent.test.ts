@@ -127,8 +127,18 @@ describe.each(['native', 'ts'] as const)('clients against the %s agent', (impl) 
       expect(await down.cmd('get_host', m0 + 5, 1)).toEqual({ retcode: RetCode.SystemError, ip: null, port: null, from_cache: false });
       expect(await down.cmd('get_route', m0 + 5, 1)).toEqual({ retcode: RetCode.SystemError, hosts: [], from_cache: false });
       expect(await down.cmd('call', m0 + 5, 1, 'ok')).toEqual({ error: 'ERR_TIMEOUT' });
-      expect(await down.cmd('register', m0 + 5, 1, '127.0.0.1', 7005, 900)).toEqual({ error: 'ERR_TIMEOUT' });
-      expect(await down.cmd('stats')).toMatchObject({ sent: 4, timeouts: 4, matched: 0, from_cache: 0 });
+      // register() tries three times before it gives up.
+      expect(await down.cmd('register', m0 + 5, 1, '127.0.0.1', 7005, 1200)).toEqual({ error: 'ERR_TIMEOUT' });
+      expect(await down.cmd('stats')).toMatchObject({ sent: 6, timeouts: 6, matched: 0, from_cache: 0 });
+    });
+
+    it('is thread-safe: threads sharing one client each get their own module\'s node', async () => {
+      const m = m0 + 8;
+      const threads = 4;
+      for (let t = 0; t < threads; t++) await addRoute(m + t, 1, [[`10.0.8.${t + 1}`, 8000 + t]]);
+      for (let t = 0; t < threads; t++) expect(await client.cmd('reg_init', m + t, 1)).toEqual({ retcode: RetCode.Succ });
+      // Each thread asks 100 times for module m + t, whose only node is 10.0.8.(t+1):8000+t.
+      expect(await client.cmd('threads', m, threads, 100)).toEqual({ right: threads * 100, wrong: 0 });
     });
 
     it("answers from the agent's disk cache, round robin, once the agent is down", async () => {
@@ -152,7 +162,8 @@ describe.each(['native', 'ts'] as const)('clients against the %s agent', (impl) 
 
     it('registers a node through the agent, renews it every ttl/3, and deregisters it', async () => {
       const m = m0 + 7;
-      expect(await client.cmd('register', m, 1, '127.0.0.1', 7007, 900)).toEqual({ ok: true });
+      // ttl 1 200 ms, the shortest the agent takes is 1 000: renewed every 400 ms.
+      expect(await client.cmd('register', m, 1, '127.0.0.1', 7007, 1200)).toEqual({ ok: true });
       await eventually(() => client.cmd('get_route', m, 1), (r) => r.hosts.includes('127.0.0.1:7007'), 'the registered node in the route');
       await eventually(() => client.cmd('renewals'), (r) => r.renewals >= 2 && r.failures === 0, 'two renewals');
       expect(await client.cmd('deregister')).toEqual({ retcode: RetCode.Succ });

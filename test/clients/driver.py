@@ -3,6 +3,7 @@
 speaks the same protocol. Usage: driver.py BASE_PORT TIMEOUT_MS CACHE_DIR ('-' for none)."""
 import json
 import sys
+import threading
 import time
 
 from lars_client import LarsClient, LarsError
@@ -35,6 +36,27 @@ def encode(kind, a):
     zone = "" if a[6] == "-" else a[6]
     return wire.encode_register_request(int(a[0]), int(a[1]), int(a[2]), wire.ip_to_int32(a[3]), int(a[4]), int(a[5]),
                                         zone, int(a[7]), a[8] == "1")
+
+
+def threads(client, m0, count, calls):
+    """count threads share client, thread t asking calls times for module (m0 + t, 1), whose only
+    node is 10.0.8.(t+1):8000+t; counts the answers that are (not) that node."""
+    tally = {"right": 0, "wrong": 0}
+    lock = threading.Lock()
+
+    def run(t):
+        for _ in range(calls):
+            r = client.get_host(m0 + t, 1)
+            ok = r.retcode == 0 and r.ip == f"10.0.8.{t + 1}" and r.port == 8000 + t
+            with lock:
+                tally["right" if ok else "wrong"] += 1
+
+    ts = [threading.Thread(target=run, args=(t,)) for t in range(count)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    return tally
 
 
 def main():
@@ -95,6 +117,8 @@ def main():
                         client.report(m, c, r.ip, r.port, 0)
                     n += 1
                 out = {"ops": n, "seconds": time.perf_counter() - start}
+            elif cmd == "threads":
+                out = threads(client, int(a[0]), int(a[1]), int(a[2]))
             elif cmd == "close":
                 client.close()
                 out = {"ok": True}

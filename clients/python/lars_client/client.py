@@ -10,6 +10,7 @@ the latest, from the agent's route cache on disk when it has the module, else RE
 from __future__ import annotations
 
 import os
+import re
 import socket
 import threading
 import time
@@ -30,13 +31,19 @@ DEFAULT_TIMEOUT_MS = 100
 DEFAULT_REG_INIT_ATTEMPTS = 10
 DEFAULT_REG_INIT_DELAY_MS = 50
 DEFAULT_REGISTER_TTL_MS = 10_000
+# The agent accepts leases of 1 s to 10 min (src/wire/lease.ts); a registration is sent this many
+# times, timeout_ms apart, before register() gives up (as the TypeScript SDK does).
+MIN_REGISTER_TTL_MS, MAX_REGISTER_TTL_MS = 1_000, 600_000
+REGISTER_ATTEMPTS = 3
+_ZONE = re.compile(r"[A-Za-z0-9._-]{0,64}")
 
 _INT32_MIN, _UINT32_MAX = -(1 << 31), (1 << 32) - 1
 T = TypeVar("T")
 
 
 class LarsError(Exception):
-    """A failure with a stable code: ERR_INVALID_INPUT, ERR_NO_HOST, ERR_TIMEOUT, ERR_REGISTER_REFUSED."""
+    """A failure with a stable code: ERR_INVALID_INPUT, ERR_NO_HOST, ERR_TIMEOUT, ERR_REFUSED, ERR_CLOSED
+    (the codes of the TypeScript SDK, src/errors.ts)."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(f"{message} [{code}]")
@@ -100,6 +107,13 @@ def _check_int(name: str, v: int, lo: int, hi: int) -> int:
     return v
 
 
+def _check_ip(ip: str) -> int:
+    try:
+        return wire.ip_to_int32(ip)
+    except (ValueError, AttributeError):
+        raise _invalid(f"ip must be a dotted-quad IPv4 address, got {ip!r}") from None
+
+
 def agent_port_index(modid: int, cmdid: int) -> int:
     """Which of the agent's three ports serves (modid, cmdid): (modid + cmdid) % 3 over the wire's int32s."""
     return (wire._int32(modid) + wire._int32(cmdid)) % 3
@@ -130,10 +144,13 @@ class LarsClient:
         self._reg_init_delay_ms = _check_int("reg_init_delay_ms", reg_init_delay_ms, 0, 0x7FFFFFFF)
         self._cache_dir = os.path.abspath(cache_dir) if cache_dir else None
         self._cache_max_age_ms = cache_max_age_ms
+        try:
+            # Resolved once: a name lookup per datagram would cost more than the request.
+            self._agent_ip = socket.gethostbyname(host)
+        except OSError as e:
+            raise _invalid(f"cannot resolve the agent host {host!r}: {e}") from None
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self._sock.bind(("0.0.0.0", 0))
-        # Resolved once: a name lookup per datagram would cost more than the request.
-        self._agent_ip = socket.gethostbyname(host)
         self._exchange_lock = threading.Lock()
         self._state_lock = threading.Lock()  # counters, seq, cache cursors, registrations
         self._stats = Stats()
@@ -197,7 +214,7 @@ class LarsClient:
         """Tells the agent how a call to ip:port went: RET_SUCC, or anything else (use RET_OVERLOAD)
         for a failure; usetime_us: how long it took (0: not measured). Fire and forget."""
         m, c = _check_id("modid", modid), _check_id("cmdid", cmdid)
-        frame = wire.encode_report_request(m, c, wire.ip_to_int32(ip), _check_int("port", port, 0, 65535),
+        frame = wire.encode_report_request(m, c, _check_ip(ip), _check_int("port", port, 0, 65535),
                                            _check_int("retcode", retcode, _INT32_MIN, 0x7FFFFFFF),
                                            _check_int("usetime_us", usetime_us, 0, _UINT32_MAX))
         if not self._closed:
@@ -233,7 +250,7 @@ class LarsClient:
         start = time.perf_counter_ns()
         try:
             result = fn(node)
-        except BaseException:
+        except Exception:
             self.report(modid, cmdid, node.ip, node.port, RET_OVERLOAD, _elapsed_us(start))
             raise
         self.report(modid, cmdid, node.ip, node.port, RET_SUCC, _elapsed_us(start))
@@ -241,19 +258,34 @@ class LarsClient:
 
     def register(self, modid: int, cmdid: int, ip: str, port: int, *, weight: int = 0, zone: str = "",
                  ttl_ms: int = DEFAULT_REGISTER_TTL_MS) -> "Registration":
-        """Registers node ip:port for (modid, cmdid) through the agent, with a lease of ttl_ms that the
-        returned handle renews every ttl/3 until deregister() (or close()). Raises LarsError
-        ERR_TIMEOUT when the agent does not answer, ERR_REGISTER_REFUSED when it refuses."""
-        m, c = _check_id("modid", modid), _check_id("cmdid", cmdid)
-        reg = Registration(self, m, c, ip, _check_int("port", port, 1, 65535),
-                           _check_int("weight", weight, 0, 10000), zone, _check_int("ttl_ms", ttl_ms, 3, _UINT32_MAX))
-        retcode = reg._send(deregister=False)
+        """Registers node ip:port for (modid, cmdid) through the agent, with a lease of ttl_ms
+        (1 000..600 000) that the returned handle renews every ttl/3 until deregister() (or close()).
+        weight 0 means the default (100). Returns once the agent accepted it; raises LarsError
+        ERR_TIMEOUT when no agent answers, ERR_REFUSED when it refuses (its log says why)."""
+        # The agent takes registrations only for ids it reads as non-negative int32s.
+        if not isinstance(modid, int) or not 0 <= modid <= 0x7FFFFFFF or not isinstance(cmdid, int) or not 0 <= cmdid <= 0x7FFFFFFF:
+            raise _invalid(f"register: modid and cmdid must be integers 0..2147483647, got {modid!r} {cmdid!r}")
+        ip32 = _check_ip(ip)
+        if ip32 == 0:
+            raise _invalid("register: the ip must be a non-zero IPv4 address")
+        if not isinstance(zone, str) or not _ZONE.fullmatch(zone):
+            raise _invalid(f"register: the zone must be at most 64 characters of A-Z a-z 0-9 . _ -, got {zone!r}")
+        m, c = wire._int32(modid), wire._int32(cmdid)
+        reg = Registration(self, m, c, ip, ip32, _check_int("port", port, 1, 65535), _check_int("weight", weight, 0, 10000),
+                           zone, _check_int("ttl_ms", ttl_ms, MIN_REGISTER_TTL_MS, MAX_REGISTER_TTL_MS))
+        if self._closed:
+            raise LarsError("ERR_CLOSED", "lars client: register() on a closed client; create a new LarsClient")
+        what = f"registration of {ip}:{port} for modid {modid} cmdid {cmdid}"
+        retcode = None
+        for _ in range(REGISTER_ATTEMPTS):
+            retcode = reg._send(deregister=False)
+            if retcode is not None:
+                break
         if retcode is None:
-            raise LarsError("ERR_TIMEOUT", f"lars client: the agent at {self.host}:{self.port_for(m, c)} did not answer "
-                                           f"the registration of {ip}:{port} within {self.timeout_ms} ms; is \"lars agent\" running?")
+            raise LarsError("ERR_TIMEOUT", f"lars client: no agent answered the {what} at {self.host}:{self.port_for(m, c)} "
+                                           f"({REGISTER_ATTEMPTS} x {self.timeout_ms} ms); is \"lars agent\" running?")
         if retcode != RET_SUCC:
-            raise LarsError("ERR_REGISTER_REFUSED", f"lars client: the agent refused the registration of {ip}:{port} for "
-                                                    f"modid {modid} cmdid {cmdid} (retcode {retcode}); see its log")
+            raise LarsError("ERR_REFUSED", f"lars client: the agent refused the {what} (retcode {retcode}); its log says why")
         with self._state_lock:
             self._registrations.append(reg)
         reg._start()
@@ -381,12 +413,12 @@ class Registration:
     """A node registered through the agent: re-sends its RegisterRequest every ttl/3 on a daemon
     thread (the agent renews the lease only while they keep coming) until deregister()."""
 
-    def __init__(self, client: LarsClient, modid: int, cmdid: int, ip: str, port: int, weight: int, zone: str,
-                 ttl_ms: int) -> None:
+    def __init__(self, client: LarsClient, modid: int, cmdid: int, ip: str, ip32: int, port: int, weight: int,
+                 zone: str, ttl_ms: int) -> None:
         self.modid, self.cmdid, self.ip, self.port = modid, cmdid, ip, port
         self.weight, self.zone, self.ttl_ms = weight, zone, ttl_ms
         self._client = client
-        self._ip32 = wire.ip_to_int32(ip)
+        self._ip32 = ip32
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
         self._done_lock = threading.Lock()
@@ -403,7 +435,11 @@ class Registration:
             self._stop.set()
             if self._thread is not None and self._thread is not threading.current_thread():
                 self._thread.join()
-            retcode = self._send(deregister=True)
+            retcode = None
+            for _ in range(REGISTER_ATTEMPTS):
+                retcode = self._send(deregister=True)
+                if retcode is not None:
+                    break
             self._deregistered = RET_SYSTEM_ERROR if retcode is None else retcode
         with self._client._state_lock:
             if self in self._client._registrations:
@@ -428,11 +464,11 @@ class Registration:
                 self.renewal_failures += 1  # the agent may be restarting: keep trying until the lease expires
 
     def _send(self, deregister: bool) -> Optional[int]:
-        """The agent's retcode, None without a reply in time."""
+        """The agent's retcode, None without a reply in time. A deregistration carries ttl 0."""
         c = self._client
         seq = c._next_seq()
         frame = wire.encode_register_request(seq, self.modid, self.cmdid, self._ip32, self.port, self.weight,
-                                             self.zone, self.ttl_ms, deregister)
+                                             self.zone, 0 if deregister else self.ttl_ms, deregister)
 
         def accept(msgid: int, body: bytes) -> Union[int, _Stale, None]:
             if msgid != wire.ID_REGISTER_RESPONSE:

@@ -34,6 +34,12 @@ public final class LarsClient implements AutoCloseable {
   public static final int RET_SYSTEM_ERROR = 2;
   public static final int RET_NOEXIST = 3;
   public static final int DEFAULT_REGISTER_TTL_MS = 10_000;
+  /** The agent accepts leases of 1 s to 10 min (src/wire/lease.ts). */
+  public static final int MIN_REGISTER_TTL_MS = 1_000;
+  public static final int MAX_REGISTER_TTL_MS = 600_000;
+  /** A registration is sent this many times, timeoutMs apart, before register() gives up (as the TypeScript SDK does). */
+  static final int REGISTER_ATTEMPTS = 3;
+  private static final java.util.regex.Pattern ZONE = java.util.regex.Pattern.compile("[A-Za-z0-9._-]{0,64}");
 
   /** Client settings; every one has the TypeScript SDK's default. */
   public static final class Options {
@@ -246,21 +252,29 @@ public final class LarsClient implements AutoCloseable {
   }
 
   /**
-   * Registers node ip:port for (modid, cmdid) through the agent with a lease of ttlMs, renewed every
-   * ttl/3 by the returned handle until deregister() or close(). weight 0 means the default (100).
-   * Throws LarsException ERR_TIMEOUT when the agent does not answer, ERR_REGISTER_REFUSED when it refuses.
+   * Registers node ip:port for (modid, cmdid) through the agent with a lease of ttlMs (1 000..600 000),
+   * renewed every ttl/3 by the returned handle until deregister() or close(). weight 0 means the
+   * default (100); zone "" none. Returns once the agent accepted it; throws LarsException
+   * ERR_TIMEOUT when no agent answers, ERR_REFUSED when it refuses (its log says why).
    */
   public Registration register(int modid, int cmdid, String ip, int port, int weight, String zone, int ttlMs) {
-    Registration reg = new Registration(this, modid, cmdid, ip, Wire.ipToInt32(ip), checkInt("port", port, 1, 65535),
-        checkInt("weight", weight, 0, 10000), zone == null ? "" : zone, checkInt("ttlMs", ttlMs, 3, Integer.MAX_VALUE));
-    Integer retcode = reg.send(false);
+    // The agent takes registrations only for ids it reads as non-negative int32s.
+    if (modid < 0 || cmdid < 0) throw invalid("register: modid and cmdid must be 0..2147483647, got " + modid + " " + cmdid);
+    String z = zone == null ? "" : zone;
+    if (!ZONE.matcher(z).matches()) throw invalid("register: the zone must be at most 64 characters of A-Z a-z 0-9 . _ -, got \"" + z + "\"");
+    int ip32 = Wire.ipToInt32(ip);
+    if (ip32 == 0) throw invalid("register: the ip must be a non-zero IPv4 address");
+    Registration reg = new Registration(this, modid, cmdid, ip, ip32, checkInt("port", port, 1, 65535),
+        checkInt("weight", weight, 0, 10000), z, checkInt("ttlMs", ttlMs, MIN_REGISTER_TTL_MS, MAX_REGISTER_TTL_MS));
+    if (closed) throw new LarsException("ERR_CLOSED", "lars client: register() on a closed client; create a new LarsClient");
+    String what = "registration of " + ip + ":" + port + " for modid " + modid + " cmdid " + cmdid;
+    Integer retcode = reg.sendWithRetries(false);
     if (retcode == null) {
-      throw new LarsException("ERR_TIMEOUT", "lars client: the agent at " + host + ":" + portFor(modid, cmdid)
-          + " did not answer the registration of " + ip + ":" + port + " within " + timeoutMs + " ms; is \"lars agent\" running?");
+      throw new LarsException("ERR_TIMEOUT", "lars client: no agent answered the " + what + " at " + host + ":" + portFor(modid, cmdid)
+          + " (" + REGISTER_ATTEMPTS + " x " + timeoutMs + " ms); is \"lars agent\" running?");
     }
     if (retcode != RET_SUCC) {
-      throw new LarsException("ERR_REGISTER_REFUSED", "lars client: the agent refused the registration of " + ip + ":" + port
-          + " for modid " + modid + " cmdid " + cmdid + " (retcode " + retcode + "); see its log");
+      throw new LarsException("ERR_REFUSED", "lars client: the agent refused the " + what + " (retcode " + retcode + "); its log says why");
     }
     synchronized (state) {
       registrations.add(reg);

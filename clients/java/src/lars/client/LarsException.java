@@ -1,6 +1,9 @@
 package lars.client;
 
-/** A failure with a stable code: ERR_INVALID_INPUT, ERR_NO_HOST, ERR_TIMEOUT, ERR_REGISTER_REFUSED. */
+/**
+ * A failure with a stable code: ERR_INVALID_INPUT, ERR_NO_HOST, ERR_TIMEOUT, ERR_REFUSED, ERR_CLOSED (the codes of the
+ * TypeScript SDK, src/errors.ts).
+ */
 public class LarsException extends RuntimeException {
   private static final long serialVersionUID = 1L;
   private final String code;

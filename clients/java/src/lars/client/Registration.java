@@ -57,7 +57,7 @@ public final class Registration implements AutoCloseable {
         Thread.currentThread().interrupt();
       }
     }
-    Integer retcode = send(true);
+    Integer retcode = sendWithRetries(true);
     deregistered = retcode == null ? LarsClient.RET_SYSTEM_ERROR : retcode;
     client.forget(this);
     return deregistered;
@@ -86,10 +86,19 @@ public final class Registration implements AutoCloseable {
     }
   }
 
-  /** The agent's retcode, null without a reply in time. */
+  /** The agent's retcode, null without a reply to REGISTER_ATTEMPTS sends. */
+  Integer sendWithRetries(boolean deregister) {
+    for (int i = 0; i < LarsClient.REGISTER_ATTEMPTS; i++) {
+      Integer retcode = send(deregister);
+      if (retcode != null) return retcode;
+    }
+    return null;
+  }
+
+  /** The agent's retcode, null without a reply in time. A deregistration carries ttl 0. */
   Integer send(boolean deregister) {
     int seq = client.nextSeq();
-    byte[] frame = Wire.registerRequest(seq, modid, cmdid, ip32, port, weight, zone, ttlMs, deregister);
+    byte[] frame = Wire.registerRequest(seq, modid, cmdid, ip32, port, weight, zone, deregister ? 0 : ttlMs, deregister);
     return client.exchange(frame, modid, cmdid, (msgid, buf, len) -> {
       if (msgid != Wire.ID_REGISTER_RESPONSE) return null;
       int[] m = Wire.registerResponse(buf, Wire.HEADER_SIZE, len - Wire.HEADER_SIZE);

@@ -77,4 +77,18 @@ describe.each(CLIENT_LANGS)('%s client, replies the agent never sends', (lang) =
     expect(after.stale - before.stale).toBe(1);
     expect(after.matched - before.matched).toBe(1);
   });
+
+  it('refuses bad arguments with ERR_INVALID_INPUT; once closed, answers RET_SYSTEM_ERROR without sending', async () => {
+    expect(await client.cmd('report', 1, 1, '10.0.0', 9001, 0)).toEqual({ error: 'ERR_INVALID_INPUT' });
+    expect(await client.cmd('register', 1, 1, '10.0.0.1', 9001, 999)).toEqual({ error: 'ERR_INVALID_INPUT' }); // ttl under 1 s
+    expect(await client.cmd('register', 1, 1, '0.0.0.0', 9001, 1000)).toEqual({ error: 'ERR_INVALID_INPUT' });
+    const sent = (await client.cmd('stats')).sent as number;
+    expect(await client.cmd('close')).toEqual({ ok: true });
+    expect(await client.cmd('get_host', 1, 1)).toEqual({ retcode: RetCode.SystemError, ip: null, port: null, from_cache: false });
+    expect(await client.cmd('get_route', 1, 1)).toEqual({ retcode: RetCode.SystemError, hosts: [], from_cache: false });
+    expect(await client.cmd('report', 1, 1, '10.0.0.1', 9001, 0)).toEqual({ ok: true });
+    expect(await client.cmd('register', 1, 1, '10.0.0.1', 9001, 1000)).toEqual({ error: 'ERR_CLOSED' });
+    expect(await client.cmd('call', 1, 1, 'ok')).toEqual({ error: 'ERR_NO_HOST' });
+    expect((await client.cmd('stats')).sent).toBe(sent); // nothing left the closed client
+  });
 });

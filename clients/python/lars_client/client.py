@@ -195,7 +195,11 @@ class LarsClient:
         """A node of (modid, cmdid) as the agent picks it. key: the request's affinity key for a
         ring_hash module (str is sent as UTF-8)."""
         m, c = _check_id("modid", modid), _check_id("cmdid", cmdid)
+        if key is not None and not isinstance(key, (str, bytes)):
+            raise _invalid(f"key must be a str or bytes, got {key!r}")
         hash_key = key.encode("utf-8") if isinstance(key, str) else (key or b"")
+        if self._closed:
+            return _SYSTEM_ERROR
         seq = self._next_seq()
 
         def accept(msgid: int, body: bytes) -> Union[HostResult, _Stale, None]:
@@ -223,6 +227,8 @@ class LarsClient:
     def get_route(self, modid: int, cmdid: int) -> RouteResult:
         """Every node of (modid, cmdid) as the agent knows it."""
         m, c = _check_id("modid", modid), _check_id("cmdid", cmdid)
+        if self._closed:
+            return _NO_ROUTE
 
         def accept(msgid: int, body: bytes) -> Union[RouteResult, _Stale, None]:
             if msgid != wire.ID_API_GET_ROUTE_RESPONSE:

@@ -185,6 +185,7 @@ public final class LarsClient implements AutoCloseable {
 
   /** A node of (modid, cmdid) as the agent picks it. */
   public HostResult getHost(int modid, int cmdid, byte[] key) {
+    if (closed) return SYSTEM_ERROR;
     int s = nextSeq();
     HostResult r = exchange(Wire.getHostRequest(s, modid, cmdid, key == null ? new byte[0] : key), modid, cmdid, (msgid, buf, len) -> {
       if (msgid != Wire.ID_GET_HOST_RESPONSE) return null;
@@ -211,6 +212,7 @@ public final class LarsClient implements AutoCloseable {
 
   /** Every node of (modid, cmdid) as the agent knows it. */
   public RouteResult getRoute(int modid, int cmdid) {
+    if (closed) return NO_ROUTE;
     RouteResult r = exchange(Wire.apiGetRouteRequest(modid, cmdid), modid, cmdid, (msgid, buf, len) -> {
       if (msgid != Wire.ID_API_GET_ROUTE_RESPONSE) return null;
       Wire.GetRouteResponse m = Wire.getRouteResponse(buf, Wire.HEADER_SIZE, len - Wire.HEADER_SIZE);

@@ -2,8 +2,10 @@
 // process: one command line in, one JSON line out, in order. Used by the client tests and by
 // `npm run bench -- clients` (hence here, beside the other bench helpers).
 import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 
 export type ClientLang = 'python' | 'java';
 export const CLIENT_LANGS: readonly ClientLang[] = ['python', 'java'];
@@ -14,16 +16,40 @@ function repoRoot(): string {
   return join(here, here.includes('/dist/') ? '../../..' : '../..');
 }
 
-const JAVA_BUILD = (): string => join(repoRoot(), 'build', 'clients', 'java');
-let javaBuilt = false;
+/** Every .java file under dir, sorted. */
+function javaSources(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.java'))
+    .map((f) => join(dir, f))
+    .sort();
+}
 
-/** Builds the Java client with its script and the driver beside it (once per process). */
-export function buildJavaClient(): void {
-  if (javaBuilt) return;
+/**
+ * Builds the Java client with its script, and the driver beside it, into
+ * build/clients/java-driver/<hash of the sources>; returns the classpath. Test files run in
+ * parallel workers: each builds aside and renames into place, the first rename wins.
+ */
+export function buildJavaClient(): string {
   const root = repoRoot();
-  execFileSync(join(root, 'clients', 'java', 'build.sh'), [JAVA_BUILD()], { stdio: 'pipe' });
-  execFileSync('javac', ['-cp', join(JAVA_BUILD(), 'lars-client.jar'), '-d', join(JAVA_BUILD(), 'driver'), join(root, 'test', 'clients', 'LarsDriver.java')], { stdio: 'pipe' });
-  javaBuilt = true;
+  const driverSource = join(root, 'test', 'clients', 'LarsDriver.java');
+  const sources = [...javaSources(join(root, 'clients', 'java', 'src')), driverSource];
+  const hash = createHash('sha256');
+  for (const f of sources) hash.update(f).update(readFileSync(f));
+  const parent = join(root, 'build', 'clients', 'java-driver');
+  const dir = join(parent, hash.digest('hex').slice(0, 16));
+  const classpath = [join(dir, 'lars-client.jar'), join(dir, 'driver')].join(':');
+  if (existsSync(dir)) return classpath;
+  mkdirSync(parent, { recursive: true });
+  const work = mkdtempSync(join(parent, '.build-'));
+  try {
+    execFileSync(join(root, 'clients', 'java', 'build.sh'), [work], { stdio: 'pipe' });
+    execFileSync('javac', ['-cp', join(work, 'lars-client.jar'), '-d', join(work, 'driver'), driverSource], { stdio: 'pipe' });
+    renameSync(work, dir);
+  } catch (err) {
+    rmSync(work, { recursive: true, force: true });
+    if (!existsSync(dir)) throw err; // else another worker built the same sources first
+  }
+  return classpath;
 }
 
 export interface DriverOptions {
@@ -71,9 +97,7 @@ export class ClientDriver {
         env: { ...process.env, PYTHONPATH: join(root, 'clients', 'python'), PYTHONDONTWRITEBYTECODE: '1' },
       });
     } else {
-      buildJavaClient();
-      const cp = [join(JAVA_BUILD(), 'lars-client.jar'), join(JAVA_BUILD(), 'driver')].join(':');
-      child = spawn('java', ['-cp', cp, 'lars.client.LarsDriver', ...args]);
+      child = spawn('java', ['-cp', buildJavaClient(), 'lars.client.LarsDriver', ...args]);
     }
     const d = new ClientDriver(child);
     const ready = await d.#next();

@@ -5,8 +5,12 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 out="${1:-$here/../../build/clients/java}"
 mkdir -p "$out"
-rm -rf "$out/classes"
+# Classes and jar are made aside and the jar renamed into place, so that two builds at once (or a
+# JVM reading the jar meanwhile) never see half a jar.
+work="$(mktemp -d "$out/.build.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
 # --release 11: the jar runs on any Java >= 11, whatever JDK builds it.
-javac --release 11 -Xlint:all -Werror -d "$out/classes" $(find "$here/src" -name '*.java')
-jar --create --file "$out/lars-client.jar" -C "$out/classes" .
+javac --release 11 -Xlint:all -Werror -d "$work/classes" $(find "$here/src" -name '*.java')
+jar --create --file "$work/lars-client.jar" -C "$work/classes" .
+mv -f "$work/lars-client.jar" "$out/lars-client.jar"
 echo "$out/lars-client.jar"

@@ -2,29 +2,13 @@
 // with 1, 4 and 16 workers (worker threads of the Node SDK, each looping get_host + report).
 // The C++ client of the agent benchmark measures the agent; this one measures what a Node
 // business process sees through the SDK, so the client side is expected to be the bound.
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { AgentApi, agentCommandAvailable, startAgent, startServices, warmUp, type ModuleId, type RunningAgent, type Services } from '../lib/agent-stack.js';
-import { cliPath, type Impl } from '../lib/process.js';
+import type { Impl } from '../lib/process.js';
+import { larsTestQps } from '../lib/qps.js';
 import { benchMain, implFigure, type Figure } from '../lib/result.js';
 
-const run = promisify(execFile);
 const MODULES: readonly ModuleId[] = [{ modid: 1, cmdid: 1 }];
 const WORKERS = [1, 4, 16] as const;
-
-interface QpsResult {
-  readonly median: number;
-  readonly noAnswer: number;
-}
-
-async function qps(base: number, workers: number, seconds: number, impl: Impl): Promise<QpsResult> {
-  const { stdout } = await run(
-    process.execPath,
-    [cliPath, 'test', 'qps', String(workers), String(seconds), '--json', '--agent-port', String(base), '--modid', '1', '--cmdid', '1'],
-    { env: { ...process.env, LARS_IMPL: impl }, timeout: (seconds + 30) * 1000 },
-  );
-  return JSON.parse(stdout.trim().split('\n').at(-1)!) as QpsResult;
-}
 
 void benchMain({
   name: 'qps-tool',
@@ -52,7 +36,7 @@ void benchMain({
       for (let r = 0; r < ctx.runs; r++) {
         for (const workers of WORKERS) {
           for (const [impl, agent] of agents) {
-            const result = await qps(agent.base, workers, seconds, impl);
+            const result = await larsTestQps(agent.base, workers, seconds, impl);
             samples.set(`${impl}/${workers}`, [...(samples.get(`${impl}/${workers}`) ?? []), result.median]);
             if (result.noAnswer > 0) notes.push(`${impl}, ${workers} workers: ${result.noAnswer} calls unanswered`);
             ctx.log(`run ${r + 1} ${impl} ${workers} workers: median ${result.median} calls/s`);

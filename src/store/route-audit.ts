@@ -4,7 +4,7 @@
 // row commit together; nothing here runs outside a caller's transaction except the reads.
 import { LarsError } from '../errors.js';
 import { placeholders, type SqlExecutor, type SqlValue } from './sql-driver.js';
-import type { NodeEdit, RouteAuditRow, RouteNode } from './store.js';
+import type { ModulePolicy, NodeEdit, RouteAuditRow, RouteNode } from './store.js';
 import { formatIpv4 } from './validate.js';
 
 /** Longest actor accepted (the column is varchar(128)). */
@@ -23,12 +23,21 @@ export interface NumNode {
   readonly port: number;
 }
 
+/** A node with the attributes it has (weight and zone only when not the default, as read). */
+export interface AuditNode extends NumNode {
+  readonly weight?: number;
+  readonly zone?: string;
+}
+
 /** What the transaction tells the audit about one changed module. */
 export interface AuditEntry {
   readonly modid: number;
   readonly cmdid: number;
-  readonly before: readonly NumNode[];
-  readonly after: readonly NumNode[];
+  readonly before: readonly AuditNode[];
+  readonly after: readonly AuditNode[];
+  /** The module's policy before and after (undefined: no ModulePolicy row, i.e. `lars`). */
+  readonly policyBefore: ModulePolicy | undefined;
+  readonly policyAfter: ModulePolicy | undefined;
 }
 
 /** Who made a change and why: every audit row of one transaction shares it. */
@@ -46,6 +55,8 @@ interface AuditWhat {
   added: RouteNode[];
   removed: RouteNode[];
   edited: NodeEdit[];
+  /** Present when the transaction changed the module's policy; null = no ModulePolicy row. */
+  policy?: { before: ModulePolicy | null; after: ModulePolicy | null };
 }
 
 export function checkActor(actor: unknown): string {
@@ -56,14 +67,24 @@ export function checkActor(actor: unknown): string {
 }
 
 const byIpPort = (a: NumNode, b: NumNode): number => a.ip - b.ip || a.port - b.port;
-const show = (nodes: readonly NumNode[]): RouteNode[] => [...nodes].sort(byIpPort).map((n) => ({ ip: formatIpv4(n.ip), port: n.port }));
+const shown = (n: AuditNode): RouteNode => ({
+  ip: formatIpv4(n.ip),
+  port: n.port,
+  ...(n.weight === undefined ? {} : { weight: n.weight }),
+  ...(n.zone === undefined ? {} : { zone: n.zone }),
+});
+const show = (nodes: readonly AuditNode[]): RouteNode[] => [...nodes].sort(byIpPort).map(shown);
+const samePolicy = (a: ModulePolicy | undefined, b: ModulePolicy | undefined): boolean => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 
-/** The per-module diff: added and removed nodes; one out and one in is an edit of that node. */
+/**
+ * The per-module diff: added and removed nodes; one out and one in is an edit of that node, and so
+ * is a node that stays with another weight or zone. A policy change is recorded whole.
+ */
 export function auditDiff(entry: AuditEntry, context: AuditContext): AuditWhat {
   const key = (n: NumNode): string => `${n.ip}:${n.port}`;
-  const beforeKeys = new Set(entry.before.map(key));
+  const beforeByKey = new Map(entry.before.map((n) => [key(n), n]));
   const afterKeys = new Set(entry.after.map(key));
-  let added = show(entry.after.filter((n) => !beforeKeys.has(key(n))));
+  let added = show(entry.after.filter((n) => !beforeByKey.has(key(n))));
   let removed = show(entry.before.filter((n) => !afterKeys.has(key(n))));
   const edited: NodeEdit[] = [];
   if (added.length === 1 && removed.length === 1) {
@@ -71,6 +92,11 @@ export function auditDiff(entry: AuditEntry, context: AuditContext): AuditWhat {
     added = [];
     removed = [];
   }
+  for (const n of [...entry.after].sort(byIpPort)) {
+    const old = beforeByKey.get(key(n));
+    if (old !== undefined && (old.weight !== n.weight || old.zone !== n.zone)) edited.push({ from: shown(old), to: shown(n) });
+  }
+  const policyChanged = !samePolicy(entry.policyBefore, entry.policyAfter);
   return {
     kind: context.revertOf === undefined ? 'change' : 'revert',
     ...(context.revertOf === undefined ? {} : { revertOf: context.revertOf }),
@@ -79,6 +105,7 @@ export function auditDiff(entry: AuditEntry, context: AuditContext): AuditWhat {
     added,
     removed,
     edited,
+    ...(policyChanged ? { policy: { before: entry.policyBefore ?? null, after: entry.policyAfter ?? null } } : {}),
   };
 }
 
@@ -144,5 +171,6 @@ function toAuditRow(r: AuditDbRow): RouteAuditRow {
     added: nodes(what.added),
     removed: nodes(what.removed),
     edited: Array.isArray(what.edited) ? what.edited : [],
+    ...(what.policy !== undefined && what.policy !== null && typeof what.policy === 'object' ? { policy: what.policy } : {}),
   } as RouteAuditRow;
 }

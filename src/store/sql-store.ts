@@ -449,7 +449,14 @@ export class SqlStore implements Store {
     if (row.before === undefined) {
       throw new LarsError('ERR_INVALID_INPUT', `audit row ${id} does not hold the nodes before its change, so it cannot be reverted; edit the route instead`);
     }
-    return this.changeRoutes([{ op: 'replace', modid: row.modid, cmdid: row.cmdid, hosts: row.before }], { actor: who, revertOf: id });
+    // Attributes left out mean "keep" to a replace, so the defaults are spelled out to restore them.
+    const hosts = row.before.map((n) => ({ ip: n.ip, port: n.port, weight: n.weight ?? 100, zone: n.zone ?? '' }));
+    const edits: RouteEdit[] = [{ op: 'replace', modid: row.modid, cmdid: row.cmdid, hosts }];
+    if (row.policy !== undefined) {
+      const { modid, cmdid } = row;
+      edits.push(row.policy.before === null ? { op: 'removePolicy', modid, cmdid } : { op: 'setPolicy', modid, cmdid, policy: row.policy.before });
+    }
+    return this.changeRoutes(edits, { actor: who, revertOf: id });
   }
 
   private async changeRoutes(edits: readonly RouteEdit[], audit: AuditContext): Promise<RouteChangeResult> {
@@ -541,7 +548,14 @@ export class SqlStore implements Store {
         version,
         this.now(),
         audit,
-        changed.map(({ m }) => ({ modid: m.modid, cmdid: m.cmdid, before: [...m.before.values()], after: [...m.after.values()] })),
+        changed.map(({ m }) => ({
+          modid: m.modid,
+          cmdid: m.cmdid,
+          before: [...m.before].map(([k, n]) => ({ ...n, ...attrFields(m.attrRows.get(k)) })),
+          after: [...m.after].map(([k, n]) => ({ ...n, ...attrFields(desiredRow(m, k)) })),
+          policyBefore: m.policyBefore,
+          policyAfter: m.policyAfter,
+        })),
       );
       return { version, previousVersion, changed: changed.map((c): ModuleKey => ({ modid: c.m.modid, cmdid: c.m.cmdid })) };
     });

@@ -129,8 +129,11 @@ export interface RouteAuditRow extends ModuleKey {
   readonly after: readonly RouteNode[];
   readonly added: readonly RouteNode[];
   readonly removed: readonly RouteNode[];
-  /** A node replaced by another in one transaction (one out, one in: the admin's "edit"). */
+  /** A node replaced by another in one transaction (one out, one in: the admin's "edit"), or one
+   * whose weight or zone changed. */
   readonly edited: readonly NodeEdit[];
+  /** Present when the change set or removed the module's policy; null = no ModulePolicy row (`lars`). */
+  readonly policy?: { readonly before: ModulePolicy | null; readonly after: ModulePolicy | null };
 }
 
 /** ModuleAlarm: one module's alarm thresholds (modules without one use the web admin's defaults). */

@@ -557,6 +557,33 @@ describe.each(['mysql', 'sqlite'] as const)('Store on %s', (backend) => {
     expect((await store.listRoutes({ modid: 9101 })).map((r) => `${r.ip}:${r.port}`)).toEqual(['10.3.1.1:80', '10.3.1.2:80']);
   });
 
+  it('audits weight, zone and policy edits, and a revert restores them', async () => {
+    const key = { modid: 9102, cmdid: 1 };
+    const policy = { name: 'ring_hash', maxEjectionPercent: 50, panicThreshold: 0, ejectionBackoffMaxMs: 0, zoneOverprovision: 0, ringSize: 256 } as const;
+    await store.applyRouteChange([{ op: 'add', ...key, ip: '10.3.2.1', port: 80 }, { op: 'add', ...key, ip: '10.3.2.2', port: 80, weight: 5 }], 'alice');
+    await store.applyRouteChange(
+      [{ op: 'set', ...key, ip: '10.3.2.1', port: 80, weight: 7, zone: 'az1' }, { op: 'setPolicy', ...key, policy }],
+      'bob',
+    );
+    const [edit] = await store.recentAudit(1);
+    expect(edit).toMatchObject({
+      actor: 'bob',
+      added: [],
+      removed: [],
+      edited: [{ from: { ip: '10.3.2.1', port: 80 }, to: { ip: '10.3.2.1', port: 80, weight: 7, zone: 'az1' } }],
+      policy: { before: null, after: policy },
+    });
+    expect(edit!.before).toEqual([{ ip: '10.3.2.1', port: 80 }, { ip: '10.3.2.2', port: 80, weight: 5 }]);
+    await store.revertRouteChange(edit!.id, 'carol');
+    expect((await store.listRoutes({ modid: 9102 })).map(({ ip, port, weight, zone }) => ({ ip, port, weight, zone }))).toEqual([
+      { ip: '10.3.2.1', port: 80, weight: undefined, zone: undefined },
+      { ip: '10.3.2.2', port: 80, weight: 5, zone: undefined },
+    ]);
+    expect(await store.getPolicy(key)).toBeUndefined();
+    const [revert] = await store.recentAudit(1);
+    expect(revert).toMatchObject({ kind: 'revert', revertOf: edit!.id, policy: { before: policy, after: null } });
+  });
+
   it('keeps per-module alarm thresholds', async () => {
     expect(await store.listAlarmThresholds()).toEqual([]);
     await store.setAlarmThreshold({ modid: 2, cmdid: 1, errorRatio: 0.25, overloadedShare: 1 });

@@ -328,7 +328,8 @@ function modulesPage() {
 // ---- history -----------------------------------------------------------------------------
 
 function historyPage() {
-  const nodeText = (n) => `${n.ip}:${n.port}`;
+  const nodeText = (n) => `${n.ip}:${n.port}${n.weight === undefined ? '' : ` w${n.weight}`}${n.zone === undefined ? '' : ` ${n.zone}`}`;
+  const policyText = (p) => (p === null ? 'lars (default)' : p.name);
   /** The audit row's diff as lines: + added, − removed, old → new for an edited node. */
   const diffCell = (c) => {
     const a = c.audit;
@@ -338,6 +339,7 @@ function historyPage() {
     for (const n of a.added) lines.push(el('div', { class: 'diff-add' }, `+ ${nodeText(n)}`));
     for (const n of a.removed) lines.push(el('div', { class: 'diff-remove' }, `− ${nodeText(n)}`));
     for (const e of a.edited) lines.push(el('div', { class: 'diff-edit' }, `${nodeText(e.from)} → ${nodeText(e.to)}`));
+    if (a.policy !== undefined) lines.push(el('div', { class: 'diff-edit' }, `policy ${policyText(a.policy.before)} → ${policyText(a.policy.after)}`));
     const states = el(
       'details',
       {},

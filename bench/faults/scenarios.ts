@@ -4,10 +4,9 @@
 // scale differs.
 import { LarsClient } from '../../src/sdk/index.js';
 import { RetCode } from '../../src/wire/messages.js';
-import { CONFIG_KEYS } from '../../src/config/keys.js';
 import { tool } from '../lib/native-tools.js';
 import { Tool, type Impl } from '../lib/process.js';
-import { FaultStack, failedCalls, metric, signalAndWait, sleep, udpRcvbufErrors, waitFor, type LoadResult, type StackOptions } from './stack.js';
+import { FaultStack, agentCacheAvailable, failedCalls, metric, signalAndWait, sleep, udpRcvbufErrors, waitFor, type LoadResult, type StackOptions } from './stack.js';
 import { readdirSync } from 'node:fs';
 
 export interface FaultScale {
@@ -413,12 +412,12 @@ const sigtermAgent = scenario(
 
 /** The agent cache (issue 10 parts 1-2) is merged when its config key exists. */
 function needsAgentCache(): string | undefined {
-  return CONFIG_KEYS.some((k) => k.section === 'agent' && k.key === 'cache_dir') ? undefined : 'needs the agent cache ([agent] cache_dir)';
+  return agentCacheAvailable() ? undefined : 'needs the agent cache ([agent] cache_dir)';
 }
 
 /** Waits until the agent has a cache file per module. */
 async function cacheWritten(s: FaultStack): Promise<void> {
-  await waitFor('the agent to write its route cache', () => (readdirSync(s.cacheDir as string).filter((f) => !f.startsWith('.')).length >= s.modules.length ? true : undefined), 30_000, 100);
+  await waitFor('the agent to write its route cache', () => (readdirSync(s.cacheDir as string).filter((f) => !f.endsWith('.tmp')).length >= s.modules.length ? true : undefined), 30_000, 100);
 }
 
 const agentRestartDnsDown = scenario(

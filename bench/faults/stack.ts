@@ -12,6 +12,7 @@ import { Tool, freeTcpPort, freeUdpPorts, startDaemon, type Daemon, type DaemonR
 import { createBenchStore, writeRoutes, type BenchStore } from '../lib/store.js';
 import { TcpProxy } from '../lib/tcp-proxy.js';
 import { int32ToIp } from '../../src/wire/ipv4.js';
+import { CONFIG_KEYS } from '../../src/config/keys.js';
 
 export interface StackOptions {
   readonly impl: Impl;
@@ -87,6 +88,11 @@ export async function signalAndWait(d: Daemon, signal: 'SIGKILL' | 'SIGTERM', ti
     }
   }
   return { code: child.exitCode, signal: child.signalCode, ms: Date.now() - t0 };
+}
+
+/** Whether this build has the agent's route cache on disk (issue 10 parts 1-2). */
+export function agentCacheAvailable(): boolean {
+  return CONFIG_KEYS.some((k) => k.section === 'agent' && k.key === 'cache_dir');
 }
 
 interface Role {
@@ -185,6 +191,9 @@ export class FaultStack {
     if (this.opts.agentCache === true) {
       this.cacheDir = mkdtempSync(join(tmpdir(), 'lars-faults-cache-'));
       agent['agent.cache_dir'] = this.cacheDir;
+    } else if (agentCacheAvailable()) {
+      // No cache unless asked for: the default dir is under the repo and would outlive the scenario.
+      agent['agent.cache_dir'] = '';
     }
     this.agentRole = { role: 'agent', adminPort: agentAdmin, daemon: undefined, settings: agent };
     await this.restart(this.agentRole);

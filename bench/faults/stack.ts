@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AgentApi, warmUp, type ModuleId } from '../lib/agent-stack.js';
 import { tool } from '../lib/native-tools.js';
-import { Tool, freeTcpPort, freeUdpPorts, startDaemon, type Daemon, type DaemonRole, type Impl } from '../lib/process.js';
+import { Tool, freeTcpPort, freeUdpPorts, onInterrupt, startDaemon, type Daemon, type DaemonRole, type Impl } from '../lib/process.js';
 import { createBenchStore, writeRoutes, type BenchStore } from '../lib/store.js';
 import { TcpProxy } from '../lib/tcp-proxy.js';
 import { int32ToIp } from '../../src/wire/ipv4.js';
@@ -123,6 +123,7 @@ export class FaultStack {
   /** Starts everything, warms the agent up (every module answers); disposes what started on failure. */
   static async start(opts: StackOptions): Promise<FaultStack> {
     const s = new FaultStack(opts);
+    s.forgetInterrupt = onInterrupt(() => s.dispose());
     try {
       await s.boot();
       return s;
@@ -131,6 +132,8 @@ export class FaultStack {
       throw err;
     }
   }
+
+  private forgetInterrupt: () => void = () => undefined;
 
   get proxy(): TcpProxy {
     return this.proxyInstance as TcpProxy;
@@ -271,6 +274,7 @@ export class FaultStack {
     await this.sql?.end().catch(() => undefined);
     await this.store?.dispose().catch(() => undefined);
     if (this.cacheDir !== undefined) rmSync(this.cacheDir, { recursive: true, force: true });
+    this.forgetInterrupt();
   }
 }
 

@@ -26,7 +26,7 @@ export interface FaultScale {
 
 export const FULL: FaultScale = {
   name: 'full', faultMs: 10_000, modules: 10, nodes: 5, loadThreads: 8, loadRate: 4000,
-  datagrams: 1_000_000, datagramRate: 50_000, streams: 10_000, sdkClients: 8,
+  datagrams: 1_000_000, datagramRate: 20_000, streams: 10_000, sdkClients: 8,
 };
 
 /** A few seconds per scenario, CPU-light: the vitest form. */

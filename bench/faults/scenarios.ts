@@ -235,12 +235,15 @@ class WindowCounter {
   }
 }
 
+/** Report windows this far apart never share a unix second (WindowCounter tells them apart by ts). */
+const REPORTER_KILL_INTERVAL_MS = 2000;
+
 const reporterKill = scenario(
   'reporter-kill9',
   'kill -9 of the Report service under load (may lose the window in flight)',
   'Report service restarted -> every row written again',
   (impl, scale) =>
-    withStack(stackOptions(impl, scale, { reportIntervalMs: 2000 }), async (s) => {
+    withStack(stackOptions(impl, scale, { reportIntervalMs: REPORTER_KILL_INTERVAL_MS }), async (s) => {
       const problems: string[] = [];
       const load = s.startLoad(scale.loadThreads, scale.loadRate);
       const windows = new WindowCounter(s);
@@ -253,6 +256,8 @@ const reporterKill = scenario(
         const sent0 = await sent();
         const dropped0 = await metric(s.agent.adminPort, 'lars_agent_reports_dropped_total');
         const connects = await metric(s.agent.adminPort, 'lars_agent_report_connects_total');
+        // Some windows under load, then the kill at a random point of a window: a window may be in flight.
+        await sleep(scale.faultMs / 2 + Math.random() * REPORTER_KILL_INTERVAL_MS);
         await signalAndWait(s.reporter.daemon!, 'SIGKILL');
         await sleep(scale.faultMs);
         await s.restart(s.reporter);

@@ -9,7 +9,7 @@ import { packageRoot } from '../../src/native/addon.js';
 export const toolsDir = join(packageRoot, 'build', 'bench');
 const sourceDir = join(packageRoot, 'bench', 'native');
 
-export type ToolName = 'udp-client' | 'udp-echo' | 'dns-client' | 'report-load' | 'balancer-ops';
+export type ToolName = 'udp-client' | 'udp-echo' | 'dns-client' | 'report-load' | 'balancer-ops' | 'junk-client';
 
 function has(cmd: string): boolean {
   return spawnSync(cmd, ['--version'], { stdio: 'ignore' }).status === 0;

@@ -20,11 +20,20 @@ const children = new Set<ChildProcess>();
 process.on('exit', () => {
   for (const c of children) c.kill('SIGKILL');
 });
+/** Async clean-ups (drop a database, remove a directory) run on Ctrl-C before the exit. */
+const interruptCleanups = new Set<() => Promise<unknown>>();
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     for (const c of children) c.kill('SIGKILL');
-    process.exit(130);
+    setTimeout(() => process.exit(130), 10_000).unref();
+    void Promise.allSettled([...interruptCleanups].map((f) => f())).then(() => process.exit(130));
   });
+}
+
+/** Runs `cleanup` if the program is interrupted (SIGINT/SIGTERM); returns the function that unregisters it. */
+export function onInterrupt(cleanup: () => Promise<unknown>): () => void {
+  interruptCleanups.add(cleanup);
+  return () => interruptCleanups.delete(cleanup);
 }
 
 function track(child: ChildProcess): void {

@@ -12,6 +12,9 @@
 // generator spends its core on datagrams instead of context switches and can offer the server
 // more than N blocking threads on one core could.
 //
+// The window also ends early when a line "stop" (or the end of input) arrives on stdin, so a
+// runner can keep the load on for as long as a scenario takes (--seconds 0: until stopped).
+//
 // Prints {"event":"measure"} when the window starts and one result line at its end:
 // get_host calls answered per second, retcode counts, get_host latency p50/p99 (µs) and this
 // process's CPU over the window (% of one core, from /proc/self/stat).
@@ -25,6 +28,7 @@
 #include <cerrno>
 #include <fcntl.h>
 #include <cstring>
+#include <iostream>
 #include <thread>
 
 #include "bench_common.h"
@@ -267,7 +271,16 @@ int main(int argc, char** argv) {
   const uint64_t t0 = bench::mono_ns();
   g_measuring = true;
   bench::emit(bench::Json().add("event", "measure").str());
-  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  std::atomic<bool> stop_asked{false};
+  std::thread([&stop_asked] {
+    std::string line;
+    while (std::getline(std::cin, line) && line != "stop") {
+    }
+    stop_asked = true;
+  }).detach();
+  while (!stop_asked.load() && (seconds <= 0 || double(bench::mono_ns() - t0) / 1e9 < seconds)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   g_measuring = false;
   const double wall = double(bench::mono_ns() - t0) / 1e9;
   const double cpu_percent = cpu.percent();

@@ -114,7 +114,9 @@ export class DnsService {
     for (const m of next.changedSince(this.index)) changed.set(moduleKey(m.modid, m.cmdid), m);
     this.index = next;
     frontend.setIndex(next);
-    if (before !== RouteIndex.EMPTY) frontend.push([...changed.values()]);
+    // Also after the first load: a DNS that started while the store was down has answered its
+    // subscribers from an empty table, and they will not ask again before their routes age.
+    frontend.push([...changed.values()]);
     this.reloads++;
     this.lastFullReload = this.now();
     if (before === RouteIndex.EMPTY) log.info(`loaded routes at version ${next.version}: ${next.size} modules`);

@@ -11,6 +11,8 @@ type NativeDnsServer = InstanceType<ReturnType<typeof loadNative>['servers']['Dn
 
 export class NativeDnsFrontend implements DnsFrontend {
   private server: NativeDnsServer | undefined;
+  /** A table set before listen(), handed to the server as soon as it exists. */
+  private firstTable: Buffer | undefined;
 
   constructor(private readonly opts: DnsFrontendOptions) {}
 
@@ -26,15 +28,21 @@ export class NativeDnsFrontend implements DnsFrontend {
       },
       this.opts.maxSubscriptionsPerConn,
     );
+    if (this.firstTable !== undefined) this.server.setTable(this.firstTable);
+    this.firstTable = undefined;
     return this.server.port();
   }
 
+  /** Before listen() too: the DNS service loads its first table before it accepts connections. */
   setIndex(index: RouteIndex): void {
-    this.running().setTable(index.toNativeTable());
+    const table = index.toNativeTable();
+    if (this.server === undefined) this.firstTable = table;
+    else this.server.setTable(table);
   }
 
   push(modules: readonly ModuleKey[]): void {
-    if (modules.length === 0) return;
+    // Before listen() nobody is subscribed.
+    if (modules.length === 0 || this.server === undefined) return;
     const pairs = new Uint32Array(modules.length * 2);
     modules.forEach((m, i) => {
       pairs[2 * i] = m.modid;

@@ -69,8 +69,18 @@ export async function startDns(config: DnsConfig): Promise<RunningDns> {
     fullReloadMs: config.dns.fullReloadMs,
     changeRetentionSec: config.store.changeRetentionSec,
   });
-  const port = await frontend.listen();
+  // Load before listening: a connection accepted earlier would be answered from an empty table
+  // (an agent reconnecting to a restarted DNS would serve NOEXIST until its next pull).
   await service.start();
+  let port: number;
+  try {
+    port = await frontend.listen();
+  } catch (err) {
+    // The poller is already running: stop it, or its timers keep a failed daemon alive.
+    service.stop();
+    await store.close();
+    throw err;
+  }
   const metrics = new MetricSet('lars_dns');
   registerMetrics(metrics, service, frontend);
   const admin = await maybeStartAdminServer({

@@ -306,6 +306,55 @@ describe.each(['native', 'ts'] as const)('DNS service limits and failures (%s)',
     }
   });
 
+  it('accepts no connection before its first load from the store (a restart never answers from an empty table)', async () => {
+    const cleanup = new Cleanup();
+    try {
+      const db = cleanup.add(await createTestDatabase(), (d) => d.drop());
+      const direct = cleanup.add(await openStore(testConfig('dns', impl, { mysql: db.config }).store), (s) => s.close());
+      await direct.init();
+      await direct.seedDemo();
+      // A slow store stretches the first load, so a connection attempt lands inside it if it can.
+      const proxy = cleanup.add(new TcpProxy(db.config.host, db.config.port), (p) => p.stop());
+      const proxyPort = await proxy.start();
+      proxy.slow(400);
+      const port = await freePort();
+      const starting = startDns(testConfig('dns', impl, { mysql: { ...db.config, host: '127.0.0.1', port: proxyPort } }, { 'reactor.port': String(port) }));
+      cleanup.add(starting, async (d) => (await d).stop());
+      const c = cleanup.add(await eventually(() => FrameClient.open(port).catch(() => undefined), (x) => x !== undefined, 'a connection', 20_000), (x) => x?.close());
+      expect(hostsOf(await getRoute(c!, 1, 1)).length).toBeGreaterThan(0);
+      await starting;
+    } finally {
+      await cleanup.run();
+    }
+  });
+
+  it('started while MySQL is down, pushes its first load to the connections that pulled before it', async () => {
+    const cleanup = new Cleanup();
+    try {
+      const db = cleanup.add(await createTestDatabase(), (d) => d.drop());
+      const direct = cleanup.add(await openStore(testConfig('dns', impl, { mysql: db.config }).store), (s) => s.close());
+      await direct.init();
+      await direct.seedDemo();
+      const proxy = cleanup.add(new TcpProxy(db.config.host, db.config.port), (p) => p.stop());
+      const proxyPort = await proxy.start();
+      await proxy.stop();
+      const dns = cleanup.add(
+        await startDns(testConfig('dns', impl, { mysql: { ...db.config, host: '127.0.0.1', port: proxyPort } }, { 'dns.poll_interval_ms': String(POLL_MS) })),
+        (d) => d.stop(),
+      );
+      const c = cleanup.add(await FrameClient.open(dns.port), (x) => x.close());
+      expect(hostsOf(await getRoute(c, 1, 1))).toEqual([]);
+      await proxy.start();
+      await c.waitFor(
+        () => c.messages<GetRouteResponse>(MsgId.GetRouteResponse).some((r) => r.modid === 1 && r.cmdid === 1 && hostsOf(r).length > 0),
+        'the push of the first load',
+        20_000,
+      );
+    } finally {
+      await cleanup.run();
+    }
+  });
+
   it('two DNS instances on one database both push every change', async () => {
     const cleanup = new Cleanup();
     try {

@@ -220,9 +220,12 @@ void AgentServer::collectReportsInLoop(Port& p) {
   for (lb::RouteReport& r : p.balancer->CollectReports(nowMs(), reportIntervalMs_ / 2)) reports_.push(std::move(r));
 }
 
-void AgentServer::applyRoute(int32_t modid, int32_t cmdid, std::vector<lb::HostAddr> hosts) {
+void AgentServer::applyRoute(int32_t modid, int32_t cmdid, std::vector<lb::HostAddr> hosts,
+                             std::optional<lb::RoutePolicy> policy) {
   Port* p = ports_[static_cast<size_t>(portIndex(modid, cmdid))].get();
-  p->loop->queueInLoop([p, modid, cmdid, hosts = std::move(hosts)] { p->balancer->ApplyRoute(modid, cmdid, hosts, nowMs()); });
+  p->loop->queueInLoop([p, modid, cmdid, hosts = std::move(hosts), policy = std::move(policy)] {
+    p->balancer->ApplyRoute(modid, cmdid, hosts, nowMs(), policy ? &*policy : nullptr);
+  });
 }
 
 void AgentServer::onDnsReconnected() {

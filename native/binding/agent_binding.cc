@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <memory>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -41,10 +42,10 @@ agent::AgentOptions ReadOptions(Napi::Value value) {
 }
 
 // Route reports flattened as, per route, modid, cmdid, n, then n × (ip, port, succ, err,
-// overload 0|1): one Float64Array per batch.
+// overload 0|1, usetimeSumUs, usetimeMaxUs, timedCalls): one Float64Array per batch.
 Napi::Float64Array FlatReports(Napi::Env env, const std::vector<lb::RouteReport>& reps) {
   size_t len = 0;
-  for (const auto& r : reps) len += 3 + 5 * r.results.size();
+  for (const auto& r : reps) len += 3 + 8 * r.results.size();
   auto flat = Napi::Float64Array::New(env, len);
   size_t i = 0;
   for (const auto& r : reps) {
@@ -57,6 +58,9 @@ Napi::Float64Array FlatReports(Napi::Env env, const std::vector<lb::RouteReport>
       flat[i++] = static_cast<double>(n.succ);
       flat[i++] = static_cast<double>(n.err);
       flat[i++] = n.overload ? 1 : 0;
+      flat[i++] = static_cast<double>(n.usetime_sum_us);
+      flat[i++] = n.usetime_max_us;
+      flat[i++] = n.timed_calls;
     }
   }
   return flat;
@@ -209,19 +213,19 @@ class AgentServerWrap : public Napi::ObjectWrap<AgentServerWrap> {
     return a;
   }
 
-  // applyRoute(modid, cmdid, hosts: Int32Array [ip, port, ip, port, ...])
+  // applyRoute(modid, cmdid, flat: Int32Array, zones: string[], policy?) — hosts packed by packHosts
+  // (src/balancer/pack.ts), so a route crosses N-API once, not once per node.
   void ApplyRoute(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (!info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsTypedArray() ||
-        info[2].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
-      Throw(env, "ERR_INVALID_INPUT", "applyRoute(modid, cmdid, hosts: Int32Array of ip, port pairs)");
+    if (!info[0].IsNumber() || !info[1].IsNumber()) {
+      Throw(env, "ERR_INVALID_INPUT", "applyRoute(modid, cmdid, flat: Int32Array, zones: string[], policy?)");
     }
-    Napi::Int32Array pairs = info[2].As<Napi::Int32Array>();
-    std::vector<lb::HostAddr> hosts;
-    hosts.reserve(pairs.ElementLength() / 2);
-    for (size_t i = 0; i + 1 < pairs.ElementLength(); i += 2) hosts.push_back({pairs[i], pairs[i + 1]});
+    std::vector<lb::HostAddr> hosts = HostsOf(env, info[2], info[3]);
+    std::optional<lb::RoutePolicy> policy;
+    lb::RoutePolicy p;
+    if (PolicyOf(info[4], &p)) policy = std::move(p);
     server(info)->applyRoute(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value(),
-                             std::move(hosts));
+                             std::move(hosts), std::move(policy));
   }
 
   void OnDnsReconnected(const Napi::CallbackInfo& info) { server(info)->onDnsReconnected(); }

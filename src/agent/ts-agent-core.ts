@@ -1,9 +1,18 @@
 // The pure-TypeScript agent core (LARS_IMPL=ts): the same behaviour as the native one, on
 // node:dgram. Three sockets, one TS Balancer each; everything runs on the event loop, so the
 // balancers have one owner by construction.
+import { randomInt } from 'node:crypto';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
-import { checkBalancerConfig, createBalancer, type Balancer, type ModuleId, type RouteReport } from '../balancer/index.js';
+import {
+  checkBalancerConfig,
+  createBalancer,
+  type Balancer,
+  type ModuleId,
+  type RouteHost,
+  type RoutePolicy,
+  type RouteReport,
+} from '../balancer/index.js';
 import { RetCode, type HostAddr } from '../balancer/route.js';
 import { LarsError } from '../errors.js';
 import { createLogger } from '../log.js';
@@ -86,7 +95,8 @@ export class TsAgentCore implements AgentCore {
     }
     this.ports = sockets.map((socket) => ({
       socket,
-      balancer: createBalancer('ts', config, config),
+      // A random seed per agent port: agents across a fleet must not draw in lock step.
+      balancer: createBalancer('ts', config, config, randomInt(0, 2 ** 32)),
       counters: { datagramsIn: 0, datagramsOut: 0, datagramsDropped: 0, badBodies: 0, unknownMsgIds: 0, replyFailures: 0, getRoutes: 0 },
     }));
     for (const p of this.ports) {
@@ -104,9 +114,9 @@ export class TsAgentCore implements AgentCore {
     return this.ports.map((p) => p.socket.address().port);
   }
 
-  applyRoute(modid: number, cmdid: number, hosts: readonly HostAddr[]): void {
+  applyRoute(modid: number, cmdid: number, hosts: readonly RouteHost[], policy?: RoutePolicy): void {
     if (this.closed) return;
-    this.ports[agentPortIndex(modid, cmdid)]?.balancer.applyRoute(modid, cmdid, hosts, nowMs());
+    this.ports[agentPortIndex(modid, cmdid)]?.balancer.applyRoute(modid, cmdid, hosts, nowMs(), policy);
   }
 
   onDnsReconnected(): void {

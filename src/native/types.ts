@@ -1,13 +1,13 @@
 // The shape of the C++ addon's exports (native/binding). Each binding module adds its part here.
 
-import type { Balancer, BalancerConfig } from '../balancer/index.js';
+import type { BalancerConfig, NativeBalancerObject, RoutePolicy } from '../balancer/index.js';
 import type { DatagramResult, FrameBatch } from '../wire/frame.js';
 import type { WireMessage } from '../wire/messages.js';
 
-/** native/binding/balancer_binding.cc: the C++ balancer. Its instances satisfy the Balancer interface;
- * construct it through createBalancer('native', config), which validates the config first. */
+/** native/binding/balancer_binding.cc: the C++ balancer. Construct it through createBalancer('native',
+ * config), which validates the config first and packs route updates for it. */
 export interface NativeBalancerModule {
-  readonly Balancer: new (config: BalancerConfig) => Balancer;
+  readonly Balancer: new (config: BalancerConfig) => NativeBalancerObject;
 }
 
 /** native/binding/wire_binding.cc: the C++ wire codec (native/wire), for tests and tools; the hot
@@ -141,8 +141,8 @@ export interface AgentCoreStats {
 export interface NativeAgentServer {
   /** [base, base + 1, base + 2] */
   ports(): number[];
-  /** The module's whole host set as ip, port pairs; applied by the balancer of (modid + cmdid) % 3. */
-  applyRoute(modid: number, cmdid: number, hosts: Int32Array): void;
+  /** The module's whole host set packed by packHosts, and its policy; applied by the balancer of (modid + cmdid) % 3. */
+  applyRoute(modid: number, cmdid: number, flat: Int32Array, zones: string[], policy?: RoutePolicy): void;
   onDnsReconnected(): void;
   /** Read in each port's loop thread. */
   stats(): AgentCoreStats;

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace lars::balancer {
@@ -18,8 +19,13 @@ enum RetCode : int32_t {
 };
 
 struct HostAddr {
-  int32_t ip;
-  int32_t port;
+  HostAddr() = default;
+  // {ip, port} stays the short form for a node with the default weight and no zone.
+  HostAddr(int32_t ip_, int32_t port_, int32_t weight_ = 0, std::string zone_ = {})
+      : ip(ip_), port(port_), weight(weight_), zone(std::move(zone_)) {}
+
+  int32_t ip = 0;
+  int32_t port = 0;
   int32_t weight = 0;  // 1..10000 (larger values count as 10000); 0 or less means 100
   std::string zone;    // availability zone; empty = unknown (kept for zone-aware routing, unused yet)
 };

@@ -180,6 +180,12 @@ describe.each(IMPLS)('policies (%s)', (impl) => {
       expect(keys.map((key) => picks(b, 1, 0, key)[0]!)).toEqual(home);
     });
 
+    it('a huge ring_size from a bad update is capped, not allocated', () => {
+      const b = primed(hosts(2), { name: 'ring_hash', ringSize: 0xffffffff });
+      const key = bytes('k');
+      expect(picks(b, 2, 0, key)).toEqual(Array(2).fill(picks(b, 1, 0, key)[0]));
+    });
+
     it('without a key it draws by weight', () => {
       const b = primed(weighted([1, 10_000]), { name: 'ring_hash' });
       expect(picks(b, 100).filter((i) => i === 1).length).toBeGreaterThan(95);

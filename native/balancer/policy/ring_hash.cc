@@ -26,7 +26,7 @@ class RingHashPolicy final : public Policy {
   void OnHostsChanged(const Route& route) override {
     const std::vector<Route::Node>& nodes = route.nodes();
     ring_.clear();
-    const double size = route.policy().ring_size == 0 ? 1024 : route.policy().ring_size;
+    const double size = route.policy().ring_size == 0 ? 1024 : std::min(route.policy().ring_size, kMaxRingSize);
     double total = 0;
     for (const Route::Node& n : nodes) total += n.weight;
     for (std::size_t i = 0; i < nodes.size(); ++i) {

@@ -7,6 +7,9 @@ import { drawWeighted, type PickInput, type Policy } from './policy.js';
 
 const encoder = new TextEncoder();
 
+/** A larger ringSize (from a bad route update) is taken as this, so it can never exhaust memory. */
+export const MAX_RING_SIZE = 1 << 16;
+
 /** XXH64 (seed 0) of "a.b.c.d:port#i", point i of a node on the ring. */
 export function ringPointHash(ip: number, port: number, i: number): bigint {
   const u = ip >>> 0;
@@ -19,7 +22,7 @@ export function makeRingHashPolicy(): Policy {
   return {
     onHostsChanged(route: Route): void {
       const nodes = route.nodes;
-      const size = route.policy.ringSize === 0 ? 1024 : route.policy.ringSize;
+      const size = route.policy.ringSize === 0 ? 1024 : Math.min(route.policy.ringSize, MAX_RING_SIZE);
       let total = 0;
       for (const n of nodes) total += n.weight;
       const points: { hash: bigint; node: number }[] = [];

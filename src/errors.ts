@@ -5,6 +5,8 @@ export type LarsErrorCode =
   | 'ERR_NATIVE_MISSING'
   | 'ERR_NATIVE_STALE'
   | 'ERR_CONFIG'
+  | 'ERR_LISTEN'
+  | 'ERR_CLOSED'
   | 'ERR_INVALID_INPUT'
   | 'ERR_PROTOCOL'
   | 'ERR_STORE'

@@ -5,6 +5,8 @@
 export interface RunningRole {
   /** Lines such as "DNS service listening on 0.0.0.0:7778 (native)". */
   readonly listening: readonly string[];
+  /** Longest stop() may take by design (e.g. draining held rows); unset: the daemon's default. */
+  readonly stopDeadlineMs?: number;
   /** Flushes what it holds and closes its listeners. */
   stop(): Promise<void>;
 }

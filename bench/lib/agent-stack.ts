@@ -94,6 +94,8 @@ export async function startAgent(impl: Impl, services: Services, extra: Record<s
     'dnsserver.ip': '127.0.0.1',
     'dnsserver.port': String(services.dns.port),
     'admin.port': String(await freeTcpPort()),
+    // No route cache: a run must not start from the routes of the previous one (cwd is the repo).
+    'agent.cache_dir': '',
     ...extra,
   };
   if (services.reporter !== undefined) {

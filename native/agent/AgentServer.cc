@@ -202,7 +202,7 @@ void AgentServer::onGetRouteInLoop(Port& p, const char* body, size_t len, const 
   rsp.modid = req.modid;
   rsp.cmdid = req.cmdid;
   rsp.host.reserve(p.hosts.size());
-  for (const lb::HostAddr& h : p.hosts) rsp.host.push_back(wire::HostInfo{h.ip, h.port});
+  for (const lb::HostAddr& h : p.hosts) rsp.host.push_back(wire::HostInfo{h.ip, h.port, 0, {}});
   p.out.clear();
   wire::encode(rsp, p.out);
   // A route too large for one datagram cannot be answered (the store refuses such routes).
@@ -221,10 +221,15 @@ void AgentServer::collectReportsInLoop(Port& p) {
 }
 
 void AgentServer::applyRoute(int32_t modid, int32_t cmdid, std::vector<lb::HostAddr> hosts,
-                             std::optional<lb::RoutePolicy> policy) {
+                             std::optional<lb::RoutePolicy> policy, bool seed) {
   Port* p = ports_[static_cast<size_t>(portIndex(modid, cmdid))].get();
-  p->loop->queueInLoop([p, modid, cmdid, hosts = std::move(hosts), policy = std::move(policy)] {
-    p->balancer->ApplyRoute(modid, cmdid, hosts, nowMs(), policy ? &*policy : nullptr);
+  p->loop->queueInLoop([p, modid, cmdid, seed, hosts = std::move(hosts), policy = std::move(policy)] {
+    const lb::RoutePolicy* pol = policy ? &*policy : nullptr;
+    if (seed) {
+      p->balancer->SeedRoute(modid, cmdid, hosts, nowMs(), pol);
+    } else {
+      p->balancer->ApplyRoute(modid, cmdid, hosts, nowMs(), pol);
+    }
   });
 }
 

@@ -97,8 +97,9 @@ class AgentServer {
   std::vector<balancer::RouteReport> drainReports() { return reports_.drain(); }
 
   // A DNS reply or push: the module's whole host set (and its policy; none: `lars`), applied by the balancer of portIndex().
+  // seed: a route from the disk cache, created when the balancer does not hold it (Balancer::SeedRoute).
   void applyRoute(int32_t modid, int32_t cmdid, std::vector<balancer::HostAddr> hosts,
-                  std::optional<balancer::RoutePolicy> policy = std::nullopt);
+                  std::optional<balancer::RoutePolicy> policy = std::nullopt, bool seed = false);
   // The DNS connection is (re-)established: every port queues a pull of every route it holds.
   void onDnsReconnected();
 

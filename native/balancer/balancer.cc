@@ -23,15 +23,19 @@ bool Balancer::TakeNewPull(int64_t now) {
   return true;
 }
 
+Route* Balancer::Create(int32_t modid, int32_t cmdid, int64_t now) {
+  Route& r = routes_.emplace_back(&config_, modid, cmdid, now);
+  index_.emplace(Key(modid, cmdid), std::prev(routes_.end()));
+  return &r;
+}
+
 Route* Balancer::Use(int32_t modid, int32_t cmdid, int64_t now, bool* pull) {
-  const uint64_t key = Key(modid, cmdid);
-  auto it = index_.find(key);
+  auto it = index_.find(Key(modid, cmdid));
   *pull = false;
   if (it == index_.end()) {
     // A client asking for modules that do not exist must not turn the agent into a flood on DNS.
     if (!TakeNewPull(now)) return nullptr;
-    Route& r = routes_.emplace_back(&config_, modid, cmdid, now);
-    index_.emplace(key, std::prev(routes_.end()));
+    Route& r = *Create(modid, cmdid, now);
     QueuePull(&r);
     *pull = true;
     return &r;
@@ -121,6 +125,12 @@ void Balancer::Erase(Route* r) {
   auto it = index_.find(Key(r->modid(), r->cmdid()));
   routes_.erase(it->second);
   index_.erase(it);
+}
+
+bool Balancer::SeedRoute(int32_t modid, int32_t cmdid, const std::vector<HostAddr>& hosts, int64_t now,
+                         const RoutePolicy* policy) {
+  if (index_.find(Key(modid, cmdid)) == index_.end()) Create(modid, cmdid, now);
+  return ApplyRoute(modid, cmdid, hosts, now, policy);
 }
 
 std::vector<ModuleId> Balancer::OnDnsReconnected() {

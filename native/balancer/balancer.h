@@ -42,6 +42,10 @@ class Balancer {
   // hold is ignored (false).
   bool ApplyRoute(int32_t modid, int32_t cmdid, const std::vector<HostAddr>& hosts, int64_t now,
                   const RoutePolicy* policy = nullptr);
+  // A route from the agent's disk cache: created when the table does not hold it, then applied as
+  // a DNS reply (state NEW). The next DNS connect pulls it again, and DNS's answer wins.
+  bool SeedRoute(int32_t modid, int32_t cmdid, const std::vector<HostAddr>& hosts, int64_t now,
+                 const RoutePolicy* policy = nullptr);
   // The DNS connection is up again: whatever was in flight is lost, so every route is pulled again.
   // Returns every module (creation order) and empties the pull queue, which it includes. PULLING
   // routes become NEW: should one of these pulls be lost too, use pulls the route again.
@@ -57,6 +61,8 @@ class Balancer {
   static uint64_t Key(int32_t modid, int32_t cmdid) {
     return (static_cast<uint64_t>(static_cast<uint32_t>(modid)) << 32) | static_cast<uint32_t>(cmdid);
   }
+  // A new route (state PULLING) in the table.
+  Route* Create(int32_t modid, int32_t cmdid, int64_t now);
   // Looks the module up for a pick or get_route, creating it or queuing a re-pull as the rules say.
   // Null when the module is unknown and the new-pull cap of this second is spent.
   Route* Use(int32_t modid, int32_t cmdid, int64_t now, bool* pull);

@@ -4,12 +4,14 @@
 
 #include "binding/agent_binding.h"
 #include "binding/balancer_binding.h"
+#include "binding/errors.h"
 #include "binding/server_binding.h"
 #include "binding/wire_binding.h"
 
 namespace {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  lars::binding::InitErrors(env, exports);
   exports.Set("wire", lars::binding::InitWire(env));
   exports.Set("balancer", lars::binding::InitBalancer(env));
   exports.Set("servers", lars::binding::InitServers(env));

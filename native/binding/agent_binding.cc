@@ -1,25 +1,20 @@
 #include "binding/agent_binding.h"
 
-#include <cerrno>
 #include <memory>
 #include <optional>
 #include <string>
-#include <system_error>
 #include <vector>
 
 #include "agent/AgentServer.h"
 #include "binding/balancer_binding.h"
+#include "binding/errors.h"
 
 namespace lars::binding {
 namespace {
 
 namespace lb = lars::balancer;
 
-[[noreturn]] void Throw(Napi::Env env, const char* code, const std::string& msg) {
-  Napi::Error e = Napi::Error::New(env, msg);
-  e.Set("code", Napi::String::New(env, code));
-  throw e;
-}
+[[noreturn]] void Throw(Napi::Env env, const char* code, const std::string& msg) { ThrowLarsError(env, code, msg); }
 
 double Number(Napi::Object o, const char* key) {
   Napi::Value v = o.Get(key);
@@ -185,9 +180,7 @@ class AgentServerWrap : public Napi::ObjectWrap<AgentServerWrap> {
     } catch (const std::exception& e) {
       s->onPulls.Release();
       s->onReports.Release();
-      const auto* se = dynamic_cast<const std::system_error*>(&e);
-      const bool inUse = se != nullptr && se->code().value() == EADDRINUSE;
-      Throw(env, inUse ? "EADDRINUSE" : "ERR_LISTEN",
+      Throw(env, "ERR_LISTEN",
             "cannot bind the agent's UDP ports " + options.ip + ":" + std::to_string(options.basePort) + "-" +
                 std::to_string(options.basePort + 2) + ": " + e.what());
     }
@@ -213,19 +206,21 @@ class AgentServerWrap : public Napi::ObjectWrap<AgentServerWrap> {
     return a;
   }
 
-  // applyRoute(modid, cmdid, flat: Int32Array, zones: string[], policy?) — hosts packed by packHosts
-  // (src/balancer/pack.ts), so a route crosses N-API once, not once per node.
+  // applyRoute(modid, cmdid, flat: Int32Array, zones: string[], policy?, seed?: boolean) — hosts packed
+  // by packHosts (src/balancer/pack.ts), so a route crosses N-API once, not once per node; seed: a
+  // route from the disk cache (Balancer::SeedRoute).
   void ApplyRoute(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!info[0].IsNumber() || !info[1].IsNumber()) {
-      Throw(env, "ERR_INVALID_INPUT", "applyRoute(modid, cmdid, flat: Int32Array, zones: string[], policy?)");
+      Throw(env, "ERR_INVALID_INPUT", "applyRoute(modid, cmdid, flat: Int32Array, zones: string[], policy?, seed?)");
     }
     std::vector<lb::HostAddr> hosts = HostsOf(env, info[2], info[3]);
     std::optional<lb::RoutePolicy> policy;
     lb::RoutePolicy p;
     if (PolicyOf(info[4], &p)) policy = std::move(p);
+    const bool seed = info[5].IsBoolean() && info[5].As<Napi::Boolean>().Value();
     server(info)->applyRoute(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value(),
-                             std::move(hosts), std::move(policy));
+                             std::move(hosts), std::move(policy), seed);
   }
 
   void OnDnsReconnected(const Napi::CallbackInfo& info) { server(info)->onDnsReconnected(); }

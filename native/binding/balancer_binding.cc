@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "binding/errors.h"
+
 namespace lars::binding {
 namespace {
 
@@ -12,11 +14,7 @@ namespace lb = lars::balancer;
 // Marks objects created by BalancerWrap so UnwrapBalancer can trust them.
 constexpr napi_type_tag kBalancerTag = {0x6c617273'62616c61ULL, 0x6e636572'00000001ULL};
 
-[[noreturn]] void Throw(Napi::Env env, const char* code, const std::string& msg) {
-  Napi::Error e = Napi::TypeError::New(env, msg);
-  e.Set("code", Napi::String::New(env, code));
-  throw e;
-}
+[[noreturn]] void Throw(Napi::Env env, const char* code, const std::string& msg) { ThrowLarsError(env, code, msg); }
 
 double NumberField(Napi::Object o, const char* key) {
   Napi::Value v = o.Get(key);
@@ -47,6 +45,7 @@ class BalancerWrap : public Napi::ObjectWrap<BalancerWrap> {
                            InstanceMethod<&BalancerWrap::Report>("report"),
                            InstanceMethod<&BalancerWrap::GetRoute>("getRoute"),
                            InstanceMethod<&BalancerWrap::ApplyRoute>("applyRoutePacked"),
+                           InstanceMethod<&BalancerWrap::SeedRoute>("seedRoutePacked"),
                            InstanceMethod<&BalancerWrap::OnDnsReconnected>("onDnsReconnected"),
                            InstanceMethod<&BalancerWrap::TakePullRequests>("takePullRequests"),
                            InstanceMethod<&BalancerWrap::CollectReports>("collectReports"),
@@ -108,13 +107,20 @@ class BalancerWrap : public Napi::ObjectWrap<BalancerWrap> {
 
   // applyRoutePacked(modid, cmdid, flat: Int32Array, zones: string[], now, policy?) -> boolean
   // (false: unknown route, ignored). The hosts come packed by packHosts (src/balancer/pack.ts).
-  Napi::Value ApplyRoute(const Napi::CallbackInfo& info) {
+  Napi::Value ApplyRoute(const Napi::CallbackInfo& info) { return Update(info, &lb::Balancer::ApplyRoute); }
+
+  // seedRoutePacked(modid, cmdid, flat: Int32Array, zones: string[], now, policy?) -> boolean
+  Napi::Value SeedRoute(const Napi::CallbackInfo& info) { return Update(info, &lb::Balancer::SeedRoute); }
+
+  using RouteUpdate = bool (lb::Balancer::*)(int32_t, int32_t, const std::vector<lb::HostAddr>&, int64_t,
+                                             const lb::RoutePolicy*);
+  Napi::Value Update(const Napi::CallbackInfo& info, RouteUpdate update) {
     Napi::Env env = info.Env();
     const std::vector<lb::HostAddr> hosts = HostsOf(env, info[2], info[3]);
     lb::RoutePolicy policy;
     const bool has_policy = PolicyOf(info[5], &policy);
     return Napi::Boolean::New(
-        env, balancer_->ApplyRoute(I32(info, 0), I32(info, 1), hosts, I64(info, 4), has_policy ? &policy : nullptr));
+        env, ((*balancer_).*update)(I32(info, 0), I32(info, 1), hosts, I64(info, 4), has_policy ? &policy : nullptr));
   }
 
   Napi::Value OnDnsReconnected(const Napi::CallbackInfo& info) {

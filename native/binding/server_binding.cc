@@ -2,7 +2,9 @@
 
 #include <memory>
 #include <string>
+#include <system_error>
 
+#include "binding/errors.h"
 #include "dns/DnsServer.h"
 #include "report/ReportServer.h"
 
@@ -12,7 +14,7 @@ namespace {
 
 // The listener options both servers take; JS has validated them (src/config).
 reactor::ListenOptions readListenOptions(const Napi::Value& value) {
-  if (!value.IsObject()) throw Napi::TypeError::New(value.Env(), "expected an options object");
+  if (!value.IsObject()) ThrowLarsError(value.Env(), "ERR_CONFIG", "expected an options object");
   const auto o = value.As<Napi::Object>();
   return reactor::ListenOptions{o.Get("ip").As<Napi::String>().Utf8Value(),
                        static_cast<uint16_t>(o.Get("port").As<Napi::Number>().Uint32Value()),
@@ -28,8 +30,26 @@ void setCounters(Napi::Object& out, const reactor::CountersSnapshot& counters) {
 
 template <typename T>
 T* checkOpen(const Napi::CallbackInfo& info, const std::unique_ptr<T>& server) {
-  if (!server) throw Napi::Error::New(info.Env(), "the server is closed");
+  if (!server) ThrowLarsError(info.Env(), "ERR_CLOSED", "the server is closed");
   return server.get();
+}
+
+// Starting a server can fail on the address (in use, not ours) or on the threads and
+// descriptors its loops need (EMFILE, EAGAIN): either way the service cannot listen.
+template <typename Server, typename... Args>
+std::unique_ptr<Server> startServer(const Napi::CallbackInfo& info, const reactor::ListenOptions& o, Args... args) {
+  try {
+    return std::make_unique<Server>(o, args...);
+  } catch (const std::exception& e) {
+    std::string message = "cannot listen on " + o.ip + ":" + std::to_string(o.port) + ": " + e.what();
+    const auto* se = dynamic_cast<const std::system_error*>(&e);
+    const std::error_code code = se != nullptr ? se->code() : std::error_code();
+    if (code == std::errc::too_many_files_open || code == std::errc::too_many_files_open_in_system ||
+        code == std::errc::resource_unavailable_try_again) {
+      message += " (each I/O thread needs 3 descriptors: raise the open-file limit, ulimit -n, or lower [reactor] threadNum)";
+    }
+    ThrowLarsError(info.Env(), "ERR_LISTEN", message);
+  }
 }
 
 class DnsServerWrap : public Napi::ObjectWrap<DnsServerWrap> {
@@ -41,13 +61,11 @@ class DnsServerWrap : public Napi::ObjectWrap<DnsServerWrap> {
                         InstanceMethod<&DnsServerWrap::Close>("close")});
   }
 
+  // new DnsServer(options, maxSubscriptionsPerConn)
   explicit DnsServerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<DnsServerWrap>(info) {
     const reactor::ListenOptions o = readListenOptions(info[0]);
-    try {
-      server_ = std::make_unique<dns::DnsServer>(o);
-    } catch (const std::exception& e) {
-      throw Napi::Error::New(info.Env(), std::string("cannot listen on ") + o.ip + ":" + std::to_string(o.port) + ": " + e.what());
-    }
+    if (!info[1].IsNumber()) ThrowLarsError(info.Env(), "ERR_CONFIG", "DnsServer expects maxSubscriptionsPerConn");
+    server_ = startServer<dns::DnsServer>(info, o, static_cast<size_t>(info[1].As<Napi::Number>().Int64Value()));
   }
 
  private:
@@ -55,17 +73,17 @@ class DnsServerWrap : public Napi::ObjectWrap<DnsServerWrap> {
 
   // setTable(Buffer): the whole table, serialised by src/dns/route-index.ts.
   void SetTable(const Napi::CallbackInfo& info) {
-    if (!info[0].IsBuffer()) throw Napi::TypeError::New(info.Env(), "setTable expects a Buffer");
+    if (!info[0].IsBuffer()) ThrowLarsError(info.Env(), "ERR_INVALID_INPUT", "setTable expects a Buffer");
     const auto buf = info[0].As<Napi::Buffer<uint8_t>>();
     auto table = dns::RouteTable::parse(buf.Data(), buf.Length());
-    if (!table) throw Napi::TypeError::New(info.Env(), "setTable: malformed route table buffer");
+    if (!table) ThrowLarsError(info.Env(), "ERR_INVALID_INPUT", "setTable: malformed route table buffer");
     checkOpen(info, server_)->setTable(std::move(table));
   }
 
   // push(Uint32Array [modid, cmdid, modid, cmdid, ...])
   void Push(const Napi::CallbackInfo& info) {
     if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array)
-      throw Napi::TypeError::New(info.Env(), "push expects a Uint32Array of modid, cmdid pairs");
+      ThrowLarsError(info.Env(), "ERR_INVALID_INPUT", "push expects a Uint32Array of modid, cmdid pairs");
     const auto pairs = info[0].As<Napi::Uint32Array>();
     std::vector<uint64_t> modules;
     modules.reserve(pairs.ElementLength() / 2);
@@ -79,6 +97,7 @@ class DnsServerWrap : public Napi::ObjectWrap<DnsServerWrap> {
     setCounters(out, s.reactor);
     out.Set("connections", Napi::Number::New(info.Env(), static_cast<double>(s.connections)));
     out.Set("subscriptions", Napi::Number::New(info.Env(), static_cast<double>(s.subscriptions)));
+    out.Set("subscriptionsRefused", Napi::Number::New(info.Env(), static_cast<double>(s.subscriptionsRefused)));
     out.Set("replies", Napi::Number::New(info.Env(), static_cast<double>(s.replies)));
     out.Set("pushes", Napi::Number::New(info.Env(), static_cast<double>(s.pushes)));
     out.Set("badBodies", Napi::Number::New(info.Env(), static_cast<double>(s.badBodies)));
@@ -98,18 +117,15 @@ class ReportServerWrap : public Napi::ObjectWrap<ReportServerWrap> {
                        {InstanceMethod<&ReportServerWrap::Port>("port"), InstanceMethod<&ReportServerWrap::Take>("take"),
                         InstanceMethod<&ReportServerWrap::Restore>("restore"), InstanceMethod<&ReportServerWrap::Buffered>("buffered"),
                         InstanceMethod<&ReportServerWrap::Stats>("stats"),
+                        InstanceMethod<&ReportServerWrap::StopServing>("stopServing"),
                         InstanceMethod<&ReportServerWrap::Close>("close")});
   }
 
   // new ReportServer(options, maxKeys)
   explicit ReportServerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ReportServerWrap>(info) {
     const reactor::ListenOptions o = readListenOptions(info[0]);
-    if (!info[1].IsNumber()) throw Napi::TypeError::New(info.Env(), "ReportServer expects maxKeys");
-    try {
-      server_ = std::make_unique<report::ReportServer>(o, static_cast<size_t>(info[1].As<Napi::Number>().Int64Value()));
-    } catch (const std::exception& e) {
-      throw Napi::Error::New(info.Env(), std::string("cannot listen on ") + o.ip + ":" + std::to_string(o.port) + ": " + e.what());
-    }
+    if (!info[1].IsNumber()) ThrowLarsError(info.Env(), "ERR_CONFIG", "ReportServer expects maxKeys");
+    server_ = startServer<report::ReportServer>(info, o, static_cast<size_t>(info[1].As<Napi::Number>().Int64Value()));
   }
 
  private:
@@ -133,7 +149,7 @@ class ReportServerWrap : public Napi::ObjectWrap<ReportServerWrap> {
   // restore(Uint32Array): rows as take() returned them, put back after a failed write.
   void Restore(const Napi::CallbackInfo& info) {
     if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array)
-      throw Napi::TypeError::New(info.Env(), "restore expects the Uint32Array take() returned");
+      ThrowLarsError(info.Env(), "ERR_INVALID_INPUT", "restore expects the Uint32Array take() returned");
     const auto flat = info[0].As<Napi::Uint32Array>();
     std::vector<report::CallRow> rows;
     rows.reserve(flat.ElementLength() / report::CallRow::kFields);
@@ -165,6 +181,10 @@ class ReportServerWrap : public Napi::ObjectWrap<ReportServerWrap> {
     return out;
   }
 
+  // stopServing(): no more connections or frames; take(), restore() and stats() still work.
+  void StopServing(const Napi::CallbackInfo& info) { checkOpen(info, server_)->stopServing(); }
+
+  // close(): frees the server and its buffer.
   void Close(const Napi::CallbackInfo&) { server_.reset(); }
 
   std::unique_ptr<report::ReportServer> server_;

@@ -1,6 +1,8 @@
 #include "dns/DnsServer.h"
 
 #include <any>
+#include <chrono>
+#include <cstdio>
 #include <cstring>
 
 #include "reactor/EventLoop.h"
@@ -28,6 +30,13 @@ std::string emptyRouteFrame(int32_t modid, int32_t cmdid) {
 // What a connection subscribed to, kept in its context so a disconnect can undo it.
 using ConnectionModules = std::unordered_set<uint64_t>;
 
+// A client past its subscription cap usually keeps asking: one line per interval is enough.
+constexpr int64_t kRefusalLogIntervalMs = 10000;
+
+int64_t nowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
 }  // namespace
 
 std::shared_ptr<const RouteTable> RouteTable::parse(const uint8_t* data, size_t len) {
@@ -46,12 +55,13 @@ std::shared_ptr<const RouteTable> RouteTable::parse(const uint8_t* data, size_t 
   return table;
 }
 
-DnsServer::DnsServer(const reactor::ListenOptions& options) : table_(std::make_shared<RouteTable>()) {
+DnsServer::DnsServer(const reactor::ListenOptions& options, size_t maxSubscriptionsPerConn)
+    : maxSubscriptionsPerConn_(maxSubscriptionsPerConn),
+      table_(std::make_shared<RouteTable>()),
+      refusalLoggedAtMs_(nowMs() - kRefusalLogIntervalMs) {
   host_ = std::make_unique<reactor::TcpServerHost>(options, "lars-dns", [&](reactor::TcpServer& server) {
-    server.setThreadInitCallback([this](reactor::EventLoop* loop) {
-      std::lock_guard<std::mutex> lock(loopsMutex_);
-      perLoop_[loop] = std::make_unique<Subscriptions>();
-    });
+    // Runs in each I/O thread before its loop starts.
+    server.setThreadInitCallback([](reactor::EventLoop* loop) { loop->contextInLoop() = Subscriptions{}; });
     server.setFrameCallback([this](const reactor::TcpConnectionPtr& conn, int32_t msgid, const char* body, size_t len) {
       onFrameInLoop(conn, msgid, body, len);
     });
@@ -66,8 +76,7 @@ uint16_t DnsServer::port() const { return host_->server().listenAddress().port()
 void DnsServer::setTable(std::shared_ptr<const RouteTable> table) { std::atomic_store(&table_, std::move(table)); }
 
 DnsServer::Subscriptions& DnsServer::subscriptionsOf(reactor::EventLoop* loop) {
-  std::lock_guard<std::mutex> lock(loopsMutex_);
-  return *perLoop_.at(loop);
+  return std::any_cast<Subscriptions&>(loop->contextInLoop());
 }
 
 void DnsServer::onFrameInLoop(const reactor::TcpConnectionPtr& conn, int32_t msgid, const char* body, size_t len) {
@@ -84,9 +93,14 @@ void DnsServer::onFrameInLoop(const reactor::TcpConnectionPtr& conn, int32_t msg
   std::any& ctx = conn->context();
   if (!ctx.has_value()) ctx = ConnectionModules{};
   auto& mine = std::any_cast<ConnectionModules&>(ctx);
-  if (mine.insert(key).second) {
-    subscriptionsOf(conn->getLoop()).byModule[key].emplace(conn.get(), conn);
-    subscriptions_.fetch_add(1, std::memory_order_relaxed);
+  if (mine.count(key) == 0) {
+    if (mine.size() < maxSubscriptionsPerConn_) {
+      mine.insert(key);
+      subscriptionsOf(conn->getLoop()).byModule[key].emplace(conn.get(), conn);
+      subscriptions_.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      refuseSubscriptionInLoop(conn);
+    }
   }
   const auto snapshot = table();
   const auto it = snapshot->frames.find(key);
@@ -97,6 +111,18 @@ void DnsServer::onFrameInLoop(const reactor::TcpConnectionPtr& conn, int32_t msg
     conn->send(frame.data(), frame.size());
   }
   replies_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void DnsServer::refuseSubscriptionInLoop(const reactor::TcpConnectionPtr& conn) {
+  const uint64_t refused = subscriptionsRefused_.fetch_add(1, std::memory_order_relaxed) + 1;
+  const int64_t now = nowMs();
+  int64_t last = refusalLoggedAtMs_.load(std::memory_order_relaxed);
+  if (now - last < kRefusalLogIntervalMs || !refusalLoggedAtMs_.compare_exchange_strong(last, now)) return;
+  std::fprintf(stderr,
+               "lars dns: connection from %s is subscribed to max_subscriptions_per_conn (%zu) modules; further "
+               "requests are answered but not subscribed (%llu refused so far, logged at most every %lld s)\n",
+               conn->peerAddress().toIpPort().c_str(), maxSubscriptionsPerConn_, static_cast<unsigned long long>(refused),
+               static_cast<long long>(kRefusalLogIntervalMs / 1000));
 }
 
 void DnsServer::onDisconnectInLoop(const reactor::TcpConnectionPtr& conn) {
@@ -146,6 +172,7 @@ DnsStats DnsServer::stats() const {
   s.reactor = host_->server().counters().snapshot();
   s.connections = host_->server().connectionCount();
   s.subscriptions = subscriptions_.load(std::memory_order_relaxed);
+  s.subscriptionsRefused = subscriptionsRefused_.load(std::memory_order_relaxed);
   s.replies = replies_.load(std::memory_order_relaxed);
   s.pushes = pushes_.load(std::memory_order_relaxed);
   s.badBodies = badBodies_.load(std::memory_order_relaxed);

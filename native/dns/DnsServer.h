@@ -2,16 +2,19 @@
 // and subscribes the connection to that module, entirely on the reactor's I/O threads; pushes a
 // module's current frame to its subscribers when told the module changed.
 //
-// Owns its base loop thread (accepting), the TcpServer (and so the I/O threads), the current
-// RouteTable (shared, immutable, swapped whole) and one Subscriptions map per I/O loop, each
-// touched only by its own loop thread. Thread rules: every public method may be called from any
+// Owns its base loop thread (accepting), the TcpServer (and so the I/O threads) and the current
+// RouteTable (shared, immutable, swapped whole). Each I/O loop owns its Subscriptions (in the
+// loop's context, made by the thread-init callback): only that loop's thread touches them, so
+// the request path takes no lock. Thread rules: every public method may be called from any
 // thread (the binding calls them from Node's main thread); the destructor stops everything.
+// A connection subscribes to at most maxSubscriptionsPerConn modules; past that its requests
+// are answered but not subscribed, counted and logged (rate-limited), so one client cannot
+// grow the server's memory without bound.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -38,6 +41,7 @@ struct DnsStats {
   reactor::CountersSnapshot reactor;
   uint64_t connections = 0;
   uint64_t subscriptions = 0;
+  uint64_t subscriptionsRefused = 0;
   uint64_t replies = 0;
   uint64_t pushes = 0;
   uint64_t badBodies = 0;
@@ -47,7 +51,7 @@ struct DnsStats {
 class DnsServer {
  public:
   // Binds and listens (throws std::system_error / std::invalid_argument), then starts serving.
-  explicit DnsServer(const reactor::ListenOptions& options);
+  DnsServer(const reactor::ListenOptions& options, size_t maxSubscriptionsPerConn);
   ~DnsServer();
   DnsServer(const DnsServer&) = delete;
   DnsServer& operator=(const DnsServer&) = delete;
@@ -60,7 +64,7 @@ class DnsServer {
   DnsStats stats() const;
 
  private:
-  // One I/O loop's subscriptions: module → connections, owned by that loop's thread. Entries
+  // One I/O loop's subscriptions: module → connections, kept in that loop's context. Entries
   // hold the connection alive until its disconnect removes them.
   struct Subscriptions {
     std::unordered_map<uint64_t, std::unordered_map<reactor::TcpConnection*, reactor::TcpConnectionPtr>> byModule;
@@ -69,14 +73,16 @@ class DnsServer {
   void onFrameInLoop(const reactor::TcpConnectionPtr& conn, int32_t msgid, const char* body, size_t len);
   void onDisconnectInLoop(const reactor::TcpConnectionPtr& conn);
   void pushInLoop(reactor::EventLoop* loop, const std::vector<uint64_t>& modules);
+  void refuseSubscriptionInLoop(const reactor::TcpConnectionPtr& conn);
   std::shared_ptr<const RouteTable> table() const { return std::atomic_load(&table_); }
-  Subscriptions& subscriptionsOf(reactor::EventLoop* loop);
+  static Subscriptions& subscriptionsOf(reactor::EventLoop* loop);
 
+  const size_t maxSubscriptionsPerConn_;
   std::shared_ptr<const RouteTable> table_;
-  // Filled while the I/O threads start (under the mutex), then only read.
-  mutable std::mutex loopsMutex_;
-  std::unordered_map<reactor::EventLoop*, std::unique_ptr<Subscriptions>> perLoop_;
   std::atomic<uint64_t> subscriptions_{0};
+  std::atomic<uint64_t> subscriptionsRefused_{0};
+  // Steady-clock milliseconds of the last refusal logged; shared by the I/O threads.
+  std::atomic<int64_t> refusalLoggedAtMs_;
   std::atomic<uint64_t> replies_{0};
   std::atomic<uint64_t> pushes_{0};
   std::atomic<uint64_t> badBodies_{0};

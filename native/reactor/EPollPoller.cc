@@ -76,11 +76,6 @@ void EPollPoller::removeChannel(Channel* channel) {
   channel->setIndex(kNew);
 }
 
-bool EPollPoller::hasChannel(const Channel* channel) const {
-  auto it = channels_.find(channel->fd());
-  return it != channels_.end() && it->second == channel;
-}
-
 void EPollPoller::control(int op, Channel* channel) {
   epoll_event event;
   std::memset(&event, 0, sizeof event);

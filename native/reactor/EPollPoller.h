@@ -28,7 +28,6 @@ class EPollPoller {
 
   void updateChannel(Channel* channel);
   void removeChannel(Channel* channel);
-  bool hasChannel(const Channel* channel) const;
 
  private:
   static constexpr int kInitEventListSize = 16;

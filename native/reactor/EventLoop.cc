@@ -29,6 +29,8 @@ int createEventfd() {
 }
 }  // namespace
 
+// Each descriptor it opens can fail (EMFILE): it throws std::system_error then, having closed
+// what it had opened.
 EventLoop::EventLoop()
     : threadId_(std::this_thread::get_id()),
       poller_(std::make_unique<EPollPoller>(this)),
@@ -38,8 +40,13 @@ EventLoop::EventLoop()
     std::fprintf(stderr, "lars reactor: another EventLoop already exists in this thread\n");
     std::abort();
   }
+  try {
+    timerQueue_ = std::make_unique<TimerQueue>(this);
+  } catch (...) {
+    ::close(wakeupFd_);
+    throw;
+  }
   t_loopInThisThread = this;
-  timerQueue_ = std::make_unique<TimerQueue>(this);
   wakeupChannel_->setReadCallback([this] { handleWakeup(); });
   wakeupChannel_->enableReading();
 }
@@ -47,13 +54,13 @@ EventLoop::EventLoop()
 EventLoop::~EventLoop() {
   assert(!looping_);
   assertInLoopThread();
+  closeQueue();
+  context_.reset();
   timerQueue_.reset();
   wakeupChannel_->disableAll();
   wakeupChannel_->remove();
   ::close(wakeupFd_);
   t_loopInThisThread = nullptr;
-  // Functors still queued (posted after the final drain) are destroyed without running;
-  // they only release what they captured.
 }
 
 EventLoop* EventLoop::ofCurrentThread() { return t_loopInThisThread; }
@@ -81,7 +88,18 @@ void EventLoop::loop() {
   // Run what was queued before quit() (e.g. connection tear-down posted by a server's
   // destructor); a few rounds, because those functors may queue their own follow-ups.
   for (int round = 0; round < 8 && queueSize() > 0; ++round) doPendingFunctors();
+  closeQueue();
   looping_ = false;
+}
+
+void EventLoop::closeQueue() {
+  std::vector<Functor> dropped;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    queueClosed_ = true;
+    dropped.swap(pendingFunctors_);
+  }
+  // Destroyed here, outside the lock: a functor's captures may queue or wait in turn.
 }
 
 void EventLoop::quit() {
@@ -99,7 +117,13 @@ void EventLoop::runInLoop(Functor cb) {
 
 void EventLoop::queueInLoop(Functor cb) {
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (queueClosed_) {
+      // Never runs: released now, outside the lock, like the ones closeQueue() dropped.
+      lock.unlock();
+      cb = nullptr;
+      return;
+    }
     pendingFunctors_.push_back(std::move(cb));
   }
   // In the loop thread outside doPendingFunctors, the functor runs at the end of this
@@ -112,13 +136,24 @@ void EventLoop::runInLoopAndWait(Functor cb) {
     cb();
     return;
   }
-  std::promise<void> done;
-  std::future<void> finished = done.get_future();
-  queueInLoop([&cb, &done] {
-    cb();
-    done.set_value();
+  // The promise belongs to the queued functor: if the loop drops the functor unrun, the promise
+  // goes with it and the wait ends with broken_promise instead of lasting forever.
+  auto promise = std::make_shared<std::promise<void>>();
+  std::future<void> finished = promise->get_future();
+  queueInLoop([&cb, done = std::move(promise)] {
+    try {
+      cb();
+      done->set_value();
+    } catch (...) {
+      done->set_exception(std::current_exception());
+    }
   });
-  finished.wait();
+  try {
+    finished.get();
+  } catch (const std::future_error& e) {
+    if (e.code() != std::future_errc::broken_promise) throw;
+    throw LoopQuitError();
+  }
 }
 
 size_t EventLoop::queueSize() const {
@@ -161,11 +196,6 @@ void EventLoop::removeChannelInLoop(Channel* channel) {
   assert(channel->ownerLoop() == this);
   assertInLoopThread();
   poller_->removeChannel(channel);
-}
-
-bool EventLoop::hasChannelInLoop(Channel* channel) {
-  assertInLoopThread();
-  return poller_->hasChannel(channel);
 }
 
 void EventLoop::doPendingFunctors() {

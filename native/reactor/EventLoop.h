@@ -8,9 +8,11 @@
 // Destroy the loop in its own thread after loop() returned (EventLoopThread does this).
 #pragma once
 
+#include <any>
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -44,9 +46,10 @@ class EventLoop {
   // Any thread. Queues cb to run in the loop thread after the current events; functors queued
   // by one thread run in the order they were queued.
   void queueInLoop(Functor cb);
-  // Any thread. Runs cb in the loop thread and waits for it to finish. The loop must be running
-  // (or this is its thread); calling it from another loop's thread can deadlock if that loop
-  // is waited on in turn.
+  // Any thread. Runs cb in the loop thread and waits for it to finish; rethrows what cb threw.
+  // Throws LoopQuitError instead of waiting when the loop has finished (or finishes) without
+  // running cb. Calling it from another loop's thread can deadlock if that loop is waited on
+  // in turn.
   void runInLoopAndWait(Functor cb);
   size_t queueSize() const;
 
@@ -62,7 +65,10 @@ class EventLoop {
   // Channel registration, loop thread only (Channel calls these).
   void updateChannelInLoop(Channel* channel);
   void removeChannelInLoop(Channel* channel);
-  bool hasChannelInLoop(Channel* channel);
+
+  // What the loop's owner keeps per loop (muduo's EventLoop context): set in the thread-init
+  // callback, then used only in the loop thread. Destroyed with the loop, in its thread.
+  std::any& contextInLoop() { return context_; }
 
   // Loop iterations so far (a liveness signal for tests and metrics). Any thread.
   uint64_t iteration() const { return iteration_.load(std::memory_order_relaxed); }
@@ -70,6 +76,9 @@ class EventLoop {
  private:
   void handleWakeup();
   void doPendingFunctors();
+  // Refuses further functors and drops the queued ones unrun (their captures are released, so
+  // a runInLoopAndWait waiting on one is told). Loop thread, once loop() is over.
+  void closeQueue();
 
   const std::thread::id threadId_;
   std::atomic<bool> looping_{false};
@@ -83,8 +92,17 @@ class EventLoop {
   std::unique_ptr<TimerQueue> timerQueue_;
   std::vector<Channel*> activeChannels_;
 
+  std::any context_;
+
   mutable std::mutex mutex_;
   std::vector<Functor> pendingFunctors_;  // guarded by mutex_
+  bool queueClosed_ = false;              // guarded by mutex_
+};
+
+// runInLoopAndWait on a loop that quit before it ran the functor.
+class LoopQuitError : public std::runtime_error {
+ public:
+  LoopQuitError() : std::runtime_error("lars reactor: the event loop quit before running the call") {}
 };
 
 }  // namespace lars::reactor

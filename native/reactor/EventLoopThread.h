@@ -6,6 +6,7 @@
 #pragma once
 
 #include <condition_variable>
+#include <exception>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -26,7 +27,9 @@ class EventLoopThread {
   EventLoopThread(const EventLoopThread&) = delete;
   EventLoopThread& operator=(const EventLoopThread&) = delete;
 
-  // Starts the thread and returns its loop once it exists. Call once.
+  // Starts the thread and returns its loop once it exists. Call once. Throws what stopped the
+  // loop from starting (std::system_error: no thread, or no descriptor for epoll, eventfd or
+  // timerfd; or what `init` threw), the thread joined by then.
   EventLoop* startLoop();
 
  private:
@@ -37,8 +40,9 @@ class EventLoopThread {
   std::thread thread_;
   std::mutex mutex_;
   std::condition_variable cond_;
-  EventLoop* loop_ = nullptr;  // guarded by mutex_
-  bool exited_ = false;        // guarded by mutex_
+  EventLoop* loop_ = nullptr;      // guarded by mutex_
+  bool exited_ = false;            // guarded by mutex_
+  std::exception_ptr startError_;  // guarded by mutex_
 };
 
 }  // namespace lars::reactor

@@ -59,13 +59,6 @@ InetAddress localAddress(int fd) {
   return InetAddress(addr);
 }
 
-InetAddress peerAddress(int fd) {
-  sockaddr_in addr{};
-  socklen_t len = sizeof addr;
-  ::getpeername(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  return InetAddress(addr);
-}
-
 int socketError(int fd) {
   int err = 0;
   socklen_t len = sizeof err;

@@ -23,7 +23,6 @@ void close(int fd);
 void shutdownWrite(int fd);
 
 InetAddress localAddress(int fd);
-InetAddress peerAddress(int fd);
 int socketError(int fd);  // SO_ERROR
 
 }  // namespace sockets

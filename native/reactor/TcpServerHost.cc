@@ -18,10 +18,17 @@ TcpServerHost::TcpServerHost(const ListenOptions& options, const std::string& na
   server_->setMaxConnections(options.maxConnections);
   server_->setOutputCap(options.outputCap);
   configure(*server_);
-  baseLoop_->runInLoopAndWait([this] {
-    server_->start();
-    ioLoops_ = server_->ioLoopsInLoop();
-  });
+  try {
+    baseLoop_->runInLoopAndWait([this] {
+      server_->start();
+      ioLoops_ = server_->ioLoopsInLoop();
+    });
+  } catch (...) {
+    // An I/O thread could not start (no thread, no descriptor): undo the half-started server
+    // where it lives; the base thread is joined as the constructor unwinds.
+    baseLoop_->runInLoopAndWait([this] { server_.reset(); });
+    throw;
+  }
 }
 
 TcpServerHost::~TcpServerHost() {

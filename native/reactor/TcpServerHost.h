@@ -3,7 +3,8 @@
 //
 // Owns the base loop thread and the server. Construction binds and listens (throws like
 // TcpServer), applies the ListenOptions, then `configure` sets the server's callbacks before
-// it starts.
+// it starts. A thread or descriptor the start needs and cannot get is an std::system_error
+// thrown from the constructor, every thread started so far joined.
 // Destruction tears the server down inside its base loop (as TcpServer requires), then joins
 // the thread. Any thread may construct, use server() read-only accessors, and destroy it.
 #pragma once

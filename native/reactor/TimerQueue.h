@@ -33,8 +33,6 @@ class TimerQueue {
   // a repeating timer may cancel itself from its own callback.
   void cancel(TimerId id);
 
-  size_t sizeInLoop() const { return timers_.size(); }
-
  private:
   struct Timer {
     TimerCallback callback;

@@ -27,10 +27,6 @@ void UdpSocket::setReceiveBufferSize(int bytes) {
   ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
 }
 
-void UdpSocket::setSendBufferSize(int bytes) {
-  ::setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);
-}
-
 ssize_t UdpSocket::sendTo(const void* data, size_t len, const InetAddress& peer) {
   return ::sendto(fd_, data, len, MSG_DONTWAIT | MSG_NOSIGNAL, peer.sockAddr(), sizeof(sockaddr_in));
 }
@@ -49,23 +45,6 @@ ssize_t UdpSocket::sendTo2(const void* head, size_t headLen, const void* body, s
   msg.msg_iov = iov;
   msg.msg_iovlen = bodyLen > 0 ? 2 : 1;
   return ::sendmsg(fd_, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
-}
-
-ssize_t UdpSocket::recvFrom(void* buf, size_t cap, InetAddress* peer, bool* truncated) {
-  sockaddr_in addr{};
-  iovec iov{buf, cap};
-  msghdr msg;
-  std::memset(&msg, 0, sizeof msg);
-  msg.msg_name = &addr;
-  msg.msg_namelen = sizeof addr;
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  const ssize_t n = ::recvmsg(fd_, &msg, MSG_DONTWAIT);
-  if (n >= 0) {
-    if (peer) peer->setSockAddrIn(addr);
-    if (truncated) *truncated = (msg.msg_flags & MSG_TRUNC) != 0;
-  }
-  return n;
 }
 
 }  // namespace lars::reactor

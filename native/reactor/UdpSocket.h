@@ -20,16 +20,12 @@ class UdpSocket {
   void bind(const InetAddress& addr, bool reusePort = false);  // throws std::system_error
   InetAddress localAddress() const;
   void setReceiveBufferSize(int bytes);  // best effort (capped by net.core.rmem_max)
-  void setSendBufferSize(int bytes);     // best effort
 
   // Any thread. Bytes sent, or -1 with errno (EAGAIN when the send buffer is full).
   ssize_t sendTo(const void* data, size_t len, const InetAddress& peer);
   // Header and body gathered into one datagram without copying.
   ssize_t sendTo2(const void* head, size_t headLen, const void* body, size_t bodyLen,
                   const InetAddress& peer);
-  // One datagram into buf, or -1 with errno (EAGAIN when none is waiting). *truncated is set
-  // when the datagram was longer than cap.
-  ssize_t recvFrom(void* buf, size_t cap, InetAddress* peer, bool* truncated);
 
  private:
   const int fd_;

@@ -11,11 +11,16 @@ ReportServer::ReportServer(const reactor::ListenOptions& options, size_t maxKeys
       onFrameInLoop(msgid, body, len);
     });
   });
+  port_ = host_->server().listenAddress().port();
 }
 
 ReportServer::~ReportServer() { host_.reset(); }
 
-uint16_t ReportServer::port() const { return host_->server().listenAddress().port(); }
+void ReportServer::stopServing() {
+  if (!host_) return;
+  stoppedCounters_ = host_->server().counters().snapshot();
+  host_.reset();
+}
 
 void ReportServer::onFrameInLoop(int32_t msgid, const char* body, size_t len) {
   if (msgid != wire::kReportStatusRequest) {
@@ -43,8 +48,8 @@ void ReportServer::onFrameInLoop(int32_t msgid, const char* body, size_t len) {
 
 ReportStats ReportServer::stats() const {
   ReportStats s;
-  s.reactor = host_->server().counters().snapshot();
-  s.connections = host_->server().connectionCount();
+  s.reactor = host_ ? host_->server().counters().snapshot() : stoppedCounters_;
+  s.connections = host_ ? host_->server().connectionCount() : 0;
   s.badBodies = badBodies_.load(std::memory_order_relaxed);
   s.badRows = badRows_.load(std::memory_order_relaxed);
   s.unknownMsgIds = unknownMsgIds_.load(std::memory_order_relaxed);

@@ -62,6 +62,20 @@ TEST(unknown_module_pulls_and_answers_noexist) {
   CHECK_EQ(b.counters().routes, 1u);
 }
 
+TEST(seed_route_creates_a_route_that_answers_and_is_pulled_on_reconnect) {
+  Balancer b{Config{}};
+  CHECK(!b.ApplyRoute(kMod, kCmd, Hosts(2), 0));  // a DNS answer nobody asked for is ignored
+  CHECK(b.SeedRoute(kMod, kCmd, Hosts(2), 0));
+  PickResult r = b.Pick(kMod, kCmd, 1);
+  CHECK_EQ(r.retcode, kRetSucc);
+  CHECK(!r.pull);
+  CHECK(b.TakePullRequests().empty());
+  CHECK_EQ(b.OnDnsReconnected().size(), 1u);
+  CHECK(b.SeedRoute(kMod, kCmd, Hosts(3), 2));  // held already: a plain update
+  CHECK_EQ(b.counters().routes, 1u);
+  CHECK_EQ(b.counters().idle_nodes, 3u);
+}
+
 TEST(round_robin_over_idle) {
   Balancer b{Config{}};
   Prime(&b, 3);

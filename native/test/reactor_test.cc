@@ -6,17 +6,22 @@
 #include <netinet/tcp.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cerrno>
 #include <cstring>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <set>
+#include <stdexcept>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -30,6 +35,7 @@
 #include "reactor/InetAddress.h"
 #include "reactor/TcpConnection.h"
 #include "reactor/TcpServer.h"
+#include "reactor/TcpServerHost.h"
 #include "reactor/UdpServer.h"
 
 using namespace lars::reactor;
@@ -264,6 +270,127 @@ TEST(quit_before_loop_returns_at_once) {
   });
   t.join();
   CHECK(returned.load());
+}
+
+TEST(run_in_loop_and_wait_passes_the_exception_back) {
+  EventLoopThread thread;
+  EventLoop* loop = thread.startLoop();
+  std::string caught;
+  try {
+    loop->runInLoopAndWait([] { throw std::runtime_error("boom"); });
+  } catch (const std::runtime_error& e) {
+    caught = e.what();
+  }
+  CHECK_EQ(caught, std::string("boom"));
+  bool ran = false;
+  loop->runInLoopAndWait([&] { ran = true; });  // the loop goes on
+  CHECK(ran);
+}
+
+TEST(run_in_loop_and_wait_on_a_quit_loop_throws_instead_of_blocking) {
+  // The loop object outlives its loop() here, as it may for any owner that quits it first.
+  std::promise<EventLoop*> made;
+  std::promise<void> release;
+  std::atomic<bool> loopReturned{false};
+  std::thread t([&] {
+    EventLoop loop;
+    made.set_value(&loop);
+    loop.loop();
+    loopReturned = true;
+    release.get_future().wait();
+  });
+  EventLoop* loop = made.get_future().get();
+  loop->quit();
+  CHECK(waitFor([&] { return loopReturned.load(); }));
+  // The waiter runs on its own thread so that a regression fails the check instead of hanging.
+  auto outcome = std::make_shared<std::atomic<int>>(0);  // 1 LoopQuitError, 2 returned, 3 other
+  std::thread([loop, outcome] {
+    try {
+      loop->runInLoopAndWait([] {});
+      *outcome = 2;
+    } catch (const LoopQuitError&) {
+      *outcome = 1;
+    } catch (...) {
+      *outcome = 3;
+    }
+  }).detach();
+  CHECK(waitFor([&] { return outcome->load() != 0; }));
+  CHECK_EQ(outcome->load(), 1);
+  release.set_value();
+  t.join();
+}
+
+namespace {
+
+// Runs body in a forked child whose descriptor limit leaves `spare` descriptors free, and
+// returns its wait status. The limit is the child's alone; the fork keeps std::terminate (an
+// exception escaping a loop thread) from taking the test binary down with it.
+template <typename Body>
+int inChildWithDescriptors(int spare, Body body) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const int lowestFree = ::dup(0);
+    ::close(lowestFree);
+    const rlimit lim{static_cast<rlim_t>(lowestFree + spare), static_cast<rlim_t>(lowestFree + spare)};
+    if (::setrlimit(RLIMIT_NOFILE, &lim) != 0) ::_exit(10);
+    ::_exit(body());
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return status;
+}
+
+// 0 when fn threw std::system_error EMFILE, 1 when it returned, 2 for another exception.
+template <typename Fn>
+int emfileOutcome(Fn fn) {
+  try {
+    fn();
+    return 1;
+  } catch (const std::system_error& e) {
+    return e.code().value() == EMFILE ? 0 : 2;
+  } catch (...) {
+    return 2;
+  }
+}
+
+}  // namespace
+
+TEST(loop_thread_without_descriptors_throws_to_the_starter) {
+  const int status = inChildWithDescriptors(0, [] {
+    return emfileOutcome([] {
+      EventLoopThread thread;
+      thread.startLoop();
+    });
+  });
+  CHECK(WIFEXITED(status));  // not killed by SIGABRT
+  CHECK_EQ(WIFEXITED(status) ? WEXITSTATUS(status) : -1, 0);
+}
+
+TEST(loop_thread_init_exception_reaches_the_starter) {
+  EventLoopThread thread([](EventLoop*) { throw std::runtime_error("init failed"); });
+  std::string caught;
+  try {
+    thread.startLoop();
+  } catch (const std::runtime_error& e) {
+    caught = e.what();
+  }
+  CHECK_EQ(caught, std::string("init failed"));
+}
+
+TEST(server_host_whose_io_loops_lack_descriptors_throws_and_joins) {
+  // Room for the accepting loop and the listening socket, not for eight I/O loops.
+  for (int spare : {0, 3, 6, 9}) {
+    const int status = inChildWithDescriptors(spare, [] {
+      return emfileOutcome([] {
+        ListenOptions o;
+        o.ip = "127.0.0.1";
+        o.ioThreads = 8;
+        TcpServerHost host(o, "test", [](TcpServer&) {});
+      });
+    });
+    CHECK(WIFEXITED(status));
+    CHECK_EQ(WIFEXITED(status) ? WEXITSTATUS(status) : -1, 0);
+  }
 }
 
 // ---------------------------------------------------------------- Buffer, Counters, BatchQueue

@@ -1,11 +1,45 @@
 // CallRowBuffer: coalescing by key, the bound, take order and restore, as src/report/report-buffer.ts.
+// ReportServer: a stop that keeps the buffer (real sockets on 127.0.0.1, port 0).
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
 #include "check.h"
 #include "report/CallRowBuffer.h"
+#include "report/ReportServer.h"
+#include "wire/messages.h"
 
 using lars::report::CallRow;
 using lars::report::CallRowBuffer;
+using lars::report::ReportServer;
 
 namespace {
+
+// Polls pred until it holds or 1.5 s pass; returns its final value.
+template <typename Pred>
+bool waitFor(Pred pred) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(1500);
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline) return pred();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
+// A blocking connection to 127.0.0.1:port; -1 when refused.
+int connectLoopback(uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) == 0) return fd;
+  ::close(fd);
+  return -1;
+}
 
 CallRow row(uint32_t port, uint32_t succ, int32_t caller = 1) {
   return CallRow{7, 1, -1062731343, port, caller, succ, 0, 1700000000, 0};
@@ -64,4 +98,29 @@ TEST(callers_are_part_of_the_key) {
   CallRowBuffer buf(100);
   buf.add({row(80, 1, 1), row(80, 1, 2)});
   CHECK_EQ(buf.size(), size_t{2});
+}
+
+TEST(stop_serving_closes_the_listener_and_keeps_the_held_rows) {
+  ReportServer server(lars::reactor::ListenOptions{"127.0.0.1", 0, 1, 100, 1 << 20}, 100);
+  const int fd = connectLoopback(server.port());
+  CHECK(fd >= 0);
+  lars::wire::ReportStatusRequest req;
+  req.modid = 7;
+  req.cmdid = 1;
+  req.caller = 1;
+  req.ts = 1700000000;
+  for (int32_t port : {80, 81}) req.results.push_back(lars::wire::HostCallResult{0x0A000001, port, 1, 0, false});
+  std::vector<uint8_t> frame;
+  lars::wire::append_frame(lars::wire::kReportStatusRequest, req, frame);
+  CHECK(::send(fd, frame.data(), frame.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(frame.size()));
+  CHECK(waitFor([&] { return server.buffer().size() == 2; }));
+
+  server.stopServing();
+  const uint16_t port = server.port();
+  CHECK(connectLoopback(port) < 0);
+  CHECK_EQ(server.stats().reactor.frames_in, uint64_t{1});
+  CHECK_EQ(server.stats().connections, uint64_t{0});
+  CHECK_EQ(server.buffer().take(10).size(), size_t{2});
+  server.stopServing();
+  ::close(fd);
 }

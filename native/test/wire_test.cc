@@ -307,6 +307,60 @@ TEST(field_order_report_request) {
   CHECK_EQ(to_hex(enc(r)), std::string("08 01 10 02 1a 04 08 05 10 06 20 01"));
 }
 
+TEST(extension_fields_round_trip_and_default_to_reference_bytes) {
+  GetRouteResponse r;
+  r.modid = 1;
+  HostInfo h;
+  h.ip = 1;
+  h.port = 2;
+  r.host.push_back(h);
+  CHECK_EQ(to_hex(enc(r)), std::string("08 01 1a 04 08 01 10 02"));  // as in the reference
+  r.host[0].weight = 300;
+  r.host[0].zone = "az1";
+  r.has_policy = true;
+  r.policy.name = "lars";
+  r.policy.max_ejection_percent = 50;
+  CHECK_EQ(to_hex(enc(r)), std::string("08 01 1a 0c 08 01 10 02 18 ac 02 22 03 61 7a 31 22 08 0a 04 6c 61 72 73 10 32"));
+  GetRouteResponse back;
+  CHECK(dec(enc(r), back) && back == r);
+  // The reference decoder's view: only ip and port matter, the rest is skipped.
+  HostInfo ref;
+  CHECK(decode(enc(r).data() + 4, 12, ref) && ref.ip == 1 && ref.port == 2 && ref.weight == 300);
+
+  ReportBatchRequest batch, batch2;
+  ReportRequest one;
+  one.modid = 1;
+  one.usetime_us = 77;
+  batch.report = {one, one};
+  CHECK(dec(enc(batch), batch2) && batch2 == batch);
+  LeaseRequest leases, leases2;
+  Lease l;
+  l.has_host = true;
+  l.host = h;
+  l.ttl_ms = 3000;
+  leases.lease = {l};
+  CHECK(dec(enc(leases), leases2) && leases2 == leases);
+  HostCallResult c, c2;
+  c.usetime_sum_us = 0xffffffffffffffffull;
+  c.timed_calls = 2;
+  CHECK(dec(enc(c), c2) && c2 == c);
+  GetHostRequest g, g2;
+  g.hash_key = std::string("\0\xff", 2);
+  CHECK(dec(enc(g), g2) && g2 == g);
+}
+
+TEST(string_fields_must_be_utf8) {
+  HostInfo h;
+  CHECK(dec(hex("22 02 c3 a9"), h) && h.zone == "\xc3\xa9");
+  CHECK(!dec(hex("22 02 c3 28"), h));        // bad continuation
+  CHECK(!dec(hex("22 02 c0 af"), h));        // overlong
+  CHECK(!dec(hex("22 03 ed a0 80"), h));     // a surrogate
+  CHECK(!dec(hex("22 04 f4 90 80 80"), h));  // above U+10FFFF
+  CHECK(!dec(hex("22 01 e2"), h));           // truncated
+  GetHostRequest g;
+  CHECK(dec(hex("22 02 c3 28"), g) && g.hash_key.size() == 2);  // bytes are not UTF-8 checked
+}
+
 TEST(round_trip_all_messages) {
   GetRouteRequest a{7, -3}, a2;
   CHECK(dec(enc(a), a2) && a2 == a);
@@ -343,11 +397,11 @@ TEST(append_frame_limits) {
   r.modid = -1;
   r.cmdid = -1;
   // Worst-case host: negative ip (10-byte varint), port 65535: 17 bytes per entry.
-  r.host.assign(3853, HostInfo{-1, 65535});
+  r.host.assign(3853, HostInfo{-1, 65535, 0, {}});
   Bytes out;
   CHECK(append_frame(kGetRouteResponse, r, out));
   CHECK(out.size() <= kMaxFrameSize);
-  r.host.push_back(HostInfo{-1, 65535});
+  r.host.push_back(HostInfo{-1, 65535, 0, {}});
   Bytes out2{1, 2, 3};
   CHECK(!append_frame(kGetRouteResponse, r, out2));
   CHECK_EQ(out2.size(), size_t{3});

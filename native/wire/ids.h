@@ -16,9 +16,14 @@ enum MsgId : int32_t {
   kReportRequest = 6,        // API -> agent, ReportRequest
   kApiGetRouteRequest = 7,   // API -> agent, GetRouteRequest
   kApiGetRouteResponse = 8,  // agent -> API, GetRouteResponse
+  // Beyond the reference (docs/spec/EXTENSIONS.md §1).
+  kReportBatchRequest = 9,   // API -> agent, ReportBatchRequest
+  kRegisterRequest = 10,     // API -> agent, RegisterRequest
+  kRegisterResponse = 11,    // agent -> API, RegisterResponse
+  kLeaseRequest = 12,        // agent -> DNS, LeaseRequest
 };
 
-inline bool is_known_msgid(int32_t id) { return id >= kGetRouteRequest && id <= kApiGetRouteResponse; }
+inline bool is_known_msgid(int32_t id) { return id >= kGetRouteRequest && id <= kLeaseRequest; }
 
 // GetHostResponse.retcode and ReportRequest.retcode.
 enum RetCode : int32_t {

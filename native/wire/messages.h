@@ -2,7 +2,8 @@
 //
 // encode() writes canonical proto3, byte for byte what the TypeScript codec writes: fields in
 // field-number order, scalars equal to their default omitted, negative int32 as 10-byte varints,
-// submessages length-delimited, repeated HostInfo unpacked. decode() accepts any well-formed
+// submessages length-delimited, repeated submessages unpacked. The fields EXTENSIONS.md §1 adds to
+// reference messages are written only when set, so a message without them encodes as in the reference. decode() accepts any well-formed
 // proto3 (defaults present, fields out of order, unknown fields of every wire type, repeated
 // scalars: last one wins, a singular submessage sent twice: merged) and returns false on malformed
 // input. Each struct owns its data; decode() never keeps a pointer into its input.
@@ -10,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "wire/frame.h"
@@ -20,6 +22,18 @@ namespace lars::wire {
 struct HostInfo {
   int32_t ip = 0;  // IPv4 as a<<24|b<<16|c<<8|d, so addresses above 127.255.255.255 are negative
   int32_t port = 0;
+  uint32_t weight = 0;  // 1..10000; 0 means 100
+  std::string zone;     // empty = unknown
+};
+
+// A module's scheduling policy (EXTENSIONS.md §3); every 0 means unset.
+struct RoutePolicy {
+  std::string name;
+  uint32_t max_ejection_percent = 0;
+  uint32_t panic_threshold = 0;
+  uint32_t ejection_backoff_max_ms = 0;
+  uint32_t zone_overprovision = 0;
+  uint32_t ring_size = 0;
 };
 
 struct GetRouteRequest {  // kGetRouteRequest, kApiGetRouteRequest
@@ -31,6 +45,8 @@ struct GetRouteResponse {  // kGetRouteResponse, kApiGetRouteResponse
   int32_t modid = 0;
   int32_t cmdid = 0;
   std::vector<HostInfo> host;
+  bool has_policy = false;  // absent = policy lars with the agent's settings
+  RoutePolicy policy;
 };
 
 struct HostCallResult {
@@ -39,6 +55,9 @@ struct HostCallResult {
   uint32_t succ = 0;
   uint32_t err = 0;
   bool overload = false;
+  uint64_t usetime_sum_us = 0;
+  uint32_t usetime_max_us = 0;
+  uint32_t timed_calls = 0;
 };
 
 struct ReportStatusRequest {  // kReportStatusRequest
@@ -53,6 +72,7 @@ struct GetHostRequest {  // kGetHostRequest
   uint32_t seq = 0;
   int32_t modid = 0;
   int32_t cmdid = 0;
+  std::string hash_key;  // bytes; empty = none
 };
 
 struct GetHostResponse {  // kGetHostResponse
@@ -70,6 +90,39 @@ struct ReportRequest {  // kReportRequest
   bool has_host = false;
   HostInfo host;
   int32_t retcode = 0;
+  uint32_t usetime_us = 0;  // 0 = not measured
+};
+
+struct ReportBatchRequest {  // kReportBatchRequest
+  std::vector<ReportRequest> report;
+};
+
+struct RegisterRequest {  // kRegisterRequest
+  uint32_t seq = 0;
+  int32_t modid = 0;
+  int32_t cmdid = 0;
+  bool has_host = false;
+  HostInfo host;
+  uint32_t ttl_ms = 0;
+  bool deregister = false;
+};
+
+struct RegisterResponse {  // kRegisterResponse
+  uint32_t seq = 0;
+  int32_t retcode = 0;
+};
+
+struct Lease {
+  int32_t modid = 0;
+  int32_t cmdid = 0;
+  bool has_host = false;
+  HostInfo host;
+  uint32_t ttl_ms = 0;
+  bool deregister = false;
+};
+
+struct LeaseRequest {  // kLeaseRequest
+  std::vector<Lease> lease;
 };
 
 // Size of the canonical encoding.
@@ -81,6 +134,12 @@ size_t encoded_size(const ReportStatusRequest& m);
 size_t encoded_size(const GetHostRequest& m);
 size_t encoded_size(const GetHostResponse& m);
 size_t encoded_size(const ReportRequest& m);
+size_t encoded_size(const RoutePolicy& m);
+size_t encoded_size(const ReportBatchRequest& m);
+size_t encoded_size(const RegisterRequest& m);
+size_t encoded_size(const RegisterResponse& m);
+size_t encoded_size(const Lease& m);
+size_t encoded_size(const LeaseRequest& m);
 
 // Appends the canonical encoding to out.
 void encode(const HostInfo& m, std::vector<uint8_t>& out);
@@ -91,6 +150,12 @@ void encode(const ReportStatusRequest& m, std::vector<uint8_t>& out);
 void encode(const GetHostRequest& m, std::vector<uint8_t>& out);
 void encode(const GetHostResponse& m, std::vector<uint8_t>& out);
 void encode(const ReportRequest& m, std::vector<uint8_t>& out);
+void encode(const RoutePolicy& m, std::vector<uint8_t>& out);
+void encode(const ReportBatchRequest& m, std::vector<uint8_t>& out);
+void encode(const RegisterRequest& m, std::vector<uint8_t>& out);
+void encode(const RegisterResponse& m, std::vector<uint8_t>& out);
+void encode(const Lease& m, std::vector<uint8_t>& out);
+void encode(const LeaseRequest& m, std::vector<uint8_t>& out);
 
 // Replaces out with the message in [data, data+len); false if the bytes are malformed.
 bool decode(const uint8_t* data, size_t len, HostInfo& out);
@@ -101,6 +166,12 @@ bool decode(const uint8_t* data, size_t len, ReportStatusRequest& out);
 bool decode(const uint8_t* data, size_t len, GetHostRequest& out);
 bool decode(const uint8_t* data, size_t len, GetHostResponse& out);
 bool decode(const uint8_t* data, size_t len, ReportRequest& out);
+bool decode(const uint8_t* data, size_t len, RoutePolicy& out);
+bool decode(const uint8_t* data, size_t len, ReportBatchRequest& out);
+bool decode(const uint8_t* data, size_t len, RegisterRequest& out);
+bool decode(const uint8_t* data, size_t len, RegisterResponse& out);
+bool decode(const uint8_t* data, size_t len, Lease& out);
+bool decode(const uint8_t* data, size_t len, LeaseRequest& out);
 
 // Appends one whole frame (header + canonical body). Returns false, appending nothing, when the
 // body would exceed kMaxBodySize.
@@ -122,5 +193,11 @@ bool operator==(const ReportStatusRequest& a, const ReportStatusRequest& b);
 bool operator==(const GetHostRequest& a, const GetHostRequest& b);
 bool operator==(const GetHostResponse& a, const GetHostResponse& b);
 bool operator==(const ReportRequest& a, const ReportRequest& b);
+bool operator==(const RoutePolicy& a, const RoutePolicy& b);
+bool operator==(const ReportBatchRequest& a, const ReportBatchRequest& b);
+bool operator==(const RegisterRequest& a, const RegisterRequest& b);
+bool operator==(const RegisterResponse& a, const RegisterResponse& b);
+bool operator==(const Lease& a, const Lease& b);
+bool operator==(const LeaseRequest& a, const LeaseRequest& b);
 
 }  // namespace lars::wire

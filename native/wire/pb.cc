@@ -62,6 +62,60 @@ bool Reader::read_uint32(uint32_t& v) {
   return true;
 }
 
+bool Reader::read_uint64(uint64_t& v) {
+  bool nonzero = false;
+  return read_varint(v, nonzero);
+}
+
+bool Reader::read_bytes(std::string& v) {
+  Reader sub(nullptr, 0);
+  if (!read_delimited(sub)) return false;
+  v.assign(reinterpret_cast<const char*>(sub.p_), sub.remaining());
+  return true;
+}
+
+namespace {
+
+bool is_valid_utf8(const uint8_t* p, size_t len) {
+  const uint8_t* end = p + len;
+  while (p < end) {
+    const uint8_t b = *p++;
+    if (b < 0x80) continue;
+    int more = 0;
+    uint8_t lo = 0x80, hi = 0xbf;  // the allowed range of the second byte
+    if (b >= 0xc2 && b <= 0xdf) {
+      more = 1;
+    } else if (b >= 0xe0 && b <= 0xef) {
+      more = 2;
+      if (b == 0xe0) lo = 0xa0;  // overlong
+      if (b == 0xed) hi = 0x9f;  // surrogates
+    } else if (b >= 0xf0 && b <= 0xf4) {
+      more = 3;
+      if (b == 0xf0) lo = 0x90;  // overlong
+      if (b == 0xf4) hi = 0x8f;  // above U+10FFFF
+    } else {
+      return false;
+    }
+    if (end - p < more) return false;
+    if (*p < lo || *p > hi) return false;
+    for (int i = 1; i < more; ++i) {
+      if ((p[i] & 0xc0) != 0x80) return false;
+    }
+    p += more;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool Reader::read_string(std::string& v) {
+  Reader sub(nullptr, 0);
+  if (!read_delimited(sub)) return false;
+  if (!is_valid_utf8(sub.p_, sub.remaining())) return false;
+  v.assign(reinterpret_cast<const char*>(sub.p_), sub.remaining());
+  return true;
+}
+
 bool Reader::read_bool(bool& v) {
   uint64_t raw = 0;
   // Any set payload bit means true, even bits beyond 64 in a 10-byte varint.

@@ -1,5 +1,6 @@
 // Bounds-checked proto3 primitives: a varint/tag writer appending to a byte vector, and a Reader
-// over a borrowed byte range. Only what lars.proto needs (int32, uint32, bool, submessages), plus
+// over a borrowed byte range. Only what lars.proto needs (int32, uint32, uint64, bool, string/bytes,
+// submessages), plus
 // skipping unknown fields of every wire type.
 //
 // The Reader accepts exactly what protobufjs 8 (the TypeScript codec, src/wire/messages.ts)
@@ -11,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace lars::wire::pb {
@@ -66,6 +68,20 @@ inline void put_uint32(std::vector<uint8_t>& out, uint32_t field, uint32_t v) {
   put_varint(out, v);
 }
 
+inline void put_uint64(std::vector<uint8_t>& out, uint32_t field, uint64_t v) {
+  if (v == 0) return;
+  put_tag(out, field, kVarint);
+  put_varint(out, v);
+}
+
+// A string or bytes field.
+inline void put_bytes(std::vector<uint8_t>& out, uint32_t field, const std::string& v) {
+  if (v.empty()) return;
+  put_tag(out, field, kLengthDelimited);
+  put_varint(out, v.size());
+  out.insert(out.end(), v.begin(), v.end());
+}
+
 inline void put_bool(std::vector<uint8_t>& out, uint32_t field, bool v) {
   if (!v) return;
   put_tag(out, field, kVarint);
@@ -75,7 +91,9 @@ inline void put_bool(std::vector<uint8_t>& out, uint32_t field, bool v) {
 // Encoded size of a scalar field as put_* writes it (0 when omitted); fields here are < 16.
 inline size_t int32_field_size(int32_t v) { return v == 0 ? 0 : 1 + varint_size(int32_varint(v)); }
 inline size_t uint32_field_size(uint32_t v) { return v == 0 ? 0 : 1 + varint_size(v); }
+inline size_t uint64_field_size(uint64_t v) { return v == 0 ? 0 : 1 + varint_size(v); }
 inline size_t bool_field_size(bool v) { return v ? 2 : 0; }
+inline size_t bytes_field_size(const std::string& v) { return v.empty() ? 0 : 1 + varint_size(v.size()) + v.size(); }
 
 // ---- reading ----
 
@@ -92,7 +110,13 @@ class Reader {
   bool read_tag(uint32_t& field, uint32_t& type);
   bool read_int32(int32_t& v);
   bool read_uint32(uint32_t& v);
+  bool read_uint64(uint64_t& v);
   bool read_bool(bool& v);
+  // A bytes field's value, copied.
+  bool read_bytes(std::string& v);
+  // A string field's value, copied; false unless it is valid UTF-8 (proto3, and protobufjs's
+  // strict decoder: no overlong forms, no surrogates, nothing above U+10FFFF).
+  bool read_string(std::string& v);
   // A length prefix and the bytes it covers, as a sub-reader; this reader moves past them.
   bool read_delimited(Reader& sub);
   // Skips the value of an unknown field (or a known field sent with an unexpected wire type).

@@ -60,3 +60,39 @@ CREATE TABLE IF NOT EXISTS CmdIDConfig (
   PRIMARY KEY (id),
   UNIQUE KEY uniq_cmdid (cmdid)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+-- Beyond the reference (docs/spec/EXTENSIONS.md §2): new tables only, never an ALTER of a reference
+-- table. No row means the reference behaviour: weight 100 and no zone; policy lars; a static node.
+CREATE TABLE IF NOT EXISTS RouteNodeAttr (
+  modid      int(10) unsigned NOT NULL,
+  cmdid      int(10) unsigned NOT NULL,
+  serverip   int(10) unsigned NOT NULL,
+  serverport int(10) unsigned NOT NULL,
+  weight     int(10) unsigned NOT NULL DEFAULT 100,
+  zone       varchar(64) NOT NULL DEFAULT '',
+  PRIMARY KEY (modid, cmdid, serverip, serverport)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+CREATE TABLE IF NOT EXISTS ModulePolicy (
+  modid                   int(10) unsigned NOT NULL,
+  cmdid                   int(10) unsigned NOT NULL,
+  policy                  varchar(32) NOT NULL DEFAULT 'lars',
+  max_ejection_percent    int(10) unsigned NOT NULL DEFAULT 0,
+  panic_threshold         int(10) unsigned NOT NULL DEFAULT 0,
+  ejection_backoff_max_ms int(10) unsigned NOT NULL DEFAULT 0,
+  zone_overprovision      int(10) unsigned NOT NULL DEFAULT 0,
+  ring_size               int(10) unsigned NOT NULL DEFAULT 0,
+  PRIMARY KEY (modid, cmdid)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+CREATE TABLE IF NOT EXISTS RouteLease (
+  modid         int(10) unsigned NOT NULL,
+  cmdid         int(10) unsigned NOT NULL,
+  serverip      int(10) unsigned NOT NULL,
+  serverport    int(10) unsigned NOT NULL,
+  expires_at    bigint(20) unsigned NOT NULL,
+  registered_at bigint(20) unsigned NOT NULL,
+  ttl_ms        int(10) unsigned NOT NULL,
+  PRIMARY KEY (modid, cmdid, serverip, serverport),
+  KEY idx_lease_expiry (expires_at)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;

@@ -50,3 +50,39 @@ CREATE TABLE IF NOT EXISTS CmdIDConfig (
   cmdid   INTEGER NOT NULL UNIQUE,
   content TEXT NOT NULL DEFAULT ''
 );
+
+-- Beyond the reference (docs/spec/EXTENSIONS.md §2). No row means the reference behaviour:
+-- weight 100 and no zone; policy lars; a static node.
+CREATE TABLE IF NOT EXISTS RouteNodeAttr (
+  modid      INTEGER NOT NULL,
+  cmdid      INTEGER NOT NULL,
+  serverip   INTEGER NOT NULL,
+  serverport INTEGER NOT NULL,
+  weight     INTEGER NOT NULL DEFAULT 100,
+  zone       TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (modid, cmdid, serverip, serverport)
+);
+
+CREATE TABLE IF NOT EXISTS ModulePolicy (
+  modid                   INTEGER NOT NULL,
+  cmdid                   INTEGER NOT NULL,
+  policy                  TEXT NOT NULL DEFAULT 'lars',
+  max_ejection_percent    INTEGER NOT NULL DEFAULT 0,
+  panic_threshold         INTEGER NOT NULL DEFAULT 0,
+  ejection_backoff_max_ms INTEGER NOT NULL DEFAULT 0,
+  zone_overprovision      INTEGER NOT NULL DEFAULT 0,
+  ring_size               INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (modid, cmdid)
+);
+
+CREATE TABLE IF NOT EXISTS RouteLease (
+  modid         INTEGER NOT NULL,
+  cmdid         INTEGER NOT NULL,
+  serverip      INTEGER NOT NULL,
+  serverport    INTEGER NOT NULL,
+  expires_at    INTEGER NOT NULL,
+  registered_at INTEGER NOT NULL,
+  ttl_ms        INTEGER NOT NULL,
+  PRIMARY KEY (modid, cmdid, serverip, serverport)
+);
+CREATE INDEX IF NOT EXISTS idx_lease_expiry ON RouteLease (expires_at);

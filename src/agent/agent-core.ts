@@ -34,6 +34,9 @@ export interface AgentCore {
   /** A DNS reply or push: the module's whole host set and policy (absent: `lars`), for the balancer
    * of agentPortIndex(modid, cmdid). */
   applyRoute(modid: number, cmdid: number, hosts: readonly RouteHost[], policy?: RoutePolicy): void;
+  /** A route from the disk cache, before DNS answered: held and served as if DNS had just sent it
+   * (state NEW), pulled again on the next DNS connect. */
+  seedRoute(modid: number, cmdid: number, hosts: readonly RouteHost[], policy?: RoutePolicy): void;
   /** The DNS connection is (re-)established: every balancer pulls every route it holds again. */
   onDnsReconnected(): void;
   /** Every counter of every port, in one call. */

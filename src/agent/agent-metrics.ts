@@ -3,6 +3,7 @@
 import { Counter, Gauge } from 'prom-client';
 import type { MetricSet } from '../admin/metrics.js';
 import type { AgentCore, AgentCoreStats, AgentPortStats } from './agent-core.js';
+import type { AgentRouteCache } from './agent-route-cache.js';
 import type { DnsClient } from './dns-client.js';
 import type { ReportClient } from './report-client.js';
 
@@ -11,7 +12,7 @@ const PREFIX = 'lars_agent';
 /** (labels, value) pairs of one labelled metric, per port. */
 type Series = (p: AgentPortStats) => [Record<string, string>, number][];
 
-export function registerAgentMetrics(metrics: MetricSet, core: AgentCore, dns: DnsClient, reporter: ReportClient): void {
+export function registerAgentMetrics(metrics: MetricSet, core: AgentCore, dns: DnsClient, reporter: ReportClient, cache: AgentRouteCache | undefined): void {
   const registers = [metrics.registry];
   // One core read per scrape, shared by every per-port metric of that scrape.
   let cached: { at: number; stats: AgentCoreStats } | undefined;
@@ -82,6 +83,11 @@ export function registerAgentMetrics(metrics: MetricSet, core: AgentCore, dns: D
   metrics.counterFrom('report_connects_total', 'Connections established to the Report service', () => r().connects);
   metrics.counterFrom('reports_sent_total', 'ReportStatusRequest frames sent', () => r().reportsSent);
   metrics.counterFrom('reports_dropped_total', 'ReportStatusRequest frames dropped (Report service down or not reading)', () => r().reportsDropped);
+  const c = () => cache?.stats() ?? { loaded: 0, skipped: 0, writes: 0, writeErrors: 0 };
+  metrics.counterFrom('cache_routes_loaded_total', 'Routes loaded from the route cache on disk at start', () => c().loaded);
+  metrics.counterFrom('cache_files_skipped_total', 'Route cache files not loaded at start: corrupt, truncated, foreign, unknown version or too old', () => c().skipped);
+  metrics.counterFrom('cache_writes_total', 'Route cache files written or removed', () => c().writes);
+  metrics.counterFrom('cache_write_errors_total', 'Route cache files that could not be written or removed', () => c().writeErrors);
   metrics.counterFrom('queue_dropped_total', 'Pulls and reports the core dropped because the control plane fell behind', () => {
     const s = coreStats();
     return s.pullsQueueDropped + s.reportsQueueDropped;

@@ -19,8 +19,9 @@ export interface DnsClientOptions {
   readonly endpoints: readonly Endpoint[];
   /** The connection is up (again): pull every route. */
   readonly onConnected: () => void;
-  /** A GetRouteResponse: the module's whole host set (empty: the module has no route). */
-  readonly onRoute: (modid: number, cmdid: number, hosts: HostAddr[]) => void;
+  /** A GetRouteResponse: the module's whole host set (empty: the module has no route), and the
+   * response's body as DNS sent it (for the route cache on disk). */
+  readonly onRoute: (modid: number, cmdid: number, hosts: HostAddr[], body: Buffer) => void;
   readonly backoff?: BackoffOptions;
   readonly connectTimeoutMs?: number;
 }
@@ -122,6 +123,6 @@ export class DnsClient {
       return;
     }
     this.responses++;
-    this.opts.onRoute(rsp.modid, rsp.cmdid, rsp.host.map((h) => ({ ip: h.ip, port: h.port })));
+    this.opts.onRoute(rsp.modid, rsp.cmdid, rsp.host.map((h) => ({ ip: h.ip, port: h.port })), body);
   }
 }

@@ -95,6 +95,11 @@ export class NativeAgentCore implements AgentCore {
     this.server?.applyRoute(modid, cmdid, flat, zones, policy); // after close(): nothing to update
   }
 
+  seedRoute(modid: number, cmdid: number, hosts: readonly RouteHost[], policy?: RoutePolicy): void {
+    const { flat, zones } = packHosts(hosts);
+    this.server?.applyRoute(modid, cmdid, flat, zones, policy, true);
+  }
+
   onDnsReconnected(): void {
     this.server?.onDnsReconnected();
   }

@@ -1,6 +1,8 @@
 // Assembles a LoadBalance agent from its config: the core (native or TS) on three UDP ports, the
 // DNS client feeding it routes, the Report client taking its reports, metrics and the admin
-// endpoint. Serving starts at once and never waits on DNS, the Report service or MySQL.
+// endpoint. Serving starts at once and never waits on DNS, the Report service or MySQL: routes
+// come from the route cache on disk until DNS answers.
+import { resolve } from 'node:path';
 import { maybeStartAdminServer } from '../admin/admin-server.js';
 import { MetricSet } from '../admin/metrics.js';
 import type { AgentConfig } from '../config/types.js';
@@ -9,6 +11,7 @@ import type { RunningRole } from '../running-role.js';
 import { ipToInt32 } from '../wire/messages.js';
 import type { AgentCore, AgentCoreOptions } from './agent-core.js';
 import { registerAgentMetrics } from './agent-metrics.js';
+import { AgentRouteCache } from './agent-route-cache.js';
 import type { BackoffOptions } from './backoff.js';
 import { DnsClient } from './dns-client.js';
 import { ReportClient } from './report-client.js';
@@ -24,6 +27,8 @@ export interface RunningAgent extends RunningRole {
   readonly dns: DnsClient;
   readonly reporter: ReportClient;
   readonly metrics: MetricSet;
+  /** The route cache on disk; undefined when [agent] cache_dir is empty (or unusable). */
+  readonly cache: AgentRouteCache | undefined;
 }
 
 export interface StartAgentOptions {
@@ -39,13 +44,18 @@ async function createCore(impl: Implementation, opts: AgentCoreOptions): Promise
 
 export async function startAgent(config: AgentConfig, options: StartAgentOptions = {}): Promise<RunningAgent> {
   const impl = implementation(config.impl);
+  // Read before the core exists, so that cached routes are held before it answers anything.
+  const cache = config.agent.cacheDir === '' ? undefined : await AgentRouteCache.open(resolve(config.agent.cacheDir), config.agent.cacheMaxAgeMs);
   // The clients and the core refer to each other only through these callbacks.
   let core: AgentCore | undefined;
   const dns = new DnsClient({
     endpoints: config.dnsserver.endpoints,
     backoff: options.backoff,
     onConnected: () => core?.onDnsReconnected(),
-    onRoute: (modid, cmdid, hosts) => core?.applyRoute(modid, cmdid, hosts),
+    onRoute: (modid, cmdid, hosts, body) => {
+      core?.applyRoute(modid, cmdid, hosts);
+      cache?.onRoute(modid, cmdid, hosts, body);
+    },
   });
   const reporter = new ReportClient({
     endpoint: config.reporter.endpoint,
@@ -62,11 +72,14 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
     onReports: (reports) => reporter.send(reports),
   });
   const ports = await core.listen();
+  // Synchronously after listen(): the TS core has not read a datagram yet; the native core's
+  // threads have had microseconds. The first DNS connect pulls every seeded route again.
+  cache?.seed(core);
   dns.start();
   reporter.start();
 
   const metrics = new MetricSet('lars_agent');
-  registerAgentMetrics(metrics, core, dns, reporter);
+  registerAgentMetrics(metrics, core, dns, reporter, cache);
   const running = core;
   let admin;
   try {
@@ -88,7 +101,7 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
       },
     });
   } catch (err) {
-    await Promise.all([dns.stop(), reporter.stop(), running.close()]);
+    await Promise.all([dns.stop(), reporter.stop(), running.close(), cache?.close()]);
     throw err;
   }
   const endpoints = config.dnsserver.endpoints.map((e) => `${e.ip}:${e.port}`).join(', ');
@@ -100,13 +113,17 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
     dns,
     reporter,
     metrics,
+    cache,
     listening: [
       `LoadBalance agent (${impl}) listening on UDP ${config.agent.ip}:${ports.join(', ')}; caller ${config.agent.callerIp}`,
       `DNS service ${endpoints}; Report service ${config.reporter.endpoint.ip}:${config.reporter.endpoint.port}; reports every ${config.agent.reportIntervalMs} ms`,
       admin ? `metrics on http://${config.admin.ip}:${admin.port}/metrics` : 'metrics endpoint disabled ([admin] port = 0)',
+      cache ? `route cache in ${resolve(config.agent.cacheDir)} (${cache.stats().loaded} routes loaded)` : 'no route cache on disk ([agent] cache_dir is empty or unusable)',
     ],
     async stop() {
       await dns.stop();
+      // No more routes arrive: a clean stop writes every route change still pending.
+      await cache?.close();
       // Closing the core hands its last reports to the Report client, which sends them as it closes.
       await running.close();
       await reporter.stop();

@@ -119,6 +119,11 @@ export class TsAgentCore implements AgentCore {
     this.ports[agentPortIndex(modid, cmdid)]?.balancer.applyRoute(modid, cmdid, hosts, nowMs(), policy);
   }
 
+  seedRoute(modid: number, cmdid: number, hosts: readonly RouteHost[], policy?: RoutePolicy): void {
+    if (this.closed) return;
+    this.ports[agentPortIndex(modid, cmdid)]?.balancer.seedRoute(modid, cmdid, hosts, nowMs(), policy);
+  }
+
   onDnsReconnected(): void {
     if (this.closed) return;
     for (const p of this.ports) this.queuePulls(p.balancer.onDnsReconnected());

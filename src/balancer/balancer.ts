@@ -216,21 +216,27 @@ export class Balancer implements BalancerApi {
     return true;
   }
 
+  /** A new route (state PULLING) in the table. */
+  private create(modid: number, cmdid: number, now: number): Route {
+    const r = new Route(this.config, modid, cmdid, now);
+    let byCmd = this.index.get(modid);
+    if (byCmd === undefined) {
+      byCmd = new Map();
+      this.index.set(modid, byCmd);
+    }
+    byCmd.set(cmdid, r);
+    this.order.add(r);
+    return r;
+  }
+
   /** Looks a module up for a pick or get_route, creating it or queuing a re-pull as the rules say.
    * No route when the module is unknown and the new-pull cap of this second is spent. */
   private use(modid: number, cmdid: number, now: number): { route: Route | undefined; pull: boolean } {
-    let byCmd = this.index.get(modid);
-    let r = byCmd?.get(cmdid);
+    let r = this.find(modid, cmdid);
     if (r === undefined) {
       // A client asking for modules that do not exist must not turn the agent into a flood on DNS.
       if (!this.takeNewPull(now)) return { route: undefined, pull: false };
-      r = new Route(this.config, modid, cmdid, now);
-      if (byCmd === undefined) {
-        byCmd = new Map();
-        this.index.set(modid, byCmd);
-      }
-      byCmd.set(cmdid, r);
-      this.order.add(r);
+      r = this.create(modid, cmdid, now);
       this.queuePull(r);
       return { route: r, pull: true };
     }
@@ -308,6 +314,11 @@ export class Balancer implements BalancerApi {
     byCmd.delete(r.cmdid);
     if (byCmd.size === 0) this.index.delete(r.modid);
     this.order.delete(r);
+  }
+
+  seedRoute(modid: number, cmdid: number, hosts: readonly RouteHost[], now: number, policy?: RoutePolicy): boolean {
+    if (this.find(modid | 0, cmdid | 0) === undefined) this.create(modid | 0, cmdid | 0, now);
+    return this.applyRoute(modid, cmdid, hosts, now, policy);
   }
 
   onDnsReconnected(): ModuleId[] {

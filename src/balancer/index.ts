@@ -45,6 +45,9 @@ export interface Balancer {
    * the others keep their state and take their new weight; an empty set makes the route EMPTY (at
    * most maxEmptyRoutes are kept, the oldest dropped first). False (ignored) for an unknown route. */
   applyRoute(modid: number, cmdid: number, hosts: readonly RouteHost[], now: number, policy?: RoutePolicy): boolean;
+  /** A route from the agent's disk cache: created when the table does not hold it, then applied as
+   * a DNS reply (state NEW). It is pulled again on the next DNS connect, and DNS's answer wins. */
+  seedRoute(modid: number, cmdid: number, hosts: readonly RouteHost[], now: number, policy?: RoutePolicy): boolean;
   /** The DNS connection is up again: every route must be pulled again. Returns every module (creation
    * order) and empties the pull queue, which the list includes. PULLING routes become NEW, so that a
    * route whose pull is lost again is pulled on use rather than waiting forever. */
@@ -88,6 +91,10 @@ class NativeBalancer implements Balancer {
     const { flat, zones } = packHosts(hosts);
     return this.native.applyRoutePacked(modid, cmdid, flat, zones, now, policy);
   }
+  seedRoute(modid: number, cmdid: number, hosts: readonly RouteHost[], now: number, policy?: RoutePolicy): boolean {
+    const { flat, zones } = packHosts(hosts);
+    return this.native.seedRoutePacked(modid, cmdid, flat, zones, now, policy);
+  }
   onDnsReconnected(): ModuleId[] {
     return this.native.onDnsReconnected();
   }
@@ -103,7 +110,8 @@ class NativeBalancer implements Balancer {
 }
 
 /** What native/binding/balancer_binding.cc's Balancer objects offer. */
-export interface NativeBalancerObject extends Omit<Balancer, 'applyRoute'> {
+export interface NativeBalancerObject extends Omit<Balancer, 'applyRoute' | 'seedRoute'> {
   /** Hosts packed by packHosts. */
   applyRoutePacked(modid: number, cmdid: number, flat: Int32Array, zones: string[], now: number, policy?: RoutePolicy): boolean;
+  seedRoutePacked(modid: number, cmdid: number, flat: Int32Array, zones: string[], now: number, policy?: RoutePolicy): boolean;
 }

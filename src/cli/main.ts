@@ -6,7 +6,8 @@ import type { Command } from './command.js';
 // Loaded lazily so that `lars route ls` does not pay for the daemons' modules.
 const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {
   db: { summary: 'create the schema (db init) or load demo routes (db seed)', load: async () => (await import('./commands/db.js')).dbCommand },
-  route: { summary: 'add, remove and list route nodes (route add|rm|ls)', load: async () => (await import('./commands/route.js')).routeCommand },
+  route: { summary: 'add, change, remove and list route nodes (route add|set|rm|ls)', load: async () => (await import('./commands/route.js')).routeCommand },
+  policy: { summary: "set, show and remove a module's scheduling policy (policy set|show|rm)", load: async () => (await import('./commands/policy.js')).policyCommand },
   dns: { summary: 'run the DNS service (routes to agents, pushes on change)', load: async () => (await import('./commands/dns.js')).dnsCommand },
   reporter: { summary: 'run the Report service (stores call statistics)', load: async () => (await import('./commands/reporter.js')).reporterCommand },
   agent: { summary: 'run the LoadBalance agent (get_host/report/get_route over UDP)', load: async () => (await import('./commands/agent.js')).agentCommand },

@@ -99,6 +99,10 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
   { section: 'reactor', key: 'port', type: port(0), roles: SERVERS, default: { dns: '7778', reporter: '7779' }, doc: 'TCP port of the DNS / Report service (0: any free port)' },
   { section: 'reactor', key: 'threadNum', type: int(1, 256), roles: SERVERS, default: '1', doc: 'I/O threads of the reactor' },
   { section: 'reactor', key: 'maxConn', type: int(1, 10_000_000), roles: SERVERS, default: '20000', doc: 'connections accepted at most; more are closed at once' },
+  {
+    section: 'reactor', key: 'max_subscriptions_per_conn', type: int(1, 100_000_000), roles: ['dns'], default: '100000',
+    doc: 'modules one connection may subscribe to; past it requests are answered but not subscribed (counted and logged)',
+  },
 
   // [dns]: the DNS service
   { section: 'dns', key: 'poll_interval_ms', type: int(10, 3_600_000), roles: ['dns'], default: '1000', doc: 'how often RouteVersion is polled for a new version' },
@@ -108,6 +112,7 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
   { section: 'reporter', key: 'db_thread_cnt', type: int(1, 64), roles: ['reporter'], default: '3', doc: 'database writer connections of the Report service' },
   { section: 'reporter', key: 'buffer_max_keys', type: int(1, 100_000_000), roles: ['reporter'], default: '1000000', doc: 'distinct (modid, cmdid, ip, port, caller) keys held while the database is slow or down; more are dropped and counted' },
   { section: 'reporter', key: 'flush_interval_ms', type: int(1, 60_000), roles: ['reporter'], default: '100', doc: 'how often held reports are written in a batch' },
+  { section: 'reporter', key: 'stop_deadline_ms', type: int(1, 600_000), roles: ['reporter'], default: '10000', doc: 'on a stop, how long writing the held rows may take before the rest is logged as not written' },
   // ... and where the agent finds it
   { section: 'reporter', key: 'ip', type: ipv4, roles: AGENT, default: '127.0.0.1', doc: 'address of the Report service (agent)' },
   { section: 'reporter', key: 'port', type: port(), roles: AGENT, default: '7779', doc: 'TCP port of the Report service (agent)' },
@@ -131,6 +136,8 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
   { section: 'agent', key: 'report_interval_ms', type: int(10, 3_600_000), roles: AGENT, default: '1000', doc: 'how often call statistics are sent to the Report service' },
   { section: 'agent', key: 'max_empty_routes', type: int(0, 10_000_000), roles: AGENT, default: '10000', doc: 'routes DNS answered empty kept per port (they answer NOEXIST without pulling); past it the oldest is dropped' },
   { section: 'agent', key: 'max_new_pulls_per_s', type: int(1, 1_000_000), roles: AGENT, default: '1000', doc: 'pulls per second and port for modules the agent does not hold; past it get_host answers NOEXIST without a pull' },
+  { section: 'agent', key: 'cache_dir', type: text, roles: AGENT, default: 'var/agent-cache', doc: 'directory of the route cache on disk, relative to the working directory; empty: no cache' },
+  { section: 'agent', key: 'cache_max_age', type: seconds(1, 10 * 365 * 86400), roles: AGENT, default: '604800', doc: 'cached routes older than this many seconds are not loaded at start' },
 
   // [loadbalance]: docs/spec/BALANCER.md
   { section: 'loadbalance', key: 'probe_num', type: int(0, 1_000_000), roles: AGENT, default: '10', doc: 'after this many ordinary picks the next pick probes an overloaded node' },

@@ -123,7 +123,7 @@ function build(role: Role, file: string | undefined, raw: ReadonlyMap<string, Ra
     store,
     admin: { ip: str('admin.ip'), port: num('admin.port') },
   };
-  const reactor = (): DnsConfig['reactor'] => ({
+  const reactor = (): ReporterConfig['reactor'] => ({
     ip: str('reactor.ip'),
     port: num('reactor.port'),
     threadNum: num('reactor.threadNum'),
@@ -133,7 +133,7 @@ function build(role: Role, file: string | undefined, raw: ReadonlyMap<string, Ra
   switch (role) {
     case 'dns':
       return {
-        role, ...common, reactor: reactor(),
+        role, ...common, reactor: { ...reactor(), maxSubscriptionsPerConn: num('reactor.max_subscriptions_per_conn') },
         dns: { pollIntervalMs: num('dns.poll_interval_ms'), fullReloadMs: num('dns.full_reload_ms') },
       };
     case 'reporter':
@@ -143,6 +143,7 @@ function build(role: Role, file: string | undefined, raw: ReadonlyMap<string, Ra
           dbThreadCnt: num('reporter.db_thread_cnt'),
           bufferMaxKeys: num('reporter.buffer_max_keys'),
           flushIntervalMs: num('reporter.flush_interval_ms'),
+          stopDeadlineMs: num('reporter.stop_deadline_ms'),
         },
       };
     case 'agent':
@@ -155,6 +156,8 @@ function build(role: Role, file: string | undefined, raw: ReadonlyMap<string, Ra
           reportIntervalMs: num('agent.report_interval_ms'),
           maxEmptyRoutes: num('agent.max_empty_routes'),
           maxNewPullsPerS: num('agent.max_new_pulls_per_s'),
+          cacheDir: str('agent.cache_dir'),
+          cacheMaxAgeMs: num('agent.cache_max_age'),
         },
         dnsserver: { endpoints: dnsEndpoints(raw, values) },
         reporter: { endpoint: { ip: str('reporter.ip'), port: num('reporter.port') } },

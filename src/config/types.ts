@@ -71,7 +71,8 @@ interface CommonConfig {
 
 export interface DnsConfig extends CommonConfig {
   readonly role: 'dns';
-  readonly reactor: ReactorConfig;
+  /** [reactor] max_subscriptions_per_conn (100000): one connection's subscriptions at most. */
+  readonly reactor: ReactorConfig & { readonly maxSubscriptionsPerConn: number };
   /** [dns] poll_interval_ms (1000), full_reload_ms (10000). */
   readonly dns: { readonly pollIntervalMs: number; readonly fullReloadMs: number };
 }
@@ -79,13 +80,14 @@ export interface DnsConfig extends CommonConfig {
 export interface ReporterConfig extends CommonConfig {
   readonly role: 'reporter';
   readonly reactor: ReactorConfig;
-  /** [reporter] db_thread_cnt (writer connections), buffer_max_keys, flush_interval_ms. */
-  readonly reporter: { readonly dbThreadCnt: number; readonly bufferMaxKeys: number; readonly flushIntervalMs: number };
+  /** [reporter] db_thread_cnt (writer connections), buffer_max_keys, flush_interval_ms, stop_deadline_ms. */
+  readonly reporter: { readonly dbThreadCnt: number; readonly bufferMaxKeys: number; readonly flushIntervalMs: number; readonly stopDeadlineMs: number };
 }
 
 export interface AgentConfig extends CommonConfig {
   readonly role: 'agent';
-  /** [agent] ip, port (first of three UDP ports), caller_ip, report_interval_ms, max_empty_routes, max_new_pulls_per_s. */
+  /** [agent] ip, port (first of three UDP ports), caller_ip, report_interval_ms, max_empty_routes,
+   * max_new_pulls_per_s, cache_dir ('' = off), cache_max_age. */
   readonly agent: {
     readonly ip: string;
     readonly port: number;
@@ -93,6 +95,8 @@ export interface AgentConfig extends CommonConfig {
     readonly reportIntervalMs: number;
     readonly maxEmptyRoutes: number;
     readonly maxNewPullsPerS: number;
+    readonly cacheDir: string;
+    readonly cacheMaxAgeMs: number;
   };
   /** [dnsserver] ip, port — or `endpoints = ip:port, ip:port` for failover. */
   readonly dnsserver: { readonly endpoints: readonly Endpoint[] };

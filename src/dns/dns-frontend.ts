@@ -7,6 +7,8 @@ import type { RouteIndex } from './route-index.js';
 export interface DnsFrontendStats {
   readonly connections: number;
   readonly subscriptions: number;
+  /** Requests answered but not subscribed: the connection was at maxSubscriptionsPerConn. */
+  readonly subscriptionsRefused: number;
   readonly accepted: number;
   readonly rejectedMaxConn: number;
   readonly framesIn: number;
@@ -19,7 +21,7 @@ export interface DnsFrontendStats {
 }
 
 export interface DnsFrontend {
-  /** Starts listening; resolves to the bound port. */
+  /** Starts listening; resolves to the bound port. Rejects with LarsError ERR_LISTEN. */
   listen(): Promise<number>;
   /** Replaces the routes served, atomically: requests see the old or the new index, never a mix. */
   setIndex(index: RouteIndex): void;
@@ -37,4 +39,6 @@ export interface DnsFrontendOptions {
   readonly threadNum: number;
   /** A connection whose unsent output passes this many bytes is closed (a peer that never reads). */
   readonly outputCapBytes: number;
+  /** Modules one connection may subscribe to; past it, requests are answered but not subscribed. */
+  readonly maxSubscriptionsPerConn: number;
 }

@@ -1,6 +1,7 @@
 // The native DNS frontend: requests, subscriptions and replies are handled by C++ on the
 // reactor's threads (native/dns/DnsServer). TypeScript only hands it whole tables and lists
 // of changed modules.
+import { LarsError } from '../errors.js';
 import { loadNative } from '../native/addon.js';
 import type { ModuleKey } from '../store/store.js';
 import type { DnsFrontend, DnsFrontendOptions, DnsFrontendStats } from './dns-frontend.js';
@@ -15,13 +16,16 @@ export class NativeDnsFrontend implements DnsFrontend {
 
   async listen(): Promise<number> {
     const { DnsServer } = loadNative().servers;
-    this.server = new DnsServer({
-      ip: this.opts.ip,
-      port: this.opts.port,
-      ioThreads: this.opts.threadNum,
-      maxConnections: this.opts.maxConn,
-      outputCap: this.opts.outputCapBytes,
-    });
+    this.server = new DnsServer(
+      {
+        ip: this.opts.ip,
+        port: this.opts.port,
+        ioThreads: this.opts.threadNum,
+        maxConnections: this.opts.maxConn,
+        outputCap: this.opts.outputCapBytes,
+      },
+      this.opts.maxSubscriptionsPerConn,
+    );
     return this.server.port();
   }
 
@@ -44,6 +48,7 @@ export class NativeDnsFrontend implements DnsFrontend {
     return {
       connections: s.connections,
       subscriptions: s.subscriptions,
+      subscriptionsRefused: s.subscriptionsRefused,
       accepted: s.connections_accepted,
       rejectedMaxConn: s.connections_rejected_maxconn + s.connections_rejected_fd,
       framesIn: s.frames_in,
@@ -62,7 +67,7 @@ export class NativeDnsFrontend implements DnsFrontend {
   }
 
   private running(): NativeDnsServer {
-    if (this.server === undefined) throw new Error('the DNS frontend is not listening');
+    if (this.server === undefined) throw new LarsError('ERR_USAGE', 'the DNS frontend is not listening: call listen() first');
     return this.server;
   }
 }

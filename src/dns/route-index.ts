@@ -1,6 +1,7 @@
-// The DNS service's in-memory routes: one pre-encoded GetRouteResponse frame per module, built
-// once per reload and reused for every reply and push, so serving a request is a map lookup
-// and a write. Both frontends serve from it: the TS one directly, the native one from the
+// The DNS service's in-memory routes: one pre-encoded GetRouteResponse frame per module (nodes
+// with their weights and zones, and the module's policy), built once per reload and reused for
+// every reply and push, so serving a request is a map lookup and a write. A module without
+// attributes or policy is the same frame as in the reference. Both frontends serve from it: the TS one directly, the native one from the
 // serialised copy `toNativeTable()` hands to C++ in one call.
 import type { ModuleKey, ModuleRoute, RouteTable } from '../store/store.js';
 import { encodeFrame } from '../wire/frame.js';
@@ -10,19 +11,18 @@ import { moduleKey } from '../wire/module-key.js';
 interface IndexedModule {
   readonly modid: number;
   readonly cmdid: number;
-  /** The whole frame (header + body) of this module's GetRouteResponse. */
+  /** The whole frame (header + body) of this module's GetRouteResponse; equal bytes = an unchanged route. */
   readonly frame: Buffer;
-  /** The node set as text, to tell whether a reload changed it. */
-  readonly signature: string;
 }
 
-export function encodeRouteFrame(modid: number, cmdid: number, hosts: ModuleRoute['hosts']): Buffer {
+export function encodeRouteFrame(modid: number, cmdid: number, hosts: ModuleRoute['hosts'], policy?: ModuleRoute['policy']): Buffer {
   return encodeFrame(
     MsgId.GetRouteResponse,
     encodeBody(MsgId.GetRouteResponse, {
       modid: modid | 0,
       cmdid: cmdid | 0,
-      host: hosts.map((h) => ({ ip: ipToInt32(h.ip), port: h.port })),
+      host: hosts.map((h) => ({ ip: ipToInt32(h.ip), port: h.port, weight: h.weight, zone: h.zone })),
+      policy,
     }),
   );
 }
@@ -37,12 +37,7 @@ export class RouteIndex {
     this.lastChangeId = table.lastChangeId;
     this.modules = new Map();
     for (const m of table.modules) {
-      this.modules.set(moduleKey(m.modid, m.cmdid), {
-        modid: m.modid,
-        cmdid: m.cmdid,
-        frame: encodeRouteFrame(m.modid, m.cmdid, m.hosts),
-        signature: m.hosts.map((h) => `${h.ip}:${h.port}`).join(','),
-      });
+      this.modules.set(moduleKey(m.modid, m.cmdid), { modid: m.modid, cmdid: m.cmdid, frame: encodeRouteFrame(m.modid, m.cmdid, m.hosts, m.policy) });
     }
   }
 
@@ -58,11 +53,12 @@ export class RouteIndex {
     return this.modules.get(moduleKey(modid, cmdid))?.frame ?? encodeRouteFrame(modid, cmdid, []);
   }
 
-  /** Modules whose node set differs between `before` and this index (added, removed or edited). */
+  /** Modules whose route differs between `before` and this index (added, removed, or nodes, weights, zones or policy edited). */
   changedSince(before: RouteIndex): ModuleKey[] {
     const changed: ModuleKey[] = [];
     for (const [key, m] of this.modules) {
-      if (before.modules.get(key)?.signature !== m.signature) changed.push({ modid: m.modid, cmdid: m.cmdid });
+      const old = before.modules.get(key);
+      if (old === undefined || !old.frame.equals(m.frame)) changed.push({ modid: m.modid, cmdid: m.cmdid });
     }
     for (const [key, m] of before.modules) {
       if (!this.modules.has(key)) changed.push({ modid: m.modid, cmdid: m.cmdid });

@@ -29,6 +29,11 @@ function registerMetrics(metrics: MetricSet, service: DnsService, frontend: DnsF
   const s = () => service.stats();
   metrics.gaugeFrom('connections', 'Open agent connections', () => f().connections);
   metrics.gaugeFrom('subscriptions', 'Module subscriptions over all connections', () => f().subscriptions);
+  metrics.counterFrom(
+    'subscriptions_refused_total',
+    'Requests answered but not subscribed: the connection was at [reactor] max_subscriptions_per_conn',
+    () => f().subscriptionsRefused,
+  );
   metrics.counterFrom('connections_accepted_total', 'Connections accepted', () => f().accepted);
   metrics.counterFrom('connections_rejected_total', 'Connections closed at once because maxConn was reached', () => f().rejectedMaxConn);
   metrics.counterFrom('frames_in_total', 'Frames received', () => f().framesIn);
@@ -55,6 +60,7 @@ export async function startDns(config: DnsConfig): Promise<RunningDns> {
     maxConn: config.reactor.maxConn,
     threadNum: config.reactor.threadNum,
     outputCapBytes: DEFAULT_OUTPUT_CAP_BYTES,
+    maxSubscriptionsPerConn: config.reactor.maxSubscriptionsPerConn,
   });
   const service = new DnsService({
     store,

@@ -16,9 +16,10 @@ export class TsDnsFrontend implements DnsFrontend {
   private readonly subscribers = new Map<string, Set<FrameConnection>>();
   private readonly subscriptionsOf = new Map<FrameConnection, Set<string>>();
   private subscriptionCount = 0;
+  private subscriptionsRefused = 0;
   private pushes = 0;
 
-  constructor(opts: DnsFrontendOptions) {
+  constructor(private readonly opts: DnsFrontendOptions) {
     this.server = new TcpFrameServer({
       ...opts,
       msgid: MsgId.GetRouteRequest,
@@ -54,6 +55,7 @@ export class TsDnsFrontend implements DnsFrontend {
     return {
       connections: this.server.connectionCount,
       subscriptions: this.subscriptionCount,
+      subscriptionsRefused: this.subscriptionsRefused,
       accepted: c.accepted,
       rejectedMaxConn: c.rejectedMaxConn,
       framesIn: c.framesIn,
@@ -79,6 +81,15 @@ export class TsDnsFrontend implements DnsFrontend {
     let mine = this.subscriptionsOf.get(conn);
     if (mine === undefined) this.subscriptionsOf.set(conn, (mine = new Set()));
     if (mine.has(key)) return;
+    if (mine.size >= this.opts.maxSubscriptionsPerConn) {
+      this.subscriptionsRefused++;
+      log.limited(
+        'warn',
+        'subscription-cap',
+        `connection from ${conn.socket.remoteAddress}:${conn.socket.remotePort} is subscribed to max_subscriptions_per_conn (${this.opts.maxSubscriptionsPerConn}) modules; further requests are answered but not subscribed (${this.subscriptionsRefused} refused so far)`,
+      );
+      return;
+    }
     mine.add(key);
     let subs = this.subscribers.get(key);
     if (subs === undefined) this.subscribers.set(key, (subs = new Set()));

@@ -73,7 +73,10 @@ export function loadAddonFrom(path: string, sourcesDir: string): NativeAddon {
       );
     }
   }
-  return createRequire(import.meta.url)(path) as NativeAddon;
+  const addon = createRequire(import.meta.url)(path) as NativeAddon;
+  // Once per load, as better-sqlite3 does with SqliteError: the addon throws LarsError with a code.
+  addon.setErrorClass(LarsError);
+  return addon;
 }
 
 let loaded: NativeAddon | undefined;

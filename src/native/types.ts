@@ -1,6 +1,7 @@
 // The shape of the C++ addon's exports (native/binding). Each binding module adds its part here.
 
 import type { BalancerConfig, NativeBalancerObject, RoutePolicy } from '../balancer/index.js';
+import type { LarsErrorCode } from '../errors.js';
 import type { DatagramResult, FrameBatch } from '../wire/frame.js';
 import type { WireMessage } from '../wire/messages.js';
 
@@ -13,7 +14,7 @@ export interface NativeBalancerModule {
 /** native/binding/wire_binding.cc: the C++ wire codec (native/wire), for tests and tools; the hot
  * path calls it from C++. Callers normally go through nativeCodec() in src/wire/codec.ts. */
 export interface NativeWire {
-  /** Header + canonical body. TypeError/RangeError for a badly typed or oversized message. */
+  /** Header + canonical body. LarsError ERR_INVALID_INPUT for a badly typed or oversized message. */
   encodeFrame(msgid: number, message: object): Buffer;
   /** null for an unknown msgid or a malformed body. */
   decodeBody(msgid: number, body: Uint8Array): WireMessage | null;
@@ -53,14 +54,20 @@ export interface NativeReactorCounters {
 
 /** native/binding/server_binding.cc: the DNS and Report services' network sides on the reactor. */
 export interface NativeServers {
-  /** Serves GetRouteRequest and subscriptions in C++ on its own threads. close() stops them. */
-  readonly DnsServer: new (options: NativeListenOptions) => {
+  /** Serves GetRouteRequest and subscriptions in C++ on its own threads. close() stops them.
+   * LarsError ERR_LISTEN when it cannot start (address in use, no thread or descriptor left). */
+  readonly DnsServer: new (options: NativeListenOptions, maxSubscriptionsPerConn: number) => {
     port(): number;
     /** The whole table, as RouteIndex.toNativeTable() serialises it. */
     setTable(table: Buffer): void;
     /** modid, cmdid pairs of the modules to push. */
     push(modules: Uint32Array): void;
-    stats(): NativeReactorCounters & { readonly subscriptions: number; readonly replies: number; readonly pushes: number };
+    stats(): NativeReactorCounters & {
+      readonly subscriptions: number;
+      readonly subscriptionsRefused: number;
+      readonly replies: number;
+      readonly pushes: number;
+    };
     close(): void;
   };
   /** Decodes ReportStatusRequest on its own threads into a buffer coalesced by key and bounded
@@ -76,6 +83,9 @@ export interface NativeServers {
     /** Keys waiting to be written (a cheap read, unlike stats()). */
     buffered(): number;
     stats(): NativeReactorCounters & { readonly badRows: number; readonly buffered: number; readonly accepted: number; readonly dropped: number };
+    /** Closes the listener and every connection; the buffer (take, restore, buffered) and stats() stay. */
+    stopServing(): void;
+    /** Frees the server and its buffer. */
     close(): void;
   };
 }
@@ -141,8 +151,10 @@ export interface AgentCoreStats {
 export interface NativeAgentServer {
   /** [base, base + 1, base + 2] */
   ports(): number[];
-  /** The module's whole host set packed by packHosts, and its policy; applied by the balancer of (modid + cmdid) % 3. */
-  applyRoute(modid: number, cmdid: number, flat: Int32Array, zones: string[], policy?: RoutePolicy): void;
+  /** The module's whole host set packed by packHosts, and its policy; applied by the balancer of
+   * (modid + cmdid) % 3. seed: a route from the disk cache, created when the balancer does not hold
+   * it (seedRoute). */
+  applyRoute(modid: number, cmdid: number, flat: Int32Array, zones: string[], policy?: RoutePolicy, seed?: boolean): void;
   onDnsReconnected(): void;
   /** Read in each port's loop thread. */
   stats(): AgentCoreStats;
@@ -163,6 +175,8 @@ export interface NativeAgentModule {
 }
 
 export interface NativeAddon {
+  /** Every error the addon throws is an instance of this class (LarsError), with a code. */
+  setErrorClass(errorClass: new (code: LarsErrorCode, message: string) => Error): void;
   readonly balancer: NativeBalancerModule;
   readonly wire: NativeWire;
   readonly servers: NativeServers;

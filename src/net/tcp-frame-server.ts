@@ -4,6 +4,7 @@
 // Report services' TS frontends are built on it.
 import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { LarsError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { FrameDecoder } from '../wire/frame.js';
 import { decodeBody, type BodyOf, type MsgId } from '../wire/messages.js';
@@ -70,11 +71,16 @@ export class TcpFrameServer<M extends MsgId> {
     return this.connections.size;
   }
 
+  /** Resolves to the bound port; rejects with LarsError ERR_LISTEN (address in use, EMFILE, ...). */
   listen(): Promise<number> {
     return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
+      const fail = (err: NodeJS.ErrnoException): void => {
+        const hint = err.code === 'EMFILE' || err.code === 'ENFILE' ? ' (raise the open-file limit, ulimit -n)' : '';
+        reject(new LarsError('ERR_LISTEN', `cannot listen on ${this.opts.ip}:${this.opts.port}: ${err.message}${hint}`, { cause: err }));
+      };
+      this.server.once('error', fail);
       this.server.listen({ host: this.opts.ip, port: this.opts.port, backlog: 4096 }, () => {
-        this.server.off('error', reject);
+        this.server.off('error', fail);
         resolve((this.server.address() as AddressInfo).port);
       });
     });

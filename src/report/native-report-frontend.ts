@@ -1,6 +1,7 @@
 // The native Report frontend: frames are read, decoded and coalesced by key by C++ on the
 // reactor's threads (native/report); the writers take rows from that buffer in batches, one
 // call per batch, at the pace the store accepts them.
+import { LarsError } from '../errors.js';
 import { loadNative } from '../native/addon.js';
 import type { CallStatus } from '../store/store.js';
 import { ipToUint32 } from '../wire/messages.js';
@@ -95,12 +96,16 @@ export class NativeReportFrontend implements ReportFrontend {
   }
 
   async close(): Promise<void> {
+    this.server?.stopServing();
+  }
+
+  dispose(): void {
     this.server?.close();
     this.server = undefined;
   }
 
   private running(): NativeReportServer {
-    if (this.server === undefined) throw new Error('the Report frontend is not listening');
+    if (this.server === undefined) throw new LarsError('ERR_USAGE', 'the Report frontend is not listening: call listen() first');
     return this.server;
   }
 }

@@ -21,7 +21,10 @@ export interface ReportFrontend {
   readonly buffer: RowBuffer;
   listen(): Promise<number>;
   stats(): ReportFrontendStats;
+  /** Stops accepting and closes every connection; the buffer stays, for the writers to drain. */
   close(): Promise<void>;
+  /** Frees the buffer, once the writers are done with it. */
+  dispose(): void;
 }
 
 export interface ReportFrontendOptions {

@@ -21,6 +21,7 @@ export interface ReportWriterStats {
 
 export class ReportWriter {
   private inFlight = 0;
+  private inFlightRows = 0;
   private storeUp: boolean | undefined;
   private backoffMs: number;
   private retryAt = 0;
@@ -48,31 +49,51 @@ export class ReportWriter {
     return { storeUp: this.storeUp !== false, rowsWritten: this.rowsWritten, batchesWritten: this.batchesWritten, storeErrors: this.storeErrors };
   }
 
-  /** Stops the timer after writing what the buffer holds (bounded by `deadlineMs`). */
-  async stop(deadlineMs: number): Promise<void> {
+  /**
+   * Writes what the buffer holds, retrying a failing store with the usual backoff, until nothing
+   * is left or `deadlineMs` has passed; then stops for good. Call it once the network side no
+   * longer adds rows. Logs how many held rows it could not write (rows of a batch still in
+   * flight at the deadline count as not written), and resolves to that number.
+   */
+  async stop(deadlineMs: number): Promise<number> {
     clearInterval(this.timer);
     const deadline = Date.now() + deadlineMs;
-    this.retryAt = 0;
-    while (!this.stopped && Date.now() < deadline && (this.buffer.size > 0 || this.inFlight > 0)) {
+    this.retryAt = 0; // the store may be back already: try at once, not after the backoff
+    while (Date.now() < deadline && (this.buffer.size > 0 || this.inFlight > 0)) {
       this.pump();
-      await new Promise<void>((resolve) => this.idle.push(resolve));
-      if (this.storeUp === false) break;
+      // With a batch in flight, wake when it ends; in a backoff, when the next try is due.
+      await this.wake(Math.min(this.inFlight > 0 ? deadline : this.retryAt, deadline) - Date.now());
     }
     this.stopped = true;
-    if (this.buffer.size > 0) log.error(`stopping with ${this.buffer.size} status rows unwritten: the store is unreachable`);
+    const unwritten = this.buffer.size + this.inFlightRows;
+    if (unwritten > 0) {
+      log.error(`could not write ${unwritten} held rows within the stop deadline of ${deadlineMs} ms: store ${this.store.description} did not take them`);
+    }
+    return unwritten;
+  }
+
+  private wake(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, Math.max(0, ms));
+      this.idle.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   private pump(): void {
-    if (Date.now() < this.retryAt) return;
+    if (this.stopped || Date.now() < this.retryAt) return;
     while (this.inFlight < this.writers && this.buffer.size > 0) {
       const rows = this.buffer.take(BATCH_ROWS);
       this.inFlight++;
+      this.inFlightRows += rows.length;
       this.store.upsertCallStatus(rows).then(
         () => {
           this.rowsWritten += rows.length;
           this.batchesWritten++;
           this.mark(true);
-          this.done();
+          this.done(rows.length);
           // Keep going while there is a backlog, without waiting for the timer.
           if (this.buffer.size > 0) this.pump();
         },
@@ -82,14 +103,15 @@ export class ReportWriter {
           this.mark(false, err);
           this.retryAt = Date.now() + this.backoffMs;
           this.backoffMs = Math.min(this.backoffMs * 2, MAX_BACKOFF_MS);
-          this.done();
+          this.done(rows.length);
         },
       );
     }
   }
 
-  private done(): void {
+  private done(rows: number): void {
     this.inFlight--;
+    this.inFlightRows -= rows;
     for (const resolve of this.idle.splice(0)) resolve();
   }
 

@@ -12,9 +12,6 @@ import type { ReportFrontend, ReportFrontendOptions } from './report-frontend.js
 import { ReportWriter } from './report-writer.js';
 import { TsReportFrontend } from './ts-report-frontend.js';
 
-/** How long a stop may spend writing what the buffer still holds. */
-const FLUSH_ON_STOP_MS = 3_000;
-
 export interface RunningReporter extends RunningRole {
   readonly port: number;
   readonly adminPort: number;
@@ -68,6 +65,17 @@ export async function startReporter(config: ReporterConfig): Promise<RunningRepo
     registry: metrics.registry,
     health: () => ({ ok: w().storeUp, buffered: buffer.size, dropped: buffer.dropped, ...w(), ...f() }),
   });
+  // A daemon flushes what it holds: first no more input, then write the buffer (bounded by the
+  // stop deadline; the writer logs what it could not write), and only then free it (after the
+  // metrics endpoint, which reads it, has closed).
+  const stopInOrder = async (): Promise<void> => {
+    await frontend.close();
+    await writer.stop(config.reporter.stopDeadlineMs);
+    await admin?.close();
+    frontend.dispose();
+    await store.close();
+  };
+  let stopping: Promise<void> | undefined;
   return {
     port,
     adminPort: admin?.port ?? 0,
@@ -78,11 +86,10 @@ export async function startReporter(config: ReporterConfig): Promise<RunningRepo
       `Report service (${impl}) listening on ${config.reactor.ip}:${port}, store ${store.description}`,
       admin ? `metrics on http://${config.admin.ip}:${admin.port}/metrics` : 'metrics endpoint disabled ([admin] port = 0)',
     ],
-    async stop() {
-      await frontend.close();
-      await writer.stop(FLUSH_ON_STOP_MS);
-      await admin?.close();
-      await store.close();
+    stopDeadlineMs: config.reporter.stopDeadlineMs,
+    stop() {
+      stopping ??= stopInOrder();
+      return stopping;
     },
   };
 }

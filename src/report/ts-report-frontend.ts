@@ -54,4 +54,8 @@ export class TsReportFrontend implements ReportFrontend {
   close(): Promise<void> {
     return this.server.close();
   }
+
+  dispose(): void {
+    // The buffer is plain memory, freed with this object.
+  }
 }

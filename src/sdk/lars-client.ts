@@ -6,10 +6,12 @@
 // A LarsClient owns one udp4 socket (bound to an ephemeral port by its first send) and the
 // requests waiting for a reply. It lives on the event loop that created it: use one client per
 // worker thread. Requests never throw for a missing or silent agent and never hang: each one
-// answers RET_SYSTEM_ERROR after timeoutMs at the latest. Only bad arguments throw (LarsError
-// ERR_INVALID_INPUT).
+// answers after timeoutMs at the latest, from the agent's route cache on disk when it has the
+// module, else RET_SYSTEM_ERROR. Only bad arguments throw (LarsError ERR_INVALID_INPUT).
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { resolve as resolvePath } from 'node:path';
 import { LarsError } from '../errors.js';
+import { DEFAULT_CACHE_DIR, DEFAULT_CACHE_MAX_AGE_MS, readCachedRoute } from '../route-cache/index.js';
 import { agentPortIndex } from '../wire/agent-ports.js';
 import { codecFor, type WireCodec } from '../wire/codec.js';
 import { MsgId, RetCode, int32ToIp, ipToInt32, type GetHostResponse, type GetRouteResponse } from '../wire/messages.js';
@@ -70,7 +72,11 @@ export class LarsClient {
   /** Route replies carry no seq: waiters per module, answered oldest first. */
   readonly #routes = new Map<string, PendingRoute[]>();
   readonly #regInitSleeps = new Set<() => void>();
-  readonly #stats: Counters = { sent: 0, matched: 0, stale: 0, malformed: 0, unexpected: 0, timeouts: 0, sendErrors: 0 };
+  readonly #stats: Counters = { sent: 0, matched: 0, stale: 0, malformed: 0, unexpected: 0, timeouts: 0, fromCache: 0, sendErrors: 0 };
+  /** The agent's cache directory, absolute; undefined: no fallback. */
+  readonly #cacheDir: string | undefined;
+  /** Round-robin position per module over its cached nodes (used only while the agent is silent). */
+  readonly #cacheCursor = new Map<string, number>();
   #seq = 0;
   /** Sends handed to the socket whose callback has not run yet: close() lets them finish. */
   #inFlight = 0;
@@ -86,6 +92,9 @@ export class LarsClient {
     this.#regInitAttempts = checkInt('regInitAttempts', options.regInitAttempts ?? DEFAULT_REG_INIT_ATTEMPTS, 1, 1_000_000);
     this.#regInitDelayMs = checkInt('regInitDelayMs', options.regInitDelayMs ?? DEFAULT_REG_INIT_DELAY_MS, 0, MAX_TIMER_MS);
     this.#codec = codecFor(options.impl ?? 'ts');
+    const cacheDir = options.cacheDir ?? DEFAULT_CACHE_DIR;
+    if (typeof cacheDir !== 'string') throw invalid(`cacheDir must be a string, got ${JSON.stringify(cacheDir)}`);
+    this.#cacheDir = cacheDir === '' ? undefined : resolvePath(cacheDir);
     this.#socket = createSocket('udp4');
     this.#socket.on('message', (msg, rinfo) => this.#onMessage(msg, rinfo));
     // Errors of single sends arrive at their callbacks; anything else must not crash the process.
@@ -141,7 +150,7 @@ export class LarsClient {
       const timer = setTimeout(() => {
         if (this.#hosts.delete(seq)) {
           this.#stats.timeouts++;
-          resolve(SYSTEM_ERROR);
+          resolve(this.#hostFromCache(modid, cmdid));
         }
       }, this.timeoutMs);
       this.#hosts.set(seq, { modid: modid | 0, cmdid: cmdid | 0, timer, resolve });
@@ -150,7 +159,7 @@ export class LarsClient {
         if (p === undefined) return;
         this.#hosts.delete(seq);
         clearTimeout(p.timer);
-        resolve(SYSTEM_ERROR);
+        resolve(this.#hostFromCache(modid, cmdid));
       });
     });
   }
@@ -188,7 +197,7 @@ export class LarsClient {
         timer: setTimeout(() => {
           if (drop()) {
             this.#stats.timeouts++;
-            resolve(NO_ROUTE_REPLY);
+            resolve(this.#routeFromCache(modid, cmdid));
           }
         }, this.timeoutMs),
         resolve,
@@ -199,7 +208,7 @@ export class LarsClient {
       this.#send(frame, modid, cmdid, () => {
         if (drop()) {
           clearTimeout(pending.timer);
-          resolve(NO_ROUTE_REPLY);
+          resolve(this.#routeFromCache(modid, cmdid));
         }
       });
     });
@@ -261,6 +270,33 @@ export class LarsClient {
       this.#stats.sendErrors++;
       onError?.();
     });
+  }
+
+  /** The module's nodes in the agent's cache on disk; empty when there is none usable. Read at each
+   * call, never kept: the agent, once it answers again, is the only source. */
+  async #cachedHosts(modid: number, cmdid: number): Promise<HostAddress[]> {
+    if (this.#cacheDir === undefined) return [];
+    const cached = await readCachedRoute(this.#cacheDir, modid, cmdid, DEFAULT_CACHE_MAX_AGE_MS);
+    return (cached === undefined ? undefined : routeHosts(cached.route)) ?? [];
+  }
+
+  /** A getHost the agent did not answer: a cached node, round robin, else RET_SYSTEM_ERROR. */
+  async #hostFromCache(modid: number, cmdid: number): Promise<GetHostResult> {
+    const hosts = await this.#cachedHosts(modid, cmdid);
+    if (hosts.length === 0) return SYSTEM_ERROR;
+    const key = moduleKey(modid, cmdid);
+    const i = (this.#cacheCursor.get(key) ?? 0) % hosts.length;
+    this.#cacheCursor.set(key, i + 1);
+    this.#stats.fromCache++;
+    return { retcode: RetCode.Succ, ...hosts[i]!, fromCache: true };
+  }
+
+  /** A getRoute the agent did not answer: the cached nodes, else RET_SYSTEM_ERROR. */
+  async #routeFromCache(modid: number, cmdid: number): Promise<GetRouteResult> {
+    const hosts = await this.#cachedHosts(modid, cmdid);
+    if (hosts.length === 0) return NO_ROUTE_REPLY;
+    this.#stats.fromCache++;
+    return { retcode: RetCode.Succ, hosts, fromCache: true };
   }
 
   #sleep(ms: number): Promise<void> {

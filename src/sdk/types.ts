@@ -17,6 +17,12 @@ export interface LarsClientOptions {
   readonly regInitDelayMs?: number;
   /** Which wire codec encodes and decodes datagrams (default 'ts': no native addon needed). */
   readonly impl?: Implementation;
+  /**
+   * The agent's route cache on disk (its [agent] cache_dir), read when the agent does not answer
+   * in time: getHost and getRoute then answer from it, with `fromCache: true`. Default
+   * 'var/agent-cache' under the working directory, the agent's default; '' turns the fallback off.
+   */
+  readonly cacheDir?: string;
 }
 
 /** One node of a route. */
@@ -29,6 +35,8 @@ export interface HostAddress {
 /** The agent picked a node. */
 export interface HostPicked extends HostAddress {
   readonly retcode: typeof RetCode.Succ;
+  /** The agent did not answer in time: the node comes from its route cache on disk, round robin. */
+  readonly fromCache?: true;
 }
 
 /**
@@ -49,6 +57,8 @@ export interface GetRouteResult {
   /** RET_SUCC with at least one host, RET_NOEXIST for an empty route, RET_SYSTEM_ERROR without a valid reply. */
   readonly retcode: typeof RetCode.Succ | typeof RetCode.NoExist | typeof RetCode.SystemError;
   readonly hosts: readonly HostAddress[];
+  /** The agent did not answer in time: the hosts come from its route cache on disk. */
+  readonly fromCache?: true;
 }
 
 /** Counters of one client, for tests and diagnostics. */
@@ -65,6 +75,8 @@ export interface LarsClientStats {
   readonly unexpected: number;
   /** Requests that got no reply within timeoutMs. */
   readonly timeouts: number;
+  /** Of those, the ones answered from the agent's route cache on disk (fromCache: true). */
+  readonly fromCache: number;
   /** Sends the socket refused (e.g. no route to the agent's host). */
   readonly sendErrors: number;
 }

@@ -6,7 +6,19 @@ import type { Store } from './store.js';
 
 export type * from './store.js';
 export { DEMO_ROUTES } from './sql-store.js';
-export { checkPort, checkUint32, formatIpv4, parseIntegerArg, parseIpv4, routeFrameSize, MAX_FRAME_BYTES } from './validate.js';
+export { POLICY_NAMES } from './store.js';
+export {
+  checkPolicy,
+  checkPort,
+  checkUint32,
+  checkWeight,
+  checkZone,
+  formatIpv4,
+  parseIntegerArg,
+  parseIpv4,
+  routeFrameSize,
+  MAX_FRAME_BYTES,
+} from './validate.js';
 
 export interface OpenStoreOptions {
   /** Milliseconds since the epoch (default Date.now); route versions are at least the current unix second. */

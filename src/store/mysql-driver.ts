@@ -19,8 +19,10 @@ export interface MysqlDriverOptions {
 const mysqlDialect: Dialect = {
   backend: 'mysql',
   forUpdate: ' FOR UPDATE',
-  upsert(table, columns, key, rows) {
-    const updates = columns.filter((c) => !key.includes(c)).map((c) => `${c} = VALUES(${c})`);
+  upsertNewest(table, columns, key, newest, rows) {
+    // MySQL assigns left to right and later conditions see earlier assignments: `newest` goes last.
+    const values = columns.filter((c) => !key.includes(c) && c !== newest).concat(newest);
+    const updates = values.map((c) => `${c} = IF(VALUES(${newest}) >= ${newest}, VALUES(${c}), ${c})`);
     return `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${placeholders(columns.length, rows)} ON DUPLICATE KEY UPDATE ${updates.join(', ')}`;
   },
 };

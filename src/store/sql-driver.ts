@@ -22,9 +22,10 @@ export interface Dialect {
   readonly forUpdate: string;
   /**
    * A multi-row INSERT of `rows` rows into `table` where a row whose `key` columns already exist
-   * updates its other columns to the new values instead.
+   * takes the new values only when its `newest` column is not newer than the new row's: the
+   * newest value wins whatever order writers commit in, and a tie goes to the later write.
    */
-  upsert(table: string, columns: readonly string[], key: readonly string[], rows: number): string;
+  upsertNewest(table: string, columns: readonly string[], key: readonly string[], newest: string, rows: number): string;
 }
 
 export interface SqlDriver extends SqlExecutor {

@@ -9,6 +9,7 @@ import type {
   Description,
   DescriptionKind,
   ModuleKey,
+  ModulePolicy,
   ModuleRoute,
   RouteChangeResult,
   RouteChangeRow,
@@ -19,7 +20,20 @@ import type {
   RouteTable,
   Store,
 } from './store.js';
-import { checkDescription, checkPort, checkRouteFits, checkUint32, checkUnixSeconds, formatIpv4, parseIpv4, UINT32_MAX } from './validate.js';
+import {
+  checkDescription,
+  checkPolicy,
+  checkPort,
+  checkRouteFits,
+  checkUint32,
+  checkUnixSeconds,
+  checkWeight,
+  checkZone,
+  formatIpv4,
+  parseIpv4,
+  UINT32_MAX,
+  type StoredNode,
+} from './validate.js';
 
 export interface SqlStoreOptions {
   /** Milliseconds since the epoch; versions are at least the current unix second. */
@@ -37,6 +51,7 @@ export const DEMO_ROUTES: readonly { readonly modid: number; readonly cmdid: num
 const UPSERT_CHUNK = 2000;
 const CALL_STATUS_COLUMNS = ['modid', 'cmdid', 'ip', 'port', 'caller', 'succ_cnt', 'err_cnt', 'ts', 'overload'] as const;
 const CALL_STATUS_KEY = ['modid', 'cmdid', 'ip', 'port', 'caller'] as const;
+const TS_INDEX = CALL_STATUS_COLUMNS.indexOf('ts');
 
 const DESCRIPTION_TABLES: Record<DescriptionKind, { table: string; column: string }> = {
   modid: { table: 'ModIDConfig', column: 'modid' },
@@ -58,30 +73,194 @@ function checkLimit(value: unknown, fallback: number): number {
   return value;
 }
 
+/** A node as edited: the stored ip number, and the weight/zone to set (undefined = leave as is). */
+interface EditNode extends NumNode {
+  readonly weight?: number;
+  readonly zone?: string;
+}
+
 /** A route edit with its values checked and the ip converted to the stored number. */
 type CheckedEdit =
-  | { op: 'add' | 'remove'; modid: number; cmdid: number; node: NumNode }
-  | { op: 'replace'; modid: number; cmdid: number; hosts: NumNode[] };
+  | { op: 'add' | 'remove' | 'set'; modid: number; cmdid: number; node: EditNode }
+  | { op: 'replace'; modid: number; cmdid: number; hosts: EditNode[] }
+  | { op: 'setPolicy'; modid: number; cmdid: number; policy: ModulePolicy }
+  | { op: 'removePolicy'; modid: number; cmdid: number };
+
+/** A node's RouteNodeAttr values; no row means DEFAULT_ATTR. */
+interface Attr {
+  readonly weight: number;
+  readonly zone: string;
+}
+const DEFAULT_ATTR: Attr = { weight: 100, zone: '' };
+const isDefaultAttr = (a: Attr): boolean => a.weight === DEFAULT_ATTR.weight && a.zone === DEFAULT_ATTR.zone;
+const sameAttr = (a: Attr | undefined, b: Attr | undefined): boolean => a === b || (a !== undefined && b !== undefined && a.weight === b.weight && a.zone === b.zone);
+const samePolicy = (a: ModulePolicy | undefined, b: ModulePolicy | undefined): boolean =>
+  a === b || (a !== undefined && b !== undefined && (Object.keys(a) as (keyof ModulePolicy)[]).every((k) => a[k] === b[k]));
+
+/** The weight and zone as a read result carries them: only when not the default, as on the wire. */
+function attrFields(a: Attr | undefined): { weight?: number; zone?: string } {
+  if (a === undefined) return {};
+  return { ...(a.weight !== DEFAULT_ATTR.weight ? { weight: a.weight } : {}), ...(a.zone !== '' ? { zone: a.zone } : {}) };
+}
+
+function checkNode(prefix: string, at: string, n: RouteNode): EditNode {
+  return {
+    ip: parseIpv4(`${prefix}ip (${at})`, n.ip),
+    port: checkPort(`${prefix}port (${at})`, n.port),
+    ...(n.weight === undefined ? {} : { weight: checkWeight(`${prefix}weight (${at})`, n.weight) }),
+    ...(n.zone === undefined ? {} : { zone: checkZone(`${prefix}zone (${at})`, n.zone) }),
+  };
+}
 
 function checkEdit(edit: RouteEdit, index: number): CheckedEdit {
   const at = `edit ${index + 1}`;
   const modid = checkUint32(`modid (${at})`, edit.modid);
   const cmdid = checkUint32(`cmdid (${at})`, edit.cmdid);
-  if (edit.op === 'add' || edit.op === 'remove') {
-    return { op: edit.op, modid, cmdid, node: { ip: parseIpv4(`ip (${at})`, edit.ip), port: checkPort(`port (${at})`, edit.port) } };
+  switch (edit.op) {
+    case 'add':
+    case 'remove':
+      return { op: edit.op, modid, cmdid, node: checkNode('', at, edit) };
+    case 'set': {
+      const node = checkNode('', at, edit);
+      if (node.weight === undefined && node.zone === undefined) throw new LarsError('ERR_INVALID_INPUT', `set (${at}) needs a weight or a zone to change`);
+      return { op: 'set', modid, cmdid, node };
+    }
+    case 'setPolicy':
+      return { op: 'setPolicy', modid, cmdid, policy: checkPolicy(`policy (${at})`, edit.policy) };
+    case 'removePolicy':
+      return { op: 'removePolicy', modid, cmdid };
+    case 'replace': {
+      if (!Array.isArray(edit.hosts)) throw new LarsError('ERR_INVALID_INPUT', `hosts (${at}) must be an array of {ip, port}`);
+      const seen = new Set<string>();
+      const hosts = edit.hosts.map((h, i) => {
+        const node = checkNode(`hosts[${i}].`, at, h);
+        const key = nodeKey(node.ip, node.port);
+        if (seen.has(key)) throw new LarsError('ERR_INVALID_INPUT', `hosts (${at}) lists ${h.ip}:${h.port} twice`);
+        seen.add(key);
+        return node;
+      });
+      // Attributes left undefined are the stored ones, so this early check counts them as defaults; the
+      // transaction checks the real size again.
+      checkRouteFits(modid, cmdid, hosts);
+      return { op: 'replace', modid, cmdid, hosts };
+    }
+    default:
+      throw new LarsError(
+        'ERR_INVALID_INPUT',
+        `op (${at}) must be "add", "remove", "replace", "set", "setPolicy" or "removePolicy", got ${JSON.stringify((edit as { op: unknown }).op)}`,
+      );
   }
-  if (edit.op !== 'replace') throw new LarsError('ERR_INVALID_INPUT', `op (${at}) must be "add", "remove" or "replace", got ${JSON.stringify((edit as { op: unknown }).op)}`);
-  if (!Array.isArray(edit.hosts)) throw new LarsError('ERR_INVALID_INPUT', `hosts (${at}) must be an array of {ip, port}`);
-  const seen = new Set<string>();
-  const hosts = edit.hosts.map((h, i) => {
-    const node = { ip: parseIpv4(`hosts[${i}].ip (${at})`, h.ip), port: checkPort(`hosts[${i}].port (${at})`, h.port) };
-    const key = nodeKey(node.ip, node.port);
-    if (seen.has(key)) throw new LarsError('ERR_INVALID_INPUT', `hosts (${at}) lists ${h.ip}:${h.port} twice`);
-    seen.add(key);
-    return node;
-  });
-  checkRouteFits(modid, cmdid, hosts);
-  return { op: 'replace', modid, cmdid, hosts };
+}
+
+interface AttrDbRow {
+  serverip: number;
+  serverport: number;
+  weight: number;
+  zone: string;
+  [k: string]: unknown;
+}
+
+interface PolicyDbRow {
+  modid: number;
+  cmdid: number;
+  policy: string;
+  max_ejection_percent: number;
+  panic_threshold: number;
+  ejection_backoff_max_ms: number;
+  zone_overprovision: number;
+  ring_size: number;
+  [k: string]: unknown;
+}
+
+const POLICY_COLUMNS = 'modid, cmdid, policy, max_ejection_percent, panic_threshold, ejection_backoff_max_ms, zone_overprovision, ring_size';
+
+/** A stored policy row; the name is trusted (it was checked when written), as the agent checks what it receives. */
+const toPolicy = (r: PolicyDbRow): ModulePolicy => ({
+  name: String(r.policy) as ModulePolicy['name'],
+  maxEjectionPercent: Number(r.max_ejection_percent),
+  panicThreshold: Number(r.panic_threshold),
+  ejectionBackoffMaxMs: Number(r.ejection_backoff_max_ms),
+  zoneOverprovision: Number(r.zone_overprovision),
+  ringSize: Number(r.ring_size),
+});
+
+/** Joins each RouteData row with its RouteNodeAttr row (if any). */
+const ROUTES_WITH_ATTRS =
+  'SELECT d.id, d.modid, d.cmdid, d.serverip, d.serverport, a.weight, a.zone FROM RouteData d LEFT JOIN RouteNodeAttr a ' +
+  'ON a.modid = d.modid AND a.cmdid = d.cmdid AND a.serverip = d.serverip AND a.serverport = d.serverport';
+
+const rowAttr = (r: { weight?: unknown; zone?: unknown }): Attr | undefined =>
+  r.weight === null || r.weight === undefined ? undefined : { weight: Number(r.weight), zone: String(r.zone ?? '') };
+
+/** One module inside the route-change transaction: as read, and as the edits leave it. */
+interface EditedModule {
+  readonly modid: number;
+  readonly cmdid: number;
+  readonly before: Map<string, NumNode>;
+  readonly rowIds: Map<string, number[]>;
+  after: Map<string, NumNode>;
+  /** RouteNodeAttr rows as read. */
+  readonly attrRows: Map<string, Attr>;
+  /** The attributes of the nodes in `after` as the edits leave them; missing = default. */
+  attrs: Map<string, Attr>;
+  readonly policyBefore: ModulePolicy | undefined;
+  policyAfter: ModulePolicy | undefined;
+}
+
+/** The RouteNodeAttr row node `key` should have after the edits: none for a node gone or at the defaults. */
+function desiredRow(m: EditedModule, key: string): Attr | undefined {
+  const a = m.attrs.get(key);
+  return m.after.has(key) && a !== undefined && !isDefaultAttr(a) ? a : undefined;
+}
+
+function parseNodeKey(key: string): NumNode {
+  const [ip, port] = key.split(':');
+  return { ip: Number(ip), port: Number(port) };
+}
+
+const withAttr = (current: Attr | undefined, n: EditNode): Attr => ({
+  weight: n.weight ?? current?.weight ?? DEFAULT_ATTR.weight,
+  zone: n.zone ?? current?.zone ?? DEFAULT_ATTR.zone,
+});
+
+/** Applies one checked edit to the module in memory; refuses an impossible one (nothing is written yet). */
+function applyEdit(m: EditedModule, e: CheckedEdit): void {
+  switch (e.op) {
+    case 'replace': {
+      const attrs = new Map<string, Attr>();
+      for (const h of e.hosts) {
+        const key = nodeKey(h.ip, h.port);
+        attrs.set(key, withAttr(m.after.has(key) ? m.attrs.get(key) : undefined, h));
+      }
+      m.after = new Map(e.hosts.map((h) => [nodeKey(h.ip, h.port), { ip: h.ip, port: h.port }]));
+      m.attrs = attrs;
+      return;
+    }
+    case 'setPolicy':
+      m.policyAfter = e.policy;
+      return;
+    case 'removePolicy':
+      m.policyAfter = undefined;
+      return;
+    default: {
+      const key = nodeKey(e.node.ip, e.node.port);
+      const where = `${formatIpv4(e.node.ip)}:${e.node.port}`;
+      const present = m.after.has(key);
+      if (e.op === 'add' ? present : !present) {
+        throw new LarsError(
+          'ERR_INVALID_INPUT',
+          `${where} ${e.op === 'add' ? 'is already' : 'is not'} a node of modid ${m.modid} cmdid ${m.cmdid}; nothing was changed`,
+        );
+      }
+      if (e.op === 'remove') {
+        m.after.delete(key);
+        m.attrs.delete(key);
+      } else {
+        if (e.op === 'add') m.after.set(key, { ip: e.node.ip, port: e.node.port });
+        m.attrs.set(key, withAttr(e.op === 'add' ? undefined : m.attrs.get(key), e.node));
+      }
+    }
+  }
 }
 
 function sortNodes<T extends NumNode>(nodes: T[]): T[] {
@@ -94,6 +273,8 @@ interface RouteDataRow {
   cmdid: number;
   serverip: number;
   serverport: number;
+  weight?: number | null;
+  zone?: string | null;
   [k: string]: unknown;
 }
 
@@ -153,27 +334,43 @@ export class SqlStore implements Store {
   // ---- routes ----------------------------------------------------------------------------
 
   async listRoutes(filter: RouteFilter = {}): Promise<RouteRow[]> {
-    const where = whereEqual({ modid: checked(filter.modid, checkUint32, 'modid'), cmdid: checked(filter.cmdid, checkUint32, 'cmdid') });
-    const rows = await this.db.query<RouteDataRow>(
-      `SELECT id, modid, cmdid, serverip, serverport FROM RouteData${where.sql} ORDER BY modid, cmdid, serverip, serverport, id`,
-      where.params,
-    );
-    return rows.map((r) => ({ id: Number(r.id), modid: Number(r.modid), cmdid: Number(r.cmdid), ip: formatIpv4(Number(r.serverip)), port: Number(r.serverport) }));
+    const where = whereEqual({ 'd.modid': checked(filter.modid, checkUint32, 'modid'), 'd.cmdid': checked(filter.cmdid, checkUint32, 'cmdid') });
+    const rows = await this.db.query<RouteDataRow>(`${ROUTES_WITH_ATTRS}${where.sql} ORDER BY d.modid, d.cmdid, d.serverip, d.serverport, d.id`, where.params);
+    return rows.map((r) => ({
+      id: Number(r.id),
+      modid: Number(r.modid),
+      cmdid: Number(r.cmdid),
+      ip: formatIpv4(Number(r.serverip)),
+      port: Number(r.serverport),
+      ...attrFields(rowAttr(r)),
+    }));
+  }
+
+  async getPolicy(module: ModuleKey): Promise<ModulePolicy | undefined> {
+    const modid = checkUint32('modid', module.modid);
+    const cmdid = checkUint32('cmdid', module.cmdid);
+    const rows = await this.db.query<PolicyDbRow>(`SELECT ${POLICY_COLUMNS} FROM ModulePolicy WHERE modid = ? AND cmdid = ?`, [modid, cmdid]);
+    return rows[0] === undefined ? undefined : toPolicy(rows[0]);
   }
 
   async loadRouteTable(): Promise<RouteTable> {
     return this.db.transaction('read', async (tx) => {
       const version = await this.readVersion(tx, false);
       const lastChangeId = await this.readLastChangeId(tx);
-      const rows = await tx.query<RouteDataRow>('SELECT modid, cmdid, serverip, serverport FROM RouteData ORDER BY modid, cmdid, serverip, serverport');
+      const rows = await tx.query<RouteDataRow>(`${ROUTES_WITH_ATTRS} ORDER BY d.modid, d.cmdid, d.serverip, d.serverport`);
+      const policies = new Map<string, ModulePolicy>();
+      for (const p of await tx.query<PolicyDbRow>(`SELECT ${POLICY_COLUMNS} FROM ModulePolicy`)) {
+        policies.set(moduleKey(Number(p.modid), Number(p.cmdid)), toPolicy(p));
+      }
       const modules: ModuleRoute[] = [];
-      let current: { modid: number; cmdid: number; hosts: RouteNode[] } | undefined;
+      let current: { modid: number; cmdid: number; hosts: RouteNode[]; policy?: ModulePolicy } | undefined;
       let lastNode = '';
       for (const r of rows) {
         const modid = Number(r.modid);
         const cmdid = Number(r.cmdid);
         if (current === undefined || current.modid !== modid || current.cmdid !== cmdid) {
-          current = { modid, cmdid, hosts: [] };
+          const policy = policies.get(moduleKey(modid, cmdid));
+          current = { modid, cmdid, hosts: [], ...(policy === undefined ? {} : { policy }) };
           modules.push(current);
           lastNode = '';
         }
@@ -181,7 +378,7 @@ export class SqlStore implements Store {
         const key = nodeKey(Number(r.serverip), Number(r.serverport));
         if (key === lastNode) continue;
         lastNode = key;
-        current.hosts.push({ ip: formatIpv4(Number(r.serverip)), port: Number(r.serverport) });
+        current.hosts.push({ ip: formatIpv4(Number(r.serverip)), port: Number(r.serverport), ...attrFields(rowAttr(r)) });
       }
       return { version, lastChangeId, modules };
     });
@@ -241,80 +438,109 @@ export class SqlStore implements Store {
       const previousVersion = await this.readVersion(tx, true);
 
       // 1. Read the touched modules and apply the edits in memory, refusing impossible ones.
-      const modules = new Map<string, { modid: number; cmdid: number; before: Map<string, NumNode>; rowIds: Map<string, number[]>; after: Map<string, NumNode> }>();
+      const modules = new Map<string, EditedModule>();
       for (const e of checked) {
         const mk = moduleKey(e.modid, e.cmdid);
         let m = modules.get(mk);
         if (m === undefined) {
-          const rows = await tx.query<RouteDataRow>(
-            `SELECT id, serverip, serverport FROM RouteData WHERE modid = ? AND cmdid = ?${this.db.dialect.forUpdate}`,
-            [e.modid, e.cmdid],
-          );
-          const before = new Map<string, NumNode>();
-          const rowIds = new Map<string, number[]>();
-          for (const r of rows) {
-            const key = nodeKey(Number(r.serverip), Number(r.serverport));
-            before.set(key, { ip: Number(r.serverip), port: Number(r.serverport) });
-            // A hand-edited reference database may hold a node twice: removing it removes every row.
-            const ids = rowIds.get(key);
-            if (ids === undefined) rowIds.set(key, [Number(r.id)]);
-            else ids.push(Number(r.id));
-          }
-          m = { modid: e.modid, cmdid: e.cmdid, before, rowIds, after: new Map(before) };
+          m = await this.readModuleForEdit(tx, e.modid, e.cmdid);
           modules.set(mk, m);
         }
-        if (e.op === 'replace') {
-          m.after = new Map(e.hosts.map((h) => [nodeKey(h.ip, h.port), h]));
-        } else {
-          const key = nodeKey(e.node.ip, e.node.port);
-          const where = `${formatIpv4(e.node.ip)}:${e.node.port}`;
-          if (e.op === 'add') {
-            if (m.after.has(key)) {
-              throw new LarsError('ERR_INVALID_INPUT', `${where} is already a node of modid ${e.modid} cmdid ${e.cmdid}; nothing was changed`);
-            }
-            m.after.set(key, e.node);
-          } else {
-            if (!m.after.delete(key)) {
-              throw new LarsError('ERR_INVALID_INPUT', `${where} is not a node of modid ${e.modid} cmdid ${e.cmdid}; nothing was changed`);
-            }
-          }
-        }
+        applyEdit(m, e);
       }
 
       // 2. Work out what differs; refuse routes too big for one frame before writing anything.
-      const changed: { modid: number; cmdid: number; removedIds: number[]; added: NumNode[] }[] = [];
+      const changed: { m: EditedModule; removedIds: number[]; added: NumNode[]; attrKeys: string[]; policyChanged: boolean }[] = [];
       for (const m of modules.values()) {
         const removedIds = [...m.rowIds].filter(([k]) => !m.after.has(k)).flatMap(([, ids]) => ids);
         const added = [...m.after].filter(([k]) => !m.before.has(k)).map(([, n]) => n);
-        if (removedIds.length === 0 && added.length === 0) continue;
-        checkRouteFits(m.modid, m.cmdid, [...m.after.values()]);
-        changed.push({ modid: m.modid, cmdid: m.cmdid, removedIds: removedIds.sort((a, b) => a - b), added: sortNodes(added) });
+        // RouteNodeAttr rows to rewrite: a non-default attribute has a row, a default one none.
+        const attrKeys = [...new Set([...m.attrRows.keys(), ...m.after.keys()])].filter((k) => !sameAttr(m.attrRows.get(k), desiredRow(m, k)));
+        const policyChanged = !samePolicy(m.policyBefore, m.policyAfter);
+        if (removedIds.length === 0 && added.length === 0 && attrKeys.length === 0 && !policyChanged) continue;
+        const nodes: StoredNode[] = [...m.after].map(([k, n]) => ({ ...n, ...attrFields(m.attrs.get(k)) }));
+        checkRouteFits(m.modid, m.cmdid, nodes, m.policyAfter);
+        changed.push({ m, removedIds: removedIds.sort((a, b) => a - b), added: sortNodes(added), attrKeys, policyChanged });
       }
       if (changed.length === 0) return { version: previousVersion, previousVersion, changed: [] };
 
-      // 3. Write: RouteData, then the version, then one RouteChange row per changed module.
+      // 3. Write: RouteData, RouteNodeAttr, ModulePolicy, then the version, then one RouteChange row per changed module.
       const version = Math.max(previousVersion + 1, Math.floor(this.now() / 1000));
       if (version > UINT32_MAX) throw new LarsError('ERR_STORE', `the route version would exceed ${UINT32_MAX}; RouteVersion.version is unsigned 32-bit`);
-      for (const c of changed) {
-        for (let i = 0; i < c.removedIds.length; i += UPSERT_CHUNK) {
-          const chunk = c.removedIds.slice(i, i + UPSERT_CHUNK);
+      for (const { m, removedIds, added, attrKeys, policyChanged } of changed) {
+        for (let i = 0; i < removedIds.length; i += UPSERT_CHUNK) {
+          const chunk = removedIds.slice(i, i + UPSERT_CHUNK);
           await tx.run(`DELETE FROM RouteData WHERE id IN (${chunk.map(() => '?').join(', ')})`, chunk);
         }
-        for (let i = 0; i < c.added.length; i += UPSERT_CHUNK) {
-          const chunk = c.added.slice(i, i + UPSERT_CHUNK);
+        for (let i = 0; i < added.length; i += UPSERT_CHUNK) {
+          const chunk = added.slice(i, i + UPSERT_CHUNK);
           await tx.run(
             `INSERT INTO RouteData (modid, cmdid, serverip, serverport) VALUES ${placeholders(4, chunk.length)}`,
-            chunk.flatMap((n) => [c.modid, c.cmdid, n.ip, n.port]),
+            chunk.flatMap((n) => [m.modid, m.cmdid, n.ip, n.port]),
           );
+        }
+        const inserts: SqlValue[][] = [];
+        for (const k of attrKeys) {
+          const node = m.after.get(k) ?? m.before.get(k) ?? parseNodeKey(k);
+          if (m.attrRows.has(k)) {
+            await tx.run('DELETE FROM RouteNodeAttr WHERE modid = ? AND cmdid = ? AND serverip = ? AND serverport = ?', [m.modid, m.cmdid, node.ip, node.port]);
+          }
+          const row = desiredRow(m, k);
+          if (row !== undefined) inserts.push([m.modid, m.cmdid, node.ip, node.port, row.weight, row.zone]);
+        }
+        for (let i = 0; i < inserts.length; i += UPSERT_CHUNK) {
+          const chunk = inserts.slice(i, i + UPSERT_CHUNK);
+          await tx.run(`INSERT INTO RouteNodeAttr (modid, cmdid, serverip, serverport, weight, zone) VALUES ${placeholders(6, chunk.length)}`, chunk.flat());
+        }
+        if (policyChanged) {
+          if (m.policyBefore !== undefined) await tx.run('DELETE FROM ModulePolicy WHERE modid = ? AND cmdid = ?', [m.modid, m.cmdid]);
+          const p = m.policyAfter;
+          if (p !== undefined) {
+            await tx.run(`INSERT INTO ModulePolicy (${POLICY_COLUMNS}) VALUES ${placeholders(8, 1)}`, [
+              m.modid,
+              m.cmdid,
+              p.name,
+              p.maxEjectionPercent,
+              p.panicThreshold,
+              p.ejectionBackoffMaxMs,
+              p.zoneOverprovision,
+              p.ringSize,
+            ]);
+          }
         }
       }
       await tx.run('UPDATE RouteVersion SET version = ? WHERE id = 1', [version]);
       for (let i = 0; i < changed.length; i += UPSERT_CHUNK) {
         const chunk = changed.slice(i, i + UPSERT_CHUNK);
-        await tx.run(`INSERT INTO RouteChange (modid, cmdid, version) VALUES ${placeholders(3, chunk.length)}`, chunk.flatMap((c) => [c.modid, c.cmdid, version]));
+        await tx.run(`INSERT INTO RouteChange (modid, cmdid, version) VALUES ${placeholders(3, chunk.length)}`, chunk.flatMap((c) => [c.m.modid, c.m.cmdid, version]));
       }
-      return { version, previousVersion, changed: changed.map((c): ModuleKey => ({ modid: c.modid, cmdid: c.cmdid })) };
+      return { version, previousVersion, changed: changed.map((c): ModuleKey => ({ modid: c.m.modid, cmdid: c.m.cmdid })) };
     });
+  }
+
+  /** A module's nodes, attribute rows and policy, locked for the route-change transaction. */
+  private async readModuleForEdit(tx: SqlExecutor, modid: number, cmdid: number): Promise<EditedModule> {
+    const { forUpdate } = this.db.dialect;
+    const rows = await tx.query<RouteDataRow>(`SELECT id, serverip, serverport FROM RouteData WHERE modid = ? AND cmdid = ?${forUpdate}`, [modid, cmdid]);
+    const before = new Map<string, NumNode>();
+    const rowIds = new Map<string, number[]>();
+    for (const r of rows) {
+      const key = nodeKey(Number(r.serverip), Number(r.serverport));
+      before.set(key, { ip: Number(r.serverip), port: Number(r.serverport) });
+      // A hand-edited reference database may hold a node twice: removing it removes every row.
+      const ids = rowIds.get(key);
+      if (ids === undefined) rowIds.set(key, [Number(r.id)]);
+      else ids.push(Number(r.id));
+    }
+    const attrRows = new Map<string, Attr>();
+    for (const a of await tx.query<AttrDbRow>(`SELECT serverip, serverport, weight, zone FROM RouteNodeAttr WHERE modid = ? AND cmdid = ?${forUpdate}`, [modid, cmdid])) {
+      attrRows.set(nodeKey(Number(a.serverip), Number(a.serverport)), { weight: Number(a.weight), zone: String(a.zone) });
+    }
+    const policyRow = (await tx.query<PolicyDbRow>(`SELECT ${POLICY_COLUMNS} FROM ModulePolicy WHERE modid = ? AND cmdid = ?${forUpdate}`, [modid, cmdid]))[0];
+    const policyBefore = policyRow === undefined ? undefined : toPolicy(policyRow);
+    // Attributes of the nodes in the route; a row for a node not in RouteData is ignored (and removed on the next edit).
+    const attrs = new Map([...attrRows].filter(([k]) => before.has(k)));
+    return { modid, cmdid, before, rowIds, after: new Map(before), attrRows, attrs, policyBefore, policyAfter: policyBefore };
   }
 
   // ---- module descriptions -----------------------------------------------------------------
@@ -355,7 +581,8 @@ export class SqlStore implements Store {
 
   async upsertCallStatus(rows: readonly CallStatus[]): Promise<void> {
     if (!Array.isArray(rows)) throw new LarsError('ERR_INVALID_INPUT', 'call status rows must be an array');
-    // Check everything first, then keep the last row of each key (latest values win).
+    // Check everything first, then keep the newest row of each key (by ts; a tie goes to the
+    // later row), the rule the upsert applies against the stored rows too.
     const latest = new Map<string, SqlValue[]>();
     rows.forEach((r, i) => {
       const at = `call status row ${i + 1}`;
@@ -371,7 +598,8 @@ export class SqlStore implements Store {
         typeof r.overload === 'boolean' ? (r.overload ? '1' : '0') : invalidOverload(at, r.overload),
       ];
       const key = values.slice(0, 5).join(':');
-      latest.delete(key); // re-insert so the map's order is the order of the latest rows
+      const held = latest.get(key);
+      if (held !== undefined && (held[TS_INDEX] as number) > (values[TS_INDEX] as number)) return;
       latest.set(key, values);
     });
     if (latest.size === 0) return;
@@ -386,7 +614,7 @@ export class SqlStore implements Store {
     await this.db.transaction('write', async (tx) => {
       for (let i = 0; i < ordered.length; i += UPSERT_CHUNK) {
         const chunk = ordered.slice(i, i + UPSERT_CHUNK);
-        await tx.run(this.db.dialect.upsert('ServerCallStatus', CALL_STATUS_COLUMNS, CALL_STATUS_KEY, chunk.length), chunk.flat());
+        await tx.run(this.db.dialect.upsertNewest('ServerCallStatus', CALL_STATUS_COLUMNS, CALL_STATUS_KEY, 'ts', chunk.length), chunk.flat());
       }
     });
   }

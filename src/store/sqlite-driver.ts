@@ -17,9 +17,12 @@ const sqliteDialect: Dialect = {
   backend: 'sqlite',
   // BEGIN IMMEDIATE already holds the database's write lock.
   forUpdate: '',
-  upsert(table, columns, key, rows) {
+  upsertNewest(table, columns, key, newest, rows) {
     const updates = columns.filter((c) => !key.includes(c)).map((c) => `${c} = excluded.${c}`);
-    return `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${placeholders(columns.length, rows)} ON CONFLICT (${key.join(', ')}) DO UPDATE SET ${updates.join(', ')}`;
+    return (
+      `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${placeholders(columns.length, rows)} ` +
+      `ON CONFLICT (${key.join(', ')}) DO UPDATE SET ${updates.join(', ')} WHERE excluded.${newest} >= ${table}.${newest}`
+    );
   },
 };
 

@@ -16,6 +16,32 @@ export interface RouteNode {
   /** Dotted quad, e.g. "10.0.0.1". */
   readonly ip: string;
   readonly port: number;
+  /**
+   * RouteNodeAttr.weight, 1..10000. Read: present only when not 100 (the default, as on the wire).
+   * Written by add/replace/set: undefined leaves the stored value (100 for a new node).
+   */
+  readonly weight?: number;
+  /** RouteNodeAttr.zone, at most 64 bytes of [A-Za-z0-9._-]. Read: present only when not ''. Written: as weight. */
+  readonly zone?: string;
+}
+
+/** The policy names of EXTENSIONS.md §3. */
+export const POLICY_NAMES = ['lars', 'weighted_round_robin', 'weighted_random', 'least_latency', 'ring_hash'] as const;
+export type PolicyName = (typeof POLICY_NAMES)[number];
+
+/** A ModulePolicy row; field names as the wire's RoutePolicy. Every 0 means unset (EXTENSIONS.md §1). */
+export interface ModulePolicy {
+  readonly name: PolicyName;
+  /** 0..100 */
+  readonly maxEjectionPercent: number;
+  /** 0..100 */
+  readonly panicThreshold: number;
+  /** milliseconds, 0..86400000 */
+  readonly ejectionBackoffMaxMs: number;
+  /** percent, 0..10000 (e.g. 140) */
+  readonly zoneOverprovision: number;
+  /** 0 (= 1024) or 1..1048576 */
+  readonly ringSize: number;
 }
 
 /** One RouteData row. */
@@ -26,6 +52,8 @@ export interface RouteRow extends ModuleKey, RouteNode {
 /** A module and all its nodes (duplicated rows collapsed), ordered by ip then port. */
 export interface ModuleRoute extends ModuleKey {
   readonly hosts: readonly RouteNode[];
+  /** The module's ModulePolicy row; absent = policy lars with the agent's settings. */
+  readonly policy?: ModulePolicy;
 }
 
 /** Everything the DNS needs, read in one consistent snapshot. */
@@ -46,19 +74,26 @@ export interface RouteFilter {
 /**
  * One edit of a route-change transaction.
  * - add: the node must not be in the route yet (else ERR_INVALID_INPUT, nothing written).
- * - remove: the node must be in the route (else ERR_INVALID_INPUT, nothing written).
- * - replace: the module's node set becomes exactly `hosts` (empty removes the module).
+ * - remove: the node must be in the route (else ERR_INVALID_INPUT, nothing written); its weight
+ *   and zone go with it.
+ * - replace: the module's node set becomes exactly `hosts` (empty removes the module); a node's
+ *   weight or zone left undefined keeps its stored value.
+ * - set: changes the weight and/or zone of a node of the route (else ERR_INVALID_INPUT).
+ * - setPolicy / removePolicy: the module's ModulePolicy row (removing a missing one changes nothing).
  */
 export type RouteEdit =
   | ({ readonly op: 'add' } & ModuleKey & RouteNode)
   | ({ readonly op: 'remove' } & ModuleKey & RouteNode)
-  | ({ readonly op: 'replace'; readonly hosts: readonly RouteNode[] } & ModuleKey);
+  | ({ readonly op: 'replace'; readonly hosts: readonly RouteNode[] } & ModuleKey)
+  | ({ readonly op: 'set' } & ModuleKey & RouteNode)
+  | ({ readonly op: 'setPolicy'; readonly policy: ModulePolicy } & ModuleKey)
+  | ({ readonly op: 'removePolicy' } & ModuleKey);
 
 export interface RouteChangeResult {
   /** The version after the transaction (unchanged when nothing changed). */
   readonly version: number;
   readonly previousVersion: number;
-  /** Modules whose node set differs from before, in the order first edited; one RouteChange row each. */
+  /** Modules whose nodes, weights, zones or policy differ from before, in the order first edited; one RouteChange row each. */
   readonly changed: readonly ModuleKey[];
 }
 
@@ -117,9 +152,11 @@ export interface Store {
   ping(): Promise<void>;
   close(): Promise<void>;
 
-  /** RouteData rows, ordered by modid, cmdid, ip, port. */
+  /** RouteData rows with their weight and zone, ordered by modid, cmdid, ip, port. */
   listRoutes(filter?: RouteFilter): Promise<RouteRow[]>;
-  /** All routes grouped by module with the version and last change id of the same snapshot. */
+  /** The module's ModulePolicy row, or undefined when it has none (policy lars). */
+  getPolicy(module: ModuleKey): Promise<ModulePolicy | undefined>;
+  /** All routes grouped by module, with weights, zones and policies, the version and last change id, in one snapshot. */
   loadRouteTable(): Promise<RouteTable>;
 
   /** RouteVersion.version of row id = 1. */
@@ -144,7 +181,8 @@ export interface Store {
 
   /**
    * Writes the latest statistics per (modid, cmdid, ip, port, caller): one multi-row upsert
-   * statement per chunk of rows, all in one transaction. Within a batch the last row of a key wins.
+   * statement per chunk of rows, all in one transaction. The row with the newest ts wins, within
+   * a batch and against the stored row, whatever order writers commit in (a tie: the later write).
    */
   upsertCallStatus(rows: readonly CallStatus[]): Promise<void>;
   /** Ordered by modid, cmdid, ip, port, caller. */

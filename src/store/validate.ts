@@ -3,8 +3,9 @@
 // naming the field, thrown before any SQL runs.
 import { LarsError } from '../errors.js';
 import { ipToUint32, uint32ToIp } from '../wire/ipv4.js';
-import { routeFrameSize as wireRouteFrameSize } from '../wire/route-limits.js';
+import { MAX_WEIGHT, MAX_ZONE_BYTES, routeFrameSize as wireRouteFrameSize } from '../wire/route-limits.js';
 import { MAX_FRAME_SIZE } from '../wire/frame.js';
+import { POLICY_NAMES, type ModulePolicy, type PolicyName } from './store.js';
 
 export const UINT32_MAX = 4294967295;
 /** A whole frame (8-byte header + protobuf body) must not exceed this (docs/spec/PROTOCOL.md). */
@@ -67,10 +68,66 @@ export function formatIpv4(value: number): string {
   return uint32ToIp(value >>> 0);
 }
 
+/** RouteNodeAttr.weight: an integer 1..10000 (100 is the default). */
+export function checkWeight(field: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_WEIGHT) {
+    throw invalid(`${field} must be an integer from 1 to ${MAX_WEIGHT} (100 is the default), got ${show(value)}`);
+  }
+  return value;
+}
+
+/** RouteNodeAttr.zone: '' (no zone) or up to 64 bytes of letters, digits, '.', '_' and '-'. */
+export function checkZone(field: string, value: unknown): string {
+  if (typeof value !== 'string' || value.length > MAX_ZONE_BYTES || !/^[A-Za-z0-9._-]*$/.test(value)) {
+    throw invalid(`${field} must be at most ${MAX_ZONE_BYTES} characters of A-Z a-z 0-9 . _ - (like az1 or us-east-1a), got ${show(value)}`);
+  }
+  return value;
+}
+
+function checkRange(field: string, value: unknown, min: number, max: number, what: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw invalid(`${field} must be ${what}, got ${show(value)}`);
+  }
+  return value;
+}
+
+export const MAX_EJECTION_BACKOFF_MS = 86_400_000;
+export const MAX_ZONE_OVERPROVISION = 10_000;
+export const MAX_RING_SIZE = 1_048_576;
+
+export function checkPolicyName(field: string, value: unknown): PolicyName {
+  if (!(POLICY_NAMES as readonly unknown[]).includes(value)) {
+    throw invalid(`${field} must be one of ${POLICY_NAMES.join(', ')}, got ${show(value)}`);
+  }
+  return value as PolicyName;
+}
+
+/** A ModulePolicy with every field checked (0 always means unset). */
+export function checkPolicy(field: string, value: unknown): ModulePolicy {
+  if (typeof value !== 'object' || value === null) throw invalid(`${field} must be an object with a policy name`);
+  const p = value as Record<string, unknown>;
+  return {
+    name: checkPolicyName(`${field}.name`, p.name),
+    maxEjectionPercent: checkRange(`${field}.maxEjectionPercent`, p.maxEjectionPercent, 0, 100, 'a percent from 0 to 100 (0 = unset = 100)'),
+    panicThreshold: checkRange(`${field}.panicThreshold`, p.panicThreshold, 0, 100, 'a percent from 0 to 100 (0 = off)'),
+    ejectionBackoffMaxMs: checkRange(`${field}.ejectionBackoffMaxMs`, p.ejectionBackoffMaxMs, 0, MAX_EJECTION_BACKOFF_MS, `milliseconds from 0 to ${MAX_EJECTION_BACKOFF_MS} (0 = off)`),
+    zoneOverprovision: checkRange(`${field}.zoneOverprovision`, p.zoneOverprovision, 0, MAX_ZONE_OVERPROVISION, `a percent from 0 to ${MAX_ZONE_OVERPROVISION}, e.g. 140 (0 = zone-aware routing off)`),
+    ringSize: checkRange(`${field}.ringSize`, p.ringSize, 0, MAX_RING_SIZE, `an integer from 0 to ${MAX_RING_SIZE} (0 = 1024)`),
+  };
+}
+
 /** Parses a decimal command-line argument into an integer; the range check is the caller's. */
 export function parseIntegerArg(field: string, text: string): number {
   if (!/^[0-9]{1,10}$/.test(text)) throw invalid(`${field} must be a non-negative decimal integer, got ${JSON.stringify(text)}`);
   return Number(text);
+}
+
+/** A node as the store holds it: ip as the unsigned number; weight and zone as the DNS sends them. */
+export interface StoredNode {
+  readonly ip: number;
+  readonly port: number;
+  readonly weight?: number;
+  readonly zone?: string;
 }
 
 /**
@@ -78,17 +135,17 @@ export function parseIntegerArg(field: string, text: string): number {
  * store holds it: ids and ip are unsigned 32-bit numbers, sent as the int32 the wire carries,
  * so values above 2^31-1 cost a 10-byte varint each. The byte counting is the wire module's.
  */
-export function routeFrameSize(modid: number, cmdid: number, hosts: readonly { readonly ip: number; readonly port: number }[]): number {
-  return wireRouteFrameSize({ modid: modid | 0, cmdid: cmdid | 0, host: hosts.map((h) => ({ ip: h.ip | 0, port: h.port })) });
+export function routeFrameSize(modid: number, cmdid: number, hosts: readonly StoredNode[], policy?: ModulePolicy): number {
+  return wireRouteFrameSize({ modid: modid | 0, cmdid: cmdid | 0, host: hosts.map((h) => ({ ...h, ip: h.ip | 0 })), policy });
 }
 
-/** Refuses a route whose GetRouteResponse would not fit in one frame. */
-export function checkRouteFits(modid: number, cmdid: number, hosts: readonly { readonly ip: number; readonly port: number }[]): void {
-  const size = routeFrameSize(modid, cmdid, hosts);
+/** Refuses a route whose GetRouteResponse (nodes, weights, zones and policy) would not fit in one frame. */
+export function checkRouteFits(modid: number, cmdid: number, hosts: readonly StoredNode[], policy?: ModulePolicy): void {
+  const size = routeFrameSize(modid, cmdid, hosts, policy);
   if (size > MAX_FRAME_BYTES) {
     throw invalid(
       `route modid ${modid} cmdid ${cmdid} would have ${hosts.length} nodes, a ${size}-byte GetRouteResponse frame; ` +
-        `the limit is ${MAX_FRAME_BYTES} bytes: split the service into more modules or remove nodes`,
+        `the limit is ${MAX_FRAME_BYTES} bytes: split the service into more modules, remove nodes or shorten their zones`,
     );
   }
 }

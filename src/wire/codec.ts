@@ -47,16 +47,10 @@ export function nativeCodec(): WireCodec {
   native = {
     name: 'native',
     encodeFrame(msgid, msg) {
-      // Checked here so both codecs reject bad input with the same LarsError; the binding's own
-      // TypeError/RangeError checks remain for direct callers.
+      // Checked here so both codecs reject bad input with the same message; the binding checks
+      // again for direct callers (and the frame size), throwing the same LarsError code.
       validateMessage(msgid, msg);
-      try {
-        return wire.encodeFrame(msgid, msg);
-      } catch (err) {
-        // Only the size check is left to fail here.
-        if (err instanceof RangeError) throw new LarsError('ERR_INVALID_INPUT', err.message, { cause: err });
-        throw err;
-      }
+      return wire.encodeFrame(msgid, msg);
     },
     decodeBody: <M extends number>(msgid: M, body: Uint8Array) => wire.decodeBody(msgid, body) as BodyOf<M> | null,
     decodeDatagram: (datagram) => wire.decodeDatagram(datagram),

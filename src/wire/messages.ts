@@ -5,7 +5,11 @@
 // first. Input is checked against the schema (integer ranges, types) before encoding, because
 // protobufjs would silently wrap or coerce bad values. decodeBody() turns every malformed body
 // into LarsError ERR_PROTOCOL and returns plain objects: all scalars present, repeated fields as
-// arrays, a singular submessage (`host`) present only if it was on the wire.
+// arrays, a singular submessage (`host`, `policy`) present only if it was on the wire.
+//
+// The fields EXTENSIONS.md §1 adds to reference messages (HostInfo.weight, HostInfo.zone, ...) are
+// optional here: left out of a decoded object when at their default, and may be left out when
+// encoding, so a message without them is the same object and the same bytes as in the reference.
 import { join } from 'node:path';
 import protobuf from 'protobufjs';
 import { LarsError } from '../errors.js';
@@ -23,6 +27,10 @@ export const MsgId = {
   ReportRequest: 6,
   ApiGetRouteRequest: 7,
   ApiGetRouteResponse: 8,
+  ReportBatchRequest: 9,
+  RegisterRequest: 10,
+  RegisterResponse: 11,
+  LeaseRequest: 12,
 } as const;
 export type MsgId = (typeof MsgId)[keyof typeof MsgId];
 
@@ -39,6 +47,26 @@ export interface HostInfo {
   /** IPv4 as a<<24|b<<16|c<<8|d in an int32: see ipToInt32. */
   ip: number;
   port: number;
+  /** uint32, 1..10000; absent (0) means 100. */
+  weight?: number;
+  /** Availability zone; absent ('') = unknown. */
+  zone?: string;
+}
+
+/** A module's scheduling policy (EXTENSIONS.md §3); every 0 means unset. All uint32. */
+export interface RoutePolicy {
+  /** lars | weighted_round_robin | weighted_random | least_latency | ring_hash */
+  name: string;
+  /** 0 = unset = 100 */
+  maxEjectionPercent: number;
+  /** percent of nodes; 0 = off */
+  panicThreshold: number;
+  /** 0 = off */
+  ejectionBackoffMaxMs: number;
+  /** percent, e.g. 140; 0 = zone-aware routing off */
+  zoneOverprovision: number;
+  /** 0 = 1024 */
+  ringSize: number;
 }
 
 export interface GetRouteRequest {
@@ -50,6 +78,8 @@ export interface GetRouteResponse {
   modid: number;
   cmdid: number;
   host: HostInfo[];
+  /** Absent = policy `lars` with the agent's [loadbalance] settings. */
+  policy?: RoutePolicy;
 }
 
 export interface HostCallResult {
@@ -60,6 +90,15 @@ export interface HostCallResult {
   /** uint32 */
   err: number;
   overload: boolean;
+  /**
+   * uint64 on the wire, a number here: exact up to 2^53 - 1 µs (285 years of summed call time, far
+   * beyond any window). Larger values are refused when encoding and read as 2^53 - 1.
+   */
+  usetimeSumUs?: number;
+  /** uint32 */
+  usetimeMaxUs?: number;
+  /** uint32 */
+  timedCalls?: number;
 }
 
 export interface ReportStatusRequest {
@@ -77,6 +116,8 @@ export interface GetHostRequest {
   seq: number;
   modid: number;
   cmdid: number;
+  /** Request affinity key for ring_hash; absent when empty. */
+  hashKey?: Uint8Array;
 }
 
 export interface GetHostResponse {
@@ -94,6 +135,43 @@ export interface ReportRequest {
   cmdid: number;
   host?: HostInfo;
   retcode: number;
+  /** uint32 microseconds; absent (0) = not measured. */
+  usetimeUs?: number;
+}
+
+export interface ReportBatchRequest {
+  /** Applied in order, exactly as that many ReportRequests. */
+  report: ReportRequest[];
+}
+
+export interface RegisterRequest {
+  /** uint32 */
+  seq: number;
+  modid: number;
+  cmdid: number;
+  host?: HostInfo;
+  /** uint32 */
+  ttlMs: number;
+  deregister: boolean;
+}
+
+export interface RegisterResponse {
+  /** uint32 */
+  seq: number;
+  retcode: number;
+}
+
+export interface Lease {
+  modid: number;
+  cmdid: number;
+  host?: HostInfo;
+  /** uint32 */
+  ttlMs: number;
+  deregister: boolean;
+}
+
+export interface LeaseRequest {
+  lease: Lease[];
 }
 
 /** The body type each msgid carries. */
@@ -106,6 +184,10 @@ export interface MessageById {
   6: ReportRequest;
   7: GetRouteRequest;
   8: GetRouteResponse;
+  9: ReportBatchRequest;
+  10: RegisterRequest;
+  11: RegisterResponse;
+  12: LeaseRequest;
 }
 export type WireMessage = MessageById[MsgId];
 /** The body type of msgid M; the union of all when M is not a literal msgid. */
@@ -125,6 +207,10 @@ const BODY_TYPE_NAME: Record<MsgId, string> = {
   6: 'ReportRequest',
   7: 'GetRouteRequest',
   8: 'GetRouteResponse',
+  9: 'ReportBatchRequest',
+  10: 'RegisterRequest',
+  11: 'RegisterResponse',
+  12: 'LeaseRequest',
 };
 const bodyTypes = new Map<number, protobuf.Type>(
   Object.entries(BODY_TYPE_NAME).map(([id, name]) => [Number(id), larsProto.lookupType(`lars.${name}`)]),
@@ -134,6 +220,19 @@ export function isMsgId(n: number): n is MsgId {
   return bodyTypes.has(n);
 }
 
+/** The fields EXTENSIONS.md §1 adds to reference messages: optional, absent when at their default. */
+const OPTIONAL_FIELDS = new Set([
+  'HostInfo.weight',
+  'HostInfo.zone',
+  'GetHostRequest.hashKey',
+  'ReportRequest.usetimeUs',
+  'HostCallResult.usetimeSumUs',
+  'HostCallResult.usetimeMaxUs',
+  'HostCallResult.timedCalls',
+]);
+const isOptional = (type: protobuf.Type, field: protobuf.Field): boolean => OPTIONAL_FIELDS.has(`${type.name}.${field.name}`);
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const INT32_MIN = -0x80000000;
 const INT32_MAX = 0x7fffffff;
 const UINT32_MAX = 0xffffffff;
@@ -162,6 +261,8 @@ function toWire(type: protobuf.Type, value: unknown, path: string): Plain {
       if (v.length > 0) out[field.name] = v.map((e: unknown, i) => toWire(sub, e, `${where}[${i}]`));
     } else if (sub !== null) {
       if (v !== undefined && v !== null) out[field.name] = toWire(sub, v, where);
+    } else if (v === undefined && isOptional(type, field)) {
+      continue;
     } else if (checkScalar(field.type, v, where)) {
       out[field.name] = v;
     }
@@ -184,9 +285,21 @@ function checkScalar(type: string, v: unknown, where: string): boolean {
       if (typeof v !== 'number') throw invalid(`${where} must be a uint32 (a number)`);
       if (!Number.isInteger(v) || v < 0 || v > UINT32_MAX) throw invalid(`${where} must be a uint32 (0..4294967295), got ${v}`);
       return v !== 0;
+    case 'uint64':
+      if (typeof v !== 'number') throw invalid(`${where} must be a uint64 (a number)`);
+      if (!Number.isSafeInteger(v) || v < 0) throw invalid(`${where} must be a uint64 up to 2^53 - 1 (9007199254740991), got ${v}`);
+      return v !== 0;
     case 'bool':
       if (typeof v !== 'boolean') throw invalid(`${where} must be a boolean`);
       return v;
+    case 'string':
+      if (typeof v !== 'string') throw invalid(`${where} must be a string`);
+      // A lone surrogate has no UTF-8 form: refused rather than replaced, so both codecs write the same bytes.
+      if (LONE_SURROGATE.test(v)) throw invalid(`${where} must be well-formed Unicode (no lone surrogates)`);
+      return v !== '';
+    case 'bytes':
+      if (!(v instanceof Uint8Array)) throw invalid(`${where} must be a Uint8Array`);
+      return v.length > 0;
     default:
       throw invalid(`${where}: unsupported field type ${type}`);
   }
@@ -203,15 +316,29 @@ function fromWire(type: protobuf.Type, decoded: Plain): Plain {
     } else if (sub !== null) {
       if (v !== undefined && v !== null) out[field.name] = fromWire(sub, v as Plain);
     } else {
-      out[field.name] = v;
+      const value = scalarFromWire(field.type, v);
+      if (isOptional(type, field) && isDefault(value)) continue;
+      out[field.name] = value;
     }
   }
   return out;
 }
 
+const isDefault = (v: unknown): boolean => v === 0 || v === '' || (v instanceof Uint8Array && v.length === 0);
+
+/** uint64 as a number (saturating at 2^53 - 1, as the C++ binding does); bytes as a plain Uint8Array copy. */
+function scalarFromWire(type: string, v: unknown): unknown {
+  if (type === 'uint64') {
+    const n = typeof v === 'number' ? v : (v as { toNumber(): number }).toNumber();
+    return n > Number.MAX_SAFE_INTEGER ? Number.MAX_SAFE_INTEGER : n;
+  }
+  if (type === 'bytes') return new Uint8Array(v as Uint8Array);
+  return v;
+}
+
 function bodyTypeFor(msgid: number): protobuf.Type {
   const type = bodyTypes.get(msgid);
-  if (type === undefined) throw invalid(`unknown msgid ${msgid} (expected 1..8, see MsgId)`);
+  if (type === undefined) throw invalid(`unknown msgid ${msgid} (expected 1..12, see MsgId)`);
   return type;
 }
 
@@ -233,6 +360,7 @@ export function decodeBody<M extends number>(msgid: M, body: Uint8Array): BodyOf
   if (type === undefined) throw new LarsError('ERR_PROTOCOL', `lars wire: unknown msgid ${msgid}: ignore the frame`);
   let decoded: protobuf.Message;
   try {
+    // A string field that is not valid UTF-8 makes the body malformed (proto3), in both codecs.
     decoded = type.decode(body);
   } catch (err) {
     throw new LarsError(

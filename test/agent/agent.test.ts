@@ -244,6 +244,34 @@ describe.each(['native', 'ts'] as const)('LoadBalance agent (%s)', (impl) => {
     expect(text).toMatch(new RegExp(`lars_agent_dropped_datagrams_total\\{port="${port}",reason="bad_body"\\} ${s1.badBodies}`));
   });
 
+  it('takes routes with weights, zones and a policy, and API frames with the EXTENSIONS §1 fields; new msgids count as unknown', async () => {
+    const [m, c] = [1030, 1];
+    await store.applyRouteChange([
+      { op: 'add', modid: m, cmdid: c, ip: '10.0.30.1', port: 1, weight: 300, zone: 'az1' },
+      { op: 'add', modid: m, cmdid: c, ip: '10.0.30.2', port: 2 },
+      { op: 'setPolicy', modid: m, cmdid: c, policy: { name: 'lars', maxEjectionPercent: 0, panicThreshold: 0, ejectionBackoffMaxMs: 0, zoneOverprovision: 0, ringSize: 0 } },
+    ]);
+    await client.getHost(m, c);
+    await eventually(() => client.getRoute(m, c), (r) => hostsOf(r).length === 2, 'both nodes');
+    const port = client.portOf(m, c);
+    const s0 = portStats(agent, m, c);
+    const frame = <M extends MsgId>(id: M, body: Parameters<typeof encodeBody<M>>[1]) => encodeFrame(id, encodeBody(id, body));
+    const rounds = 10;
+    for (let i = 0; i < rounds; i++) {
+      client.sendRaw(port, frame(MsgId.GetHostRequest, { seq: 1000 + i, modid: m, cmdid: c, hashKey: new Uint8Array([1, 2, 3]) }));
+      client.sendRaw(port, frame(MsgId.ReportRequest, { modid: m, cmdid: c, host: { ip: ipToInt32('10.0.30.1'), port: 1 }, retcode: RetCode.Succ, usetimeUs: 1500 }));
+      client.sendRaw(port, frame(MsgId.ReportBatchRequest, { report: [{ modid: m, cmdid: c, retcode: 0 }] }));
+      client.sendRaw(port, frame(MsgId.RegisterRequest, { seq: 1, modid: m, cmdid: c, host: { ip: 1, port: 1 }, ttlMs: 3000, deregister: false }));
+    }
+    const s1 = await eventually(
+      () => portStats(agent, m, c),
+      (s) => s.unknownMsgIds - s0.unknownMsgIds === 2 * rounds && s.getHostSucc - s0.getHostSucc === rounds,
+      'the new msgids counted and the requests answered',
+    );
+    expect(s1.badBodies).toBe(s0.badBodies);
+    expect((await client.getHost(m, c)).retcode).toBe(RetCode.Succ);
+  });
+
   it('exports its counters as lars_agent_* metrics', async () => {
     const text = await agent.metrics.registry.metrics();
     for (const name of [

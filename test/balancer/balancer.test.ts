@@ -206,6 +206,18 @@ describe.each(IMPLS)('balancer (%s)', (impl) => {
       expect(b.takePullRequests()).toEqual([{ modid: 7, cmdid: 8 }]);
     });
 
+    it('seedRoute (the disk cache) creates a route that answers at once, and the next reconnect pulls it', () => {
+      const b = make();
+      expect(b.applyRoute(MOD, CMD, hosts(2), 0)).toBe(false); // a DNS answer nobody asked for is ignored
+      expect(b.seedRoute(MOD, CMD, hosts(2), 0)).toBe(true);
+      expect(b.pick(MOD, CMD, 1)).toEqual({ retcode: RetCode.SUCC, ...host(0), pull: false });
+      expect(b.takePullRequests()).toEqual([]);
+      expect(b.onDnsReconnected()).toEqual([{ modid: MOD, cmdid: CMD }]);
+      expect(b.seedRoute(MOD, CMD, hosts(3), 2)).toBe(true); // a route held already: a plain update
+      expect(b.getRoute(MOD, CMD, 3).hosts).toEqual(hosts(3));
+      expect(b.counters()).toMatchObject({ routes: 1, routeUpdates: 2, routeUpdatesIgnored: 1, pulls: 1 });
+    });
+
     it('keeps modules apart, including negative and extreme ids', () => {
       const b = make();
       const mods = [[1, 2], [2, 1], [-1, 2], [2147483647, -2147483648]] as const;

@@ -28,7 +28,7 @@ describe.each(['mysql', 'sqlite'] as const)('lars db / lars route on %s', (backe
   const lars = (...args: string[]) => run(env, args);
 
   beforeAll(async () => {
-    checkBuild(['src/cli/commands/db.ts', 'src/cli/commands/route.ts', 'src/store/sql-store.ts', 'src/store/validate.ts']);
+    checkBuild(['src/cli/commands/db.ts', 'src/cli/commands/route.ts', 'src/cli/commands/policy.ts', 'src/store/sql-store.ts', 'src/store/validate.ts']);
     if (backend === 'mysql') {
       db = await createTestDatabase();
       const c = db.config;
@@ -83,8 +83,8 @@ describe.each(['mysql', 'sqlite'] as const)('lars db / lars route on %s', (backe
     expect(ls.code).toBe(0);
     expect(ls.stdout).toMatch(where);
     expect(ls.stdout).toContain(`route version ${versionOf(seeded.stdout)}`);
-    expect(ls.stdout).toMatch(/^MODID {2}CMDID {2}IP {9}PORT$/m);
-    expect(ls.stdout).toMatch(/^ {4}1 {6}2 {2}127\.0\.0\.1 {2}9012$/m);
+    expect(ls.stdout).toMatch(/^MODID {2}CMDID {2}IP {9}PORT {2}WEIGHT {2}ZONE$/m);
+    expect(ls.stdout).toMatch(/^ {4}1 {6}2 {2}127\.0\.0\.1 {2}9012 {5}100 {2}-$/m);
     expect(ls.stdout).toMatch(/^9 nodes in 3 modules$/m);
     const one = await lars('route', 'ls', '2', '1');
     expect(one.stdout).toMatch(/^3 nodes in 1 module$/m);
@@ -100,7 +100,7 @@ describe.each(['mysql', 'sqlite'] as const)('lars db / lars route on %s', (backe
     expect(add.stdout).toMatch(/^added 192\.168\.1\.177:8080 to modid 5 cmdid 1$/m);
     expect(add.stdout).toMatch(new RegExp(`^route version \\d+ \\(was ${before}\\); changed module \\(modid/cmdid\\): 5/1$`, 'm'));
     expect(versionOf(add.stdout)).toBeGreaterThan(before);
-    expect((await lars('route', 'ls', '5')).stdout).toMatch(/^ {4}5 {6}1 {2}192\.168\.1\.177 {2}8080$/m);
+    expect((await lars('route', 'ls', '5')).stdout).toMatch(/^ {4}5 {6}1 {2}192\.168\.1\.177 {2}8080 {5}100 {2}-$/m);
 
     const dup = await lars('route', 'add', '5', '1', '192.168.1.177', '8080');
     expect(dup.code).toBe(1);
@@ -114,6 +114,42 @@ describe.each(['mysql', 'sqlite'] as const)('lars db / lars route on %s', (backe
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/is not a node of modid 5 cmdid 1/);
     expect((await lars('route', 'ls', '5')).stdout).toMatch(/^no routes for modid 5$/m);
+  });
+
+  it('route add --weight --zone and route set change weights and zones, each a new version; ls shows them', async () => {
+    const add = await lars('route', 'add', '7', '1', '10.7.0.1', '80', '--weight', '300', '--zone', 'az1');
+    expect(add.stderr).toBe('');
+    expect(add.stdout).toMatch(/^added 10\.7\.0\.1:80 to modid 7 cmdid 1 \(weight 300, zone az1\)$/m);
+    await lars('route', 'add', '7', '1', '10.7.0.2', '80');
+    const set = await lars('route', 'set', '7', '1', '10.7.0.2', '80', '--weight', '5');
+    expect(set.code).toBe(0);
+    expect(set.stdout).toMatch(/^set weight 5 of 10\.7\.0\.2:80 in modid 7 cmdid 1$/m);
+    expect(versionOf(set.stdout)).toBeGreaterThan(versionOf(add.stdout));
+    const zone = await lars('route', 'set', '7', '1', '10.7.0.1', '80', '--zone', '');
+    expect(zone.stdout).toMatch(/^set zone '' of 10\.7\.0\.1:80/m);
+    const ls = (await lars('route', 'ls', '7')).stdout;
+    expect(ls).toMatch(/^ {4}7 {6}1 {2}10\.7\.0\.1 {4}80 {5}300 {2}-$/m);
+    expect(ls).toMatch(/^ {4}7 {6}1 {2}10\.7\.0\.2 {4}80 {7}5 {2}-$/m);
+    const same = await lars('route', 'set', '7', '1', '10.7.0.2', '80', '--weight', '5');
+    expect(same.stdout).toMatch(/nothing changed/);
+  });
+
+  it('policy set, show and rm a module policy through the route-change transaction', async () => {
+    const none = await lars('policy', 'show', '7', '1');
+    expect(none.code).toBe(0);
+    expect(none.stdout).toMatch(/^policy: lars \(none set/m);
+    const set = await lars('policy', 'set', '7', '1', 'ring_hash', '--ring-size', '4096', '--max-ejection-percent', '50', '--zone-overprovision', '140');
+    expect(set.stderr).toBe('');
+    expect(set.code).toBe(0);
+    expect(set.stdout).toMatch(/^route version \d+ \(was \d+\); changed module \(modid\/cmdid\): 7\/1$/m);
+    const show = await lars('policy', 'show', '7', '1');
+    expect(show.stdout).toContain(
+      'policy: ring_hash\nmax-ejection-percent: 50\npanic-threshold: 0\nejection-backoff-max: 0\nzone-overprovision: 140\nring-size: 4096',
+    );
+    const rm = await lars('policy', 'rm', '7', '1');
+    expect(rm.stdout).toMatch(/^removed the policy of modid 7 cmdid 1: it uses lars again$/m);
+    expect(versionOf(rm.stdout)).toBeGreaterThan(versionOf(set.stdout));
+    expect((await lars('policy', 'rm', '7', '1')).stdout).toMatch(/had no policy set/);
   });
 
   it('gives every one of several concurrent edits from separate processes its own version', async () => {
@@ -134,6 +170,15 @@ describe.each(['mysql', 'sqlite'] as const)('lars db / lars route on %s', (backe
       [['route', 'add', '4294967296', '1', '10.0.0.1', '80'], /^lars: MODID must be an integer from 0 to 4294967295, got 4294967296$/m],
       [['route', 'rm', '1', 'x', '10.0.0.1', '80'], /^lars: CMDID must be a non-negative decimal integer, got "x"$/m],
       [['route', 'ls', '1.5'], /MODID must be a non-negative decimal integer/],
+      [['route', 'add', '1', '1', '10.0.0.1', '80', '--weight', '0'], /^lars: --weight must be an integer from 1 to 10000 \(100 is the default\), got 0$/m],
+      [['route', 'set', '1', '1', '127.0.0.1', '9001', '--weight', '10001'], /--weight must be an integer from 1 to 10000/],
+      [['route', 'set', '1', '1', '127.0.0.1', '9001', '--zone', 'z'.repeat(65)], /^lars: --zone must be at most 64 characters of A-Z a-z 0-9 \. _ -/m],
+      [['route', 'set', '1', '1', '127.0.0.1', '9001', '--zone', 'a b'], /--zone must be/],
+      [['route', 'set', '1', '1', '10.9.9.9', '9001', '--weight', '5'], /^lars: 10\.9\.9\.9:9001 is not a node of modid 1 cmdid 1; nothing was changed$/m],
+      [['policy', 'set', '1', '1', 'round_robin'], /^lars: policy\.name must be one of lars, weighted_round_robin, weighted_random, least_latency, ring_hash, got "round_robin"$/m],
+      [['policy', 'set', '1', '1', 'lars', '--max-ejection-percent', '101'], /policy\.maxEjectionPercent must be a percent from 0 to 100/],
+      [['policy', 'set', '1', '1', 'lars', '--panic-threshold', '200'], /policy\.panicThreshold must be a percent from 0 to 100/],
+      [['policy', 'set', '1', '1', 'ring_hash', '--ring-size', 'big'], /--ring-size must be a non-negative decimal integer/],
     ];
     for (const [args, message] of cases) {
       const r = await lars(...args);
@@ -141,6 +186,7 @@ describe.each(['mysql', 'sqlite'] as const)('lars db / lars route on %s', (backe
       expect(r.stderr).toMatch(message);
     }
     expect((await lars('route', 'ls')).stdout).toBe(before);
+    expect((await lars('policy', 'show', '1', '1')).stdout).toMatch(/^policy: lars \(none set/m);
   });
 
   it('answers usage errors with exit 2 and the usage, and --help with exit 0', async () => {
@@ -152,6 +198,11 @@ describe.each(['mysql', 'sqlite'] as const)('lars db / lars route on %s', (backe
       ['route', 'ls', '1', '2', '3'],
       ['route', 'ls', '--bogus'],
       ['route', 'add', '-1', '1', '10.0.0.1', '80'],
+      ['route', 'set', '1', '1', '127.0.0.1', '9001'],
+      ['route', 'rm', '1', '1', '127.0.0.1', '9001', '--weight', '5'],
+      ['policy'],
+      ['policy', 'set', '1', '1'],
+      ['policy', 'show', '1', '1', '--ring-size', '5'],
       ['db'],
       ['db', 'drop'],
       ['db', 'init', 'extra'],
@@ -159,13 +210,13 @@ describe.each(['mysql', 'sqlite'] as const)('lars db / lars route on %s', (backe
     for (const args of usageCases) {
       const r = await lars(...args);
       expect(r.code, args.join(' ')).toBe(2);
-      expect(r.stderr).toMatch(/usage: lars (route|db) /);
+      expect(r.stderr).toMatch(/usage: lars (route|db|policy) /);
       expect(r.stdout).toBe('');
     }
     const badSet = await lars('route', 'ls', '--set', 'nosuchkey=1');
     expect(badSet.code).toBe(2);
     expect(badSet.stderr).toMatch(/^lars: --set "nosuchkey=1": expected section\.key=value/);
-    for (const cmd of ['route', 'db']) {
+    for (const cmd of ['route', 'db', 'policy']) {
       const r = await lars(cmd, '--help');
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(new RegExp(`^usage: lars ${cmd} `));

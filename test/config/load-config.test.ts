@@ -46,7 +46,7 @@ describe('role defaults', () => {
       logLevel: 'info',
       store: { mysql: undefined, sqlitePath: 'var/lars.sqlite', changeRetentionSec: 86400 },
       admin: { ip: '127.0.0.1', port: 9778 },
-      reactor: { ip: '0.0.0.0', port: 7778, threadNum: 1, maxConn: 20000 },
+      reactor: { ip: '0.0.0.0', port: 7778, threadNum: 1, maxConn: 20000, maxSubscriptionsPerConn: 100000 },
       dns: { pollIntervalMs: 1000, fullReloadMs: 10000 },
     });
   });
@@ -55,13 +55,22 @@ describe('role defaults', () => {
     const { config } = load('reporter');
     expect(config.reactor).toEqual({ ip: '0.0.0.0', port: 7779, threadNum: 1, maxConn: 20000 });
     expect(config.admin.port).toBe(9779);
-    expect(config.reporter).toEqual({ dbThreadCnt: 3, bufferMaxKeys: 1_000_000, flushIntervalMs: 100 });
+    expect(config.reporter).toEqual({ dbThreadCnt: 3, bufferMaxKeys: 1_000_000, flushIntervalMs: 100, stopDeadlineMs: 10_000 });
   });
 
   it('agent', () => {
     const { config } = load('agent');
     expect(config.admin.port).toBe(9888);
-    expect(config.agent).toEqual({ ip: '127.0.0.1', port: 8888, callerIp: '127.0.0.1', reportIntervalMs: 1000, maxEmptyRoutes: 10_000, maxNewPullsPerS: 1_000 });
+    expect(config.agent).toEqual({
+      ip: '127.0.0.1',
+      port: 8888,
+      callerIp: '127.0.0.1',
+      reportIntervalMs: 1000,
+      maxEmptyRoutes: 10_000,
+      maxNewPullsPerS: 1_000,
+      cacheDir: 'var/agent-cache',
+      cacheMaxAgeMs: 7 * 86_400_000,
+    });
     expect(config.dnsserver.endpoints).toEqual([{ ip: '127.0.0.1', port: 7778 }]);
     expect(config.reporter.endpoint).toEqual({ ip: '127.0.0.1', port: 7779 });
     expect(config.loadbalance).toEqual(SPEC_LOADBALANCE_DEFAULTS);
@@ -89,7 +98,7 @@ describe('precedence: defaults < file < env < overrides', () => {
 
   it('file over defaults', () => {
     const { config } = load('dns', { file });
-    expect(config.reactor).toEqual({ ip: '0.0.0.0', port: 7001, threadNum: 2, maxConn: 100 });
+    expect(config.reactor).toEqual({ ip: '0.0.0.0', port: 7001, threadNum: 2, maxConn: 100, maxSubscriptionsPerConn: 100000 });
     expect(config.file).toBe(file);
   });
 

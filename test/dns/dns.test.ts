@@ -1,16 +1,20 @@
 // The DNS service end to end: real sockets, a real MariaDB database (and the embedded store),
 // both frontends. Route edits go through the real CLI.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDns, type RunningDns } from '../../src/dns/start-dns.js';
 import { openStore } from '../../src/store/index.js';
 import type { Store } from '../../src/store/store.js';
 import { MsgId, ipToInt32, type GetRouteResponse } from '../../src/wire/messages.js';
+import { tsCodec } from '../../src/wire/codec.js';
+import { HEADER_SIZE } from '../../src/wire/frame.js';
 import { FrameClient, eventually } from '../helpers/frame-client.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/mysql.js';
 import { storeEnv, tempSqlite, testConfig, type StoreKind } from '../helpers/roles.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
+import { freePort } from '../helpers/free-port.js';
 import { Cleanup } from '../helpers/cleanup.js';
 
 const run = promisify(execFile);
@@ -84,6 +88,46 @@ describe.each(['native', 'ts'] as const)('DNS service (%s)', (impl) => {
     expect(bystander.frames).toHaveLength(2);
   });
 
+  it('pushes a weight edit (route set) and a policy edit (policy set) like a route edit', async () => {
+    const c = await open();
+    await getRoute(c, 511, 1);
+    await cli(kind, 'route', 'add', '511', '1', '10.1.2.3', '8001');
+    await c.waitFor(() => c.frames.length === 2, 'the push of the new node');
+    expect(c.messages<GetRouteResponse>(MsgId.GetRouteResponse)[1]).toStrictEqual({ modid: 511, cmdid: 1, host: [{ ip: ipToInt32('10.1.2.3'), port: 8001 }] });
+
+    await cli(kind, 'route', 'set', '511', '1', '10.1.2.3', '8001', '--weight', '250', '--zone', 'az1');
+    await c.waitFor(() => c.frames.length === 3, 'the push of the weight');
+    expect(c.messages<GetRouteResponse>(MsgId.GetRouteResponse)[2]).toStrictEqual({
+      modid: 511,
+      cmdid: 1,
+      host: [{ ip: ipToInt32('10.1.2.3'), port: 8001, weight: 250, zone: 'az1' }],
+    });
+
+    await cli(kind, 'policy', 'set', '511', '1', 'weighted_round_robin', '--max-ejection-percent', '50');
+    await c.waitFor(() => c.frames.length === 4, 'the push of the policy');
+    const withPolicy = c.messages<GetRouteResponse>(MsgId.GetRouteResponse)[3]!;
+    expect(withPolicy.policy).toStrictEqual({
+      name: 'weighted_round_robin',
+      maxEjectionPercent: 50,
+      panicThreshold: 0,
+      ejectionBackoffMaxMs: 0,
+      zoneOverprovision: 0,
+      ringSize: 0,
+    });
+    expect(withPolicy.host[0]).toMatchObject({ weight: 250 });
+    // A new subscriber is served the same.
+    expect(await getRoute(await open(), 511, 1)).toStrictEqual(withPolicy);
+  });
+
+  it('serves a module without weights, zones or policy byte for byte as the reference encodes it', async () => {
+    const demo = (await store.loadRouteTable()).modules.find((m) => m.modid === 2 && m.cmdid === 1)!;
+    const c = await open();
+    await getRoute(c, 2, 1);
+    const reference = tsCodec.encodeFrame(MsgId.GetRouteResponse, { modid: 2, cmdid: 1, host: demo.hosts.map((h) => ({ ip: ipToInt32(h.ip), port: h.port })) });
+    expect(c.frames[0]!.msgid).toBe(MsgId.GetRouteResponse);
+    expect(c.frames[0]!.body.toString('hex')).toBe(reference.subarray(HEADER_SIZE).toString('hex'));
+  });
+
   it('delivers one change to 1 000 concurrent subscribed connections', async () => {
     const many = await Promise.all(Array.from({ length: 1000 }, () => FrameClient.open(dns.port)));
     clients.push(...many);
@@ -144,10 +188,12 @@ describe.each(['native', 'ts'] as const)('DNS service (%s)', (impl) => {
     const unknown = Buffer.alloc(8);
     unknown.writeInt32LE(99, 0);
     c.sendRaw(unknown);
+    // A LeaseRequest (EXTENSIONS §1, msgid 12) has no meaning for the DNS yet: an unknown msgid.
+    c.sendRaw(tsCodec.encodeFrame(MsgId.LeaseRequest, { lease: [{ modid: 1, cmdid: 1, host: { ip: 1, port: 1 }, ttlMs: 3000, deregister: false }] }));
     expect((await getRoute(c, 1, 1)).modid).toBe(1);
     const s1 = dns.frontend.stats();
     expect(s1.badBodies).toBe(s0.badBodies + 1);
-    expect(s1.unknownMsgIds).toBe(s0.unknownMsgIds + 1);
+    expect(s1.unknownMsgIds).toBe(s0.unknownMsgIds + 2);
     expect(c.closed).toBe(false);
   });
 
@@ -180,6 +226,50 @@ describe.each(['native', 'ts'] as const)('DNS service limits and failures (%s)',
       await Promise.all(flood.map((c) => c.waitClosed()));
       expect(dns.frontend.stats().rejectedMaxConn).toBe(20);
       expect((await getRoute(clients[0]!, 1, 1)).modid).toBe(1);
+    } finally {
+      await cleanup.run();
+    }
+  });
+
+  it('answers past max_subscriptions_per_conn but subscribes no further, counting it in stats and /metrics', async () => {
+    const cleanup = new Cleanup();
+    try {
+      const kind = tempSqlite();
+      const store = cleanup.add(await openStore(testConfig('dns', impl, kind).store), (s) => s.close());
+      await store.init();
+      const adminPort = await freePort();
+      const dns = cleanup.add(
+        await startDns(
+          testConfig('dns', impl, kind, {
+            'reactor.max_subscriptions_per_conn': '3',
+            'dns.poll_interval_ms': String(POLL_MS),
+            'admin.ip': '127.0.0.1',
+            'admin.port': String(adminPort),
+          }),
+        ),
+        (d) => d.stop(),
+      );
+      const greedy = cleanup.add(await FrameClient.open(dns.port), (c) => c.close());
+      for (const modid of [901, 902, 903, 904, 905]) expect((await getRoute(greedy, modid, 1)).modid).toBe(modid);
+      // Asking again for a module it holds is not a new subscription, so not refused.
+      expect((await getRoute(greedy, 901, 1)).modid).toBe(901);
+      expect(dns.frontend.stats()).toMatchObject({ subscriptions: 3, subscriptionsRefused: 2 });
+      // The cap is per connection: another one still subscribes.
+      const other = cleanup.add(await FrameClient.open(dns.port), (c) => c.close());
+      await getRoute(other, 904, 1);
+      expect(dns.frontend.stats()).toMatchObject({ subscriptions: 4, subscriptionsRefused: 2 });
+
+      // A refused module is not pushed; changed first, its push would arrive before the other one.
+      const before = greedy.frames.length;
+      await store.applyRouteChange([{ op: 'add', modid: 904, cmdid: 1, ip: '10.9.0.4', port: 9004 }]);
+      await other.waitFor(() => other.frames.length === 2, 'the push to the other connection');
+      await store.applyRouteChange([{ op: 'add', modid: 903, cmdid: 1, ip: '10.9.0.3', port: 9003 }]);
+      await greedy.waitFor(() => greedy.frames.length > before, 'the push of a subscribed module');
+      expect(greedy.frames).toHaveLength(before + 1);
+      expect(greedy.messages<GetRouteResponse>(MsgId.GetRouteResponse).at(-1)).toMatchObject({ modid: 903 });
+
+      const metrics = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
+      expect(metrics).toMatch(/^lars_dns_subscriptions_refused_total 2$/m);
     } finally {
       await cleanup.run();
     }
@@ -243,5 +333,24 @@ describe.each(['native', 'ts'] as const)('DNS service limits and failures (%s)',
     } finally {
       await cleanup.run();
     }
+  });
+});
+
+describe('DNS service (native) without enough descriptors', () => {
+  it('exits with a LarsError naming the limit, not SIGABRT, when its I/O threads cannot get descriptors', async () => {
+    // 120 descriptors let Node load the CLI; 256 I/O threads need three each.
+    const daemon = spawn(
+      'bash',
+      ['-c', 'ulimit -n 120; exec "$0" dist/src/cli/main.js dns --set reactor.ip=127.0.0.1 --set reactor.port=0 --set reactor.threadNum=256 --set admin.port=0', process.execPath],
+      { env: { ...process.env, ...storeEnv(tempSqlite()), LARS_IMPL: 'native' }, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    daemon.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const [code, signal] = (await once(daemon, 'exit')) as [number | null, NodeJS.Signals | null];
+    expect(signal).toBeNull();
+    expect(code).toBe(1);
+    // The CLI prints "lars: <message>" for a LarsError and a stack for anything else.
+    expect(stderr).toMatch(/^lars: cannot listen on 127\.0\.0\.1:0: \w+: Too many open files \(.*ulimit -n.*threadNum\)$/m);
+    expect(stderr).not.toMatch(/\n\s+at /);
   });
 });

@@ -1,6 +1,7 @@
 // A TCP proxy the tests can cut: stands between a daemon and MySQL (or the agent and DNS) so a
 // test can make the peer unreachable (stop: drops connections and refuses new ones) and bring it
-// back, and lose what a client sends first on its next connection.
+// back, make it hang (holdReplies: requests still arrive, answers wait until releaseReplies), and
+// lose what a client sends first on its next connection.
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 
@@ -11,13 +12,29 @@ export class TcpProxy {
   port = 0;
   /** Client chunks lost by dropFirstChunkOfNextConnection(). */
   dropped = 0;
+  /** Each connection's target side and the client its answers go to. */
+  private readonly replies = new Map<Socket, Socket>();
+  private repliesHeld = false;
+  /** Connections accepted so far. */
+  accepted = 0;
 
   constructor(private readonly targetHost: string, private readonly targetPort: number) {}
 
   /** Listens (again on the same port after a stop). */
   async start(): Promise<number> {
     const server = createServer((client) => {
+      this.accepted++;
       const upstream = connect(this.targetPort, this.targetHost);
+      this.replies.set(upstream, client);
+      upstream.on('close', () => this.replies.delete(upstream));
+      for (const s of [client, upstream]) {
+        this.sockets.add(s);
+        s.on('close', () => this.sockets.delete(s));
+        s.on('error', () => {
+          client.destroy();
+          upstream.destroy();
+        });
+      }
       if (this.dropNext) {
         this.dropNext = false;
         client.once('data', () => {
@@ -27,15 +44,7 @@ export class TcpProxy {
       } else {
         client.pipe(upstream);
       }
-      upstream.pipe(client);
-      for (const s of [client, upstream]) {
-        this.sockets.add(s);
-        s.on('close', () => this.sockets.delete(s));
-        s.on('error', () => {
-          client.destroy();
-          upstream.destroy();
-        });
-      }
+      if (!this.repliesHeld) upstream.pipe(client);
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -57,5 +66,20 @@ export class TcpProxy {
     this.server = undefined;
     for (const s of this.sockets) s.destroy();
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /** From now on the target's answers wait in the proxy (a server that stopped answering). */
+  holdReplies(): void {
+    this.repliesHeld = true;
+    for (const [upstream, client] of this.replies) {
+      upstream.unpipe(client);
+      upstream.pause();
+    }
+  }
+
+  /** Delivers the held answers and forwards again. */
+  releaseReplies(): void {
+    this.repliesHeld = false;
+    for (const [upstream, client] of this.replies) upstream.pipe(client);
   }
 }

@@ -5,7 +5,13 @@ import { copyFileSync, mkdirSync, mkdtempSync, utimesSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { addonPath, implementation, loadAddonFrom, parseImplementation } from '../../src/native/addon.js';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import type { DnsFrontendOptions } from '../../src/dns/dns-frontend.js';
+import { NativeDnsFrontend } from '../../src/dns/native-dns-frontend.js';
+import { TsDnsFrontend } from '../../src/dns/ts-dns-frontend.js';
+import { LarsError } from '../../src/errors.js';
+import { addonPath, implementation, loadAddonFrom, loadNative, parseImplementation } from '../../src/native/addon.js';
 
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'lars-addon-'));
@@ -75,5 +81,36 @@ describe('npm run build:native', () => {
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/cmake.*C\+\+17 compiler/);
     expect(r.stderr).toMatch(/apt-get install -y cmake g\+\+ make/);
+  });
+});
+
+describe('errors from the addon', () => {
+  it('are LarsError instances with a stable code (the class handed over at load)', () => {
+    let caught: unknown;
+    try {
+      loadNative().wire.decodeBody(1, 'not bytes' as unknown as Uint8Array);
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(LarsError);
+    expect(caught).toMatchObject({ name: 'LarsError', code: 'ERR_INVALID_INPUT', message: expect.stringMatching(/Buffer or Uint8Array/) });
+  });
+
+  describe.each(['native', 'ts'] as const)('the same failure from the %s DNS frontend', (impl) => {
+    it('a port in use gives LarsError ERR_LISTEN naming the address', async () => {
+      const taken = createServer();
+      await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+      const { port } = taken.address() as AddressInfo;
+      const opts: DnsFrontendOptions = { ip: '127.0.0.1', port, maxConn: 10, threadNum: 1, outputCapBytes: 1 << 20, maxSubscriptionsPerConn: 10 };
+      const frontend = impl === 'native' ? new NativeDnsFrontend(opts) : new TsDnsFrontend(opts);
+      try {
+        const failed = frontend.listen();
+        await expect(failed).rejects.toBeInstanceOf(LarsError);
+        await expect(failed).rejects.toMatchObject({ code: 'ERR_LISTEN', message: expect.stringContaining(`cannot listen on 127.0.0.1:${port}`) });
+      } finally {
+        await frontend.close();
+        await new Promise((resolve) => taken.close(resolve));
+      }
+    });
   });
 });

@@ -1,15 +1,18 @@
 // The Report service end to end: real sockets, a real MariaDB database (and the embedded
 // store), both frontends; MySQL cut off behind a proxy to show nothing that arrived is lost.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startReporter, type RunningReporter } from '../../src/report/start-reporter.js';
 import { openStore } from '../../src/store/index.js';
 import type { Store } from '../../src/store/store.js';
 import { MsgId, ipToInt32, type ReportStatusRequest } from '../../src/wire/messages.js';
 import { FrameClient, eventually } from '../helpers/frame-client.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/mysql.js';
-import { tempSqlite, testConfig, type StoreKind } from '../helpers/roles.js';
+import { storeEnv, tempSqlite, testConfig, type StoreKind } from '../helpers/roles.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 import { Cleanup } from '../helpers/cleanup.js';
+import { checkBuild, cleanEnv, cliPath } from '../helpers/cli.js';
+import { freePort } from '../helpers/free-port.js';
 
 function report(modid: number, caller: string, results: { ip: string; port: number; succ: number; err: number; overload?: boolean }[]): ReportStatusRequest {
   return {
@@ -126,6 +129,91 @@ describe.each(['native', 'ts'] as const)('Report service with the store down (%s
     }
   });
 
+  /** A reporter writing to the test database through a proxy the test cuts, with the proxy down and 100 rows held. */
+  async function holdingRows(cleanup: Cleanup, modid: number, extra: Record<string, string> = {}) {
+    const db = cleanup.add(await createTestDatabase(), (d) => d.drop());
+    const store = cleanup.add(await withStore({ mysql: db.config }, impl), (s) => s.close());
+    const proxy = cleanup.add(new TcpProxy(db.config.host, db.config.port), (p) => p.stop());
+    const port = await proxy.start();
+    const reporter = cleanup.add(
+      await startReporter(testConfig('reporter', impl, { mysql: { ...db.config, host: '127.0.0.1', port } }, { 'reporter.flush_interval_ms': '20', ...extra })),
+      (r) => r.stop(),
+    );
+    await proxy.stop();
+    const c = cleanup.add(await FrameClient.open(reporter.port), (c) => c.close());
+    for (let i = 0; i < 100; i++) c.send(MsgId.ReportStatusRequest, report(modid, '10.0.0.1', [{ ip: '10.7.0.1', port: 1000 + i, succ: i, err: 0 }]));
+    await eventually(() => reporter.buffer.accepted, (n) => n === 100, '100 rows received');
+    await eventually(() => reporter.writer.stats(), (s) => !s.storeUp, 'the writer to notice the store is down');
+    return { store, proxy, reporter };
+  }
+
+  it('writes every held row when stopped right after MySQL is back', async () => {
+    const cleanup = new Cleanup();
+    try {
+      const { store, proxy, reporter } = await holdingRows(cleanup, 700);
+      await proxy.start();
+      await reporter.stop();
+      expect(await store.listCallStatus({ modid: 700 })).toHaveLength(100);
+    } finally {
+      await cleanup.run();
+    }
+  });
+
+  it('with MySQL still down, stops at the stop deadline and logs how many rows it could not write', async () => {
+    const cleanup = new Cleanup();
+    const stderr = vi.spyOn(process.stderr, 'write');
+    try {
+      const { reporter } = await holdingRows(cleanup, 710, { 'reporter.stop_deadline_ms': '300' });
+      expect(reporter.stopDeadlineMs).toBe(300);
+      await reporter.stop();
+      const lines = stderr.mock.calls.map((c) => String(c[0]));
+      expect(lines.filter((l) => l.includes('could not write 100 held rows'))).toHaveLength(1);
+    } finally {
+      stderr.mockRestore();
+      await cleanup.run();
+    }
+  });
+
+  it('as a process: SIGTERM right after MySQL is back writes every held row', async () => {
+    checkBuild(['src/report/start-reporter.ts', 'src/report/report-writer.ts', 'src/cli/daemon.ts']);
+    const cleanup = new Cleanup();
+    try {
+      const db = cleanup.add(await createTestDatabase(), (d) => d.drop());
+      const store = cleanup.add(await withStore({ mysql: db.config }, impl), (s) => s.close());
+      const proxy = cleanup.add(new TcpProxy(db.config.host, db.config.port), (p) => p.stop());
+      const port = await proxy.start();
+      const adminPort = await freePort();
+      const env = cleanEnv({
+        ...storeEnv({ mysql: { ...db.config, host: '127.0.0.1', port } }),
+        LARS_IMPL: impl,
+        LARS_LOG_LEVEL: 'info',
+        LARS_ADMIN_PORT: String(adminPort),
+        LARS_REPORTER_FLUSH_INTERVAL_MS: '20',
+      });
+      const child = spawn(process.execPath, [cliPath, 'reporter', '--set', 'reactor.ip=127.0.0.1', '--set', 'reactor.port=0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      cleanup.add(child, (c) => c.kill('SIGKILL'));
+      let output = '';
+      for (const s of [child.stdout, child.stderr]) s.on('data', (d: Buffer) => (output += d.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+      const listening = await eventually(() => /listening on 127\.0\.0\.1:(\d+)/.exec(output), (m) => m !== null, 'the reporter to listen');
+      const metric = async (name: string): Promise<number> => {
+        const text = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
+        return Number(new RegExp(`^lars_reporter_${name} (\\S+)$`, 'm').exec(text)?.[1]);
+      };
+      await proxy.stop();
+      const c = cleanup.add(await FrameClient.open(Number(listening![1])), (c) => c.close());
+      for (let i = 0; i < 100; i++) c.send(MsgId.ReportStatusRequest, report(720, '10.0.0.1', [{ ip: '10.7.2.1', port: 1000 + i, succ: i, err: 0 }]));
+      await eventually(() => metric('rows_received_total'), (n) => n === 100, '100 rows received');
+      await eventually(() => metric('store_up'), (up) => up === 0, 'the reporter to notice the store is down');
+      await proxy.start();
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(await store.listCallStatus({ modid: 720 })).toHaveLength(100);
+    } finally {
+      await cleanup.run();
+    }
+  });
+
   it('past buffer_max_keys drops new keys and counts them', async () => {
     const cleanup = new Cleanup();
     try {
@@ -134,7 +222,7 @@ describe.each(['native', 'ts'] as const)('Report service with the store down (%s
       const port = await proxy.start();
       await proxy.stop();
       const reporter = cleanup.add(
-        await startReporter(testConfig('reporter', impl, { mysql: { ...db.config, host: '127.0.0.1', port } }, { 'reporter.buffer_max_keys': '10' })),
+        await startReporter(testConfig('reporter', impl, { mysql: { ...db.config, host: '127.0.0.1', port } }, { 'reporter.buffer_max_keys': '10', 'reporter.stop_deadline_ms': '1' })),
         (r) => r.stop(),
       );
       const c = cleanup.add(await FrameClient.open(reporter.port), (c) => c.close());

@@ -2,7 +2,11 @@
 // replies, timeouts, port selection, the bytes of each datagram, call() and close(). Once with
 // each wire codec: they must behave the same.
 import { createSocket } from 'node:dgram';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { cacheFileName, encodeCacheFile } from '../../src/route-cache/index.js';
 import { LarsError } from '../../src/errors.js';
 import { LarsClient, RetCode, agentPortIndex, type GetHostResult } from '../../src/sdk/index.js';
 import { encodeFrame } from '../../src/wire/frame.js';
@@ -21,7 +25,8 @@ describe.each(['ts', 'native'] as const)('LarsClient (%s codec)', (impl) => {
   let client: LarsClient;
   const clients: LarsClient[] = [];
   const newClient = (opts: ConstructorParameters<typeof LarsClient>[0] = {}): LarsClient => {
-    const c = new LarsClient({ host: '127.0.0.1', port: agent.base, timeoutMs: TIMEOUT_MS, impl, ...opts });
+    // No route cache unless a test gives one: the default directory is under the working directory.
+    const c = new LarsClient({ host: '127.0.0.1', port: agent.base, timeoutMs: TIMEOUT_MS, impl, cacheDir: '', ...opts });
     clients.push(c);
     return c;
   };
@@ -161,6 +166,77 @@ describe.each(['ts', 'native'] as const)('LarsClient (%s codec)', (impl) => {
     expect(host).toEqual({ retcode: RetCode.SystemError });
     expect(route).toEqual({ retcode: RetCode.SystemError, hosts: [] });
     await expect(down.call(1, 1, () => 'never')).rejects.toMatchObject({ code: 'ERR_TIMEOUT', message: expect.stringMatching(/did not answer/) });
+  });
+
+  describe('when the agent does not answer, the agent\'s route cache on disk', () => {
+    let dir: string;
+    beforeEach(() => {
+      dir = mkdtempSync(join(tmpdir(), 'lars-sdk-cache-'));
+      const host = NODES.map((n) => ({ ip: ipToInt32(n.ip), port: n.port }));
+      writeFileSync(join(dir, cacheFileName(1, 1)), encodeCacheFile(1, 1, encodeBody(MsgId.GetRouteResponse, { modid: 1, cmdid: 1, host }), Date.now()));
+      writeFileSync(join(dir, cacheFileName(3, 3)), Buffer.from('not a cache file'));
+    });
+    afterEach(() => rmSync(dir, { recursive: true, force: true }));
+    const silent = (): void => {
+      agent.hooks.onGetHost = () => undefined;
+      agent.hooks.onGetRoute = () => undefined;
+    };
+
+    it('answers getHost round robin over the cached nodes, fromCache, counted; getRoute too', async () => {
+      silent();
+      const c = newClient({ cacheDir: dir });
+      const picks: GetHostResult[] = [];
+      for (let i = 0; i < 3; i++) picks.push(await c.getHost(1, 1));
+      expect(picks).toEqual([NODES[0], NODES[1], NODES[0]].map((n) => ({ retcode: RetCode.Succ, ...n, fromCache: true })));
+      expect(await c.getRoute(1, 1)).toEqual({ retcode: RetCode.Succ, hosts: NODES, fromCache: true });
+      expect(c.stats).toMatchObject({ timeouts: 4, fromCache: 4 });
+      expect(await c.call(1, 1, (node) => node.port)).toBe(NODES[1]!.port);
+    });
+
+    it('answers RET_SYSTEM_ERROR as before for a module it has no usable file of', async () => {
+      silent();
+      const c = newClient({ cacheDir: dir });
+      expect(await c.getHost(2, 2)).toEqual({ retcode: RetCode.SystemError });
+      expect(await c.getHost(3, 3)).toEqual({ retcode: RetCode.SystemError }); // corrupt
+      expect(await c.getRoute(2, 2)).toEqual({ retcode: RetCode.SystemError, hosts: [] });
+      expect(await newClient({ cacheDir: '' }).getHost(1, 1)).toEqual({ retcode: RetCode.SystemError });
+      expect(c.stats).toMatchObject({ timeouts: 3, fromCache: 0 });
+    });
+
+    it('serves when no agent listens at all', async () => {
+      const down = newClient({ port: await freeConsecutiveUdpBase(), cacheDir: dir });
+      expect(await down.getHost(1, 1)).toEqual({ retcode: RetCode.Succ, ...NODES[0], fromCache: true });
+    });
+
+    it('is left as soon as the agent answers again', async () => {
+      silent();
+      const c = newClient({ cacheDir: dir });
+      expect(await c.getHost(1, 1)).toMatchObject({ fromCache: true });
+      agent.hooks = {};
+      agent.setRoute(1, 1, [{ ip: '10.9.9.9', port: 9999 }]);
+      expect(await c.getHost(1, 1)).toEqual({ retcode: RetCode.Succ, ip: '10.9.9.9', port: 9999 });
+      expect(await c.getRoute(1, 1)).toEqual({ retcode: RetCode.Succ, hosts: [{ ip: '10.9.9.9', port: 9999 }] });
+      expect(c.stats).toMatchObject({ fromCache: 1, matched: 2 });
+    });
+
+    it('defaults to the agent\'s default directory under the working directory', async () => {
+      silent();
+      const cwd = process.cwd();
+      const work = mkdtempSync(join(tmpdir(), 'lars-sdk-cwd-'));
+      try {
+        const cacheDir = join(work, 'var', 'agent-cache');
+        mkdirSync(cacheDir, { recursive: true });
+        copyFileSync(join(dir, cacheFileName(1, 1)), join(cacheDir, cacheFileName(1, 1)));
+        process.chdir(work);
+        const c = new LarsClient({ host: '127.0.0.1', port: agent.base, timeoutMs: TIMEOUT_MS, impl });
+        clients.push(c);
+        process.chdir(cwd);
+        expect(await c.getHost(1, 1)).toMatchObject({ fromCache: true });
+      } finally {
+        process.chdir(cwd);
+        rmSync(work, { recursive: true, force: true });
+      }
+    });
   });
 
   it('sends report as the canonical ReportRequest frame, addresses above 127.x as negative int32', async () => {

@@ -8,7 +8,7 @@ import { createConnection } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StoreConfig } from '../../src/config/types.js';
 import { isLarsError, type LarsErrorCode } from '../../src/errors.js';
-import { openStore, type CallStatus, type RouteNode, type Store, type StoreBackend } from '../../src/store/index.js';
+import { openStore, type CallStatus, type RouteEdit, type RouteNode, type Store, type StoreBackend } from '../../src/store/index.js';
 import { createTestDatabase, testServer, type TestDatabase } from '../helpers/mysql.js';
 
 /** Raw SQL on the same database, bypassing the store (fault injection, reference DDL, checks). */
@@ -120,7 +120,7 @@ describe.each(['mysql', 'sqlite'] as const)('Store on %s', (backend) => {
     await store.init();
     expect(await count('SELECT COUNT(*) AS n FROM RouteVersion')).toBe(1);
     expect(await count('SELECT COUNT(*) AS n FROM RouteVersion WHERE id = 1')).toBe(1);
-    for (const table of ['RouteData', 'RouteChange', 'ServerCallStatus', 'ModIDConfig', 'CmdIDConfig']) {
+    for (const table of ['RouteData', 'RouteChange', 'ServerCallStatus', 'ModIDConfig', 'CmdIDConfig', 'RouteNodeAttr', 'ModulePolicy', 'RouteLease']) {
       expect(await count(`SELECT COUNT(*) AS n FROM ${table}`)).toBeGreaterThanOrEqual(0);
     }
     await store.ping();
@@ -174,6 +174,115 @@ describe.each(['mysql', 'sqlite'] as const)('Store on %s', (backend) => {
     expect(removed.changed).toEqual([{ modid: 100, cmdid: 1 }]);
     expect((await store.listRoutes({ modid: 100 })).map((r) => r.port)).toEqual([8001]);
     expect((await store.listRoutes({ cmdid: 1 })).every((r) => r.cmdid === 1)).toBe(true);
+  });
+
+  it('stores weights, zones and policies through the route-change transaction, and loads them for the DNS', async () => {
+    const M = { modid: 150, cmdid: 1 };
+    const changes = async () => count(`SELECT COUNT(*) AS n FROM RouteChange WHERE modid = ${M.modid}`);
+    const attrRows = async () => count(`SELECT COUNT(*) AS n FROM RouteNodeAttr WHERE modid = ${M.modid}`);
+    const edit = async (e: RouteEdit) => {
+      nowMs += 1000;
+      return store.applyRouteChange([e]);
+    };
+    await edit({ op: 'add', ...M, ip: '10.0.0.1', port: 1, weight: 300, zone: 'az1' });
+    await edit({ op: 'add', ...M, ip: '10.0.0.2', port: 1 });
+    expect((await store.listRoutes(M)).map(({ ip, weight, zone }) => ({ ip, weight, zone }))).toEqual([
+      { ip: '10.0.0.1', weight: 300, zone: 'az1' },
+      { ip: '10.0.0.2', weight: undefined, zone: undefined },
+    ]);
+    expect(await attrRows()).toBe(1); // a node at the defaults has no row
+
+    // set: one attribute at a time, each a new version with a RouteChange row; an unchanged value is no change.
+    const v0 = await store.getVersion();
+    const c0 = await changes();
+    const r1 = await edit({ op: 'set', ...M, ip: '10.0.0.2', port: 1, zone: 'az2' });
+    expect(r1.changed).toEqual([M]);
+    expect(r1.version).toBeGreaterThan(v0);
+    expect(await changes()).toBe(c0 + 1);
+    const same = await edit({ op: 'set', ...M, ip: '10.0.0.2', port: 1, zone: 'az2' });
+    expect(same.changed).toEqual([]);
+    await edit({ op: 'set', ...M, ip: '10.0.0.1', port: 1, weight: 100 });
+    expect((await store.listRoutes(M)).map(({ weight, zone }) => ({ weight, zone }))).toEqual([
+      { weight: undefined, zone: 'az1' },
+      { weight: undefined, zone: 'az2' },
+    ]);
+    await expectLarsError(edit({ op: 'set', ...M, ip: '10.0.0.9', port: 1, weight: 5 }), 'ERR_INVALID_INPUT', /10\.0\.0\.9:1 is not a node of modid 150 cmdid 1/);
+
+    // replace keeps the attributes it does not mention; remove takes the node's row with it.
+    await edit({ op: 'replace', ...M, hosts: [{ ip: '10.0.0.1', port: 1 }, { ip: '10.0.0.2', port: 1, weight: 7 }, { ip: '10.0.0.3', port: 1 }] });
+    expect((await store.listRoutes(M)).map(({ ip, weight, zone }) => [ip, weight, zone])).toEqual([
+      ['10.0.0.1', undefined, 'az1'],
+      ['10.0.0.2', 7, 'az2'],
+      ['10.0.0.3', undefined, undefined],
+    ]);
+    await edit({ op: 'remove', ...M, ip: '10.0.0.2', port: 1 });
+    expect(await attrRows()).toBe(1);
+    await edit({ op: 'add', ...M, ip: '10.0.0.2', port: 1 });
+    expect((await store.listRoutes(M)).find((r) => r.ip === '10.0.0.2')).not.toHaveProperty('weight');
+
+    // Policies.
+    const policy = { name: 'ring_hash', maxEjectionPercent: 50, panicThreshold: 20, ejectionBackoffMaxMs: 30000, zoneOverprovision: 140, ringSize: 4096 } as const;
+    expect(await store.getPolicy(M)).toBeUndefined();
+    const c1 = await changes();
+    expect((await edit({ op: 'setPolicy', ...M, policy })).changed).toEqual([M]);
+    expect(await store.getPolicy(M)).toEqual(policy);
+    expect((await edit({ op: 'setPolicy', ...M, policy })).changed).toEqual([]);
+    await edit({ op: 'setPolicy', ...M, policy: { ...policy, name: 'weighted_random' } });
+    expect(await changes()).toBe(c1 + 2);
+    const table = await store.loadRouteTable();
+    expect(table.modules.find((m) => m.modid === M.modid)).toEqual({
+      ...M,
+      hosts: [
+        { ip: '10.0.0.1', port: 1, zone: 'az1' },
+        { ip: '10.0.0.2', port: 1 },
+        { ip: '10.0.0.3', port: 1 },
+      ],
+      policy: { ...policy, name: 'weighted_random' },
+    });
+    expect((await edit({ op: 'removePolicy', ...M })).changed).toEqual([M]);
+    expect((await edit({ op: 'removePolicy', ...M })).changed).toEqual([]);
+    expect(await store.getPolicy(M)).toBeUndefined();
+    expect((await store.loadRouteTable()).modules.find((m) => m.modid === M.modid)).not.toHaveProperty('policy');
+    await edit({ op: 'replace', ...M, hosts: [] });
+    expect(await attrRows()).toBe(0);
+  });
+
+  it('refuses bad weights, zones and policies before writing anything', async () => {
+    await store.applyRouteChange([{ op: 'replace', modid: 151, cmdid: 1, hosts: nodes(1, 2) }]);
+    const before = await snapshot();
+    const node = { modid: 151, cmdid: 1, ip: '127.0.0.1', port: 1 };
+    for (const weight of [0, 10001, 1.5, -1]) {
+      await expectLarsError(store.applyRouteChange([{ op: 'set', ...node, weight }]), 'ERR_INVALID_INPUT', /^weight \(edit 1\) must be an integer from 1 to 10000/);
+    }
+    for (const zone of ['a'.repeat(65), 'az 1', 'zöne', 'a/b']) {
+      await expectLarsError(store.applyRouteChange([{ op: 'add', ...node, port: 9, zone }]), 'ERR_INVALID_INPUT', /^zone \(edit 1\) must be at most 64 characters of A-Z a-z 0-9 \. _ -/);
+    }
+    await expectLarsError(store.applyRouteChange([{ op: 'set', ...node }]), 'ERR_INVALID_INPUT', /needs a weight or a zone/);
+    const policy = { name: 'lars', maxEjectionPercent: 0, panicThreshold: 0, ejectionBackoffMaxMs: 0, zoneOverprovision: 0, ringSize: 0 } as const;
+    const setPolicy = (p: object) => store.applyRouteChange([{ op: 'setPolicy', modid: 151, cmdid: 1, policy: p as never }]);
+    await expectLarsError(setPolicy({ ...policy, name: 'round_robin' }), 'ERR_INVALID_INPUT', /policy \(edit 1\)\.name must be one of lars, weighted_round_robin, weighted_random, least_latency, ring_hash/);
+    await expectLarsError(setPolicy({ ...policy, maxEjectionPercent: 101 }), 'ERR_INVALID_INPUT', /maxEjectionPercent must be a percent from 0 to 100/);
+    await expectLarsError(setPolicy({ ...policy, panicThreshold: -1 }), 'ERR_INVALID_INPUT', /panicThreshold must be a percent from 0 to 100/);
+    await expectLarsError(setPolicy({ ...policy, ringSize: 2 ** 21 }), 'ERR_INVALID_INPUT', /ringSize/);
+    expect(await snapshot()).toEqual(before);
+    expect(await store.getPolicy({ modid: 151, cmdid: 1 })).toBeUndefined();
+  });
+
+  it('refuses a zone or weight edit that would push the route past one frame', async () => {
+    // 761 worst-case nodes (weight 10000, 64-byte zone) always fit; two plain nodes more still fit,
+    // but not once they get a zone and a weight too.
+    const zone = 'z'.repeat(64);
+    const hosts = Array.from({ length: 761 }, (_, i) => ({ ip: `200.0.${i >> 8}.${i & 255}`, port: 65535, weight: 10000, zone }));
+    const more = [1, 2].map((i) => ({ ip: `201.0.0.${i}`, port: 65535 }));
+    await store.applyRouteChange([{ op: 'replace', modid: 4294967295, cmdid: 4294967295, hosts: [...hosts, ...more] }]);
+    const before = await snapshot();
+    await expectLarsError(
+      store.applyRouteChange(more.map((m) => ({ op: 'set' as const, modid: 4294967295, cmdid: 4294967295, ...m, weight: 10000, zone }))),
+      'ERR_INVALID_INPUT',
+      /modid 4294967295 cmdid 4294967295 would have 763 nodes, a \d+-byte GetRouteResponse frame; the limit is 65535 bytes/,
+    );
+    expect(await snapshot()).toEqual(before);
+    await store.applyRouteChange([{ op: 'replace', modid: 4294967295, cmdid: 4294967295, hosts: [] }]);
   });
 
   it('keeps versions strictly increasing across rapid changes within one second', async () => {
@@ -334,6 +443,38 @@ describe.each(['mysql', 'sqlite'] as const)('Store on %s', (backend) => {
     await store.upsertCallStatus([]);
   });
 
+  it('keeps the call status with the newest ts whatever order interleaved writers commit in', async () => {
+    const row = (port: number, ts: number): CallStatus => ({ modid: 610, cmdid: 1, ip: '10.61.0.1', port, caller: '10.0.0.1', succCnt: ts, errCnt: ts % 7, ts, overload: ts % 2 === 1 });
+    const newest = (port: number, ts: number) => ({ port, succCnt: ts, errCnt: ts % 7, ts, overload: ts % 2 === 1 });
+    const stored = async () => (await store.listCallStatus({ modid: 610 })).map(({ port, succCnt, errCnt, ts, overload }) => ({ port, succCnt, errCnt, ts, overload }));
+    const other = await openStore(place.config);
+    try {
+      // Two writers on their own connections, one writing each key's values oldest first, the
+      // other newest first, batch by batch at the same time; then an old value once more, last.
+      const ports = Array.from({ length: 20 }, (_, i) => i + 1);
+      const tss = Array.from({ length: 8 }, (_, i) => 1000 + i);
+      await Promise.all([
+        (async () => {
+          for (const ts of tss) await store.upsertCallStatus(ports.map((p) => row(p, ts)));
+        })(),
+        (async () => {
+          for (const ts of [...tss].reverse()) await other.upsertCallStatus(ports.map((p) => row(p, ts)));
+        })(),
+      ]);
+      await other.upsertCallStatus(ports.map((p) => row(p, 1000)));
+      expect(await stored()).toEqual(ports.map((p) => newest(p, 1007)));
+
+      // Within one batch as well: an older row after a newer one of the same key loses.
+      await store.upsertCallStatus([row(1, 2000), row(1, 1999)]);
+      // A tie goes to the later write.
+      await other.upsertCallStatus([{ ...row(2, 2000), succCnt: 1 }]);
+      await store.upsertCallStatus([{ ...row(2, 2000), succCnt: 2 }]);
+      expect((await stored()).slice(0, 2)).toEqual([newest(1, 2000), { ...newest(2, 2000), succCnt: 2 }]);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('lists, upserts and deletes module descriptions', async () => {
     await store.upsertDescription('modid', 1, 'live-stream lists');
     await store.upsertDescription('modid', 2, 'users');
@@ -486,7 +627,9 @@ describe.each(['mysql', 'sqlite'] as const)('Store on %s', (backend) => {
                     INSERT INTO ServerCallStatus VALUES (1, 1, 3232235953, 7777, 2130706433, 10, 2, 1500000000, '0')`);
       const s = await openStore(ref.config, { now: () => nowMs });
       try {
-        await s.init(); // idempotent over the existing tables
+        await s.init(); // idempotent over the existing tables, adding the tables of EXTENSIONS.md §2
+        await s.init();
+        for (const t of ['RouteNodeAttr', 'ModulePolicy', 'RouteLease']) expect(Number(Object.values((await r.rows(`SELECT COUNT(*) AS n FROM ${t}`))[0]!)[0])).toBe(0);
         const table = await s.loadRouteTable();
         expect(table.version).toBe(1500000000);
         expect(table.lastChangeId).toBe(1);
@@ -499,8 +642,13 @@ describe.each(['mysql', 'sqlite'] as const)('Store on %s', (backend) => {
         expect(change.previousVersion).toBe(1500000000);
         expect(change.version).toBe(Math.floor(nowMs / 1000));
         expect((await s.listRoutes()).map((x) => `${x.ip}:${x.port}`)).toEqual(['10.0.0.1:7779', '127.0.0.1:7778']);
-        expect((await s.changesSince(1)).map((c) => [c.modid, c.cmdid, c.version])).toEqual([[1, 1, change.version]]);
-        expect((await r.rows('SELECT version FROM RouteVersion WHERE id = 1'))[0]).toEqual({ version: change.version });
+        await s.applyRouteChange([{ op: 'set', modid: 1, cmdid: 1, ip: '127.0.0.1', port: 7778, weight: 50 }]);
+        expect((await s.loadRouteTable()).modules[0]!.hosts).toEqual([{ ip: '10.0.0.1', port: 7779 }, { ip: '127.0.0.1', port: 7778, weight: 50 }]);
+        await s.applyRouteChange([{ op: 'set', modid: 1, cmdid: 1, ip: '127.0.0.1', port: 7778, weight: 100 }]);
+        const last = await s.getVersion();
+        expect((await s.changesSince(1)).map((c) => [c.modid, c.cmdid])).toEqual([[1, 1], [1, 1], [1, 1]]);
+        expect((await s.changesSince(1))[0]!.version).toBe(change.version);
+        expect((await r.rows('SELECT version FROM RouteVersion WHERE id = 1'))[0]).toEqual({ version: last });
         await s.upsertDescription('modid', 1, 'new');
         expect(await s.listDescriptions('modid')).toEqual([{ id: 1, content: 'new' }]);
         expect(await s.listCallStatus()).toEqual([
@@ -508,7 +656,7 @@ describe.each(['mysql', 'sqlite'] as const)('Store on %s', (backend) => {
         ]);
         await s.upsertCallStatus([{ modid: 1, cmdid: 1, ip: '192.168.1.177', port: 7777, caller: '127.0.0.1', succCnt: 11, errCnt: 0, ts: 1500000001, overload: true }]);
         expect((await s.listCallStatus())[0]).toMatchObject({ succCnt: 11, errCnt: 0, overload: true });
-        expect(await s.pruneChanges(Math.floor(nowMs / 1000) + 10)).toBe(1);
+        expect(await s.pruneChanges(Math.floor(nowMs / 1000) + 10)).toBe(3); // all but the newest
       } finally {
         await s.close();
       }

@@ -3,7 +3,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isLarsError } from '../../src/errors.js';
-import { checkPort, checkUint32, formatIpv4, parseIntegerArg, parseIpv4, routeFrameSize } from '../../src/store/validate.js';
+import { checkPolicy, checkPort, checkUint32, checkWeight, checkZone, formatIpv4, parseIntegerArg, parseIpv4, routeFrameSize } from '../../src/store/validate.js';
+import type { ModulePolicy } from '../../src/store/store.js';
 import { encodeBody, encodeFrame, MsgId } from '../../src/wire/index.js';
 
 function refused(fn: () => unknown, message: RegExp): void {
@@ -18,8 +19,8 @@ function refused(fn: () => unknown, message: RegExp): void {
 }
 
 /** The real frame for a route as the store holds it (unsigned ids and ip → the wire's int32). */
-function encodedLength(modid: number, cmdid: number, hosts: { ip: number; port: number }[]): number {
-  const body = encodeBody(MsgId.GetRouteResponse, { modid: modid | 0, cmdid: cmdid | 0, host: hosts.map((h) => ({ ip: h.ip | 0, port: h.port })) });
+function encodedLength(modid: number, cmdid: number, hosts: { ip: number; port: number; weight?: number; zone?: string }[], policy?: ModulePolicy): number {
+  const body = encodeBody(MsgId.GetRouteResponse, { modid: modid | 0, cmdid: cmdid | 0, host: hosts.map((h) => ({ ...h, ip: h.ip | 0 })), policy });
   return encodeFrame(MsgId.GetRouteResponse, body).length;
 }
 
@@ -86,5 +87,46 @@ describe('routeFrameSize', () => {
         (modid, cmdid, hosts) => routeFrameSize(modid, cmdid, hosts) === encodedLength(modid, cmdid, hosts),
       ),
     );
+  });
+
+  it('counts weights, zones and the policy exactly as the codec writes them', () => {
+    const policy = fc.record({
+      name: fc.constantFrom('lars', 'weighted_round_robin', 'ring_hash'),
+      maxEjectionPercent: fc.nat({ max: 100 }),
+      panicThreshold: fc.nat({ max: 100 }),
+      ejectionBackoffMaxMs: fc.nat({ max: 86_400_000 }),
+      zoneOverprovision: fc.nat({ max: 10_000 }),
+      ringSize: fc.nat({ max: 1_048_576 }),
+    }) as fc.Arbitrary<ModulePolicy>;
+    const host = fc.record(
+      { ip: fc.nat({ max: 4294967295 }), port: fc.integer({ min: 1, max: 65535 }), weight: fc.integer({ min: 1, max: 10000 }), zone: fc.stringMatching(/^[a-z0-9._-]{1,64}$/) },
+      { requiredKeys: ['ip', 'port'] },
+    );
+    fc.assert(
+      fc.property(fc.nat({ max: 4294967295 }), fc.array(host, { maxLength: 30 }), fc.option(policy, { nil: undefined }), (modid, hosts, p) => {
+        expect(routeFrameSize(modid, 1, hosts, p)).toBe(encodedLength(modid, 1, hosts, p));
+      }),
+    );
+  });
+});
+
+describe('weight, zone and policy checks', () => {
+  it('accepts weights 1..10000 and zones of [A-Za-z0-9._-] up to 64 characters, refusing the rest', () => {
+    for (const w of [1, 100, 10000]) expect(checkWeight('weight', w)).toBe(w);
+    for (const w of [0, 10001, 1.5, -1, '5', Number.NaN]) refused(() => checkWeight('weight', w), /^weight must be an integer from 1 to 10000/);
+    for (const z of ['', 'az1', 'us-east-1a', 'A.b_c-9', 'z'.repeat(64)]) expect(checkZone('zone', z)).toBe(z);
+    for (const z of ['z'.repeat(65), 'a b', 'zöne', 'a/b', 5, null]) refused(() => checkZone('zone', z), /^zone must be at most 64 characters of A-Z a-z 0-9/);
+  });
+
+  it('accepts the five policy names and knobs in range, refusing the rest', () => {
+    const ok = { name: 'least_latency', maxEjectionPercent: 100, panicThreshold: 0, ejectionBackoffMaxMs: 86_400_000, zoneOverprovision: 140, ringSize: 0 };
+    expect(checkPolicy('p', ok)).toEqual(ok);
+    refused(() => checkPolicy('p', { ...ok, name: 'LARS' }), /^p\.name must be one of lars, weighted_round_robin/);
+    refused(() => checkPolicy('p', { ...ok, maxEjectionPercent: 101 }), /^p\.maxEjectionPercent must be a percent from 0 to 100/);
+    refused(() => checkPolicy('p', { ...ok, panicThreshold: -1 }), /^p\.panicThreshold/);
+    refused(() => checkPolicy('p', { ...ok, ejectionBackoffMaxMs: 86_400_001 }), /^p\.ejectionBackoffMaxMs/);
+    refused(() => checkPolicy('p', { ...ok, zoneOverprovision: 10_001 }), /^p\.zoneOverprovision/);
+    refused(() => checkPolicy('p', { ...ok, ringSize: 1_048_577 }), /^p\.ringSize/);
+    refused(() => checkPolicy('p', null), /^p must be an object/);
   });
 });

@@ -5,8 +5,11 @@ import {
   type GetHostResponse,
   type HostCallResult,
   type HostInfo,
+  type Lease,
   type MessageById,
+  type RegisterRequest,
   type ReportRequest,
+  type RoutePolicy,
   type WireMessage,
 } from '../../src/wire/messages.js';
 
@@ -23,9 +26,11 @@ export const samples: { [M in MsgId]: MessageById[M] } = {
     host: [
       { ip: -1062731343, port: 9000 }, // 192.168.1.177
       { ip: 0x7f000001, port: 80 },
-      { ip: -1, port: 65535 }, // 255.255.255.255
-      { ip: 0, port: 0 },
+      { ip: -1, port: 65535, weight: 10000, zone: 'az1' }, // 255.255.255.255
+      { ip: 0, port: 0, weight: 1 },
+      { ip: 1, port: 2, zone: 'zone-ü' },
     ],
+    policy: { name: 'ring_hash', maxEjectionPercent: 50, panicThreshold: 0, ejectionBackoffMaxMs: 30000, zoneOverprovision: 140, ringSize: 4096 },
   },
   3: {
     modid: 1,
@@ -33,15 +38,24 @@ export const samples: { [M in MsgId]: MessageById[M] } = {
     caller: -1062731343,
     results: [
       { ip: -1062731343, port: 9000, succ: 10, err: 2, overload: true },
-      { ip: 16777343, port: 1, succ: UINT32_MAX, err: 0, overload: false },
+      { ip: 16777343, port: 1, succ: UINT32_MAX, err: 0, overload: false, usetimeSumUs: Number.MAX_SAFE_INTEGER, usetimeMaxUs: UINT32_MAX, timedCalls: 3 },
     ],
     ts: 1_700_000_000,
   },
-  4: { seq: UINT32_MAX, modid: INT32_MAX, cmdid: INT32_MIN },
+  4: { seq: UINT32_MAX, modid: INT32_MAX, cmdid: INT32_MIN, hashKey: new Uint8Array([0, 1, 255]) },
   5: { seq: 7, modid: 1, cmdid: 2, retcode: 0, host: { ip: -1062731343, port: 9000 } },
-  6: { modid: 1, cmdid: 2, host: { ip: -2, port: 8080 }, retcode: 1 },
+  6: { modid: 1, cmdid: 2, host: { ip: -2, port: 8080 }, retcode: 1, usetimeUs: 1234 },
   7: { modid: -5, cmdid: 0 },
   8: { modid: 3, cmdid: 4, host: [] },
+  9: { report: [{ modid: 1, cmdid: 2, host: { ip: -2, port: 8080 }, retcode: 0, usetimeUs: 5 }, { modid: 1, cmdid: 2, retcode: 1 }] },
+  10: { seq: 9, modid: 1, cmdid: 2, host: { ip: 0x7f000001, port: 9000, weight: 200, zone: 'az2' }, ttlMs: 3000, deregister: false },
+  11: { seq: 9, retcode: 3 },
+  12: {
+    lease: [
+      { modid: 1, cmdid: 2, host: { ip: 0x7f000001, port: 9000 }, ttlMs: 3000, deregister: false },
+      { modid: -1, cmdid: 0, ttlMs: 0, deregister: true },
+    ],
+  },
 };
 
 export const allMsgIds = Object.values(MsgId);
@@ -58,21 +72,55 @@ function record<T>(model: { [K in keyof T]: fc.Arbitrary<T[K]> }, requiredKeys?:
   return fc.record(model, { noNullPrototype: true, ...(requiredKeys === undefined ? {} : { requiredKeys }) }) as fc.Arbitrary<T>;
 }
 
-export const hostInfo: fc.Arbitrary<HostInfo> = record({ ip: int32, port: int32 });
-const hostCallResult: fc.Arbitrary<HostCallResult> = record({ ip: int32, port: int32, succ: uint32, err: uint32, overload: fc.boolean() });
+// The fields EXTENSIONS.md §1 adds to reference messages: absent, or set to a non-default value
+// (a default one is left out when encoding, so it would not round-trip as a present key).
+const nonZeroUint32 = fc.oneof(fc.constantFrom(1, 100, 10000, UINT32_MAX), fc.integer({ min: 1, max: UINT32_MAX }));
+const safeUint64 = fc.oneof(fc.constantFrom(1, 0xffffffff, 0x100000000, Number.MAX_SAFE_INTEGER), fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }));
+const text = fc.string({ unit: 'grapheme', maxLength: 16 });
+const nonEmptyText = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 16 });
+const bytes = fc.uint8Array({ minLength: 1, maxLength: 24 }).map((b) => new Uint8Array(b));
+
+export const hostInfo: fc.Arbitrary<HostInfo> = record({ ip: int32, port: int32, weight: nonZeroUint32, zone: nonEmptyText }, ['ip', 'port']);
+/** A HostInfo as a reference peer sends it: no weight, no zone. */
+export const referenceHostInfo: fc.Arbitrary<HostInfo> = record({ ip: int32, port: int32 });
+const hostCallResult: fc.Arbitrary<HostCallResult> = record(
+  { ip: int32, port: int32, succ: uint32, err: uint32, overload: fc.boolean(), usetimeSumUs: safeUint64, usetimeMaxUs: nonZeroUint32, timedCalls: nonZeroUint32 },
+  ['ip', 'port', 'succ', 'err', 'overload'],
+);
+export const routePolicy: fc.Arbitrary<RoutePolicy> = record({
+  name: fc.oneof(fc.constantFrom('lars', 'weighted_round_robin', 'weighted_random', 'least_latency', 'ring_hash'), text),
+  maxEjectionPercent: uint32,
+  panicThreshold: uint32,
+  ejectionBackoffMaxMs: uint32,
+  zoneOverprovision: uint32,
+  ringSize: uint32,
+});
+const reportRequest = record({ modid: int32, cmdid: int32, host: hostInfo, retcode: int32, usetimeUs: nonZeroUint32 }, ['modid', 'cmdid', 'retcode']) as fc.Arbitrary<ReportRequest>;
+const lease = record({ modid: int32, cmdid: int32, host: hostInfo, ttlMs: uint32, deregister: fc.boolean() }, ['modid', 'cmdid', 'ttlMs', 'deregister']) as fc.Arbitrary<Lease>;
+const routeResponse = record({ modid: int32, cmdid: int32, host: fc.array(hostInfo, { maxLength: 20 }), policy: routePolicy }, ['modid', 'cmdid', 'host']);
 
 const arbitraries: { [M in MsgId]: fc.Arbitrary<MessageById[M]> } = {
   1: record({ modid: int32, cmdid: int32 }),
-  2: record({ modid: int32, cmdid: int32, host: fc.array(hostInfo, { maxLength: 20 }) }),
+  2: routeResponse,
   3: record({ modid: int32, cmdid: int32, caller: int32, results: fc.array(hostCallResult, { maxLength: 10 }), ts: uint32 }),
-  4: record({ seq: uint32, modid: int32, cmdid: int32 }),
+  4: record({ seq: uint32, modid: int32, cmdid: int32, hashKey: bytes }, ['seq', 'modid', 'cmdid']),
   5: record(
     { seq: uint32, modid: int32, cmdid: int32, retcode: int32, host: hostInfo },
     ['seq', 'modid', 'cmdid', 'retcode'],
   ) as fc.Arbitrary<GetHostResponse>,
-  6: record({ modid: int32, cmdid: int32, host: hostInfo, retcode: int32 }, ['modid', 'cmdid', 'retcode']) as fc.Arbitrary<ReportRequest>,
+  6: reportRequest,
   7: record({ modid: int32, cmdid: int32 }),
-  8: record({ modid: int32, cmdid: int32, host: fc.array(hostInfo, { maxLength: 20 }) }),
+  8: routeResponse,
+  9: record({ report: fc.array(reportRequest, { maxLength: 8 }) }),
+  10: record({ seq: uint32, modid: int32, cmdid: int32, host: hostInfo, ttlMs: uint32, deregister: fc.boolean() }, [
+    'seq',
+    'modid',
+    'cmdid',
+    'ttlMs',
+    'deregister',
+  ]) as fc.Arbitrary<RegisterRequest>,
+  11: record({ seq: uint32, retcode: int32 }),
+  12: record({ lease: fc.array(lease, { maxLength: 8 }) }),
 };
 
 export interface AnyMessage {

@@ -4,7 +4,7 @@ import { isLarsError } from '../../src/errors.js';
 import { codecFor, type WireCodec } from '../../src/wire/codec.js';
 import { HEADER_SIZE, MAX_BODY_SIZE, MAX_FRAME_SIZE } from '../../src/wire/frame.js';
 import { MsgId, type GetRouteResponse } from '../../src/wire/messages.js';
-import { MAX_HOSTS_PER_ROUTE, routeFrameSize } from '../../src/wire/route-limits.js';
+import { MAX_HOSTS_PER_ROUTE, MAX_REFERENCE_HOSTS_PER_ROUTE, MAX_WEIGHT, MAX_ZONE_BYTES, routeFrameSize } from '../../src/wire/route-limits.js';
 import { allMsgIds, samples } from './arbitraries.js';
 
 function header(msgid: number, msglen: number): Buffer {
@@ -26,9 +26,19 @@ function expectInvalidInput(fn: () => unknown): void {
   expect(isLarsError(caught, 'ERR_INVALID_INPUT'), String(caught)).toBe(true);
 }
 
-/** The worst-case route: negative modid/cmdid and, per host, a negative ip and a 3-byte port. */
+/** The worst-case reference route: negative modid/cmdid and, per host, a negative ip and a 3-byte port. */
 function worstRoute(hosts: number): GetRouteResponse {
   return { modid: -1, cmdid: -2147483648, host: Array.from({ length: hosts }, (_, i) => ({ ip: -1 - i, port: 65535 - (i % 1000) })) };
+}
+
+/** The worst case with EXTENSIONS.md §1: also weight 10000, a 64-byte zone and the largest policy. */
+function worstExtendedRoute(hosts: number): GetRouteResponse {
+  const u = 0xffffffff;
+  return {
+    ...worstRoute(hosts),
+    host: worstRoute(hosts).host.map((h) => ({ ...h, weight: MAX_WEIGHT, zone: 'z'.repeat(MAX_ZONE_BYTES) })),
+    policy: { name: 'weighted_round_robin', maxEjectionPercent: u, panicThreshold: u, ejectionBackoffMaxMs: u, zoneOverprovision: u, ringSize: u },
+  };
 }
 
 describe.each(['native', 'ts'] as const)('wire codec: %s', (impl) => {
@@ -89,18 +99,57 @@ describe.each(['native', 'ts'] as const)('wire codec: %s', (impl) => {
     });
   });
 
+  describe('compatibility with reference peers (EXTENSIONS.md §1)', () => {
+    it('writes a route without weights, zones or policy byte for byte as before, and reads it back without them', () => {
+      // The bytes of the reference encoding (checked against the test above, which predates §1).
+      const route = { modid: 1, cmdid: 2, host: [{ ip: -1062731343, port: 9000 }, { ip: 0x7f000001, port: 80 }] };
+      const reference = '08011002' + '1a0e' + '08b183a085fcffffffff01' + '10a846' + '1a08' + '088180' + '80f807' + '1050';
+      expect(codec.encodeFrame(MsgId.GetRouteResponse, route).subarray(HEADER_SIZE).toString('hex')).toBe(reference);
+      // Weight 0 and zone '' are the defaults: also not written.
+      const zeroed = { ...route, host: route.host.map((h) => ({ ...h, weight: 0, zone: '' })) };
+      expect(codec.encodeFrame(MsgId.GetRouteResponse, zeroed).subarray(HEADER_SIZE).toString('hex')).toBe(reference);
+      expect(codec.decodeBody(MsgId.GetRouteResponse, hex(reference))).toStrictEqual(route);
+    });
+
+    it('reads requests and reports of a reference peer (no hash key, no usetime) as before', () => {
+      expect(codec.decodeBody(MsgId.GetHostRequest, hex('0807' + '1001' + '1802'))).toStrictEqual({ seq: 7, modid: 1, cmdid: 2 });
+      expect(codec.decodeBody(MsgId.ReportRequest, hex('0801' + '1002' + '1a0408051006' + '2001'))).toStrictEqual({
+        modid: 1,
+        cmdid: 2,
+        host: { ip: 5, port: 6 },
+        retcode: 1,
+      });
+      expect(codec.encodeFrame(MsgId.ReportRequest, { modid: 1, cmdid: 2, host: { ip: 5, port: 6 }, retcode: 1 }).subarray(HEADER_SIZE).toString('hex')).toBe(
+        '0801' + '1002' + '1a0408051006' + '2001',
+      );
+    });
+
+    it('writes the new fields after the reference ones, so a reference decoder skips them', () => {
+      const frame = codec.encodeFrame(MsgId.GetRouteResponse, {
+        modid: 1,
+        cmdid: 0,
+        host: [{ ip: 1, port: 2, weight: 300, zone: 'az1' }],
+        policy: { name: 'lars', maxEjectionPercent: 50, panicThreshold: 0, ejectionBackoffMaxMs: 0, zoneOverprovision: 0, ringSize: 0 },
+      });
+      expect(frame.subarray(HEADER_SIZE).toString('hex')).toBe('0801' + '1a0c' + '0801' + '1002' + '18ac02' + '2203' + '617a31' + '2208' + '0a046c617273' + '1032');
+    });
+  });
+
   describe('route size limit', () => {
-    it(`fits ${MAX_HOSTS_PER_ROUTE} worst-case hosts in one frame, and not one more`, () => {
-      expect(MAX_HOSTS_PER_ROUTE).toBe(3853);
-      const fits = worstRoute(MAX_HOSTS_PER_ROUTE);
+    it.each([
+      ['reference', MAX_REFERENCE_HOSTS_PER_ROUTE, 3853, worstRoute],
+      ['weighted, zoned, with a policy', MAX_HOSTS_PER_ROUTE, 761, worstExtendedRoute],
+    ] as const)('fits the bound of worst-case %s hosts in one frame, and not one more', (_, bound, expected, worst) => {
+      expect(bound).toBe(expected);
+      const fits = worst(bound);
       const frame = codec.encodeFrame(MsgId.GetRouteResponse, fits);
       expect(frame.length).toBe(routeFrameSize(fits));
       expect(frame.length).toBeLessThanOrEqual(MAX_FRAME_SIZE);
       const back = codec.decodeBody(MsgId.GetRouteResponse, frame.subarray(HEADER_SIZE));
-      expect(back?.host).toHaveLength(MAX_HOSTS_PER_ROUTE);
+      expect(back?.host).toHaveLength(bound);
       expect(back).toStrictEqual(fits);
 
-      const tooMany = worstRoute(MAX_HOSTS_PER_ROUTE + 1);
+      const tooMany = worst(bound + 1);
       expect(routeFrameSize(tooMany)).toBeGreaterThan(MAX_FRAME_SIZE);
       expectInvalidInput(() => codec.encodeFrame(MsgId.GetRouteResponse, tooMany));
     });
@@ -224,9 +273,30 @@ describe.each(['native', 'ts'] as const)('wire codec: %s', (impl) => {
       expect(codec.decodeBody(msgid, hex(bytes))).toBeNull();
     });
 
+    it.each([
+      ['a zone that is not UTF-8', MsgId.GetRouteResponse, '1a06' + '0801' + '2202c328'],
+      ['an overlong UTF-8 zone', MsgId.GetRouteResponse, '1a06' + '0801' + '2202c0af'],
+      ['a UTF-8 surrogate in a policy name', MsgId.GetRouteResponse, '2205' + '0a03eda080'],
+      ['a truncated hash key', MsgId.GetHostRequest, '2205' + '0102'],
+    ])('returns null for %s', (_, msgid, bytes) => {
+      expect(codec.decodeBody(msgid, hex(bytes))).toBeNull();
+    });
+
+    it('reads a uint64 above 2^53-1 as 2^53-1', () => {
+      // usetime_sum_us = 2^64 - 1
+      const body = hex('2213' + '0801' + '1001' + '30ffffffffffffffffff01' + '3801' + '4001');
+      expect(codec.decodeBody(MsgId.ReportStatusRequest, body)).toStrictEqual({
+        modid: 0,
+        cmdid: 0,
+        caller: 0,
+        results: [{ ip: 1, port: 1, succ: 0, err: 0, overload: false, usetimeSumUs: Number.MAX_SAFE_INTEGER, usetimeMaxUs: 1, timedCalls: 1 }],
+        ts: 0,
+      });
+    });
+
     it('returns null for an unknown msgid', () => {
       expect(codec.decodeBody(0, Buffer.alloc(0))).toBeNull();
-      expect(codec.decodeBody(9, Buffer.alloc(0))).toBeNull();
+      expect(codec.decodeBody(13, Buffer.alloc(0))).toBeNull();
     });
 
     it('rejects groups nested past the recursion limit, like protobufjs', () => {
@@ -247,7 +317,14 @@ describe.each(['native', 'ts'] as const)('wire codec: %s', (impl) => {
       ['hosts that are not an array', MsgId.GetRouteResponse, { modid: 1, cmdid: 1, host: { ip: 1, port: 1 } }],
       ['a host that is not an object', MsgId.GetHostResponse, { seq: 1, modid: 1, cmdid: 1, retcode: 0, host: 5 }],
       ['not an object', MsgId.GetRouteRequest, null],
-      ['an unknown msgid', 9, { modid: 1, cmdid: 1 }],
+      ['an unknown msgid', 13, { modid: 1, cmdid: 1 }],
+      ['a weight above 2^32-1', MsgId.GetRouteResponse, { modid: 1, cmdid: 1, host: [{ ip: 1, port: 1, weight: 2 ** 32 }] }],
+      ['a number for a zone', MsgId.GetRouteResponse, { modid: 1, cmdid: 1, host: [{ ip: 1, port: 1, zone: 5 }] }],
+      ['a lone surrogate in a zone', MsgId.GetRouteResponse, { modid: 1, cmdid: 1, host: [{ ip: 1, port: 1, zone: 'a\ud800' }] }],
+      ['a policy without a name', MsgId.GetRouteResponse, { modid: 1, cmdid: 1, host: [], policy: { maxEjectionPercent: 0, panicThreshold: 0, ejectionBackoffMaxMs: 0, zoneOverprovision: 0, ringSize: 0 } }],
+      ['a string for a hash key', MsgId.GetHostRequest, { seq: 1, modid: 1, cmdid: 1, hashKey: 'k' }],
+      ['a uint64 above 2^53-1', MsgId.ReportStatusRequest, { modid: 1, cmdid: 1, caller: 0, results: [{ ip: 1, port: 1, succ: 0, err: 0, overload: false, usetimeSumUs: 2 ** 53 }], ts: 0 }],
+      ['a register request without ttlMs', MsgId.RegisterRequest, { seq: 1, modid: 1, cmdid: 1, deregister: false }],
     ])('refuses to encode %s', (_, msgid, msg) => {
       expectInvalidInput(() => codec.encodeFrame(msgid as MsgId, msg as never));
     });

@@ -1,9 +1,11 @@
 // The C++ and TypeScript codecs against each other: same bytes, each reads the other's, and the
 // same verdict on malformed input.
 import fc from 'fast-check';
+import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
 import { nativeCodec, tsCodec } from '../../src/wire/codec.js';
 import { encodeFrame, HEADER_SIZE } from '../../src/wire/frame.js';
+import { MsgId } from '../../src/wire/messages.js';
 import { anyMessage, applyEdits, allMsgIds, chunksOf, mutatedBody, rawFrame, samples, splits } from './arbitraries.js';
 
 // LARS_WIRE_RUNS raises the run count for a one-off deeper search.
@@ -89,5 +91,44 @@ describe('wire interop: native and ts', () => {
       }),
       { numRuns },
     );
+  });
+});
+
+// The reference Lars tools and agents decode with the reference lars.proto (libprotobuf, proto3):
+// fields they do not know are skipped. This decoder is that schema, so frames we send with the
+// new fields must still give them every reference field unchanged.
+describe('wire compatibility: a reference-schema decoder reads frames with the new fields', () => {
+  const reference = protobuf.parse(`
+    syntax = "proto3";
+    message HostInfo { int32 ip = 1; int32 port = 2; }
+    message GetRouteResponse { int32 modid = 1; int32 cmdid = 2; repeated HostInfo host = 3; }
+    message GetHostRequest { uint32 seq = 1; int32 modid = 2; int32 cmdid = 3; }
+    message ReportRequest { int32 modid = 1; int32 cmdid = 2; HostInfo host = 3; int32 retcode = 4; }
+    message HostCallResult { int32 ip = 1; int32 port = 2; uint32 succ = 3; uint32 err = 4; bool overload = 5; }
+    message ReportStatusRequest { int32 modid = 1; int32 cmdid = 2; int32 caller = 3; repeated HostCallResult results = 4; uint32 ts = 5; }
+  `).root;
+  const plain = (type: string, body: Uint8Array) => {
+    const t = reference.lookupType(type);
+    return t.toObject(t.decode(body), { defaults: true });
+  };
+  const strip = <T extends object>(o: T, keys: string[]): T => Object.fromEntries(Object.entries(o).filter(([k]) => !keys.includes(k))) as T;
+
+  it.each(['native', 'ts'] as const)('%s: GetRouteResponse, GetHostRequest, ReportRequest, ReportStatusRequest', (impl) => {
+    const codec = impl === 'native' ? native : tsCodec;
+    const route = samples[MsgId.GetRouteResponse];
+    expect(plain('GetRouteResponse', codec.encodeFrame(MsgId.GetRouteResponse, route).subarray(HEADER_SIZE))).toStrictEqual({
+      modid: route.modid,
+      cmdid: route.cmdid,
+      host: route.host.map((h) => ({ ip: h.ip, port: h.port })),
+    });
+    const req = samples[MsgId.GetHostRequest];
+    expect(plain('GetHostRequest', codec.encodeFrame(MsgId.GetHostRequest, req).subarray(HEADER_SIZE))).toStrictEqual(strip(req, ['hashKey']));
+    const rep = samples[MsgId.ReportRequest];
+    expect(plain('ReportRequest', codec.encodeFrame(MsgId.ReportRequest, rep).subarray(HEADER_SIZE))).toStrictEqual(strip(rep, ['usetimeUs']));
+    const status = samples[MsgId.ReportStatusRequest];
+    expect(plain('ReportStatusRequest', codec.encodeFrame(MsgId.ReportStatusRequest, status).subarray(HEADER_SIZE))).toStrictEqual({
+      ...status,
+      results: status.results.map((r) => strip(r, ['usetimeSumUs', 'usetimeMaxUs', 'timedCalls'])),
+    });
   });
 });

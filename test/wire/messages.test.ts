@@ -15,7 +15,7 @@ import {
   RetCode,
   uint32ToIp,
 } from '../../src/wire/messages.js';
-import { MAX_HOSTS_PER_ROUTE, routeBodySize } from '../../src/wire/route-limits.js';
+import { MAX_HOSTS_PER_ROUTE, MAX_REFERENCE_HOSTS_PER_ROUTE, routeBodySize } from '../../src/wire/route-limits.js';
 
 function codeOf(fn: () => unknown): string | undefined {
   try {
@@ -98,32 +98,44 @@ describe('messages (TypeScript)', () => {
 });
 
 describe('route limits', () => {
-  it('MAX_HOSTS_PER_ROUTE is the largest count whose worst case fits one frame', () => {
-    const worstHost = 17; // tag + length + (tag + 10-byte ip) + (tag + 3-byte port)
+  it('MAX_REFERENCE_HOSTS_PER_ROUTE and MAX_HOSTS_PER_ROUTE are the largest counts whose worst case fits one frame', () => {
+    const worstRefHost = 17; // tag + length + (tag + 10-byte ip) + (tag + 3-byte port)
     const worstIds = 22; // two negative int32s
-    expect(worstIds + MAX_HOSTS_PER_ROUTE * worstHost).toBeLessThanOrEqual(MAX_BODY_SIZE);
-    expect(worstIds + (MAX_HOSTS_PER_ROUTE + 1) * worstHost).toBeGreaterThan(MAX_BODY_SIZE);
+    expect(worstIds + MAX_REFERENCE_HOSTS_PER_ROUTE * worstRefHost).toBeLessThanOrEqual(MAX_BODY_SIZE);
+    expect(worstIds + (MAX_REFERENCE_HOSTS_PER_ROUTE + 1) * worstRefHost).toBeGreaterThan(MAX_BODY_SIZE);
+    const worstHost = 17 + 3 + 66; // + weight 10000 (tag + 2) + zone (tag + length + 64)
+    const worstPolicy = 2 + 22 + 5 * 6; // tag + length + name of 20 bytes + five uint32 of 5 bytes
+    expect(worstIds + worstPolicy + MAX_HOSTS_PER_ROUTE * worstHost).toBeLessThanOrEqual(MAX_BODY_SIZE);
+    expect(worstIds + worstPolicy + (MAX_HOSTS_PER_ROUTE + 1) * worstHost).toBeGreaterThan(MAX_BODY_SIZE);
   });
 
   it('routeBodySize counts exactly what encodeBody writes', () => {
     const route = { modid: 0, cmdid: 300, host: [{ ip: 0, port: 0 }, { ip: -1, port: 127 }, { ip: 1, port: 128 }, { ip: 2 ** 31 - 1, port: 16384 }] };
     expect(routeBodySize(route)).toBe(encodeBody(MsgId.GetRouteResponse, route).length);
+    const extended = {
+      ...route,
+      host: [{ ip: 1, port: 2, weight: 10000, zone: 'zone-ü' }, { ip: 3, port: 4, weight: 1 }],
+      policy: { name: 'ring_hash', maxEjectionPercent: 100, panicThreshold: 0, ejectionBackoffMaxMs: 300000, zoneOverprovision: 140, ringSize: 0 },
+    };
+    expect(routeBodySize(extended)).toBe(encodeBody(MsgId.GetRouteResponse, extended).length);
   });
 });
 
 describe('native binding argument checks', () => {
   const wire = loadNative().wire;
 
-  it('throws TypeError for wrong types and RangeError for out-of-range numbers', () => {
-    expect(() => wire.encodeFrame(1, { modid: '1', cmdid: 1 })).toThrow(TypeError);
+  it('throws LarsError ERR_INVALID_INPUT for wrong types and out-of-range numbers', () => {
+    const invalid = expect.objectContaining({ code: 'ERR_INVALID_INPUT' });
+    expect(() => wire.encodeFrame(1, { modid: '1', cmdid: 1 })).toThrow(LarsError);
+    expect(() => wire.encodeFrame(1, { modid: '1', cmdid: 1 })).toThrow(invalid);
     expect(() => wire.encodeFrame(1, { modid: 1 })).toThrow(/message\.cmdid must be an int32/);
-    expect(() => wire.encodeFrame(2, { modid: 1, cmdid: 1, host: [{ ip: 3232235953, port: 1 }] })).toThrow(RangeError);
+    expect(() => wire.encodeFrame(2, { modid: 1, cmdid: 1, host: [{ ip: 3232235953, port: 1 }] })).toThrow(invalid);
     expect(() => wire.encodeFrame(2, { modid: 1, cmdid: 1, host: [{ ip: 3232235953, port: 1 }] })).toThrow(/host\[0\]\.ip.*ipToInt32/);
-    expect(() => wire.encodeFrame(1, [] as unknown as object)).toThrow(TypeError);
+    expect(() => wire.encodeFrame(1, [] as unknown as object)).toThrow(invalid);
     expect(() => wire.encodeFrame(99, { modid: 1, cmdid: 1 })).toThrow(/unknown msgid 99/);
-    expect(() => wire.decodeBody(1, 'not bytes' as unknown as Uint8Array)).toThrow(TypeError);
-    expect(() => wire.decodeBody(1, new Uint16Array(2) as unknown as Uint8Array)).toThrow(TypeError);
-    expect(() => new wire.FrameDecoder().push(null as unknown as Uint8Array)).toThrow(TypeError);
+    expect(() => wire.decodeBody(1, 'not bytes' as unknown as Uint8Array)).toThrow(invalid);
+    expect(() => wire.decodeBody(1, new Uint16Array(2) as unknown as Uint8Array)).toThrow(invalid);
+    expect(() => new wire.FrameDecoder().push(null as unknown as Uint8Array)).toThrow(invalid);
   });
 
   it('accepts a plain Uint8Array as well as a Buffer', () => {

@@ -25,7 +25,8 @@ export const Slot = { Calls: 0, NoNode: 1, NoAnswer: 2 } as const;
 async function run(data: QpsWorkerData): Promise<void> {
   const shared = new Int32Array(data.counters);
   const at = 1 + data.index * COUNTERS_PER_THREAD;
-  const client = new LarsClient({ host: data.host, port: data.port, timeoutMs: data.timeoutMs, impl: data.impl });
+  // cacheDir '': qps measures the agent, never its route cache on disk.
+  const client = new LarsClient({ host: data.host, port: data.port, timeoutMs: data.timeoutMs, impl: data.impl, cacheDir: '' });
   let calls = 0;
   let noNode = 0;
   let noAnswer = 0;

@@ -126,7 +126,8 @@ function noNodeText(retcode: number): string {
 }
 
 async function withClient<T>(t: Target, fn: (client: LarsClient) => Promise<T>): Promise<T> {
-  const client = new LarsClient({ host: t.host, port: t.port, timeoutMs: t.timeoutMs, impl: t.impl });
+  // cacheDir '': the tools test the agent itself, never its route cache on disk.
+  const client = new LarsClient({ host: t.host, port: t.port, timeoutMs: t.timeoutMs, impl: t.impl, cacheDir: '' });
   try {
     return await fn(client);
   } finally {

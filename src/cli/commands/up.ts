@@ -36,6 +36,20 @@ export const upCommand: Command = {
       console.log(USAGE);
       return 0;
     }
+    const children = new Map<string, ChildProcess>();
+    let stopping = false;
+    // Every daemon runs in a process group of its own (`detached`), so a terminal's Ctrl-C reaches
+    // only `up`, which passes each SIGINT/SIGTERM it gets on to every daemon exactly once. Were the
+    // daemons in up's group, they would get the terminal's SIGINT directly, and anything `up` sent
+    // as well would be a second signal (a third would force them out mid-stop). A daemon that
+    // loses `up` without a signal stops when its IPC channel closes (daemon.ts).
+    const forward = (signal: NodeJS.Signals): void => {
+      stopping = true;
+      for (const child of children.values()) child.kill(signal);
+    };
+    process.on('SIGINT', forward);
+    process.on('SIGTERM', forward);
+
     const config = loadConfig('cli', configOptionsFromFlags(values, { warn: (m) => log.warn(m) }));
     const store = await openStore(config.store);
     try {
@@ -48,37 +62,34 @@ export const upCommand: Command = {
     } finally {
       await store.close();
     }
+    if (stopping) return 0;
 
     const main = fileURLToPath(new URL('../main.js', import.meta.url));
     const passOn = [...(values.config !== undefined ? ['-c', values.config] : []), ...(values.set ?? []).flatMap((s) => ['--set', s])];
-    const children = new Map<string, ChildProcess>();
-    let stopping = false;
     let failed = false;
-    const exited = new Promise<number>((resolve) => {
+    return new Promise<number>((resolve) => {
       let ready = 0;
       for (const role of ROLES) {
-        const child = fork(main, [role, ...passOn], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+        const child = fork(main, [role, ...passOn], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], detached: true });
         children.set(role, child);
         child.on('message', (msg: { ready?: string }) => {
           if (msg.ready !== undefined && ++ready === ROLES.length) console.log(TRY_NEXT);
         });
         child.on('exit', (code, signal) => {
           children.delete(role);
+          const how = signal ?? `code ${code}`;
           if (!stopping) {
             failed = true;
-            log.error(`${role} exited (${signal ?? `code ${code}`}); stopping the others`);
-            stopAll();
+            log.error(`${role} exited (${how}); stopping the others`);
+            forward('SIGTERM');
+          } else if (code !== 0) {
+            // A forced or failed stop: `up` as a whole did not stop cleanly either.
+            failed = true;
+            log.error(`${role} did not stop cleanly (${how})`);
           }
           if (children.size === 0) resolve(failed ? 1 : 0);
         });
       }
     });
-    const stopAll = (): void => {
-      stopping = true;
-      for (const child of children.values()) child.kill('SIGTERM');
-    };
-    process.on('SIGINT', stopAll);
-    process.on('SIGTERM', stopAll);
-    return exited;
   },
 };

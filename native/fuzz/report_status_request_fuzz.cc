@@ -1,0 +1,4 @@
+// wire::decode of ReportStatusRequest (properties: messages_fuzz.h).
+#include "fuzz/messages_fuzz.h"
+
+LARS_MESSAGE_FUZZ_TARGET(lars::wire::ReportStatusRequest)

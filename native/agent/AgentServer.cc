@@ -159,7 +159,8 @@ void AgentServer::onGetHostInLoop(Port& p, const char* body, size_t len, const r
     ++p.badBodies;
     return;
   }
-  const lb::PickResult r = p.balancer->Pick(req.modid, req.cmdid, nowMs());
+  const lb::HashKey key{reinterpret_cast<const uint8_t*>(req.hash_key.data()), req.hash_key.size()};
+  const lb::PickResult r = p.balancer->Pick(req.modid, req.cmdid, nowMs(), key);
   wire::GetHostResponse rsp;
   rsp.seq = req.seq;
   rsp.modid = req.modid;
@@ -186,7 +187,7 @@ void AgentServer::onReportInLoop(Port& p, const char* body, size_t len) {
   // report for a node it does not hold.
   const int32_t ip = req.has_host ? req.host.ip : 0;
   const int32_t port = req.has_host ? req.host.port : -1;
-  p.balancer->Report(req.modid, req.cmdid, ip, port, req.retcode, nowMs());
+  p.balancer->Report(req.modid, req.cmdid, ip, port, req.retcode, nowMs(), req.usetime_us);
 }
 
 void AgentServer::onGetRouteInLoop(Port& p, const char* body, size_t len, const reactor::InetAddress& peer) {

@@ -142,6 +142,9 @@ Napi::Object PortStatsObject(Napi::Env env, const agent::PortStats& s) {
   SetCount(o, "routeUpdatesIgnored", b.route_updates_ignored);
   SetCount(o, "newPullsCapped", b.new_pulls_capped);
   SetCount(o, "emptyRoutesEvicted", b.empty_routes_evicted);
+  SetCount(o, "panicPicks", b.panic_picks);
+  SetCount(o, "ejectionsCapped", b.ejections_capped);
+  SetCount(o, "unknownPolicies", b.unknown_policies);
   SetCount(o, "routes", b.routes);
   SetCount(o, "emptyRoutes", b.empty_routes);
   SetCount(o, "idleNodes", b.idle_nodes);

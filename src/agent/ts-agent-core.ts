@@ -149,6 +149,9 @@ export class TsAgentCore implements AgentCore {
           routeUpdatesIgnored: b.routeUpdatesIgnored,
           newPullsCapped: b.newPullsCapped,
           emptyRoutesEvicted: b.emptyRoutesEvicted,
+          panicPicks: b.panicPicks,
+          ejectionsCapped: b.ejectionsCapped,
+          unknownPolicies: b.unknownPolicies,
           routes: b.routes,
           emptyRoutes: b.emptyRoutes,
           idleNodes: b.idleNodes,
@@ -198,7 +201,7 @@ export class TsAgentCore implements AgentCore {
       case MsgId.GetHostRequest: {
         const req = this.decode<GetHostRequest>(p, MsgId.GetHostRequest, body);
         if (req === undefined) return;
-        const r = p.balancer.pick(req.modid, req.cmdid, nowMs());
+        const r = p.balancer.pick(req.modid, req.cmdid, nowMs(), req.hashKey);
         const rsp: GetHostResponse = { seq: req.seq, modid: req.modid, cmdid: req.cmdid, retcode: r.retcode };
         if (r.retcode === RetCode.SUCC) rsp.host = { ip: r.ip, port: r.port };
         this.reply(p, encodeFrame(MsgId.GetHostResponse, encodeBody(MsgId.GetHostResponse, rsp)), rinfo);
@@ -209,7 +212,7 @@ export class TsAgentCore implements AgentCore {
         const req = this.decode<ReportRequest>(p, MsgId.ReportRequest, body);
         if (req === undefined) return;
         // Without a host the report names no node: ignored and counted like an unknown node.
-        p.balancer.report(req.modid, req.cmdid, req.host?.ip ?? 0, req.host?.port ?? -1, req.retcode, nowMs());
+        p.balancer.report(req.modid, req.cmdid, req.host?.ip ?? 0, req.host?.port ?? -1, req.retcode, nowMs(), req.usetimeUs);
         return;
       }
       case MsgId.ApiGetRouteRequest: {

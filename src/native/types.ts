@@ -133,6 +133,12 @@ export interface AgentPortStats {
   readonly newPullsCapped: number;
   /** EMPTY routes dropped past max_empty_routes. */
   readonly emptyRoutesEvicted: number;
+  /** Picks made among all nodes because too few were healthy (panic_threshold). */
+  readonly panicPicks: number;
+  /** Overloads refused because max_ejection_percent of the route's nodes were overloaded already. */
+  readonly ejectionsCapped: number;
+  /** Route updates naming a policy this agent does not have (the route runs `lars`). */
+  readonly unknownPolicies: number;
   readonly routes: number;
   /** Routes DNS answered empty (kept so that their use does not pull). */
   readonly emptyRoutes: number;

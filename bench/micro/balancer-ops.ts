@@ -1,10 +1,11 @@
-// Micro: the balancer's pick + report pairs per second, native (bench/native/balancer_ops.cc, the
-// C++ Balancer in a process of its own, so no N-API crossing is measured) and TypeScript (the TS
-// Balancer in this process) on the same operation sequence, on one route of 10 nodes and across
-// 10 000 routes of 10 nodes. Both must return the same hash for the same sequence (checked).
+// Micro: the balancer's pick + report pairs per second for every policy, native
+// (bench/native/balancer_ops.cc, the C++ Balancer in a process of its own, so no N-API crossing is
+// measured) and TypeScript (the TS Balancer in this process) on the same operation sequence, on one
+// route of 10 nodes and across 10 000 routes of 10 nodes (weights 1..10, a hash key per pick, a
+// call time per report). Both must return the same hash for the same sequence (checked).
 import { spawnSync } from 'node:child_process';
 import Benchmark from 'benchmark';
-import { createBalancer, type Balancer } from '../../src/balancer/index.js';
+import { DEFAULT_ROUTE_POLICY, POLICY_NAMES, createBalancer, type Balancer, type RoutePolicy } from '../../src/balancer/index.js';
 import { loadConfig } from '../../src/config/index.js';
 import { BalancerOp, runOps, runnerInput } from '../lib/balancer-ops.js';
 import { tool } from '../lib/native-tools.js';
@@ -33,8 +34,9 @@ function host(k: number): { ip: number; port: number } {
 }
 
 /**
- * One batch: PAIRS_PER_BATCH times [PICK route, REPORT route node retcode], the route drawn by a
- * seeded LCG, the node round-robin, one failure in 50, and the clock stepping 1 ms every 256 pairs.
+ * One batch: PAIRS_PER_BATCH times [PICK route key, REPORT route node retcode usetime], the route and
+ * the key drawn by a seeded LCG, the node round-robin, one failure in 50, call times 1.0..1.6 ms, and
+ * the clock stepping 1 ms every 256 pairs.
  */
 function opSequence(routes: number, seed: number): Int32Array {
   const ops: number[] = [];
@@ -45,8 +47,8 @@ function opSequence(routes: number, seed: number): Int32Array {
     const modid = 1 + Math.floor(r / 100);
     const cmdid = 1 + (r % 100);
     const h = host(i % NODES);
-    ops.push(BalancerOp.PICK, modid, cmdid);
-    ops.push(BalancerOp.REPORT, modid, cmdid, h.ip, h.port, i % 50 === 49 ? 1 : 0);
+    ops.push(BalancerOp.PICK, modid, cmdid, (x >>> 8) & 0xffff);
+    ops.push(BalancerOp.REPORT, modid, cmdid, h.ip, h.port, i % 50 === 49 ? 1 : 0, 1000 + (i % 7) * 100);
     if (i % 256 === 255) ops.push(BalancerOp.CLOCK, 1);
   }
   return Int32Array.from(ops);
@@ -59,23 +61,32 @@ function setupOps(routes: number): Int32Array {
   for (let r = 0; r < routes; r++) {
     const modid = 1 + Math.floor(r / 100);
     const cmdid = 1 + (r % 100);
-    ops.push(BalancerOp.PICK, modid, cmdid, BalancerOp.APPLY, modid, cmdid, NODES);
-    for (const h of hosts) ops.push(h.ip, h.port);
+    ops.push(BalancerOp.PICK, modid, cmdid, -1, BalancerOp.APPLY, modid, cmdid, NODES);
+    hosts.forEach((h, k) => ops.push(h.ip, h.port, k + 1));
   }
   return Int32Array.from(ops);
 }
 
-function tsBalancer(setup: Int32Array): Balancer {
+function tsBalancer(setup: Int32Array, policy: RoutePolicy): Balancer {
   const { loadbalance } = loadConfig('agent', { env: {}, overrides: { 'loadbalance.update_timeout': String(UPDATE_TIMEOUT_S) } });
   const b = createBalancer('ts', loadbalance);
-  runOps(b, setup, NOW);
+  runOps(b, setup, NOW, policy);
   b.takePullRequests();
   return b;
 }
 
 /** One run of the native runner: its hash of the batch and pairs per second. */
-function nativeRun(setup: Int32Array, ops: Int32Array, maxTime: number): { hash: number; hz: number } {
-  const args = ['--now', String(NOW), '--update-timeout-ms', String(UPDATE_TIMEOUT_S * 1000), '--max-time-ms', String(maxTime * 1000)];
+function nativeRun(setup: Int32Array, ops: Int32Array, policy: RoutePolicy, maxTime: number): { hash: number; hz: number } {
+  const args = [
+    '--now',
+    String(NOW),
+    '--update-timeout-ms',
+    String(UPDATE_TIMEOUT_S * 1000),
+    '--max-time-ms',
+    String(maxTime * 1000),
+    '--policy',
+    policy.name,
+  ];
   const r = spawnSync(tool('balancer-ops'), args, { input: runnerInput(setup, ops), encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`balancer-ops failed (${r.status ?? r.signal}): ${r.stderr}`);
   const out = JSON.parse(r.stdout) as { hash: number; batches: number; seconds: number };
@@ -104,38 +115,40 @@ void benchMain({
         impls = impls.filter((i) => i !== 'native');
       }
     }
-    const maxTime = ctx.quick ? 0.3 : 1.5;
+    const maxTime = ctx.quick ? 0.3 : 1;
     const figures: Figure[] = [];
     const details: Record<string, unknown> = { pairsPerBatch: PAIRS_PER_BATCH, nodesPerRoute: NODES, maxTimeSec: maxTime };
-    for (const s of SCENARIOS) {
+    for (const name of POLICY_NAMES) for (const s of SCENARIOS) {
+      const policy: RoutePolicy = { ...DEFAULT_ROUTE_POLICY, name };
+      const id = name === 'lars' ? s.id : `${s.id}_${name}`; // lars keeps the ids of earlier results
       const setup = setupOps(s.routes);
       const ops = opSequence(s.routes, 12345);
       const hashes: Partial<Record<Impl, number>> = {};
       const samples: Partial<Record<Impl, number[]>> = {};
-      const ts = impls.includes('ts') ? tsBalancer(setup) : undefined;
+      const ts = impls.includes('ts') ? tsBalancer(setup, policy) : undefined;
       // Same sequence on fresh balancers: the implementations must agree on every pick.
-      if (ts !== undefined) hashes.ts = runOps(tsBalancer(setup), ops, NOW);
+      if (ts !== undefined) hashes.ts = runOps(tsBalancer(setup, policy), ops, NOW, policy);
       // Interleave the implementations run by run, so a noisy neighbour hits both alike.
       for (let run = 0; run < ctx.runs; run++) {
         for (const impl of impls) {
           let hz: number;
           if (impl === 'native') {
-            const r = nativeRun(setup, ops, maxTime);
+            const r = nativeRun(setup, ops, policy, maxTime);
             hashes.native = r.hash;
             hz = r.hz;
           } else {
             hz = measure(() => {
-              runOps(ts as Balancer, ops, NOW);
+              runOps(ts as Balancer, ops, NOW, policy);
             }, maxTime);
           }
           (samples[impl] ??= []).push(Math.round(hz * PAIRS_PER_BATCH));
-          ctx.log(`${s.id} ${impl} run ${run + 1}: ${(hz * PAIRS_PER_BATCH / 1e6).toFixed(2)} M pairs/s`);
+          ctx.log(`${id} ${impl} run ${run + 1}: ${(hz * PAIRS_PER_BATCH / 1e6).toFixed(2)} M pairs/s`);
         }
       }
       const agree = new Set(Object.values(hashes)).size <= 1;
-      if (!agree) notes.push(`${s.id}: native and ts disagree on the op sequence (hashes ${JSON.stringify(hashes)})`);
-      figures.push(implFigure({ id: `${s.id}_pairs_per_s`, label: s.label, unit: 'pairs/s' }, samples));
-      details[s.id] = { routes: s.routes, hashes, implementationsAgree: agree };
+      if (!agree) notes.push(`${id}: native and ts disagree on the op sequence (hashes ${JSON.stringify(hashes)})`);
+      figures.push(implFigure({ id: `${id}_pairs_per_s`, label: `${s.label}, ${name}`, unit: 'pairs/s' }, samples));
+      details[id] = { routes: s.routes, policy: name, hashes, implementationsAgree: agree };
     }
     return { figures, notes, details };
   },

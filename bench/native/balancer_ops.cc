@@ -2,17 +2,20 @@
 // Runs batches of encoded operations against a lars::balancer::Balancer in this process, so no
 // N-API crossing is measured. The TypeScript twin of the runner is bench/lib/balancer-ops.ts;
 // both follow the same encoding (int32 values):
-//   [kClock, dt]                                   the batch clock advances by dt ms (dt >= 0)
-//   [kPick, modid, cmdid]                          Pick at the batch clock
-//   [kReport, modid, cmdid, ip, port, retcode]     Report at the batch clock
-//   [kApply, modid, cmdid, n, ip, port, ...]       ApplyRoute of n hosts at the batch clock
+//   [kClock, dt]                                          the batch clock advances by dt ms (dt >= 0)
+//   [kPick, modid, cmdid, key]                            Pick at the batch clock; key >= 0: its 4
+//                                                         little-endian bytes are the hash key, -1: none
+//   [kReport, modid, cmdid, ip, port, retcode, usetime]   Report at the batch clock (usetime in µs)
+//   [kApply, modid, cmdid, n, ip, port, weight, ...]      ApplyRoute of n hosts at the batch clock,
+//                                                         with the policy of --policy
 //
-//   balancer-ops --now MS --update-timeout-ms MS --max-time-ms MS  < setup_len setup... batch_len batch...
+//   balancer-ops --now MS --update-timeout-ms MS --max-time-ms MS [--policy NAME] < setup_len setup... batch_len batch...
 //
 // Runs the setup once and the batch once (its FNV-1a hash over every pick's retcode, ip, port is
 // what both implementations must agree on), then the batch again and again for max-time-ms.
 // Prints {"hash":...,"batches":...,"seconds":...}.
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -33,16 +36,16 @@ size_t OpLength(const std::vector<int32_t>& ops, size_t i) {
   size_t len = 0;
   switch (ops[i]) {
     case kClock: len = left >= 2 && ops[i + 1] >= 0 ? 2 : 0; break;
-    case kPick: len = 3; break;
-    case kReport: len = 6; break;
-    case kApply: len = left >= 4 && ops[i + 3] >= 0 ? 4 + 2 * static_cast<size_t>(ops[i + 3]) : 0; break;
+    case kPick: len = 4; break;
+    case kReport: len = 7; break;
+    case kApply: len = left >= 4 && ops[i + 3] >= 0 ? 4 + 3 * static_cast<size_t>(ops[i + 3]) : 0; break;
     default: return 0;
   }
   return len <= left ? len : 0;
 }
 
 // Runs a batch checked by Valid(); returns the hash of its picks and advances *now.
-uint32_t Run(lb::Balancer* b, const std::vector<int32_t>& ops, int64_t* now) {
+uint32_t Run(lb::Balancer* b, const std::vector<int32_t>& ops, const lb::RoutePolicy& policy, int64_t* now) {
   uint32_t hash = 2166136261u;
   std::vector<lb::HostAddr> hosts;
   for (size_t i = 0; i < ops.size();) {
@@ -53,20 +56,22 @@ uint32_t Run(lb::Balancer* b, const std::vector<int32_t>& ops, int64_t* now) {
         i += 2;
         break;
       case kPick: {
-        const lb::PickResult r = b->Pick(op[1], op[2], *now);
+        uint8_t key[4];
+        std::memcpy(key, &op[3], sizeof key);  // little-endian hosts, as the TypeScript runner's bytes
+        const lb::PickResult r = b->Pick(op[1], op[2], *now, op[3] >= 0 ? lb::HashKey{key, sizeof key} : lb::HashKey{});
         hash = Mix(Mix(Mix(hash, r.retcode), r.ip), r.port);
-        i += 3;
+        i += 4;
         break;
       }
       case kReport:
-        b->Report(op[1], op[2], op[3], op[4], op[5], *now);
-        i += 6;
+        b->Report(op[1], op[2], op[3], op[4], op[5], *now, static_cast<uint32_t>(op[6]));
+        i += 7;
         break;
       default:  // kApply
         hosts.clear();
-        for (int32_t k = 0; k < op[3]; ++k) hosts.push_back({op[4 + 2 * k], op[5 + 2 * k]});
-        b->ApplyRoute(op[1], op[2], hosts, *now);
-        i += 4 + 2 * static_cast<size_t>(op[3]);
+        for (int32_t k = 0; k < op[3]; ++k) hosts.push_back({op[4 + 3 * k], op[5 + 3 * k], op[6 + 3 * k]});
+        b->ApplyRoute(op[1], op[2], hosts, *now, &policy);
+        i += 4 + 3 * static_cast<size_t>(op[3]);
         break;
     }
   }
@@ -101,18 +106,20 @@ int main(int argc, char** argv) {
   lb::Config config;
   config.update_timeout_ms = args.real("update-timeout-ms", config.update_timeout_ms);
   const double max_ns = args.real("max-time-ms", 1000) * 1e6;
+  lb::RoutePolicy policy;
+  policy.name = args.str("policy", "lars");
   lb::Balancer b{config};
   int64_t now = args.num("now", 0);
-  Run(&b, setup, &now);
+  Run(&b, setup, policy, &now);
   const int64_t start = now;
-  const uint32_t hash = Run(&b, batch, &now);
+  const uint32_t hash = Run(&b, batch, policy, &now);
   // Every batch starts at the same clock, as the TypeScript runner's do.
   uint64_t batches = 0;
   const uint64_t t0 = bench::mono_ns();
   uint64_t elapsed = 0;
   do {
     now = start;
-    Run(&b, batch, &now);
+    Run(&b, batch, policy, &now);
     ++batches;
     elapsed = bench::mono_ns() - t0;
   } while (static_cast<double>(elapsed) < max_ns);

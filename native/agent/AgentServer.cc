@@ -159,7 +159,8 @@ void AgentServer::onGetHostInLoop(Port& p, const char* body, size_t len, const r
     ++p.badBodies;
     return;
   }
-  const lb::PickResult r = p.balancer->Pick(req.modid, req.cmdid, nowMs());
+  const lb::HashKey key{reinterpret_cast<const uint8_t*>(req.hash_key.data()), req.hash_key.size()};
+  const lb::PickResult r = p.balancer->Pick(req.modid, req.cmdid, nowMs(), key);
   wire::GetHostResponse rsp;
   rsp.seq = req.seq;
   rsp.modid = req.modid;
@@ -186,7 +187,7 @@ void AgentServer::onReportInLoop(Port& p, const char* body, size_t len) {
   // report for a node it does not hold.
   const int32_t ip = req.has_host ? req.host.ip : 0;
   const int32_t port = req.has_host ? req.host.port : -1;
-  p.balancer->Report(req.modid, req.cmdid, ip, port, req.retcode, nowMs());
+  p.balancer->Report(req.modid, req.cmdid, ip, port, req.retcode, nowMs(), req.usetime_us);
 }
 
 void AgentServer::onGetRouteInLoop(Port& p, const char* body, size_t len, const reactor::InetAddress& peer) {
@@ -220,13 +221,15 @@ void AgentServer::collectReportsInLoop(Port& p) {
   for (lb::RouteReport& r : p.balancer->CollectReports(nowMs(), reportIntervalMs_ / 2)) reports_.push(std::move(r));
 }
 
-void AgentServer::applyRoute(int32_t modid, int32_t cmdid, std::vector<lb::HostAddr> hosts, bool seed) {
+void AgentServer::applyRoute(int32_t modid, int32_t cmdid, std::vector<lb::HostAddr> hosts,
+                             std::optional<lb::RoutePolicy> policy, bool seed) {
   Port* p = ports_[static_cast<size_t>(portIndex(modid, cmdid))].get();
-  p->loop->queueInLoop([p, modid, cmdid, seed, hosts = std::move(hosts)] {
+  p->loop->queueInLoop([p, modid, cmdid, seed, hosts = std::move(hosts), policy = std::move(policy)] {
+    const lb::RoutePolicy* pol = policy ? &*policy : nullptr;
     if (seed) {
-      p->balancer->SeedRoute(modid, cmdid, hosts, nowMs());
+      p->balancer->SeedRoute(modid, cmdid, hosts, nowMs(), pol);
     } else {
-      p->balancer->ApplyRoute(modid, cmdid, hosts, nowMs());
+      p->balancer->ApplyRoute(modid, cmdid, hosts, nowMs(), pol);
     }
   });
 }

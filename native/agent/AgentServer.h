@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -95,9 +96,10 @@ class AgentServer {
   // Route reports, oldest first; the consumer adds caller and ts.
   std::vector<balancer::RouteReport> drainReports() { return reports_.drain(); }
 
-  // A DNS reply or push: the module's whole host set, applied by the balancer of portIndex().
+  // A DNS reply or push: the module's whole host set (and its policy; none: `lars`), applied by the balancer of portIndex().
   // seed: a route from the disk cache, created when the balancer does not hold it (Balancer::SeedRoute).
-  void applyRoute(int32_t modid, int32_t cmdid, std::vector<balancer::HostAddr> hosts, bool seed = false);
+  void applyRoute(int32_t modid, int32_t cmdid, std::vector<balancer::HostAddr> hosts,
+                  std::optional<balancer::RoutePolicy> policy = std::nullopt, bool seed = false);
   // The DNS connection is (re-)established: every port queues a pull of every route it holds.
   void onDnsReconnected();
 

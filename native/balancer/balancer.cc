@@ -2,7 +2,7 @@
 
 namespace lars::balancer {
 
-Balancer::Balancer(const Config& config) : config_(config) {}
+Balancer::Balancer(const Config& config) : config_(config), rng_(config.seed) {}
 
 void Balancer::QueuePull(Route* r) {
   r->set_state(Route::State::kPulling);
@@ -50,33 +50,37 @@ Route* Balancer::Use(int32_t modid, int32_t cmdid, int64_t now, bool* pull) {
   return r;
 }
 
-PickResult Balancer::Pick(int32_t modid, int32_t cmdid, int64_t now) {
+PickResult Balancer::Pick(int32_t modid, int32_t cmdid, int64_t now, HashKey key) {
   bool pull;
   Route* r = Use(modid, cmdid, now, &pull);
   if (r == nullptr || r->empty()) {
     ++counters_.picks_noexist;
     return {kRetNoExist, 0, 0, pull};
   }
-  const Route::Choice c = r->Pick();
+  const Route::Choice c = r->Pick(key, &rng_);
   if (c.retcode != kRetSucc) {
     ++counters_.picks_overload;
     return {c.retcode, 0, 0, pull};
   }
   ++counters_.picks_succ;
   if (c.probe) ++counters_.probes;
-  return {kRetSucc, c.node->ip, c.node->port, pull};
+  if (c.panic) ++counters_.panic_picks;
+  const Route::Node& n = r->nodes()[c.node];
+  return {kRetSucc, n.ip, n.port, pull};
 }
 
-bool Balancer::Report(int32_t modid, int32_t cmdid, int32_t ip, int32_t port, int32_t retcode, int64_t now) {
+bool Balancer::Report(int32_t modid, int32_t cmdid, int32_t ip, int32_t port, int32_t retcode, int64_t now,
+                      uint32_t usetime_us) {
   auto it = index_.find(Key(modid, cmdid));
   Route::Change change;
-  if (it == index_.end() || !it->second->Report(ip, port, retcode, now, &change)) {
+  if (it == index_.end() || !it->second->Report(ip, port, retcode, usetime_us, now, &change)) {
     ++counters_.reports_ignored;
     return false;
   }
   ++counters_.reports;
   if (change == Route::Change::kToOverload) ++counters_.to_overload;
   if (change == Route::Change::kToIdle) ++counters_.to_idle;
+  if (change == Route::Change::kCapped) ++counters_.ejections_capped;
   return true;
 }
 
@@ -87,7 +91,8 @@ bool Balancer::GetRoute(int32_t modid, int32_t cmdid, int64_t now, std::vector<H
   return pull;
 }
 
-bool Balancer::ApplyRoute(int32_t modid, int32_t cmdid, const std::vector<HostAddr>& hosts, int64_t now) {
+bool Balancer::ApplyRoute(int32_t modid, int32_t cmdid, const std::vector<HostAddr>& hosts, int64_t now,
+                          const RoutePolicy* policy) {
   auto it = index_.find(Key(modid, cmdid));
   if (it == index_.end()) {
     ++counters_.route_updates_ignored;
@@ -96,7 +101,10 @@ bool Balancer::ApplyRoute(int32_t modid, int32_t cmdid, const std::vector<HostAd
   ++counters_.route_updates;
   Route* r = &*it->second;
   Unlist(r);
-  if (r->Apply(hosts, now) != 0) return true;
+  bool unknown_policy;
+  const std::size_t kept = r->Apply(hosts, policy, now, &unknown_policy);
+  if (unknown_policy) ++counters_.unknown_policies;
+  if (kept != 0) return true;
   // EMPTY: kept (and subscribed at DNS) so that its use neither pulls nor grows without bound.
   r->set_empty_pos(empty_.insert(empty_.end(), r));
   while (empty_.size() > static_cast<uint64_t>(config_.max_empty_routes)) {
@@ -119,9 +127,10 @@ void Balancer::Erase(Route* r) {
   index_.erase(it);
 }
 
-bool Balancer::SeedRoute(int32_t modid, int32_t cmdid, const std::vector<HostAddr>& hosts, int64_t now) {
+bool Balancer::SeedRoute(int32_t modid, int32_t cmdid, const std::vector<HostAddr>& hosts, int64_t now,
+                         const RoutePolicy* policy) {
   if (index_.find(Key(modid, cmdid)) == index_.end()) Create(modid, cmdid, now);
-  return ApplyRoute(modid, cmdid, hosts, now);
+  return ApplyRoute(modid, cmdid, hosts, now, policy);
 }
 
 std::vector<ModuleId> Balancer::OnDnsReconnected() {

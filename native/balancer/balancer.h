@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "balancer/config.h"
+#include "balancer/prng.h"
 #include "balancer/route.h"
 #include "balancer/types.h"
 
@@ -26,19 +27,25 @@ class Balancer {
   // max_new_pulls_per_s in the current second: kRetNoExist only, counted). A NEW route that is
   // empty or older than update_timeout, or an EMPTY one older than update_timeout, is pulled
   // again (and still answers from its nodes).
-  PickResult Pick(int32_t modid, int32_t cmdid, int64_t now);
-  // A call result. False when the route or node is unknown (ignored, counted).
-  bool Report(int32_t modid, int32_t cmdid, int32_t ip, int32_t port, int32_t retcode, int64_t now);
+  // `key`: the request's affinity key (ring_hash); empty = none.
+  PickResult Pick(int32_t modid, int32_t cmdid, int64_t now, HashKey key = {});
+  // A call result; usetime_us is its duration (0 = not measured). False when the route or node is
+  // unknown (ignored, counted).
+  bool Report(int32_t modid, int32_t cmdid, int32_t ip, int32_t port, int32_t retcode, int64_t now,
+              uint32_t usetime_us = 0);
   // get_route: appends the route's hosts (join order) to *hosts; same pull rules as Pick.
   // Returns whether this call queued a pull.
   bool GetRoute(int32_t modid, int32_t cmdid, int64_t now, std::vector<HostAddr>* hosts);
-  // A DNS reply or push: the whole host set. An empty set makes the route EMPTY (kept, at most
-  // max_empty_routes of them, the oldest dropped first). A module the table does not hold is
-  // ignored (false).
-  bool ApplyRoute(int32_t modid, int32_t cmdid, const std::vector<HostAddr>& hosts, int64_t now);
+  // A DNS reply or push: the whole host set (weights, zones) and the module's policy (null: `lars`
+  // with every knob off; an unknown name runs `lars`, counted). An empty set makes the route EMPTY
+  // (kept, at most max_empty_routes of them, the oldest dropped first). A module the table does not
+  // hold is ignored (false).
+  bool ApplyRoute(int32_t modid, int32_t cmdid, const std::vector<HostAddr>& hosts, int64_t now,
+                  const RoutePolicy* policy = nullptr);
   // A route from the agent's disk cache: created when the table does not hold it, then applied as
   // a DNS reply (state NEW). The next DNS connect pulls it again, and DNS's answer wins.
-  bool SeedRoute(int32_t modid, int32_t cmdid, const std::vector<HostAddr>& hosts, int64_t now);
+  bool SeedRoute(int32_t modid, int32_t cmdid, const std::vector<HostAddr>& hosts, int64_t now,
+                 const RoutePolicy* policy = nullptr);
   // The DNS connection is up again: whatever was in flight is lost, so every route is pulled again.
   // Returns every module (creation order) and empties the pull queue, which it includes. PULLING
   // routes become NEW: should one of these pulls be lost too, use pulls the route again.
@@ -73,6 +80,7 @@ class Balancer {
   int64_t window_start_ = 0;  // the current one-second window of the new-pull cap
   int64_t window_pulls_ = 0;
   Counters counters_;
+  Prng rng_;
 };
 
 }  // namespace lars::balancer

@@ -1,4 +1,4 @@
-// Parameters of the `lars` policy (docs/spec/BALANCER.md, [loadbalance] section).
+// Parameters of the balancer: the `lars` state machine (docs/spec/BALANCER.md, [loadbalance] section).
 // Parsed and validated once at the edge (TypeScript); the balancer trusts them.
 #pragma once
 
@@ -23,6 +23,8 @@ struct Config {
   int64_t max_empty_routes = 10000;
   // [agent] max_new_pulls_per_s: pulls for modules the table does not hold, per second.
   int64_t max_new_pulls_per_s = 1000;
+  // Seed of the balancer's PRNG (random policies); set per agent.
+  uint32_t seed = 0;
 };
 
 }  // namespace lars::balancer

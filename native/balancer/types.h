@@ -2,7 +2,10 @@
 // (docs/spec/PROTOCOL.md): ip is the IPv4 as int32 (a<<24|b<<16|c<<8|d), port 0..65535.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <string>
+#include <utility>
 #include <vector>
 
 namespace lars::balancer {
@@ -16,8 +19,31 @@ enum RetCode : int32_t {
 };
 
 struct HostAddr {
-  int32_t ip;
-  int32_t port;
+  HostAddr() = default;
+  // {ip, port} stays the short form for a node with the default weight and no zone.
+  HostAddr(int32_t ip_, int32_t port_, int32_t weight_ = 0, std::string zone_ = {})
+      : ip(ip_), port(port_), weight(weight_), zone(std::move(zone_)) {}
+
+  int32_t ip = 0;
+  int32_t port = 0;
+  int32_t weight = 0;  // 1..10000 (larger values count as 10000); 0 or less means 100
+  std::string zone;    // availability zone; empty = unknown (kept for zone-aware routing, unused yet)
+};
+
+// A module's policy (EXTENSIONS.md §1 RoutePolicy). Zero knobs are off, so the default is the reference.
+struct RoutePolicy {
+  std::string name = "lars";  // an unknown name runs `lars` (counted)
+  uint32_t max_ejection_percent = 0;  // 0 = 100
+  uint32_t panic_threshold = 0;       // percent of nodes; 0 = off
+  uint32_t ejection_backoff_max_ms = 0;  // 0 = off
+  uint32_t zone_overprovision = 0;    // zone-aware routing: not implemented yet
+  uint32_t ring_size = 0;             // 0 = 1024
+};
+
+// The request affinity key of a pick (ring_hash); empty = none.
+struct HashKey {
+  const uint8_t* data = nullptr;
+  std::size_t size = 0;
 };
 
 struct ModuleId {
@@ -39,6 +65,9 @@ struct NodeResult {
   int64_t succ;  // rsucc of the current window
   int64_t err;   // rerr of the current window
   bool overload;
+  uint64_t usetime_sum_us = 0;  // call times reported in the current window (usetime_us > 0)
+  uint32_t usetime_max_us = 0;
+  uint32_t timed_calls = 0;
 };
 
 struct RouteReport {
@@ -62,6 +91,9 @@ struct Counters {
   uint64_t route_updates_ignored = 0;  // ApplyRoute for a route the table does not hold
   uint64_t new_pulls_capped = 0;       // unknown modules answered without a pull (max_new_pulls_per_s)
   uint64_t empty_routes_evicted = 0;   // EMPTY routes dropped past max_empty_routes
+  uint64_t panic_picks = 0;            // picks among all nodes (panic_threshold)
+  uint64_t ejections_capped = 0;       // overloads refused by max_ejection_percent
+  uint64_t unknown_policies = 0;       // route updates naming a policy this agent lacks (ran `lars`)
   uint64_t routes = 0;
   uint64_t empty_routes = 0;  // routes DNS answered empty (gauge)
   uint64_t idle_nodes = 0;

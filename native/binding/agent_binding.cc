@@ -1,6 +1,7 @@
 #include "binding/agent_binding.h"
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,10 +37,10 @@ agent::AgentOptions ReadOptions(Napi::Value value) {
 }
 
 // Route reports flattened as, per route, modid, cmdid, n, then n × (ip, port, succ, err,
-// overload 0|1): one Float64Array per batch.
+// overload 0|1, usetimeSumUs, usetimeMaxUs, timedCalls): one Float64Array per batch.
 Napi::Float64Array FlatReports(Napi::Env env, const std::vector<lb::RouteReport>& reps) {
   size_t len = 0;
-  for (const auto& r : reps) len += 3 + 5 * r.results.size();
+  for (const auto& r : reps) len += 3 + 8 * r.results.size();
   auto flat = Napi::Float64Array::New(env, len);
   size_t i = 0;
   for (const auto& r : reps) {
@@ -52,6 +53,9 @@ Napi::Float64Array FlatReports(Napi::Env env, const std::vector<lb::RouteReport>
       flat[i++] = static_cast<double>(n.succ);
       flat[i++] = static_cast<double>(n.err);
       flat[i++] = n.overload ? 1 : 0;
+      flat[i++] = static_cast<double>(n.usetime_sum_us);
+      flat[i++] = n.usetime_max_us;
+      flat[i++] = n.timed_calls;
     }
   }
   return flat;
@@ -138,6 +142,9 @@ Napi::Object PortStatsObject(Napi::Env env, const agent::PortStats& s) {
   SetCount(o, "routeUpdatesIgnored", b.route_updates_ignored);
   SetCount(o, "newPullsCapped", b.new_pulls_capped);
   SetCount(o, "emptyRoutesEvicted", b.empty_routes_evicted);
+  SetCount(o, "panicPicks", b.panic_picks);
+  SetCount(o, "ejectionsCapped", b.ejections_capped);
+  SetCount(o, "unknownPolicies", b.unknown_policies);
   SetCount(o, "routes", b.routes);
   SetCount(o, "emptyRoutes", b.empty_routes);
   SetCount(o, "idleNodes", b.idle_nodes);
@@ -202,20 +209,21 @@ class AgentServerWrap : public Napi::ObjectWrap<AgentServerWrap> {
     return a;
   }
 
-  // applyRoute(modid, cmdid, hosts: Int32Array [ip, port, ip, port, ...], seed?: boolean)
+  // applyRoute(modid, cmdid, flat: Int32Array, zones: string[], policy?, seed?: boolean) — hosts packed
+  // by packHosts (src/balancer/pack.ts), so a route crosses N-API once, not once per node; seed: a
+  // route from the disk cache (Balancer::SeedRoute).
   void ApplyRoute(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (!info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsTypedArray() ||
-        info[2].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
-      Throw(env, "ERR_INVALID_INPUT", "applyRoute(modid, cmdid, hosts: Int32Array of ip, port pairs)");
+    if (!info[0].IsNumber() || !info[1].IsNumber()) {
+      Throw(env, "ERR_INVALID_INPUT", "applyRoute(modid, cmdid, flat: Int32Array, zones: string[], policy?, seed?)");
     }
-    Napi::Int32Array pairs = info[2].As<Napi::Int32Array>();
-    std::vector<lb::HostAddr> hosts;
-    hosts.reserve(pairs.ElementLength() / 2);
-    for (size_t i = 0; i + 1 < pairs.ElementLength(); i += 2) hosts.push_back({pairs[i], pairs[i + 1]});
-    const bool seed = info.Length() > 3 && info[3].IsBoolean() && info[3].As<Napi::Boolean>().Value();
+    std::vector<lb::HostAddr> hosts = HostsOf(env, info[2], info[3]);
+    std::optional<lb::RoutePolicy> policy;
+    lb::RoutePolicy p;
+    if (PolicyOf(info[4], &p)) policy = std::move(p);
+    const bool seed = info[5].IsBoolean() && info[5].As<Napi::Boolean>().Value();
     server(info)->applyRoute(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value(),
-                             std::move(hosts), seed);
+                             std::move(hosts), std::move(policy), seed);
   }
 
   void OnDnsReconnected(const Napi::CallbackInfo& info) { server(info)->onDnsReconnected(); }

@@ -44,8 +44,8 @@ class BalancerWrap : public Napi::ObjectWrap<BalancerWrap> {
                            InstanceMethod<&BalancerWrap::Pick>("pick"),
                            InstanceMethod<&BalancerWrap::Report>("report"),
                            InstanceMethod<&BalancerWrap::GetRoute>("getRoute"),
-                           InstanceMethod<&BalancerWrap::ApplyRoute>("applyRoute"),
-                           InstanceMethod<&BalancerWrap::SeedRoute>("seedRoute"),
+                           InstanceMethod<&BalancerWrap::ApplyRoute>("applyRoutePacked"),
+                           InstanceMethod<&BalancerWrap::SeedRoute>("seedRoutePacked"),
                            InstanceMethod<&BalancerWrap::OnDnsReconnected>("onDnsReconnected"),
                            InstanceMethod<&BalancerWrap::TakePullRequests>("takePullRequests"),
                            InstanceMethod<&BalancerWrap::CollectReports>("collectReports"),
@@ -63,9 +63,14 @@ class BalancerWrap : public Napi::ObjectWrap<BalancerWrap> {
   lb::Balancer* balancer() { return balancer_.get(); }
 
  private:
-  // pick(modid, cmdid, now) -> { retcode, ip, port, pull }
+  // pick(modid, cmdid, now, key?: Uint8Array) -> { retcode, ip, port, pull }
   Napi::Value Pick(const Napi::CallbackInfo& info) {
-    const lb::PickResult r = balancer_->Pick(I32(info, 0), I32(info, 1), I64(info, 2));
+    lb::HashKey key;
+    if (info.Length() > 3 && info[3].IsTypedArray()) {
+      Napi::Uint8Array k = info[3].As<Napi::Uint8Array>();
+      key = {k.Data(), k.ByteLength()};
+    }
+    const lb::PickResult r = balancer_->Pick(I32(info, 0), I32(info, 1), I64(info, 2), key);
     Napi::Object o = Napi::Object::New(info.Env());
     o.Set("retcode", r.retcode);
     o.Set("ip", r.ip);
@@ -74,9 +79,11 @@ class BalancerWrap : public Napi::ObjectWrap<BalancerWrap> {
     return o;
   }
 
-  // report(modid, cmdid, ip, port, retcode, now) -> boolean (false: ignored)
+  // report(modid, cmdid, ip, port, retcode, now, usetimeUs?) -> boolean (false: ignored)
   Napi::Value Report(const Napi::CallbackInfo& info) {
-    const bool ok = balancer_->Report(I32(info, 0), I32(info, 1), I32(info, 2), I32(info, 3), I32(info, 4), I64(info, 5));
+    const uint32_t usetime = info.Length() > 6 && info[6].IsNumber() ? info[6].As<Napi::Number>().Uint32Value() : 0;
+    const bool ok =
+        balancer_->Report(I32(info, 0), I32(info, 1), I32(info, 2), I32(info, 3), I32(info, 4), I64(info, 5), usetime);
     return Napi::Boolean::New(info.Env(), ok);
   }
 
@@ -98,33 +105,22 @@ class BalancerWrap : public Napi::ObjectWrap<BalancerWrap> {
     return o;
   }
 
-  // hosts: [{ ip, port }] of applyRoute and seedRoute
-  static std::vector<lb::HostAddr> HostsArg(const Napi::CallbackInfo& info, const char* method) {
+  // applyRoutePacked(modid, cmdid, flat: Int32Array, zones: string[], now, policy?) -> boolean
+  // (false: unknown route, ignored). The hosts come packed by packHosts (src/balancer/pack.ts).
+  Napi::Value ApplyRoute(const Napi::CallbackInfo& info) { return Update(info, &lb::Balancer::ApplyRoute); }
+
+  // seedRoutePacked(modid, cmdid, flat: Int32Array, zones: string[], now, policy?) -> boolean
+  Napi::Value SeedRoute(const Napi::CallbackInfo& info) { return Update(info, &lb::Balancer::SeedRoute); }
+
+  using RouteUpdate = bool (lb::Balancer::*)(int32_t, int32_t, const std::vector<lb::HostAddr>&, int64_t,
+                                             const lb::RoutePolicy*);
+  Napi::Value Update(const Napi::CallbackInfo& info, RouteUpdate update) {
     Napi::Env env = info.Env();
-    const std::string usage = std::string(method) + ": hosts must be an array of { ip, port }";
-    if (!info[2].IsArray()) Throw(env, "ERR_INVALID_INPUT", usage);
-    Napi::Array a = info[2].As<Napi::Array>();
-    std::vector<lb::HostAddr> hosts;
-    hosts.reserve(a.Length());
-    for (uint32_t i = 0; i < a.Length(); ++i) {
-      Napi::Value v = a.Get(i);
-      if (!v.IsObject()) Throw(env, "ERR_INVALID_INPUT", usage);
-      Napi::Object h = v.As<Napi::Object>();
-      hosts.push_back({h.Get("ip").As<Napi::Number>().Int32Value(), h.Get("port").As<Napi::Number>().Int32Value()});
-    }
-    return hosts;
-  }
-
-  // applyRoute(modid, cmdid, hosts: [{ ip, port }], now) -> boolean (false: unknown route, ignored)
-  Napi::Value ApplyRoute(const Napi::CallbackInfo& info) {
-    const std::vector<lb::HostAddr> hosts = HostsArg(info, "applyRoute");
-    return Napi::Boolean::New(info.Env(), balancer_->ApplyRoute(I32(info, 0), I32(info, 1), hosts, I64(info, 3)));
-  }
-
-  // seedRoute(modid, cmdid, hosts: [{ ip, port }], now) -> boolean
-  Napi::Value SeedRoute(const Napi::CallbackInfo& info) {
-    const std::vector<lb::HostAddr> hosts = HostsArg(info, "seedRoute");
-    return Napi::Boolean::New(info.Env(), balancer_->SeedRoute(I32(info, 0), I32(info, 1), hosts, I64(info, 3)));
+    const std::vector<lb::HostAddr> hosts = HostsOf(env, info[2], info[3]);
+    lb::RoutePolicy policy;
+    const bool has_policy = PolicyOf(info[5], &policy);
+    return Napi::Boolean::New(
+        env, ((*balancer_).*update)(I32(info, 0), I32(info, 1), hosts, I64(info, 4), has_policy ? &policy : nullptr));
   }
 
   Napi::Value OnDnsReconnected(const Napi::CallbackInfo& info) {
@@ -151,6 +147,9 @@ class BalancerWrap : public Napi::ObjectWrap<BalancerWrap> {
         r.Set("succ", Napi::Number::New(env, static_cast<double>(n.succ)));
         r.Set("err", Napi::Number::New(env, static_cast<double>(n.err)));
         r.Set("overload", n.overload);
+        r.Set("usetimeSumUs", Napi::Number::New(env, static_cast<double>(n.usetime_sum_us)));
+        r.Set("usetimeMaxUs", Napi::Number::New(env, n.usetime_max_us));
+        r.Set("timedCalls", Napi::Number::New(env, n.timed_calls));
         results.Set(static_cast<uint32_t>(j), r);
       }
       Napi::Object o = Napi::Object::New(env);
@@ -180,6 +179,9 @@ class BalancerWrap : public Napi::ObjectWrap<BalancerWrap> {
     set("routeUpdatesIgnored", c.route_updates_ignored);
     set("newPullsCapped", c.new_pulls_capped);
     set("emptyRoutesEvicted", c.empty_routes_evicted);
+    set("panicPicks", c.panic_picks);
+    set("ejectionsCapped", c.ejections_capped);
+    set("unknownPolicies", c.unknown_policies);
     set("routes", c.routes);
     set("emptyRoutes", c.empty_routes);
     set("idleNodes", c.idle_nodes);
@@ -207,7 +209,49 @@ lb::Config BalancerConfigOf(Napi::Object c) {
   cfg.update_timeout_ms = NumberField(c, "updateTimeoutMs");
   cfg.max_empty_routes = static_cast<int64_t>(NumberField(c, "maxEmptyRoutes"));
   cfg.max_new_pulls_per_s = static_cast<int64_t>(NumberField(c, "maxNewPullsPerS"));
+  cfg.seed = static_cast<uint32_t>(NumberField(c, "seed"));
   return cfg;
+}
+
+std::vector<lb::HostAddr> HostsOf(Napi::Env env, Napi::Value flat, Napi::Value zones) {
+  constexpr const char* kUsage = "hosts must come from packHosts: an Int32Array of (ip, port, weight, zone) and the zones";
+  if (!flat.IsTypedArray() || flat.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array || !zones.IsArray()) {
+    Throw(env, "ERR_INVALID_INPUT", kUsage);
+  }
+  Napi::Int32Array a = flat.As<Napi::Int32Array>();
+  Napi::Array z = zones.As<Napi::Array>();
+  std::vector<std::string> names(z.Length());
+  for (uint32_t i = 0; i < z.Length(); ++i) {
+    Napi::Value v = z.Get(i);
+    if (!v.IsString()) Throw(env, "ERR_INVALID_INPUT", kUsage);
+    names[i] = v.As<Napi::String>().Utf8Value();
+  }
+  if (a.ElementLength() % 4 != 0) Throw(env, "ERR_INVALID_INPUT", kUsage);
+  std::vector<lb::HostAddr> hosts;
+  hosts.reserve(a.ElementLength() / 4);
+  for (size_t i = 0; i < a.ElementLength(); i += 4) {
+    const int32_t zone = a[i + 3];
+    if (zone < -1 || zone >= static_cast<int32_t>(names.size())) Throw(env, "ERR_INVALID_INPUT", kUsage);
+    hosts.push_back({a[i], a[i + 1], a[i + 2], zone < 0 ? std::string() : names[static_cast<size_t>(zone)]});
+  }
+  return hosts;
+}
+
+bool PolicyOf(Napi::Value value, lb::RoutePolicy* out) {
+  if (!value.IsObject()) return false;
+  Napi::Object o = value.As<Napi::Object>();
+  Napi::Value name = o.Get("name");
+  out->name = name.IsString() ? name.As<Napi::String>().Utf8Value() : std::string();
+  auto u32 = [&](const char* key) {
+    Napi::Value v = o.Get(key);
+    return v.IsNumber() ? v.As<Napi::Number>().Uint32Value() : 0u;
+  };
+  out->max_ejection_percent = u32("maxEjectionPercent");
+  out->panic_threshold = u32("panicThreshold");
+  out->ejection_backoff_max_ms = u32("ejectionBackoffMaxMs");
+  out->zone_overprovision = u32("zoneOverprovision");
+  out->ring_size = u32("ringSize");
+  return true;
 }
 
 Napi::Object InitBalancer(Napi::Env env) {

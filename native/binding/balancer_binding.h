@@ -5,6 +5,8 @@
 
 #include <napi.h>
 
+#include <vector>
+
 #include "balancer/balancer.h"
 
 namespace lars::binding {
@@ -15,6 +17,15 @@ Napi::Object InitBalancer(Napi::Env env);
 // A config object checked by checkBalancerConfig (src/balancer/balancer.ts) as a Config; also read
 // by the agent binding. Throws ERR_CONFIG when a field is not a number.
 lars::balancer::Config BalancerConfigOf(Napi::Object config);
+
+// Hosts packed by packHosts (src/balancer/pack.ts): `flat` is an Int32Array of (ip, port, weight,
+// zone index) per host, `zones` the array of distinct zone names. One crossing per route, never one
+// per node. Throws ERR_INVALID_INPUT on a malformed pack.
+std::vector<lars::balancer::HostAddr> HostsOf(Napi::Env env, Napi::Value flat, Napi::Value zones);
+
+// A RoutePolicy object ({ name, maxEjectionPercent, ... }, src/balancer/policy.ts), or nothing
+// (undefined/null: false, the route runs `lars` with every knob off).
+bool PolicyOf(Napi::Value value, lars::balancer::RoutePolicy* out);
 
 // The balancer behind a JS Balancer object, or nullptr when `value` is not one.
 // For other bindings (e.g. an agent hot path that hands it to its loop thread, which then owns it).

@@ -4,7 +4,7 @@
 // native/agent via the binding) and the TypeScript one (node:dgram + the TS Balancer).
 // The control plane (DNS and Report clients, start-agent.ts) drives either through this interface.
 import type { BalancerLimits, ModuleId, RouteReport } from '../balancer/index.js';
-import type { HostAddr } from '../balancer/route.js';
+import type { RouteHost, RoutePolicy } from '../balancer/index.js';
 import type { LoadBalanceConfig } from '../config/types.js';
 import type { Implementation } from '../native/addon.js';
 import type { AgentCoreStats, AgentPortStats } from '../native/types.js';
@@ -31,11 +31,12 @@ export interface AgentCore {
   readonly impl: Implementation;
   /** Binds the three ports and starts serving; resolves to them. Throws ERR_CONFIG when they are taken. */
   listen(): Promise<readonly number[]>;
-  /** A DNS reply or push: the module's whole host set, for the balancer of agentPortIndex(modid, cmdid). */
-  applyRoute(modid: number, cmdid: number, hosts: readonly HostAddr[]): void;
+  /** A DNS reply or push: the module's whole host set and policy (absent: `lars`), for the balancer
+   * of agentPortIndex(modid, cmdid). */
+  applyRoute(modid: number, cmdid: number, hosts: readonly RouteHost[], policy?: RoutePolicy): void;
   /** A route from the disk cache, before DNS answered: held and served as if DNS had just sent it
    * (state NEW), pulled again on the next DNS connect. */
-  seedRoute(modid: number, cmdid: number, hosts: readonly HostAddr[]): void;
+  seedRoute(modid: number, cmdid: number, hosts: readonly RouteHost[], policy?: RoutePolicy): void;
   /** The DNS connection is (re-)established: every balancer pulls every route it holds again. */
   onDnsReconnected(): void;
   /** Every counter of every port, in one call. */

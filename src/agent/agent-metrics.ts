@@ -69,6 +69,9 @@ export function registerAgentMetrics(metrics: MetricSet, core: AgentCore, dns: D
   perPort('gauge', 'empty_routes', 'Routes DNS answered empty, kept so that their use answers NOEXIST without a pull', [], (p) => [[{}, p.emptyRoutes]]);
   perPort('counter', 'empty_routes_evicted_total', 'Empty routes dropped, oldest first, past [agent] max_empty_routes', [], (p) => [[{}, p.emptyRoutesEvicted]]);
   perPort('counter', 'new_pulls_capped_total', 'Unknown modules answered NOEXIST without a pull past [agent] max_new_pulls_per_s', [], (p) => [[{}, p.newPullsCapped]]);
+  perPort('counter', 'panic_picks_total', 'Picks made among all nodes because too few were healthy (panic_threshold)', [], (p) => [[{}, p.panicPicks]]);
+  perPort('counter', 'ejections_capped_total', 'Overloads refused by max_ejection_percent (the node stayed idle)', [], (p) => [[{}, p.ejectionsCapped]]);
+  perPort('counter', 'unknown_policies_total', 'Route updates naming a policy this agent does not have (the route runs lars)', [], (p) => [[{}, p.unknownPolicies]]);
   perPort('counter', 'route_updates_total', 'Host sets from DNS applied to the port\'s balancer', [], (p) => [[{}, p.routeUpdates]]);
 
   const d = () => dns.stats();

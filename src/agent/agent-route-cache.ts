@@ -66,7 +66,7 @@ export class AgentRouteCache {
 
   /** Hands every loaded route to the core (once), as if DNS had just sent it. */
   seed(core: AgentCore): void {
-    for (const r of this.routes) core.seedRoute(r.modid, r.cmdid, r.route.host);
+    for (const r of this.routes) core.seedRoute(r.modid, r.cmdid, r.route.host, r.route.policy);
     this.loaded += this.routes.length;
     if (this.routes.length > 0) log.info(`route cache: serving ${this.routes.length} cached routes until DNS answers`);
     this.routes = [];

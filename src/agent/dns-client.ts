@@ -4,7 +4,6 @@
 // (re)connect it reports the new connection, so that every route is pulled again — whatever was
 // in flight on the old connection, and the subscriptions it held, are gone.
 import type { ModuleId } from '../balancer/index.js';
-import type { HostAddr } from '../balancer/route.js';
 import type { Endpoint } from '../config/types.js';
 import { createLogger } from '../log.js';
 import { encodeFrame } from '../wire/frame.js';
@@ -19,9 +18,9 @@ export interface DnsClientOptions {
   readonly endpoints: readonly Endpoint[];
   /** The connection is up (again): pull every route. */
   readonly onConnected: () => void;
-  /** A GetRouteResponse: the module's whole host set (empty: the module has no route), and the
-   * response's body as DNS sent it (for the route cache on disk). */
-  readonly onRoute: (modid: number, cmdid: number, hosts: HostAddr[], body: Buffer) => void;
+  /** A GetRouteResponse: the module's whole host set (empty: the module has no route) with weights,
+   * zones and the module's policy, and the response's body as DNS sent it (for the route cache on disk). */
+  readonly onRoute: (route: GetRouteResponse, body: Buffer) => void;
   readonly backoff?: BackoffOptions;
   readonly connectTimeoutMs?: number;
 }
@@ -123,6 +122,6 @@ export class DnsClient {
       return;
     }
     this.responses++;
-    this.opts.onRoute(rsp.modid, rsp.cmdid, rsp.host.map((h) => ({ ip: h.ip, port: h.port })), body);
+    this.opts.onRoute(rsp, body);
   }
 }

@@ -1,9 +1,10 @@
 // The native agent core: the three UDP ports are served by C++ loop threads (native/agent), each
 // owning its port's balancer; no JavaScript runs per request. TypeScript hears about route pulls
 // and route reports in batches and sends whole host sets and DNS reconnects.
-import type { ModuleId, RouteReport } from '../balancer/index.js';
-import { checkBalancerConfig } from '../balancer/index.js';
-import type { HostAddr, NodeResult } from '../balancer/route.js';
+import { randomInt } from 'node:crypto';
+import type { ModuleId, RouteHost, RoutePolicy, RouteReport } from '../balancer/index.js';
+import { checkBalancerConfig, packHosts } from '../balancer/index.js';
+import type { NodeResult } from '../balancer/route.js';
 import { LarsError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { loadNative } from '../native/addon.js';
@@ -19,17 +20,8 @@ function modulesOf(pairs: Int32Array): ModuleId[] {
   return out;
 }
 
-/** Hosts → Int32Array [ip, port, ...]. */
-function pairsOf(hosts: readonly HostAddr[]): Int32Array {
-  const pairs = new Int32Array(hosts.length * 2);
-  hosts.forEach((h, i) => {
-    pairs[2 * i] = h.ip;
-    pairs[2 * i + 1] = h.port;
-  });
-  return pairs;
-}
-
-/** The binding's flat batch: per route modid, cmdid, n, then n × (ip, port, succ, err, overload). */
+/** The binding's flat batch: per route modid, cmdid, n, then n × (ip, port, succ, err, overload,
+ * usetimeSumUs, usetimeMaxUs, timedCalls). */
 function reportsOf(flat: Float64Array): RouteReport[] {
   const out: RouteReport[] = [];
   let i = 0;
@@ -38,8 +30,17 @@ function reportsOf(flat: Float64Array): RouteReport[] {
     const cmdid = flat[i++]!;
     const n = flat[i++]!;
     const results: NodeResult[] = [];
-    for (let k = 0; k < n; k++, i += 5) {
-      results.push({ ip: flat[i]!, port: flat[i + 1]!, succ: flat[i + 2]!, err: flat[i + 3]!, overload: flat[i + 4] === 1 });
+    for (let k = 0; k < n; k++, i += 8) {
+      results.push({
+        ip: flat[i]!,
+        port: flat[i + 1]!,
+        succ: flat[i + 2]!,
+        err: flat[i + 3]!,
+        overload: flat[i + 4] === 1,
+        usetimeSumUs: flat[i + 5]!,
+        usetimeMaxUs: flat[i + 6]!,
+        timedCalls: flat[i + 7]!,
+      });
     }
     out.push({ modid, cmdid, results });
   }
@@ -73,7 +74,8 @@ export class NativeAgentCore implements AgentCore {
           ip: this.opts.ip,
           port: this.opts.port,
           reportIntervalMs: this.opts.reportIntervalMs,
-          loadbalance: checkBalancerConfig(this.opts.loadbalance, this.opts.limits),
+          // A random seed per agent: agents across a fleet must not draw in lock step.
+          loadbalance: checkBalancerConfig(this.opts.loadbalance, this.opts.limits, randomInt(0, 2 ** 32)),
         },
         (pairs) => onPulls(modulesOf(pairs)),
         (flat) => onReports(reportsOf(flat)),
@@ -88,12 +90,14 @@ export class NativeAgentCore implements AgentCore {
     return this.server.ports();
   }
 
-  applyRoute(modid: number, cmdid: number, hosts: readonly HostAddr[]): void {
-    this.server?.applyRoute(modid, cmdid, pairsOf(hosts)); // after close(): nothing to update
+  applyRoute(modid: number, cmdid: number, hosts: readonly RouteHost[], policy?: RoutePolicy): void {
+    const { flat, zones } = packHosts(hosts);
+    this.server?.applyRoute(modid, cmdid, flat, zones, policy); // after close(): nothing to update
   }
 
-  seedRoute(modid: number, cmdid: number, hosts: readonly HostAddr[]): void {
-    this.server?.applyRoute(modid, cmdid, pairsOf(hosts), true);
+  seedRoute(modid: number, cmdid: number, hosts: readonly RouteHost[], policy?: RoutePolicy): void {
+    const { flat, zones } = packHosts(hosts);
+    this.server?.applyRoute(modid, cmdid, flat, zones, policy, true);
   }
 
   onDnsReconnected(): void {

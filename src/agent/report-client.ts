@@ -78,6 +78,10 @@ export class ReportClient {
         succ: clampU32(n.succ),
         err: clampU32(n.err),
         overload: n.overload,
+        // The wire codec refuses sums past 2^53 - 1 µs; only a flood of absurd usetime_us gets there.
+        usetimeSumUs: Math.min(n.usetimeSumUs, Number.MAX_SAFE_INTEGER),
+        usetimeMaxUs: clampU32(n.usetimeMaxUs),
+        timedCalls: clampU32(n.timedCalls),
       }));
       for (let i = 0; i === 0 || i < results.length; i += MAX_RESULTS_PER_FRAME) {
         const body = encodeBody(MsgId.ReportStatusRequest, {

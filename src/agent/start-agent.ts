@@ -52,9 +52,9 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
     endpoints: config.dnsserver.endpoints,
     backoff: options.backoff,
     onConnected: () => core?.onDnsReconnected(),
-    onRoute: (modid, cmdid, hosts, body) => {
-      core?.applyRoute(modid, cmdid, hosts);
-      cache?.onRoute(modid, cmdid, hosts, body);
+    onRoute: (route, body) => {
+      core?.applyRoute(route.modid, route.cmdid, route.host, route.policy);
+      cache?.onRoute(route.modid, route.cmdid, route.host, body);
     },
   });
   const reporter = new ReportClient({

@@ -1,9 +1,18 @@
 // The pure-TypeScript agent core (LARS_IMPL=ts): the same behaviour as the native one, on
 // node:dgram. Three sockets, one TS Balancer each; everything runs on the event loop, so the
 // balancers have one owner by construction.
+import { randomInt } from 'node:crypto';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
-import { checkBalancerConfig, createBalancer, type Balancer, type ModuleId, type RouteReport } from '../balancer/index.js';
+import {
+  checkBalancerConfig,
+  createBalancer,
+  type Balancer,
+  type ModuleId,
+  type RouteHost,
+  type RoutePolicy,
+  type RouteReport,
+} from '../balancer/index.js';
 import { RetCode, type HostAddr } from '../balancer/route.js';
 import { LarsError } from '../errors.js';
 import { createLogger } from '../log.js';
@@ -86,7 +95,8 @@ export class TsAgentCore implements AgentCore {
     }
     this.ports = sockets.map((socket) => ({
       socket,
-      balancer: createBalancer('ts', config, config),
+      // A random seed per agent port: agents across a fleet must not draw in lock step.
+      balancer: createBalancer('ts', config, config, randomInt(0, 2 ** 32)),
       counters: { datagramsIn: 0, datagramsOut: 0, datagramsDropped: 0, badBodies: 0, unknownMsgIds: 0, replyFailures: 0, getRoutes: 0 },
     }));
     for (const p of this.ports) {
@@ -104,14 +114,14 @@ export class TsAgentCore implements AgentCore {
     return this.ports.map((p) => p.socket.address().port);
   }
 
-  applyRoute(modid: number, cmdid: number, hosts: readonly HostAddr[]): void {
+  applyRoute(modid: number, cmdid: number, hosts: readonly RouteHost[], policy?: RoutePolicy): void {
     if (this.closed) return;
-    this.ports[agentPortIndex(modid, cmdid)]?.balancer.applyRoute(modid, cmdid, hosts, nowMs());
+    this.ports[agentPortIndex(modid, cmdid)]?.balancer.applyRoute(modid, cmdid, hosts, nowMs(), policy);
   }
 
-  seedRoute(modid: number, cmdid: number, hosts: readonly HostAddr[]): void {
+  seedRoute(modid: number, cmdid: number, hosts: readonly RouteHost[], policy?: RoutePolicy): void {
     if (this.closed) return;
-    this.ports[agentPortIndex(modid, cmdid)]?.balancer.seedRoute(modid, cmdid, hosts, nowMs());
+    this.ports[agentPortIndex(modid, cmdid)]?.balancer.seedRoute(modid, cmdid, hosts, nowMs(), policy);
   }
 
   onDnsReconnected(): void {
@@ -139,6 +149,9 @@ export class TsAgentCore implements AgentCore {
           routeUpdatesIgnored: b.routeUpdatesIgnored,
           newPullsCapped: b.newPullsCapped,
           emptyRoutesEvicted: b.emptyRoutesEvicted,
+          panicPicks: b.panicPicks,
+          ejectionsCapped: b.ejectionsCapped,
+          unknownPolicies: b.unknownPolicies,
           routes: b.routes,
           emptyRoutes: b.emptyRoutes,
           idleNodes: b.idleNodes,
@@ -188,7 +201,7 @@ export class TsAgentCore implements AgentCore {
       case MsgId.GetHostRequest: {
         const req = this.decode<GetHostRequest>(p, MsgId.GetHostRequest, body);
         if (req === undefined) return;
-        const r = p.balancer.pick(req.modid, req.cmdid, nowMs());
+        const r = p.balancer.pick(req.modid, req.cmdid, nowMs(), req.hashKey);
         const rsp: GetHostResponse = { seq: req.seq, modid: req.modid, cmdid: req.cmdid, retcode: r.retcode };
         if (r.retcode === RetCode.SUCC) rsp.host = { ip: r.ip, port: r.port };
         this.reply(p, encodeFrame(MsgId.GetHostResponse, encodeBody(MsgId.GetHostResponse, rsp)), rinfo);
@@ -199,7 +212,7 @@ export class TsAgentCore implements AgentCore {
         const req = this.decode<ReportRequest>(p, MsgId.ReportRequest, body);
         if (req === undefined) return;
         // Without a host the report names no node: ignored and counted like an unknown node.
-        p.balancer.report(req.modid, req.cmdid, req.host?.ip ?? 0, req.host?.port ?? -1, req.retcode, nowMs());
+        p.balancer.report(req.modid, req.cmdid, req.host?.ip ?? 0, req.host?.port ?? -1, req.retcode, nowMs(), req.usetimeUs);
         return;
       }
       case MsgId.ApiGetRouteRequest: {

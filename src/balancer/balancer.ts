@@ -5,7 +5,10 @@
 import type { LoadBalanceConfig } from '../config/types.js';
 import { LarsError } from '../errors.js';
 import type { Balancer as BalancerApi } from './index.js';
-import { Change, RetCode, Route, RouteState, type HostAddr, type NodeResult } from './route.js';
+import type { PickInput } from './policy/policy.js';
+import { normalizePolicy, type RouteHost, type RoutePolicy } from './policy.js';
+import { Prng } from './prng.js';
+import { Change, NONE, RetCode, Route, RouteState, type HostAddr, type NodeResult, type PickFlags } from './route.js';
 
 export interface ModuleId {
   readonly modid: number;
@@ -58,6 +61,12 @@ export interface BalancerCounters {
   newPullsCapped: number;
   /** EMPTY routes dropped past maxEmptyRoutes. */
   emptyRoutesEvicted: number;
+  /** Picks among all nodes (panic_threshold). */
+  panicPicks: number;
+  /** Overloads refused by max_ejection_percent. */
+  ejectionsCapped: number;
+  /** Route updates naming a policy this agent lacks (they ran `lars`). */
+  unknownPolicies: number;
   routes: number;
   /** Routes DNS answered empty (gauge). */
   emptyRoutes: number;
@@ -75,8 +84,9 @@ export interface BalancerLimits {
 
 export const DEFAULT_BALANCER_LIMITS: BalancerLimits = Object.freeze({ maxEmptyRoutes: 10_000, maxNewPullsPerS: 1_000 });
 
-/** What a Balancer runs on: the [loadbalance] parameters and the route table's limits. */
-export type BalancerConfig = LoadBalanceConfig & BalancerLimits;
+/** What a Balancer runs on: the [loadbalance] parameters, the route table's limits and the seed of
+ * its PRNG (uint32; set per agent so agents do not move in lock step; 0 when absent). */
+export type BalancerConfig = LoadBalanceConfig & BalancerLimits & { readonly seed?: number };
 
 const COUNT_KEYS = [
   ['probeNum', 'probe_num'],
@@ -102,8 +112,16 @@ const REAL_KEYS = [
  * Checks a balancer's config once, for both implementations: counts and limits are non-negative
  * integers, rates and timeouts non-negative finite numbers. Returns a frozen copy with only those fields.
  */
-export function checkBalancerConfig(config: LoadBalanceConfig, limits: BalancerLimits = DEFAULT_BALANCER_LIMITS): BalancerConfig {
+export function checkBalancerConfig(
+  config: LoadBalanceConfig,
+  limits: BalancerLimits = DEFAULT_BALANCER_LIMITS,
+  seed: number = (config as BalancerConfig).seed ?? 0,
+): BalancerConfig {
   const out: Record<string, number> = {};
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
+    throw new LarsError('ERR_CONFIG', `the balancer seed must be a uint32, got ${String(seed)}`);
+  }
+  out.seed = seed;
   for (const [key, name] of LIMIT_KEYS) {
     const v = limits[key];
     if (!Number.isSafeInteger(v) || v < 0) {
@@ -143,6 +161,9 @@ function emptyCounters(): BalancerCounters {
     routeUpdatesIgnored: 0,
     newPullsCapped: 0,
     emptyRoutesEvicted: 0,
+    panicPicks: 0,
+    ejectionsCapped: 0,
+    unknownPolicies: 0,
     routes: 0,
     emptyRoutes: 0,
     idleNodes: 0,
@@ -163,9 +184,12 @@ export class Balancer implements BalancerApi {
   private windowStart = 0;
   private windowPulls = 0;
   private readonly stats = emptyCounters();
+  private readonly input: PickInput;
+  private readonly flags: PickFlags = { probe: false, panic: false };
 
   constructor(config: BalancerConfig) {
     this.config = checkBalancerConfig(config, config);
+    this.input = { key: undefined, rng: new Prng(this.config.seed ?? 0) };
   }
 
   private find(modid: number, cmdid: number): Route | undefined {
@@ -225,25 +249,28 @@ export class Balancer implements BalancerApi {
     return { route: r, pull: false };
   }
 
-  pick(modid: number, cmdid: number, now: number): PickResult {
+  pick(modid: number, cmdid: number, now: number, key?: Uint8Array): PickResult {
     const { route, pull } = this.use(modid | 0, cmdid | 0, now);
     if (route === undefined || route.empty) {
       this.stats.picksNoexist++;
       return { retcode: RetCode.NOEXIST, ip: 0, port: 0, pull };
     }
-    const c = route.pick();
-    if (c.retcode !== RetCode.SUCC) {
+    this.input.key = key;
+    const i = route.pick(this.input, this.flags);
+    if (i === NONE) {
       this.stats.picksOverload++;
-      return { retcode: c.retcode, ip: 0, port: 0, pull };
+      return { retcode: RetCode.OVERLOAD, ip: 0, port: 0, pull };
     }
     this.stats.picksSucc++;
-    if (c.probe) this.stats.probes++;
-    return { retcode: RetCode.SUCC, ip: c.ip, port: c.port, pull };
+    if (this.flags.probe) this.stats.probes++;
+    if (this.flags.panic) this.stats.panicPicks++;
+    const n = route.nodes[i]!;
+    return { retcode: RetCode.SUCC, ip: n.ip, port: n.port, pull };
   }
 
-  report(modid: number, cmdid: number, ip: number, port: number, retcode: number, now: number): boolean {
+  report(modid: number, cmdid: number, ip: number, port: number, retcode: number, now: number, usetimeUs = 0): boolean {
     const r = this.find(modid | 0, cmdid | 0);
-    const change = r?.report(ip | 0, port | 0, retcode | 0, now);
+    const change = r?.report(ip | 0, port | 0, retcode | 0, usetimeUs >>> 0, now);
     if (change === undefined) {
       this.stats.reportsIgnored++;
       return false;
@@ -251,6 +278,7 @@ export class Balancer implements BalancerApi {
     this.stats.reports++;
     if (change === Change.TO_OVERLOAD) this.stats.toOverload++;
     else if (change === Change.TO_IDLE) this.stats.toIdle++;
+    else if (change === Change.CAPPED) this.stats.ejectionsCapped++;
     return true;
   }
 
@@ -259,7 +287,7 @@ export class Balancer implements BalancerApi {
     return { hosts: route === undefined ? [] : route.hosts(), pull };
   }
 
-  applyRoute(modid: number, cmdid: number, hosts: readonly HostAddr[], now: number): boolean {
+  applyRoute(modid: number, cmdid: number, hosts: readonly RouteHost[], now: number, policy?: RoutePolicy): boolean {
     const r = this.find(modid | 0, cmdid | 0);
     if (r === undefined) {
       this.stats.routeUpdatesIgnored++;
@@ -267,7 +295,9 @@ export class Balancer implements BalancerApi {
     }
     this.stats.routeUpdates++;
     this.emptyRoutes.delete(r);
-    if (r.apply(hosts, now) !== 0) return true;
+    const { kept, unknownPolicy } = r.apply(hosts, policy === undefined ? undefined : normalizePolicy(policy), now);
+    if (unknownPolicy) this.stats.unknownPolicies++;
+    if (kept !== 0) return true;
     // EMPTY: kept (and subscribed at DNS) so that its use neither pulls nor grows without bound.
     this.emptyRoutes.add(r);
     for (const oldest of this.emptyRoutes) {
@@ -286,9 +316,9 @@ export class Balancer implements BalancerApi {
     this.order.delete(r);
   }
 
-  seedRoute(modid: number, cmdid: number, hosts: readonly HostAddr[], now: number): boolean {
+  seedRoute(modid: number, cmdid: number, hosts: readonly RouteHost[], now: number, policy?: RoutePolicy): boolean {
     if (this.find(modid | 0, cmdid | 0) === undefined) this.create(modid | 0, cmdid | 0, now);
-    return this.applyRoute(modid, cmdid, hosts, now);
+    return this.applyRoute(modid, cmdid, hosts, now, policy);
   }
 
   onDnsReconnected(): ModuleId[] {

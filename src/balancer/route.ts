@@ -1,8 +1,14 @@
-// Route: the balancer state of one module (modid, cmdid) on one agent port — the `lars` policy of
-// docs/spec/BALANCER.md. The TypeScript twin of native/balancer/route.cc: same structures, same
-// order of operations, so both give the same answer to every call (test/balancer/differential.test.ts).
+// Route: the balancer state of one module (modid, cmdid) on one agent port, and the idle/overload
+// state machine of docs/spec/BALANCER.md that every policy shares (EXTENSIONS.md §3): it decides
+// which nodes are healthy, probes overloaded ones every probe_num-th pick and applies the safety
+// knobs; the route's Policy (./policy/) only chooses among the candidates it is given.
+// Nodes live in one array (join order); the idle and overload FIFOs link them by index.
+// The TypeScript twin of native/balancer/route.cc: same structures, same order of operations, so
+// both give the same answer to every call (test/balancer/differential.test.ts).
 // Not thread-safe by design: one owner (the Balancer of one agent port).
 import type { LoadBalanceConfig } from '../config/types.js';
+import { makePolicy, type PickInput, type Policy } from './policy/policy.js';
+import { DEFAULT_ROUTE_POLICY, effectiveWeight, type RouteHost, type RoutePolicy } from './policy.js';
 
 /** Return codes of GetHostResponse / ReportRequest (docs/spec/PROTOCOL.md). */
 export const RetCode = {
@@ -28,6 +34,10 @@ export interface NodeResult {
   /** rerr of the current window. */
   readonly err: number;
   readonly overload: boolean;
+  /** Call times reported in the current window (usetime_us > 0): sum, maximum, count. */
+  readonly usetimeSumUs: number;
+  readonly usetimeMaxUs: number;
+  readonly timedCalls: number;
 }
 
 /** PULLING: a pull is in flight. NEW: the route holds DNS's nodes (re-pulled when stale).
@@ -35,13 +45,17 @@ export interface NodeResult {
 export const RouteState = { PULLING: 0, NEW: 1, EMPTY: 2 } as const;
 export type RouteState = (typeof RouteState)[keyof typeof RouteState];
 
-/** The state change a report caused. */
-export const Change = { NONE: 0, TO_OVERLOAD: 1, TO_IDLE: 2 } as const;
+/** The state change a report caused (CAPPED: an overload max_ejection_percent refused). */
+export const Change = { NONE: 0, TO_OVERLOAD: 1, TO_IDLE: 2, CAPPED: 3 } as const;
 export type Change = (typeof Change)[keyof typeof Change];
 
-interface Node {
+/** A node of a route, with its state-machine and policy state. */
+export interface Node {
   readonly ip: number;
   readonly port: number;
+  /** 1..10000. */
+  weight: number;
+  zone: string;
   vsucc: number;
   verr: number;
   rsucc: number;
@@ -51,91 +65,87 @@ interface Node {
   overload: boolean;
   idleTs: number;
   overloadTs: number;
-  // Links in the idle or overload FIFO (intrusive: O(1) moves and removals).
-  prev: Node | null;
-  next: Node | null;
+  /** Links in the idle or overload FIFO (node indices, NONE at the ends). */
+  prev: number;
+  next: number;
+  usetimeSumUs: number;
+  usetimeMaxUs: number;
+  timedCalls: number;
+  /** picks - reports since the last state change or window, never below 0 (least_latency). */
+  outstanding: number;
+  /** Ejection backoff: overloads in a row, and when the node last came back from overload. */
+  ejectStreak: number;
+  cameBack: boolean;
+  backTs: number;
+  /** Policy state that survives route updates (weighted_round_robin, least_latency). */
+  current: number;
+  hasSample: boolean;
+  ewmaUs: number;
+  ewmaTs: number;
 }
 
-/** A FIFO of nodes linked through the nodes themselves. */
+/** A FIFO of nodes linked by index through the nodes themselves. */
 interface NodeList {
-  head: Node | null;
-  tail: Node | null;
+  head: number;
+  tail: number;
   size: number;
-}
-
-function pushBack(list: NodeList, n: Node): void {
-  n.prev = list.tail;
-  n.next = null;
-  if (list.tail === null) list.head = n;
-  else list.tail.next = n;
-  list.tail = n;
-  list.size++;
-}
-
-function unlink(list: NodeList, n: Node): void {
-  if (n.prev === null) list.head = n.next;
-  else n.prev.next = n.next;
-  if (n.next === null) list.tail = n.prev;
-  else n.next.prev = n.prev;
-  n.prev = n.next = null;
-  list.size--;
-}
-
-/** Moves the head to the tail and returns it (round robin). The list must not be empty. */
-function rotate(list: NodeList): Node {
-  const n = list.head as Node;
-  if (list.size > 1) {
-    unlink(list, n);
-    pushBack(list, n);
-  }
-  return n;
-}
-
-/** The node map key: unique for ip int32 and port 0..65535, exact below 2^48. */
-function nodeKey(ip: number, port: number): number {
-  return (ip >>> 0) * 65536 + port;
 }
 
 export function validPort(port: number): boolean {
   return port >= 0 && port <= 65535;
 }
 
-/** What Route.pick answers: a node (SUCC, maybe a probe of an overloaded node) or OVERLOAD. */
-export interface Choice {
-  readonly retcode: RetCode;
-  readonly ip: number;
-  readonly port: number;
-  readonly probe: boolean;
+/** What Route.pick answers: a node index, or NONE (every node overloaded, no probe due). */
+export const NONE = -1;
+
+/** The node map key: unique for ip int32 and port 0..65535, exact below 2^48. */
+function nodeKey(ip: number, port: number): number {
+  return (ip >>> 0) * 65536 + port;
 }
 
-const OVERLOADED: Choice = Object.freeze({ retcode: RetCode.OVERLOAD, ip: 0, port: 0, probe: false });
+/** What Route.pick answers besides the node. */
+export interface PickFlags {
+  /** The node came from the overload list. */
+  probe: boolean;
+  /** Chosen among all nodes (panic_threshold). */
+  panic: boolean;
+}
 
 export class Route {
   readonly modid: number;
   readonly cmdid: number;
   state: RouteState = RouteState.PULLING;
   lastUpdate: number;
+  /** Every node, in the order it joined the route (for policies: read, and their own fields written). */
+  nodes: Node[] = [];
+  policy: RoutePolicy = DEFAULT_ROUTE_POLICY;
   private readonly config: LoadBalanceConfig;
-  /** Every node, in the order it joined the route. */
-  private readonly nodes = new Map<number, Node>();
-  private readonly idle: NodeList = { head: null, tail: null, size: 0 };
-  private readonly overloaded: NodeList = { head: null, tail: null, size: 0 };
+  private index = new Map<number, number>();
+  private readonly idle: NodeList = { head: NONE, tail: NONE, size: 0 };
+  private readonly overloaded: NodeList = { head: NONE, tail: NONE, size: 0 };
+  /** Idle nodes in join order, rebuilt when stale; and 0..n-1. */
+  private healthySet: number[] = [];
+  private healthyStale = true;
+  private all: number[] = [];
+  private chooser: Policy;
+  private policyKnown = true;
   private accessCnt = 0;
   // Report-interval bookkeeping.
   private active = false;
   private reported = false;
   private lastReport = 0;
 
-  /** A new route is empty and PULLING: its first pull is being requested. */
+  /** A new route is empty and PULLING, runs `lars` with every knob off. */
   constructor(config: LoadBalanceConfig, modid: number, cmdid: number, now: number) {
     this.config = config;
     this.modid = modid;
     this.cmdid = cmdid;
     this.lastUpdate = now;
+    this.chooser = makePolicy(this.policy.name).policy;
   }
 
   get empty(): boolean {
-    return this.nodes.size === 0;
+    return this.nodes.length === 0;
   }
 
   get idleCount(): number {
@@ -146,38 +156,55 @@ export class Route {
     return this.overloaded.size;
   }
 
-  /** get_host on a non-empty route. */
-  pick(): Choice {
-    let from: NodeList;
+  /** The idle FIFO's head, moved to its tail (`lars`). */
+  rotateIdle(): number {
+    return this.rotate(this.idle);
+  }
+
+  /** get_host on a non-empty route: a node index, or NONE (RET_OVERLOAD). Sets flags. */
+  pick(input: PickInput, flags: PickFlags): number {
+    flags.probe = false;
+    flags.panic = false;
+    const n = this.nodes.length;
+    const panic = this.policy.panicThreshold;
+    let i: number;
+    if (panic > 0 && this.idle.size * 100 < panic * n) {
+      i = this.chooser.choose(this, this.all, false, input);
+      this.nodes[i]!.outstanding++;
+      flags.panic = true;
+      return i;
+    }
     let probe = false;
     const probeNum = this.config.probeNum;
     if (this.idle.size === 0) {
       if (this.accessCnt < probeNum) {
         this.accessCnt++;
-        return OVERLOADED;
+        return NONE;
       }
       this.accessCnt = 0;
-      from = this.overloaded;
       probe = true;
     } else if (this.overloaded.size === 0) {
-      from = this.idle;
+      // ordinary pick
     } else if (this.accessCnt >= probeNum) {
       this.accessCnt = 0;
-      from = this.overloaded;
       probe = true;
     } else {
       this.accessCnt++;
-      from = this.idle;
     }
-    const n = rotate(from);
-    return { retcode: RetCode.SUCC, ip: n.ip, port: n.port, probe };
+    // Overloaded nodes are probed head to tail, whatever the policy.
+    i = probe ? this.rotate(this.overloaded) : this.chooser.choose(this, this.healthy(), true, input);
+    this.nodes[i]!.outstanding++;
+    flags.probe = probe;
+    return i;
   }
 
-  /** A call result; `undefined` when the node is not in the route (ignored), else the state change. */
-  report(ip: number, port: number, retcode: number, now: number): Change | undefined {
+  /** A call result (usetimeUs 0 = not measured); `undefined` when the node is not in the route
+   * (ignored), else the state change. */
+  report(ip: number, port: number, retcode: number, usetimeUs: number, now: number): Change | undefined {
     if (!validPort(port)) return undefined;
-    const n = this.nodes.get(nodeKey(ip, port));
-    if (n === undefined) return undefined;
+    const i = this.index.get(nodeKey(ip, port));
+    if (i === undefined) return undefined;
+    const n = this.nodes[i]!;
     const cfg = this.config;
     this.active = true;
     const ok = retcode === RetCode.SUCC;
@@ -192,67 +219,81 @@ export class Route {
       n.continErr++;
       n.continSucc = 0;
     }
+    if (n.outstanding > 0) n.outstanding--;
+    if (usetimeUs > 0) {
+      n.usetimeSumUs += usetimeUs;
+      n.usetimeMaxUs = Math.max(n.usetimeMaxUs, usetimeUs);
+      n.timedCalls++;
+      this.chooser.onTimedReport(this, i, usetimeUs, now);
+    }
     const total = n.vsucc + n.verr;
     if (!n.overload && !ok) {
-      if (n.verr / total > cfg.errRate || n.continErr >= cfg.continErrLimit) {
-        this.toOverload(n, now);
-        unlink(this.idle, n);
-        pushBack(this.overloaded, n);
-        return Change.TO_OVERLOAD;
-      }
+      if (n.verr / total > cfg.errRate || n.continErr >= cfg.continErrLimit) return this.eject(i, now);
     } else if (n.overload && ok) {
       if (n.vsucc / total > cfg.succRate || n.continSucc >= cfg.continSuccLimit) {
-        this.toIdle(n, now);
-        unlink(this.overloaded, n);
-        pushBack(this.idle, n);
+        this.recover(i, now);
         return Change.TO_IDLE;
       }
     }
     if (!n.overload) {
       if (now - n.idleTs >= cfg.idleTimeoutMs) {
         const real = n.rsucc + n.rerr;
-        if (real > 0 && n.rerr / real >= cfg.windowErrRate) {
-          this.toOverload(n, now);
-          unlink(this.idle, n);
-          pushBack(this.overloaded, n);
-          return Change.TO_OVERLOAD;
-        }
+        if (real > 0 && n.rerr / real >= cfg.windowErrRate) return this.eject(i, now);
         this.toIdle(n, now); // a new window; the node keeps its place in the idle list
       }
-    } else if (now - n.overloadTs >= cfg.overloadTimeoutMs) {
-      this.toIdle(n, now);
-      unlink(this.overloaded, n);
-      pushBack(this.idle, n);
+    } else if (now - n.overloadTs >= this.overloadTimeout(n)) {
+      this.recover(i, now);
       return Change.TO_IDLE;
     }
     return Change.NONE;
   }
 
   /**
-   * Replaces the host set: new hosts join idle, gone hosts leave every structure, the others keep
-   * their state. Hosts with a port outside 0..65535 and duplicates are skipped. Returns the number
-   * of hosts kept. Sets lastUpdate and the state: NEW, or EMPTY when no host is kept.
+   * Replaces the host set and the policy (undefined: `lars`, every knob off): new hosts join idle,
+   * gone hosts leave every structure, the others keep their state and take their new weight. Hosts
+   * with a port outside 0..65535 and duplicates are skipped. Returns the number of hosts kept and
+   * whether the policy's name was unknown. Sets lastUpdate and the state: NEW, or EMPTY when no host is kept.
    */
-  apply(hosts: readonly HostAddr[], now: number): number {
-    const wanted = new Set<number>();
-    for (const h of hosts) {
-      const port = h.port | 0;
-      if (validPort(port)) wanted.add(nodeKey(h.ip | 0, port));
+  apply(hosts: readonly RouteHost[], policy: RoutePolicy | undefined, now: number): { kept: number; unknownPolicy: boolean } {
+    const next = policy ?? DEFAULT_ROUTE_POLICY;
+    if (next.name !== this.policy.name) {
+      const made = makePolicy(next.name);
+      this.chooser = made.policy;
+      this.policyKnown = made.known;
     }
-    for (const [key, n] of this.nodes) {
-      if (wanted.has(key)) continue;
-      unlink(n.overload ? this.overloaded : this.idle, n);
-      this.nodes.delete(key);
-    }
+    this.policy = next;
+
+    // The first occurrence of each valid address.
+    const wanted = new Map<number, RouteHost>();
     for (const h of hosts) {
-      const ip = h.ip | 0;
       const port = h.port | 0;
       if (!validPort(port)) continue;
-      const key = nodeKey(ip, port);
-      if (this.nodes.has(key)) continue; // staying node, or a duplicate in this set
+      const key = nodeKey(h.ip | 0, port);
+      if (!wanted.has(key)) wanted.set(key, h);
+    }
+    // Staying nodes keep their state and join order; gone nodes leave every structure.
+    const old = this.nodes;
+    const kept: Node[] = [];
+    const remap = new Array<number>(old.length).fill(NONE);
+    old.forEach((n, i) => {
+      const h = wanted.get(nodeKey(n.ip, n.port));
+      if (h === undefined) return;
+      remap[i] = kept.length;
+      n.weight = effectiveWeight(h.weight);
+      n.zone = h.zone ?? '';
+      kept.push(n);
+    });
+    const idleOrder: number[] = [];
+    const overloadOrder: number[] = [];
+    for (let i = this.idle.head; i !== NONE; i = old[i]!.next) if (remap[i] !== NONE) idleOrder.push(remap[i]!);
+    for (let i = this.overloaded.head; i !== NONE; i = old[i]!.next) if (remap[i] !== NONE) overloadOrder.push(remap[i]!);
+    for (const [key, h] of wanted) {
+      if (this.index.has(key)) continue; // staying
       const n: Node = {
-        ip,
-        port,
+        ip: h.ip | 0,
+        port: h.port | 0,
+        weight: effectiveWeight(h.weight),
+        zone: h.zone ?? '',
         vsucc: 0,
         verr: 0,
         rsucc: 0,
@@ -262,35 +303,69 @@ export class Route {
         overload: false,
         idleTs: 0,
         overloadTs: 0,
-        prev: null,
-        next: null,
+        prev: NONE,
+        next: NONE,
+        usetimeSumUs: 0,
+        usetimeMaxUs: 0,
+        timedCalls: 0,
+        outstanding: 0,
+        ejectStreak: 0,
+        cameBack: false,
+        backTs: 0,
+        current: 0,
+        hasSample: false,
+        ewmaUs: 0,
+        ewmaTs: 0,
       };
       this.toIdle(n, now);
-      pushBack(this.idle, n);
-      this.nodes.set(key, n);
+      idleOrder.push(kept.length);
+      kept.push(n);
     }
+    this.nodes = kept;
+    this.idle.head = this.idle.tail = NONE;
+    this.idle.size = 0;
+    this.overloaded.head = this.overloaded.tail = NONE;
+    this.overloaded.size = 0;
+    for (const i of idleOrder) this.pushBack(this.idle, i);
+    for (const i of overloadOrder) this.pushBack(this.overloaded, i);
+    this.index = new Map();
+    this.all = [];
+    kept.forEach((n, i) => {
+      this.index.set(nodeKey(n.ip, n.port), i);
+      this.all.push(i);
+    });
+    this.healthyStale = true;
+    this.chooser.onHostsChanged(this);
+
     this.lastUpdate = now;
-    this.state = this.nodes.size === 0 ? RouteState.EMPTY : RouteState.NEW;
+    this.state = kept.length === 0 ? RouteState.EMPTY : RouteState.NEW;
     // An EMPTY route has no node to report on: activity of the nodes just removed is dropped with them.
-    if (this.nodes.size === 0) this.active = false;
-    return this.nodes.size;
+    if (kept.length === 0) this.active = false;
+    return { kept: kept.length, unknownPolicy: !this.policyKnown };
   }
 
   /** Every node, in the order it joined the route. */
   hosts(): HostAddr[] {
-    const out: HostAddr[] = [];
-    for (const n of this.nodes.values()) out.push({ ip: n.ip, port: n.port });
-    return out;
+    return this.nodes.map((n) => ({ ip: n.ip, port: n.port }));
   }
 
   /** The per-node lines of a status report: idle list, then overload list. */
   results(): NodeResult[] {
     const out: NodeResult[] = [];
-    for (let n = this.idle.head; n !== null; n = n.next) {
-      out.push({ ip: n.ip, port: n.port, succ: n.rsucc, err: n.rerr, overload: false });
-    }
-    for (let n = this.overloaded.head; n !== null; n = n.next) {
-      out.push({ ip: n.ip, port: n.port, succ: n.rsucc, err: n.rerr, overload: true });
+    for (const list of [this.idle, this.overloaded]) {
+      for (let i = list.head; i !== NONE; i = this.nodes[i]!.next) {
+        const n = this.nodes[i]!;
+        out.push({
+          ip: n.ip,
+          port: n.port,
+          succ: n.rsucc,
+          err: n.rerr,
+          overload: n.overload,
+          usetimeSumUs: n.usetimeSumUs,
+          usetimeMaxUs: n.usetimeMaxUs,
+          timedCalls: n.timedCalls,
+        });
+      }
     }
     return out;
   }
@@ -305,6 +380,82 @@ export class Route {
     this.lastReport = now;
   }
 
+  private healthy(): number[] {
+    if (this.healthyStale) {
+      this.healthySet = [];
+      this.nodes.forEach((n, i) => {
+        if (!n.overload) this.healthySet.push(i);
+      });
+      this.healthyStale = false;
+    }
+    return this.healthySet;
+  }
+
+  private pushBack(list: NodeList, i: number): void {
+    const n = this.nodes[i]!;
+    n.prev = list.tail;
+    n.next = NONE;
+    if (list.tail === NONE) list.head = i;
+    else this.nodes[list.tail]!.next = i;
+    list.tail = i;
+    list.size++;
+  }
+
+  private unlink(list: NodeList, i: number): void {
+    const n = this.nodes[i]!;
+    if (n.prev === NONE) list.head = n.next;
+    else this.nodes[n.prev]!.next = n.next;
+    if (n.next === NONE) list.tail = n.prev;
+    else this.nodes[n.next]!.prev = n.prev;
+    n.prev = n.next = NONE;
+    list.size--;
+  }
+
+  /** Moves the head to the tail and returns it (round robin). The list must not be empty. */
+  private rotate(list: NodeList): number {
+    const i = list.head;
+    if (list.size > 1) {
+      this.unlink(list, i);
+      this.pushBack(list, i);
+    }
+    return i;
+  }
+
+  private move(from: NodeList, to: NodeList, i: number): void {
+    this.unlink(from, i);
+    this.pushBack(to, i);
+    this.healthyStale = true;
+  }
+
+  /** An idle node the rules overload: moved, unless max_ejection_percent forbids it. */
+  private eject(i: number, now: number): Change {
+    const n = this.nodes[i]!;
+    const cap = this.policy.maxEjectionPercent === 0 ? 100 : this.policy.maxEjectionPercent;
+    if ((this.overloaded.size + 1) * 100 > cap * this.nodes.length) {
+      this.toIdle(n, now); // stays in service: a new window
+      return Change.CAPPED;
+    }
+    const flapping = n.cameBack && now - n.backTs < this.config.idleTimeoutMs;
+    n.ejectStreak = flapping ? n.ejectStreak + 1 : 1;
+    this.toOverload(n, now);
+    this.move(this.idle, this.overloaded, i);
+    return Change.TO_OVERLOAD;
+  }
+
+  private recover(i: number, now: number): void {
+    const n = this.nodes[i]!;
+    this.toIdle(n, now);
+    n.cameBack = true;
+    n.backTs = now;
+    this.move(this.overloaded, this.idle, i);
+  }
+
+  private overloadTimeout(n: Node): number {
+    const max = this.policy.ejectionBackoffMaxMs;
+    if (max === 0) return this.config.overloadTimeoutMs;
+    return Math.min(this.config.overloadTimeoutMs * n.ejectStreak, max);
+  }
+
   private toIdle(n: Node, now: number): void {
     n.vsucc = this.config.initSuccCnt;
     n.verr = 0;
@@ -312,6 +463,8 @@ export class Route {
     n.continSucc = n.continErr = 0;
     n.overload = false;
     n.idleTs = now;
+    n.usetimeSumUs = n.usetimeMaxUs = n.timedCalls = 0;
+    n.outstanding = 0;
   }
 
   private toOverload(n: Node, now: number): void {
@@ -321,5 +474,7 @@ export class Route {
     n.continSucc = n.continErr = 0;
     n.overload = true;
     n.overloadTs = now;
+    n.usetimeSumUs = n.usetimeMaxUs = n.timedCalls = 0;
+    n.outstanding = 0;
   }
 }

@@ -1,14 +1,14 @@
 // The shape of the C++ addon's exports (native/binding). Each binding module adds its part here.
 
-import type { Balancer, BalancerConfig } from '../balancer/index.js';
+import type { BalancerConfig, NativeBalancerObject, RoutePolicy } from '../balancer/index.js';
 import type { LarsErrorCode } from '../errors.js';
 import type { DatagramResult, FrameBatch } from '../wire/frame.js';
 import type { WireMessage } from '../wire/messages.js';
 
-/** native/binding/balancer_binding.cc: the C++ balancer. Its instances satisfy the Balancer interface;
- * construct it through createBalancer('native', config), which validates the config first. */
+/** native/binding/balancer_binding.cc: the C++ balancer. Construct it through createBalancer('native',
+ * config), which validates the config first and packs route updates for it. */
 export interface NativeBalancerModule {
-  readonly Balancer: new (config: BalancerConfig) => Balancer;
+  readonly Balancer: new (config: BalancerConfig) => NativeBalancerObject;
 }
 
 /** native/binding/wire_binding.cc: the C++ wire codec (native/wire), for tests and tools; the hot
@@ -133,6 +133,12 @@ export interface AgentPortStats {
   readonly newPullsCapped: number;
   /** EMPTY routes dropped past max_empty_routes. */
   readonly emptyRoutesEvicted: number;
+  /** Picks made among all nodes because too few were healthy (panic_threshold). */
+  readonly panicPicks: number;
+  /** Overloads refused because max_ejection_percent of the route's nodes were overloaded already. */
+  readonly ejectionsCapped: number;
+  /** Route updates naming a policy this agent does not have (the route runs `lars`). */
+  readonly unknownPolicies: number;
   readonly routes: number;
   /** Routes DNS answered empty (kept so that their use does not pull). */
   readonly emptyRoutes: number;
@@ -151,9 +157,10 @@ export interface AgentCoreStats {
 export interface NativeAgentServer {
   /** [base, base + 1, base + 2] */
   ports(): number[];
-  /** The module's whole host set as ip, port pairs; applied by the balancer of (modid + cmdid) % 3. */
-  /** seed: a route from the disk cache, created when the balancer does not hold it (seedRoute). */
-  applyRoute(modid: number, cmdid: number, hosts: Int32Array, seed?: boolean): void;
+  /** The module's whole host set packed by packHosts, and its policy; applied by the balancer of
+   * (modid + cmdid) % 3. seed: a route from the disk cache, created when the balancer does not hold
+   * it (seedRoute). */
+  applyRoute(modid: number, cmdid: number, flat: Int32Array, zones: string[], policy?: RoutePolicy, seed?: boolean): void;
   onDnsReconnected(): void;
   /** Read in each port's loop thread. */
   stats(): AgentCoreStats;

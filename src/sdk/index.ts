@@ -7,8 +7,9 @@ export {
   DEFAULT_REG_INIT_ATTEMPTS,
   DEFAULT_REG_INIT_DELAY_MS,
   DEFAULT_TIMEOUT_MS,
+  MAX_HASH_KEY_BYTES,
 } from './lars-client.js';
 export { RetCode } from './types.js';
 export { agentPortIndex } from '../wire/agent-ports.js';
-export type { GetHostResult, GetRouteResult, HostAddress, HostPicked, LarsClientOptions, LarsClientStats, NoHost } from './types.js';
+export type { GetHostOptions, GetHostResult, GetRouteResult, HostAddress, HostPicked, LarsClientOptions, LarsClientStats, NoHost, ReportOptions } from './types.js';
 export { LarsError, isLarsError, type LarsErrorCode } from '../errors.js';

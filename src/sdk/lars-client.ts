@@ -16,13 +16,24 @@ import { agentPortIndex } from '../wire/agent-ports.js';
 import { codecFor, type WireCodec } from '../wire/codec.js';
 import { MsgId, RetCode, int32ToIp, ipToInt32, type GetHostResponse, type GetRouteResponse } from '../wire/messages.js';
 import { moduleKey } from '../wire/module-key.js';
-import type { GetHostResult, GetRouteResult, HostAddress, LarsClientOptions, LarsClientStats, NoHost } from './types.js';
+import type {
+  GetHostOptions,
+  GetHostResult,
+  GetRouteResult,
+  HostAddress,
+  LarsClientOptions,
+  LarsClientStats,
+  NoHost,
+  ReportOptions,
+} from './types.js';
 
 export const DEFAULT_AGENT_HOST = '127.0.0.1';
 export const DEFAULT_AGENT_PORT = 8888;
 export const DEFAULT_TIMEOUT_MS = 100;
 export const DEFAULT_REG_INIT_ATTEMPTS = 10;
 export const DEFAULT_REG_INIT_DELAY_MS = 50;
+/** getHost({ key }): the longest affinity key, in bytes (the request must fit one datagram with room to spare). */
+export const MAX_HASH_KEY_BYTES = 4096;
 
 const INT32_MIN = -0x80000000;
 const UINT32_MAX = 0xffffffff;
@@ -43,6 +54,21 @@ function checkId(name: string, v: number): void {
 function checkInt(name: string, v: number, min: number, max: number): number {
   if (!Number.isInteger(v) || v < min || v > max) throw invalid(`${name} must be an integer ${min}..${max}, got ${v}`);
   return v;
+}
+
+/** The key's bytes for GetHostRequest.hash_key; undefined when there is none. */
+function hashKeyOf(key: GetHostOptions['key']): Uint8Array | undefined {
+  if (key === undefined) return undefined;
+  const bytes = typeof key === 'string' ? Buffer.from(key, 'utf8') : key;
+  if (!(bytes instanceof Uint8Array)) throw invalid(`key must be a string or a Uint8Array, got ${typeof key}`);
+  if (bytes.length > MAX_HASH_KEY_BYTES) throw invalid(`key must be at most ${MAX_HASH_KEY_BYTES} bytes, got ${bytes.length}`);
+  return bytes.length === 0 ? undefined : bytes;
+}
+
+/** Microseconds since `start` (process.hrtime.bigint()), at least 1 (0 would mean "not measured"). */
+function elapsedUs(start: bigint): number {
+  const us = Number((process.hrtime.bigint() - start) / 1000n);
+  return Math.min(Math.max(us, 1), UINT32_MAX);
 }
 
 interface PendingHost {
@@ -138,14 +164,18 @@ export class LarsClient {
     return answered ? RetCode.NoExist : RetCode.SystemError;
   }
 
-  /** Asks the agent for a node of (modid, cmdid). Never rejects for agent trouble: see GetHostResult. */
-  getHost(modid: number, cmdid: number): Promise<GetHostResult> {
+  /**
+   * Asks the agent for a node of (modid, cmdid); `key` is the request's affinity key (policy
+   * ring_hash). Never rejects for agent trouble: see GetHostResult.
+   */
+  getHost(modid: number, cmdid: number, options: GetHostOptions = {}): Promise<GetHostResult> {
     checkId('modid', modid);
     checkId('cmdid', cmdid);
+    const hashKey = hashKeyOf(options.key);
     if (this.#closed) return Promise.resolve(SYSTEM_ERROR);
     const seq = this.#seq;
     this.#seq = (this.#seq + 1) >>> 0;
-    const frame = this.#codec.encodeFrame(MsgId.GetHostRequest, { seq, modid: modid | 0, cmdid: cmdid | 0 });
+    const frame = this.#codec.encodeFrame(MsgId.GetHostRequest, { seq, modid: modid | 0, cmdid: cmdid | 0, ...(hashKey && { hashKey }) });
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         if (this.#hosts.delete(seq)) {
@@ -166,15 +196,18 @@ export class LarsClient {
 
   /**
    * Tells the agent how a call to ip:port went: RET_SUCC (0) for success, anything else (use
-   * RET_OVERLOAD) for a failure. Fire and forget: the agent does not answer. A no-op once closed.
+   * RET_OVERLOAD) for a failure; `usetimeUs`, how long it took (least_latency uses it, and the
+   * agent's reports carry it). Fire and forget: the agent does not answer. A no-op once closed.
    */
-  report(modid: number, cmdid: number, ip: string, port: number, retcode: number): void {
+  report(modid: number, cmdid: number, ip: string, port: number, retcode: number, options: ReportOptions = {}): void {
     checkId('modid', modid);
     checkId('cmdid', cmdid);
     const host = { ip: ipToInt32(ip), port: checkInt('port', port, 0, 65535) };
     checkInt('retcode', retcode, INT32_MIN, 0x7fffffff);
+    const usetimeUs = checkInt('usetimeUs', options.usetimeUs ?? 0, 0, UINT32_MAX);
     if (this.#closed) return;
-    this.#send(this.#codec.encodeFrame(MsgId.ReportRequest, { modid: modid | 0, cmdid: cmdid | 0, host, retcode }), modid, cmdid);
+    const req = { modid: modid | 0, cmdid: cmdid | 0, host, retcode, ...(usetimeUs > 0 && { usetimeUs }) };
+    this.#send(this.#codec.encodeFrame(MsgId.ReportRequest, req), modid, cmdid);
   }
 
   /** Every node of (modid, cmdid) as the agent knows it. Never rejects for agent trouble: see GetRouteResult. */
@@ -215,23 +248,25 @@ export class LarsClient {
   }
 
   /**
-   * Wraps one remote call: picks a node, runs fn on it, reports RET_SUCC when fn resolves and
-   * RET_OVERLOAD when it throws (and rethrows). When no node can be picked it rejects without
-   * calling fn: LarsError ERR_NO_HOST (no route yet: call regInit() at start-up; every node
-   * overloaded; client closed) or ERR_TIMEOUT (the agent did not answer), saying which.
+   * Wraps one remote call: picks a node (with options.key, as getHost), runs fn on it, and reports
+   * RET_SUCC when fn resolves and RET_OVERLOAD when it throws (and rethrows), with fn's duration as
+   * usetimeUs either way. When no node can be picked it rejects without calling fn: LarsError
+   * ERR_NO_HOST (no route yet: call regInit() at start-up; every node overloaded; client closed) or
+   * ERR_TIMEOUT (the agent did not answer), saying which.
    */
-  async call<T>(modid: number, cmdid: number, fn: (node: HostAddress) => T | Promise<T>): Promise<T> {
-    const picked = await this.getHost(modid, cmdid);
+  async call<T>(modid: number, cmdid: number, fn: (node: HostAddress) => T | Promise<T>, options: GetHostOptions = {}): Promise<T> {
+    const picked = await this.getHost(modid, cmdid, options);
     if (picked.retcode !== RetCode.Succ) throw noHostError(modid, cmdid, picked.retcode, this);
     const node: HostAddress = { ip: picked.ip, port: picked.port };
+    const start = process.hrtime.bigint();
     let result: T;
     try {
       result = await fn(node);
     } catch (err) {
-      this.report(modid, cmdid, node.ip, node.port, RetCode.Overload);
+      this.report(modid, cmdid, node.ip, node.port, RetCode.Overload, { usetimeUs: elapsedUs(start) });
       throw err;
     }
-    this.report(modid, cmdid, node.ip, node.port, RetCode.Succ);
+    this.report(modid, cmdid, node.ip, node.port, RetCode.Succ, { usetimeUs: elapsedUs(start) });
     return result;
   }
 

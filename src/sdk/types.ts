@@ -25,6 +25,22 @@ export interface LarsClientOptions {
   readonly cacheDir?: string;
 }
 
+/** getHost() and call() options. */
+export interface GetHostOptions {
+  /**
+   * The request's affinity key for a module on policy `ring_hash`: the same key gets the same node
+   * while that node is healthy. A string is sent as its UTF-8 bytes; at most MAX_HASH_KEY_BYTES.
+   * Other policies ignore it.
+   */
+  readonly key?: string | Uint8Array;
+}
+
+/** report() options. */
+export interface ReportOptions {
+  /** How long the call took, in microseconds (1..4294967295; absent or 0: not measured). */
+  readonly usetimeUs?: number;
+}
+
 /** One node of a route. */
 export interface HostAddress {
   /** Dotted-quad IPv4. */

@@ -33,10 +33,10 @@ describe.each(['native', 'ts'] as const)('agent route cache (%s)', (impl) => {
   afterAll(() => cleanup.run());
   afterEach(() => perTest.run());
 
-  const startTestAgent = async (): Promise<RunningAgent> => {
+  const startTestAgent = async (dnsPort = dns.port): Promise<RunningAgent> => {
     const c = testConfig('agent', impl, tempSqlite(), {
       'dnsserver.ip': '127.0.0.1',
-      'dnsserver.port': String(dns.port),
+      'dnsserver.port': String(dnsPort),
       'reporter.ip': '127.0.0.1',
       'reporter.port': String(reporterPort),
       'agent.cache_dir': dir,
@@ -140,5 +140,26 @@ describe.each(['native', 'ts'] as const)('agent route cache (%s)', (impl) => {
     expect(dns.requests.slice(before)).toEqual(expect.arrayContaining(['200/1', '201/2']));
     await eventually(() => cachedHosts(200, 1), (h) => h.join() === '10.2.0.9:9', 'the cache file rewritten from DNS');
     expect(readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('serves a cached route with its weights and policy (weighted_round_robin 5,1,1: a a b a c a a) before DNS answers', async () => {
+    dir = cleanup.add(mkdtempSync(join(tmpdir(), 'lars-agent-cache-')), (d) => rmSync(d, { recursive: true, force: true }));
+    const [m, c] = [210, 1];
+    const body = encodeBody(MsgId.GetRouteResponse, {
+      modid: m,
+      cmdid: c,
+      host: [
+        { ip: ipToInt32('10.21.0.1'), port: 1, weight: 5 },
+        { ip: ipToInt32('10.21.0.2'), port: 2, weight: 1 },
+        { ip: ipToInt32('10.21.0.3'), port: 3, weight: 1 },
+      ],
+      policy: { name: 'weighted_round_robin', maxEjectionPercent: 0, panicThreshold: 0, ejectionBackoffMaxMs: 0, zoneOverprovision: 0, ringSize: 0 },
+    });
+    writeFileSync(join(dir, cacheFileName(m, c)), encodeCacheFile(m, c, body, Date.now()));
+    const a = await startTestAgent(await freePort()); // no DNS at all: only the cache knows the route
+    const client = await clientOf(a);
+    const picks: number[] = [];
+    for (let i = 0; i < 7; i++) picks.push((await client.getHost(m, c)).host!.port);
+    expect(picks).toEqual([1, 1, 2, 1, 3, 1, 1]);
   });
 });

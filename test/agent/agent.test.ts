@@ -11,15 +11,17 @@ import type { AgentConfig } from '../../src/config/types.js';
 import { startDns, type RunningDns } from '../../src/dns/start-dns.js';
 import { startReporter, type RunningReporter } from '../../src/report/start-reporter.js';
 import { openStore } from '../../src/store/index.js';
-import type { Store } from '../../src/store/store.js';
-import { encodeFrame } from '../../src/wire/frame.js';
-import { MsgId, RetCode, encodeBody, int32ToIp, ipToInt32 } from '../../src/wire/messages.js';
+import type { ModulePolicy, PolicyName, Store } from '../../src/store/store.js';
+import { LarsClient } from '../../src/sdk/index.js';
+import { FrameDecoder, encodeFrame } from '../../src/wire/frame.js';
+import { MsgId, RetCode, decodeBody, encodeBody, int32ToIp, ipToInt32, type ReportStatusRequest } from '../../src/wire/messages.js';
 import { Cleanup } from '../helpers/cleanup.js';
 import { eventually } from '../helpers/frame-client.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/mysql.js';
 import { testConfig, type StoreKind } from '../helpers/roles.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 import { UdpTestClient, modulePortIndex } from '../helpers/udp-client.js';
+import { Waiters } from '../helpers/waiters.js';
 
 const POLL_MS = 100;
 const CALLER = '10.9.8.7';
@@ -270,6 +272,106 @@ describe.each(['native', 'ts'] as const)('LoadBalance agent (%s)', (impl) => {
     );
     expect(s1.badBodies).toBe(s0.badBodies);
     expect((await client.getHost(m, c)).retcode).toBe(RetCode.Succ);
+  });
+
+  const policy = (name: PolicyName, knobs: Partial<Omit<ModulePolicy, 'name'>> = {}): ModulePolicy => ({
+    name,
+    maxEjectionPercent: 0,
+    panicThreshold: 0,
+    ejectionBackoffMaxMs: 0,
+    zoneOverprovision: 0,
+    ringSize: 0,
+    ...knobs,
+  });
+  /** A route with weighted nodes [ip, port, weight] and a policy, written in the store; resolves once the agent holds every node. */
+  const addPolicyRoute = async (modid: number, cmdid: number, nodes: [string, number, number][], p: ModulePolicy) => {
+    await store.applyRouteChange([
+      ...nodes.map(([ip, port, weight]) => ({ op: 'add' as const, modid, cmdid, ip, port, weight })),
+      { op: 'setPolicy', modid, cmdid, policy: p },
+    ]);
+    await eventually(() => client.getRoute(modid, cmdid), (r) => r.host.length === nodes.length, 'every node');
+  };
+  const sdkClient = () => cleanup.add(new LarsClient({ port: agent.port, timeoutMs: 2_000, cacheDir: '' }), (c) => c.close());
+
+  it('picks by the request\'s hash_key on a ring_hash module: one key one node, keys spread (SDK getHost key)', async () => {
+    const [m, c] = [1040, 1];
+    await addPolicyRoute(m, c, [['10.0.40.1', 1, 100], ['10.0.40.2', 2, 100], ['10.0.40.3', 3, 100], ['10.0.40.4', 4, 100]], policy('ring_hash'));
+    const sdk = sdkClient();
+    const nodeOf = async (key: string) => {
+      const r = await sdk.getHost(m, c, { key });
+      expect(r.retcode).toBe(RetCode.Succ);
+      return r.port;
+    };
+    const byKey = new Map<string, number>();
+    for (let i = 0; i < 40; i++) byKey.set(`user-${i}`, (await nodeOf(`user-${i}`))!);
+    for (let round = 0; round < 3; round++) {
+      for (const [key, port] of byKey) expect(await nodeOf(key)).toBe(port);
+    }
+    expect(new Set(byKey.values()).size).toBeGreaterThanOrEqual(3);
+  });
+
+  it('follows the weights of a weighted_round_robin module over UDP: 5,1,1 picks a a b a c a a', async () => {
+    const [m, c] = [1041, 1];
+    await addPolicyRoute(m, c, [['10.0.41.1', 1, 5], ['10.0.41.2', 2, 1], ['10.0.41.3', 3, 1]], policy('weighted_round_robin'));
+    const picks: number[] = [];
+    for (let i = 0; i < 14; i++) picks.push((await client.getHost(m, c)).host!.port);
+    expect(picks).toEqual([1, 1, 2, 1, 3, 1, 1, 1, 1, 2, 1, 3, 1, 1]);
+  });
+
+  it('sends reported call times to the Report service (HostCallResult usetime_sum_us, usetime_max_us, timed_calls)', async () => {
+    const [m, c] = [1042, 1];
+    await addPolicyRoute(m, c, [['10.0.42.1', 1, 100], ['10.0.42.2', 2, 100]], policy('least_latency'));
+    // A fake Report service that keeps every ReportStatusRequest it is sent.
+    const received: ReportStatusRequest[] = [];
+    const waiters = new Waiters();
+    const fake = createServer((sock) => {
+      const decoder = new FrameDecoder();
+      sock.on('data', (chunk: Buffer) => {
+        for (const f of decoder.push(chunk).frames) {
+          if (f.msgid === MsgId.ReportStatusRequest) received.push(decodeBody(MsgId.ReportStatusRequest, Buffer.from(f.body)));
+        }
+        waiters.wake();
+      });
+      sock.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
+    cleanup.add(fake, (f) => new Promise<void>((resolve) => f.close(() => resolve())));
+    const a = await newAgent({ 'reporter.port': String((fake.address() as AddressInfo).port) });
+    const sdk = cleanup.add(new LarsClient({ port: a.port, timeoutMs: 2_000, cacheDir: '' }), (x) => x.close());
+    expect(await sdk.regInit(m, c)).toBe(RetCode.Succ);
+    sdk.report(m, c, '10.0.42.1', 1, RetCode.Succ, { usetimeUs: 1000 });
+    sdk.report(m, c, '10.0.42.1', 1, RetCode.Succ, { usetimeUs: 3000 });
+    sdk.report(m, c, '10.0.42.1', 1, RetCode.Succ); // not measured: counted, not timed
+    sdk.report(m, c, '10.0.42.2', 2, RetCode.Overload, { usetimeUs: 500 });
+    const resultsOf = (ip: string) => received.filter((r) => r.modid === m).flatMap((r) => r.results).filter((x) => x.ip === ipToInt32(ip));
+    await waiters.waitFor(() => resultsOf('10.0.42.1').length > 0 && resultsOf('10.0.42.2').length > 0, 'the route report');
+    expect(resultsOf('10.0.42.1')[0]).toMatchObject({ succ: 3, err: 0, usetimeSumUs: 4000, usetimeMaxUs: 3000, timedCalls: 2 });
+    expect(resultsOf('10.0.42.2')[0]).toMatchObject({ succ: 0, err: 1, usetimeSumUs: 500, usetimeMaxUs: 500, timedCalls: 1 });
+  });
+
+  it('counts panic picks, capped ejections and unknown policies, in stats and /metrics', async () => {
+    const [m, c] = [1043, 1];
+    await addPolicyRoute(m, c, [['10.0.43.1', 1, 100], ['10.0.43.2', 2, 100]], policy('lars', { maxEjectionPercent: 50, panicThreshold: 60 }));
+    const s0 = portStats(agent, m, c);
+    for (let i = 0; i < 15; i++) client.report(m, c, ipToInt32('10.0.43.1'), 1, RetCode.Overload);
+    await eventually(() => portStats(agent, m, c), (s) => s.toOverload === s0.toOverload + 1, 'the first node overloaded');
+    // One of two nodes healthy (50 % < 60 %): every pick is a panic pick, over both nodes.
+    const ports = new Set<number>();
+    for (let i = 0; i < 4; i++) ports.add((await client.getHost(m, c)).host!.port);
+    expect([...ports].sort()).toEqual([1, 2]);
+    // Overloading the second would overload 100 % > 50 %: refused.
+    for (let i = 0; i < 15; i++) client.report(m, c, ipToInt32('10.0.43.2'), 2, RetCode.Overload);
+    await eventually(() => portStats(agent, m, c), (s) => s.ejectionsCapped > s0.ejectionsCapped, 'the capped ejection');
+    // A policy this agent does not know (a newer DNS): the route runs lars, counted.
+    agent.core.applyRoute(m, c, [{ ip: ipToInt32('10.0.43.1'), port: 1 }], { ...policy('lars'), name: 'from_the_future' });
+    const s1 = await eventually(() => portStats(agent, m, c), (s) => s.unknownPolicies === s0.unknownPolicies + 1, 'the unknown policy');
+    expect(s1.panicPicks - s0.panicPicks).toBe(4);
+    expect(s1.toOverload).toBe(s0.toOverload + 1);
+    const port = client.portOf(m, c);
+    const text = await agent.metrics.registry.metrics();
+    expect(text).toContain(`lars_agent_panic_picks_total{port="${port}"} ${s1.panicPicks}`);
+    expect(text).toContain(`lars_agent_ejections_capped_total{port="${port}"} ${s1.ejectionsCapped}`);
+    expect(text).toContain(`lars_agent_unknown_policies_total{port="${port}"} ${s1.unknownPolicies}`);
   });
 
   it('exports its counters as lars_agent_* metrics', async () => {

@@ -1,7 +1,8 @@
-// Native and TypeScript balancers driven side by side through long random sequences of picks,
-// reports, route updates (empty ones too), DNS answers to queued pulls, reconnects, report
-// collection, floods of unknown modules and clock steps: every answer and every counter must be
-// identical at every step (docs/spec/BALANCER.md: "any difference is a bug").
+// Native and TypeScript balancers driven side by side through long random sequences of picks (with
+// and without hash keys), reports (with and without call times), route updates (empty ones too,
+// random weights, zones and policies with random knobs), DNS answers to queued pulls, reconnects,
+// report collection, floods of unknown modules and clock steps: every answer and every counter must
+// be identical at every step (docs/spec/BALANCER.md: "any difference is a bug").
 import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -12,6 +13,8 @@ import {
   type BalancerConfig,
   type BalancerCounters,
   type HostAddr,
+  type RouteHost,
+  type RoutePolicy,
 } from '../../src/balancer/index.js';
 import { SPEC_DEFAULTS, prng } from './fixtures.js';
 
@@ -37,6 +40,11 @@ const POOL: HostAddr[] = [
 const STRANGER: HostAddr = { ip: 42, port: 42 };
 const FAIL_P = [0, 0.02, 0.1, 0.4, 0.9, 1, 0.2, 0.05];
 
+const POLICY_NAMES = ['lars', 'weighted_round_robin', 'weighted_random', 'least_latency', 'ring_hash', 'nope'] as const;
+const WEIGHTS = [0, 1, 2, 50, 100, 333, 10_000, 20_000, -5];
+const KEYS = ['', 'a', 'user-1', 'user-2', 'a much longer request affinity key, past 32 bytes'].map((k) => new TextEncoder().encode(k));
+const USETIMES = [0, 0, 1, 150, 1000, 20_000, 4_000_000_000];
+
 const pickOf = <T>(rnd: () => number, xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
 
 /** Modules a flood asks for: more than the small limits below let the table hold. */
@@ -56,13 +64,14 @@ const configArb: fc.Arbitrary<BalancerConfig> = fc.record({
   updateTimeoutMs: fc.constantFrom(0, 1, 50, 300, 1000, 15_000),
   maxEmptyRoutes: fc.integer({ min: 0, max: 6 }),
   maxNewPullsPerS: fc.integer({ min: 1, max: 8 }),
+  seed: fc.integer({ min: 0, max: 0xffffffff }),
 });
 
 /** Runs `steps` random steps on both; throws with the recent history on the first difference.
- * Returns the final counters. */
-function drive(config: BalancerConfig, seed: number, steps: number): BalancerCounters {
-  const native = createBalancer('native', config, config);
-  const ts = createBalancer('ts', config, config);
+ * Returns the final counters. Without `policies`, every route runs the reference (`lars`, no knobs). */
+function drive(config: BalancerConfig, seed: number, steps: number, policies = true): BalancerCounters {
+  const native = createBalancer('native', config, config, config.seed);
+  const ts = createBalancer('ts', config, config, config.seed);
   const rnd = prng(seed);
   const history: string[] = [];
   let now = 1_000_000;
@@ -80,37 +89,62 @@ function drive(config: BalancerConfig, seed: number, steps: number): BalancerCou
     }
   };
 
-  const randomHosts = (): HostAddr[] => {
-    const hosts: HostAddr[] = [];
+  const randomHosts = (): RouteHost[] => {
+    const hosts: RouteHost[] = [];
     if (rnd() > 0.15) {
-      for (const h of POOL) if (rnd() < 0.5) hosts.push(h);
+      for (const h of POOL) {
+        if (rnd() >= 0.5) continue;
+        const y = rnd();
+        hosts.push(y < 0.3 ? h : y < 0.8 ? { ...h, weight: pickOf(rnd, WEIGHTS) } : { ...h, weight: pickOf(rnd, WEIGHTS), zone: pickOf(rnd, ['az1', 'az2', '']) });
+      }
       if (rnd() < 0.2 && hosts.length > 0) hosts.push(pickOf(rnd, hosts)); // duplicate
       if (rnd() < 0.1) hosts.push({ ip: 5, port: 70_000 }); // invalid port: skipped
       for (let i = hosts.length - 1; i > 0; i--) {
         const j = Math.floor(rnd() * (i + 1));
-        [hosts[i], hosts[j]] = [hosts[j] as HostAddr, hosts[i] as HostAddr];
+        [hosts[i], hosts[j]] = [hosts[j] as RouteHost, hosts[i] as RouteHost];
       }
     }
     return hosts;
   };
-  const show = (hosts: HostAddr[]): string => `[${hosts.map((h) => `${h.ip}:${h.port}`).join(' ')}]`;
+  const show = (hosts: RouteHost[]): string => `[${hosts.map((h) => `${h.ip}:${h.port}/${h.weight ?? ''}`).join(' ')}]`;
+  // Mostly one policy per module, so a run stays on it long enough to matter; sometimes none.
+  const modulePolicy = new Map<number, RoutePolicy | undefined>();
+  const randomPolicy = (): RoutePolicy | undefined => {
+    if (!policies || rnd() < 0.15) return undefined;
+    return {
+      name: pickOf(rnd, POLICY_NAMES),
+      maxEjectionPercent: pickOf(rnd, [0, 0, 30, 50, 100]),
+      panicThreshold: pickOf(rnd, [0, 0, 20, 50, 100]),
+      ejectionBackoffMaxMs: pickOf(rnd, [0, 0, 100, 1000, 60_000]),
+      zoneOverprovision: pickOf(rnd, [0, 140]),
+      ringSize: pickOf(rnd, [0, 0, 1, 7, 64]),
+    };
+  };
+  const policyOf = (m: number): RoutePolicy | undefined => {
+    if (!modulePolicy.has(m) || rnd() < 0.1) modulePolicy.set(m, randomPolicy());
+    return modulePolicy.get(m);
+  };
+  const showPolicy = (p: RoutePolicy | undefined): string => (p === undefined ? '-' : JSON.stringify(p));
 
   for (let step = 0; step < steps; step++) {
     const x = rnd();
     const [m, c] = pickOf(rnd, MODULES);
     if (x < 0.33) {
-      same(`pick ${m}/${c}`, (b) => b.pick(m, c, now));
+      const key = rnd() < 0.5 ? pickOf(rnd, KEYS) : undefined;
+      same(`pick ${m}/${c} ${key === undefined ? '' : new TextDecoder().decode(key)}`, (b) => b.pick(m, c, now, key));
     } else if (x < 0.68) {
       const i = Math.floor(rnd() * (POOL.length + 1));
       const h = i === POOL.length ? STRANGER : (POOL[i] as HostAddr);
       const retcode = rnd() < (FAIL_P[i] ?? 0.5) ? pickOf(rnd, [1, 1, 2, 3, -1]) : 0;
-      same(`report ${m}/${c} ${h.ip}:${h.port} ${retcode}`, (b) => b.report(m, c, h.ip, h.port, retcode, now));
+      const usetime = pickOf(rnd, USETIMES) * (i + 1);
+      same(`report ${m}/${c} ${h.ip}:${h.port} ${retcode} ${usetime}us`, (b) => b.report(m, c, h.ip, h.port, retcode, now, usetime));
     } else if (x < 0.8) {
       const y = rnd();
       now += y < 0.3 ? 0 : y < 0.5 ? 1 : y < 0.95 ? Math.floor(rnd() * 400) : Math.floor(rnd() * 20_000);
     } else if (x < 0.87) {
       const hosts = randomHosts();
-      same(`applyRoute ${m}/${c} ${show(hosts)}`, (b) => b.applyRoute(m, c, hosts, now));
+      const p = policyOf(m * 31 + c);
+      same(`applyRoute ${m}/${c} ${show(hosts)} ${showPolicy(p)}`, (b) => b.applyRoute(m, c, hosts, now, p));
     } else if (x < 0.91) {
       same(`getRoute ${m}/${c}`, (b) => b.getRoute(m, c, now));
     } else if (x < 0.92) {
@@ -121,7 +155,8 @@ function drive(config: BalancerConfig, seed: number, steps: number): BalancerCou
       same('takePullRequests (answered)', (b) => (pulled = b.takePullRequests()));
       for (const p of pulled) {
         const hosts = rnd() < 0.33 ? [] : randomHosts();
-        same(`answer ${p.modid}/${p.cmdid} ${show(hosts)}`, (b) => b.applyRoute(p.modid, p.cmdid, hosts, now));
+        const pol = policyOf(p.modid * 31 + p.cmdid);
+        same(`answer ${p.modid}/${p.cmdid} ${show(hosts)} ${showPolicy(pol)}`, (b) => b.applyRoute(p.modid, p.cmdid, hosts, now, pol));
       }
     } else if (x < 0.97) {
       const interval = pickOf(rnd, [0, 100, 1000]);
@@ -152,7 +187,7 @@ describe('native and TypeScript balancers agree', () => {
   });
 
   it('on one long run with the spec defaults', () => {
-    const c = drive({ ...SPEC_DEFAULTS, ...DEFAULT_BALANCER_LIMITS }, 20240601, 60_000);
+    const c = drive({ ...SPEC_DEFAULTS, ...DEFAULT_BALANCER_LIMITS }, 1, 60_000, false);
     // The run must reach the interesting states, or agreement proves little.
     expect(c.toOverload).toBeGreaterThan(10);
     expect(c.toIdle).toBeGreaterThan(10);
@@ -172,5 +207,9 @@ describe('native and TypeScript balancers agree', () => {
     // ... and the route lifecycle's limits.
     expect(c.emptyRoutesEvicted).toBeGreaterThan(10);
     expect(c.newPullsCapped).toBeGreaterThan(10);
+    // ... and the policies' knobs.
+    expect(c.panicPicks).toBeGreaterThan(10);
+    expect(c.ejectionsCapped).toBeGreaterThan(10);
+    expect(c.unknownPolicies).toBeGreaterThan(0);
   });
 });

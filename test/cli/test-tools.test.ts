@@ -145,8 +145,29 @@ describe('lars test against a fake agent', () => {
     }
   });
 
+  it('gethost --key sends the key as hash_key; report --usetime-us sends usetime_us', async () => {
+    const ok = await lars('gethost', '1', '1', '--key', 'user-42');
+    expect(ok).toMatchObject({ code: 0, stdout: 'modid 1 cmdid 1 key "user-42": 10.0.0.1:9001 (RET_SUCC)\n' });
+    expect(Buffer.from(agent.bodies(MsgId.GetHostRequest)[0]!.hashKey!).toString()).toBe('user-42');
+    const r = await lars('report', '1', '1', '10.0.0.1', '9001', '0', '--usetime-us', '1500', '--json');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ retcode: 0, usetimeUs: 1500 });
+    await agent.waitFor(() => agent.bodies(MsgId.ReportRequest).length === 1, 'the report');
+    expect(agent.bodies(MsgId.ReportRequest)[0]).toEqual({ modid: 1, cmdid: 1, host: { ip: ipToInt32('10.0.0.1'), port: 9001 }, retcode: 0, usetimeUs: 1500 });
+  });
+
   it('exits 2 with the usage for bad arguments', async () => {
-    for (const args of [[], ['nope'], ['gethost', '1'], ['simulator', '1', '1', '11'], ['report', '1', '1', '10.0.0.256', '1', '0'], ['qps', '0']]) {
+    for (const args of [
+      [],
+      ['nope'],
+      ['gethost', '1'],
+      ['simulator', '1', '1', '11'],
+      ['report', '1', '1', '10.0.0.256', '1', '0'],
+      ['report', '1', '1', '10.0.0.1', '1', '0', '--usetime-us', '-5'],
+      ['report', '1', '1', '10.0.0.1', '1', '0', '--usetime-us', '4294967296'],
+      ['gethost', '1', '1', '--key', 'k'.repeat(4097)],
+      ['qps', '0'],
+    ]) {
       const r = await lars(...args);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr, args.join(' ')).toMatch(/usage: lars test gethost/);

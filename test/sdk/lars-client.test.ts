@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cacheFileName, encodeCacheFile } from '../../src/route-cache/index.js';
 import { LarsError } from '../../src/errors.js';
-import { LarsClient, RetCode, agentPortIndex, type GetHostResult } from '../../src/sdk/index.js';
+import { LarsClient, MAX_HASH_KEY_BYTES, RetCode, agentPortIndex, type GetHostResult } from '../../src/sdk/index.js';
 import { encodeFrame } from '../../src/wire/frame.js';
 import { MsgId, encodeBody, ipToInt32, type GetHostRequest } from '../../src/wire/messages.js';
 import { FakeAgent } from './fake-agent.js';
@@ -282,7 +282,42 @@ describe.each(['ts', 'native'] as const)('LarsClient (%s codec)', (impl) => {
       const result = await client.call(1, 1, async ({ ip, port }) => `${ip}:${port}`);
       expect(result).toBe('10.0.0.1:9001');
       await agent.waitFor(() => agent.bodies(MsgId.ReportRequest).length === 1, 'the report');
-      expect(agent.bodies(MsgId.ReportRequest)).toEqual([{ modid: 1, cmdid: 1, host: { ip: ipToInt32('10.0.0.1'), port: 9001 }, retcode: RetCode.Succ }]);
+      expect(agent.bodies(MsgId.ReportRequest)).toEqual([
+        { modid: 1, cmdid: 1, host: { ip: ipToInt32('10.0.0.1'), port: 9001 }, retcode: RetCode.Succ, usetimeUs: expect.any(Number) },
+      ]);
+    });
+
+    it('reports how long the function took as usetimeUs, on success and on failure', async () => {
+      /** Runs ~2 ms of fn's own time, timed from inside; the call's time lies between that and the outside time. */
+      const timed = async (fail: boolean): Promise<[number, number]> => {
+        let inner = 0n;
+        const outerStart = process.hrtime.bigint();
+        await client
+          .call(1, 1, async () => {
+            const start = process.hrtime.bigint();
+            await Promise.resolve();
+            while (process.hrtime.bigint() - start < 2_000_000n);
+            inner = process.hrtime.bigint() - start;
+            if (fail) throw new Error('boom');
+          })
+          .catch(() => undefined);
+        return [Number(inner / 1000n), Number((process.hrtime.bigint() - outerStart) / 1000n)];
+      };
+      const ok = await timed(false);
+      const failed = await timed(true);
+      await agent.waitFor(() => agent.bodies(MsgId.ReportRequest).length === 2, 'both reports');
+      const [r0, r1] = agent.bodies(MsgId.ReportRequest);
+      expect(r0!.retcode).toBe(RetCode.Succ);
+      expect(r1!.retcode).toBe(RetCode.Overload);
+      for (const [r, [inner, outer]] of [[r0!, ok], [r1!, failed]] as const) {
+        expect(r.usetimeUs).toBeGreaterThanOrEqual(inner);
+        expect(r.usetimeUs).toBeLessThanOrEqual(outer);
+      }
+    });
+
+    it('asks for the node with options.key', async () => {
+      await client.call(1, 1, () => undefined, { key: 'user-42' });
+      expect(Buffer.from(agent.bodies(MsgId.GetHostRequest)[0]!.hashKey!).toString()).toBe('user-42');
     });
 
     it('reports RET_OVERLOAD and rethrows when the function fails', async () => {
@@ -309,6 +344,26 @@ describe.each(['ts', 'native'] as const)('LarsClient (%s codec)', (impl) => {
       expect(called).toBe(false);
       expect(agent.bodies(MsgId.ReportRequest)).toEqual([]);
     });
+  });
+
+  it('sends getHost\'s key as hash_key: a string as UTF-8, bytes as they are, none without one', async () => {
+    await client.getHost(1, 1, { key: 'clé' });
+    await client.getHost(1, 1, { key: new Uint8Array([0, 255, 7]) });
+    await client.getHost(1, 1, { key: '' });
+    await client.getHost(1, 1);
+    const keys = agent.bodies(MsgId.GetHostRequest).map((b) => (b.hashKey === undefined ? undefined : [...b.hashKey]));
+    expect(keys).toEqual([[...Buffer.from('clé', 'utf8')], [0, 255, 7], undefined, undefined]);
+    expect(agent.received[1]!.raw).toEqual(
+      encodeFrame(MsgId.GetHostRequest, encodeBody(MsgId.GetHostRequest, { seq: 1, modid: 1, cmdid: 1, hashKey: new Uint8Array([0, 255, 7]) })),
+    );
+  });
+
+  it('sends report\'s usetimeUs as usetime_us (none when 0 or absent)', async () => {
+    client.report(1, 1, '10.0.0.1', 9001, RetCode.Succ, { usetimeUs: 1500 });
+    client.report(1, 1, '10.0.0.1', 9001, RetCode.Succ, { usetimeUs: 0xffffffff });
+    client.report(1, 1, '10.0.0.1', 9001, RetCode.Succ, { usetimeUs: 0 });
+    await agent.waitFor(() => agent.received.length === 3, 'three reports');
+    expect(agent.bodies(MsgId.ReportRequest).map((b) => b.usetimeUs)).toEqual([1500, 0xffffffff, undefined]);
   });
 
   it('close() answers waiting requests at once, and later ones without sending', async () => {
@@ -338,6 +393,11 @@ describe.each(['ts', 'native'] as const)('LarsClient (%s codec)', (impl) => {
     bad(() => client.report(1, 1, '10.0.0.1', 70000, 0));
     bad(() => client.getHost(1.5, 1));
     bad(() => client.getRoute(1, 2 ** 32));
+    bad(() => client.getHost(1, 1, { key: 'k'.repeat(MAX_HASH_KEY_BYTES + 1) }));
+    bad(() => client.getHost(1, 1, { key: 42 as unknown as string }));
+    bad(() => client.report(1, 1, '10.0.0.1', 1, 0, { usetimeUs: -1 }));
+    bad(() => client.report(1, 1, '10.0.0.1', 1, 0, { usetimeUs: 2 ** 32 }));
+    bad(() => client.report(1, 1, '10.0.0.1', 1, 0, { usetimeUs: 1.5 }));
     bad(() => new LarsClient({ port: 65534 }));
     bad(() => new LarsClient({ timeoutMs: 0 }));
     expect(client.stats.sent).toBe(0);

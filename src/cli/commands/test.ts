@@ -5,7 +5,7 @@ import { configFlagOptions, configFlagsUsage, configOptionsFromFlags, loadConfig
 import { LarsError } from '../../errors.js';
 import { createLogger } from '../../log.js';
 import { implementation, type Implementation } from '../../native/addon.js';
-import { LarsClient } from '../../sdk/lars-client.js';
+import { LarsClient, MAX_HASH_KEY_BYTES } from '../../sdk/lars-client.js';
 import { agentPortIndex } from '../../wire/agent-ports.js';
 import { RetCode, type GetHostResult, type HostAddress } from '../../sdk/types.js';
 import { checkPort, checkUint32, parseIntegerArg, parseIpv4 } from '../../store/index.js';
@@ -18,9 +18,11 @@ const DEFAULT_QUERIES = 1000;
 const DEFAULT_QPS_SECONDS = 10;
 const MAX_THREADS = 256;
 
-const USAGE = `usage: lars test gethost MODID CMDID [options]        ask the agent for a node of the module, once
+const USAGE = `usage: lars test gethost MODID CMDID [--key K] [options]
+                                  ask the agent for a node of the module, once (K: the affinity key, ring_hash)
        lars test getroute MODID CMDID [options]       the agent's copy of the module's route
-       lars test report MODID CMDID IP PORT RETCODE   report one call (RETCODE 0 success, anything else a failure)
+       lars test report MODID CMDID IP PORT RETCODE [--usetime-us N]
+                                  report one call (RETCODE 0 success, anything else a failure; N: its duration in µs)
        lars test simulator MODID CMDID [ERR_RATE [QUERIES]] [options]
                                   QUERIES picks (default ${DEFAULT_QUERIES}), failing ERR_RATE/10 of the calls at random
                                   (ERR_RATE 0..10, default ${DEFAULT_ERR_RATE}); prints per-node success and error counts
@@ -49,6 +51,8 @@ const OPTIONS = {
   'agent-port': { type: 'string' },
   'timeout-ms': { type: 'string' },
   init: { type: 'boolean' },
+  key: { type: 'string' },
+  'usetime-us': { type: 'string' },
   modid: { type: 'string' },
   cmdid: { type: 'string' },
   json: { type: 'boolean' },
@@ -149,10 +153,12 @@ async function getHostTool(t: Target, rest: readonly string[], values: Values): 
   const [modid, cmdid] = moduleArgs(rest, 'gethost');
   return withClient(t, async (client) => {
     if (values.init) await client.regInit(modid, cmdid);
-    const r = await client.getHost(modid, cmdid);
+    const key = values.key;
+    if (key !== undefined && Buffer.byteLength(key) > MAX_HASH_KEY_BYTES) throw usageError(`--key must be at most ${MAX_HASH_KEY_BYTES} bytes`);
+    const r = await client.getHost(modid, cmdid, { key });
     if (r.retcode === RetCode.SystemError) throw silent(t, modid, cmdid);
     const name = RET_NAMES[r.retcode]!;
-    const where = `modid ${modid} cmdid ${cmdid}`;
+    const where = `modid ${modid} cmdid ${cmdid}${key === undefined ? '' : ` key ${JSON.stringify(key)}`}`;
     if (r.retcode === RetCode.Succ) {
       print(values.json, { modid, cmdid, retcode: r.retcode, ret: name, ip: r.ip, port: r.port }, `${where}: ${hostText(r)} (${name})`);
       return 0;
@@ -190,14 +196,16 @@ async function reportTool(t: Target, rest: readonly string[], values: Values): P
   }
   const port = integer('PORT', rest[3]!, checkPort);
   const retcode = integer('RETCODE', rest[4]!, inRange(0, 0x7fffffff));
+  const usetimeUs = values['usetime-us'] === undefined ? 0 : integer('--usetime-us', values['usetime-us']);
   return withClient(t, async (client) => {
-    client.report(modid, cmdid, ip, port, retcode);
+    client.report(modid, cmdid, ip, port, retcode, { usetimeUs });
     const name = RET_NAMES[retcode] ?? `retcode ${retcode}`;
     const to = `${client.host}:${client.portFor(modid, cmdid)}`;
+    const took = usetimeUs === 0 ? '' : ` that took ${usetimeUs} µs`;
     print(
       values.json,
-      { modid, cmdid, ip, port, retcode, agent: to },
-      `reported ${retcode === RetCode.Succ ? 'a success' : 'a failure'} (${name}) of ${ip}:${port} for modid ${modid} cmdid ${cmdid} to the agent at ${to} (no reply expected)`,
+      { modid, cmdid, ip, port, retcode, usetimeUs, agent: to },
+      `reported ${retcode === RetCode.Succ ? 'a success' : 'a failure'} (${name})${took} of ${ip}:${port} for modid ${modid} cmdid ${cmdid} to the agent at ${to} (no reply expected)`,
     );
     return 0;
   });

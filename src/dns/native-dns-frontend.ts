@@ -43,6 +43,10 @@ export class NativeDnsFrontend implements DnsFrontend {
     this.running().push(pairs);
   }
 
+  takeLeases(): Buffer[] {
+    return this.server?.takeLeases() ?? [];
+  }
+
   stats(): DnsFrontendStats {
     const s = this.running().stats();
     return {
@@ -58,6 +62,8 @@ export class NativeDnsFrontend implements DnsFrontend {
       unknownMsgIds: s.unknownMsgIds,
       pushes: s.pushes,
       outputOverflowCloses: s.output_overflow_closes,
+      leaseFrames: s.leaseFrames,
+      leaseFramesDropped: s.leaseFramesDropped,
     };
   }
 

@@ -10,5 +10,6 @@ export {
 } from './lars-client.js';
 export { RetCode } from './types.js';
 export { agentPortIndex } from '../wire/agent-ports.js';
+export type { RegisterOptions, Registration } from './types.js';
 export type { GetHostResult, GetRouteResult, HostAddress, HostPicked, LarsClientOptions, LarsClientStats, NoHost } from './types.js';
 export { LarsError, isLarsError, type LarsErrorCode } from '../errors.js';

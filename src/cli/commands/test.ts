@@ -61,12 +61,12 @@ export const RET_NAMES: Record<number, string> = {
   [RetCode.NoExist]: 'RET_NOEXIST',
 };
 
-function usageError(message: string): LarsError {
+export function usageError(message: string): LarsError {
   return new LarsError('ERR_USAGE', `test: ${message}\n\n${USAGE}`);
 }
 
 /** A command-line number, as a usage error when malformed. */
-function integer(name: string, text: string, check: (name: string, v: number) => number = checkUint32): number {
+export function integer(name: string, text: string, check: (name: string, v: number) => number = checkUint32): number {
   try {
     return check(name, parseIntegerArg(name, text));
   } catch (err) {
@@ -74,7 +74,7 @@ function integer(name: string, text: string, check: (name: string, v: number) =>
   }
 }
 
-function inRange(min: number, max: number): (name: string, v: number) => number {
+export function inRange(min: number, max: number): (name: string, v: number) => number {
   return (name, v) => {
     if (v < min || v > max) throw new LarsError('ERR_INVALID_INPUT', `${name} must be from ${min} to ${max}, got ${v}`);
     return v;
@@ -83,7 +83,7 @@ function inRange(min: number, max: number): (name: string, v: number) => number 
 
 const hostText = (h: HostAddress): string => `${h.ip}:${h.port}`;
 
-interface Target {
+export interface Target {
   readonly host: string;
   readonly port: number;
   readonly timeoutMs: number;
@@ -93,7 +93,7 @@ interface Target {
 type Values = ReturnType<typeof parseCommandArgs<typeof OPTIONS>>['values'];
 
 /** The agent to talk to: --agent-ip/--agent-port, else the [agent] section of the config. */
-function target(values: Values): Target {
+export function target(values: Values): Target {
   const log = createLogger('test');
   const config = loadConfig('agent', configOptionsFromFlags(values, { warn: (m) => log.warn(m) }));
   let host = values['agent-ip'] ?? config.agent.ip;

@@ -9,7 +9,7 @@ import { isLarsError } from '../../src/errors.js';
 import { LarsClient } from '../../src/sdk/lars-client.js';
 import { openStore } from '../../src/store/index.js';
 import type { Store } from '../../src/store/store.js';
-import { RetCode, int32ToIp, ipToInt32 } from '../../src/wire/messages.js';
+import { MsgId, RetCode, int32ToIp, ipToInt32 } from '../../src/wire/messages.js';
 import { Cleanup } from '../helpers/cleanup.js';
 import { checkBuild, cleanEnv, cliPath, root } from '../helpers/cli.js';
 import { eventually } from '../helpers/frame-client.js';
@@ -181,6 +181,48 @@ describe.each(['native', 'ts'] as const)('registration with leases (%s)', (impl)
       await expect(lonely.register({ modid: 1, cmdid: 1, ip: '10.0.0.1', port: 1 })).rejects.toSatisfy((e) => isLarsError(e, 'ERR_TIMEOUT'));
     } finally {
       await lonely.close();
+    }
+  });
+});
+
+describe.each(['native', 'ts'] as const)('a registration storm (%s)', (impl) => {
+  const AGENTS = 10;
+  const PER_AGENT = 1000;
+  const MODULES = 10;
+  const cleanup = new Cleanup();
+  afterAll(() => cleanup.run());
+
+  it('10 000 instances across 10 agents: batched lease writes, every node shows up', async () => {
+    const db = cleanup.add(await createTestDatabase(), (d) => d.drop());
+    const kind: StoreKind = { mysql: db.config };
+    const store = cleanup.add(await openStore(testConfig('dns', impl, kind).store), (s) => s.close());
+    await store.init();
+    const dns = cleanup.add(await startDns(testConfig('dns', impl, kind, { 'dns.poll_interval_ms': '100' })), (d) => d.stop());
+    const agents: RunningAgent[] = [];
+    for (let i = 0; i < AGENTS; i++) {
+      const c = testConfig('agent', impl, kind, { 'dnsserver.ip': '127.0.0.1', 'dnsserver.port': String(dns.port), 'reporter.ip': '127.0.0.1', 'reporter.port': '1' });
+      agents.push(cleanup.add(await startAgent({ ...c, agent: { ...c.agent, port: 0 } }, { backoff: FAST_BACKOFF }), (a) => a.stop()));
+    }
+    // Each agent's instances are simulated from one socket: distinct ip:port per instance.
+    const senders = await Promise.all(agents.map(async (a) => cleanup.add(await UdpTestClient.open(a.port), (c) => c.close())));
+    const batchesBefore = dns.leases.stats().batches;
+    senders.forEach((s, ai) => {
+      for (let k = 0; k < PER_AGENT; k++) {
+        const modid = 4000 + (k % MODULES);
+        const host = { ip: ipToInt32(`10.50.${ai}.1`), port: 1000 + k };
+        s.send(s.portOf(modid, 1), MsgId.RegisterRequest, { seq: k, modid, cmdid: 1, host, ttlMs: 600_000, deregister: false });
+      }
+    });
+    await eventually(() => agents.map((a) => a.registrations.stats().accepted), (n) => n.every((x) => x === PER_AGENT), 'every registration accepted');
+    const total = AGENTS * PER_AGENT;
+    await eventually(() => store.listLeases(), (l) => l.length === total, 'every lease stored', 60_000);
+    const s = dns.leases.stats();
+    expect(s.added).toBe(total);
+    // Batched: far fewer store transactions than leases.
+    expect(s.batches - batchesBefore).toBeLessThan(total / 20);
+    const watch = cleanup.add(await UdpTestClient.open(agents[0]!.port), (c) => c.close());
+    for (let m = 0; m < MODULES; m++) {
+      await eventually(() => watch.getRoute(4000 + m, 1), (r) => (r.host ?? []).length === total / MODULES, `all ${total / MODULES} nodes of module ${4000 + m}`, 60_000);
     }
   });
 });

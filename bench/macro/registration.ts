@@ -114,8 +114,14 @@ void benchMain({
               if (k % 500 === 499) await new Promise((r) => setImmediate(r));
             }
           };
-          await sendAll(); // first registrations: not measured
-          await sleep(1000);
+          // First registrations (nodes added through the route-change transaction): not measured.
+          const addedBefore = (await scrapeMetrics(dnsAdmin)).get('lars_dns_leases_added_total') ?? 0;
+          const addDeadline = performance.now() + 60_000;
+          await sendAll();
+          while (((await scrapeMetrics(dnsAdmin)).get('lars_dns_leases_added_total') ?? 0) - addedBefore < leases && performance.now() < addDeadline) {
+            await sleep(200);
+            await sendAll();
+          }
           const m0 = await scrapeMetrics(dnsAdmin);
           const s0 = await statements(dbConfig);
           const t0 = performance.now();
@@ -126,13 +132,22 @@ void benchMain({
           await sleep(200);
           const seconds = (performance.now() - t0) / 1000;
           const m1 = await scrapeMetrics(dnsAdmin);
+          const a1 = agent.daemon.adminPort === undefined ? new Map<string, number>() : await scrapeMetrics(agent.daemon.adminPort);
           const s1 = await statements(dbConfig);
           const renewed = (m1.get('lars_dns_leases_renewed_total') ?? 0) - (m0.get('lars_dns_leases_renewed_total') ?? 0);
           const batches = (m1.get('lars_dns_lease_batches_total') ?? 0) - (m0.get('lars_dns_lease_batches_total') ?? 0);
           renewRate[impl] = [renewed / seconds];
           stmtRate[impl] = [(s1 - s0) / seconds];
-          details[`${impl}_renewal`] = { renewed, batches, statements: s1 - s0, seconds };
-          ctx.log(`${impl} agent: ${(renewed / seconds).toFixed(0)} leases renewed/s in ${batches} batches, ${((s1 - s0) / seconds).toFixed(0)} MySQL statements/s`);
+          details[`${impl}_renewal`] = {
+            renewed,
+            batches,
+            statements: s1 - s0,
+            seconds,
+            agentAccepted: a1.get('lars_agent_registers_accepted_total'),
+            agentLeasesSent: a1.get('lars_agent_leases_sent_total'),
+            agentLeasesUnsent: a1.get('lars_agent_leases_unsent_total'),
+          };
+          ctx.log(`${impl} agent: ${(renewed / seconds).toFixed(0)} leases renewed/s in ${batches} batches, ${((s1 - s0) / seconds).toFixed(0)} MySQL statements/s; agent ${JSON.stringify(details[`${impl}_renewal`])}`);
         } finally {
           api.close();
         }

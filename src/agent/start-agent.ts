@@ -94,6 +94,13 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
 
   const metrics = new MetricSet('lars_agent');
   registerAgentMetrics(metrics, core, dns, reporter, cache);
+  const r = () => regs.stats();
+  metrics.gaugeFrom('registrations', 'Registrations held (renewed by their instance within their ttl)', () => r().registrations);
+  metrics.counterFrom('registers_accepted_total', 'RegisterRequests accepted (registrations, renewals, deregistrations)', () => r().accepted);
+  metrics.counterFrom('registers_refused_total', 'RegisterRequests refused as malformed (answered RET_SYSTEM_ERROR)', () => r().refused + r().badBodies);
+  metrics.counterFrom('registrations_expired_total', 'Registrations forgotten because their instance stopped renewing', () => r().expired);
+  metrics.counterFrom('leases_sent_total', 'Leases sent to the DNS service in LeaseRequest batches', () => r().leasesSent);
+  metrics.counterFrom('leases_unsent_total', 'Leases not sent while the DNS connection was down or backed up (all re-sent on connect)', () => r().leasesUnsent);
   const running = core;
   let admin;
   try {

@@ -150,6 +150,8 @@ void benchMain({
           ctx.log(`${impl} agent: ${(renewed / seconds).toFixed(0)} leases renewed/s in ${batches} batches, ${((s1 - s0) / seconds).toFixed(0)} MySQL statements/s; agent ${JSON.stringify(details[`${impl}_renewal`])}`);
         } finally {
           api.close();
+          const errors = agent.daemon.stderr().split('\n').filter((l) => / (ERROR|WARN) /.test(l) && !l.includes('Report service'));
+          if (errors.length > 0) details[`${impl}_agent_log`] = errors.slice(-20);
         }
       }
       const figures: Figure[] = [

@@ -12,6 +12,8 @@ const log = createLogger('agent');
 
 /** Leases are collected this long before one LeaseRequest batch goes out. */
 const FLUSH_DELAY_MS = 20;
+/** A batch this large goes out at once, without waiting for the timer (one LeaseRequest frame's worth). */
+const FLUSH_AT_LEASES = 500;
 /** How often registrations past their ttl are forgotten. */
 const SWEEP_EVERY_MS = 250;
 
@@ -110,10 +112,14 @@ export class Registrations {
 
   private queue(key: string, lease: Lease): void {
     this.pending.set(key, lease);
-    this.flushTimer ??= setTimeout(() => this.flush(), FLUSH_DELAY_MS);
+    // A full batch leaves at once: under a flood of registrations the timer alone would let
+    // renewals pile up (and coalesce) for as long as the event loop is busy.
+    if (this.pending.size >= FLUSH_AT_LEASES) this.flush();
+    else this.flushTimer ??= setTimeout(() => this.flush(), FLUSH_DELAY_MS);
   }
 
   private flush(): void {
+    clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
     const batch = [...this.pending.values()];
     this.pending = new Map();

@@ -56,8 +56,10 @@ export class LeaseWriter {
   };
   private writeTimer: NodeJS.Timeout | undefined;
   private reapTimer: NodeJS.Timeout | undefined;
-  /** One store operation at a time: batches keep their order and never pile up. */
+  /** One store operation at a time: batches keep their order. */
   private busy: Promise<void> = Promise.resolve();
+  /** Operations queued and not started: a slow store never piles up more than one of each. */
+  private readonly queued = new Set<string>();
   private stopped = false;
   private readonly now: () => number;
 
@@ -66,8 +68,8 @@ export class LeaseWriter {
   }
 
   start(): void {
-    this.writeTimer = setInterval(() => this.enqueue(() => this.write()), WRITE_EVERY_MS);
-    this.reapTimer = setInterval(() => this.enqueue(() => this.reap()), REAP_EVERY_MS);
+    this.writeTimer = setInterval(() => this.enqueue('write', () => this.write()), WRITE_EVERY_MS);
+    this.reapTimer = setInterval(() => this.enqueue('reap', () => this.reap()), REAP_EVERY_MS);
   }
 
   /** Stops the timers and waits for the operation in flight. */
@@ -82,8 +84,11 @@ export class LeaseWriter {
     return { ...this.counts };
   }
 
-  private enqueue(op: () => Promise<void>): void {
+  private enqueue(name: string, op: () => Promise<void>): void {
+    if (this.queued.has(name)) return;
+    this.queued.add(name);
     this.busy = this.busy.then(async () => {
+      this.queued.delete(name);
       if (this.stopped) return;
       try {
         await op();
@@ -130,7 +135,7 @@ export class LeaseWriter {
     c.refusedFull += r.refusedFull;
     c.refusedInvalid += r.refusedInvalid;
     if (r.refusedStatic > 0) log.limited('warn', 'lease-static', `refused ${r.refusedStatic} registrations naming an operator's static node (${c.refusedStatic} so far)`);
-    if (r.refusedFull > 0) log.limited('warn', 'lease-full', `refused ${r.refusedFull} registrations: [dns] max_leases (${this.opts.maxLeases}) reached (${c.refusedFull} so far)`);
+    if (r.refusedFull > 0) log.limited('warn', 'lease-full', `refused ${r.refusedFull} first registrations: [dns] max_leases (${this.opts.maxLeases}) reached, or their route would not fit one frame (${c.refusedFull} so far)`);
     if (r.refusedInvalid > 0) log.limited('warn', 'lease-invalid', `refused ${r.refusedInvalid} malformed leases (${c.refusedInvalid} so far)`);
     if (r.change.changed.length > 0) this.opts.onRoutesChanged();
   }

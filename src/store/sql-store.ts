@@ -581,15 +581,15 @@ export class SqlStore implements Store {
       if (m === undefined) byModule.set(mk, (m = { modid: c.modid, cmdid: c.cmdid, leases: new Map() }));
       m.leases.set(nodeKey(c.ip, c.port), c); // the last word on a node in one batch wins
     }
+    if (byModule.size === 0) return { renewed: 0, added: 0, removed: 0, refusedStatic: 0, refusedFull: 0, refusedInvalid, change: { version: 0, previousVersion: 0, changed: [] } };
     const counts = { renewed: 0, added: 0, removed: 0, refusedStatic: 0, refusedFull: 0, refusedInvalid };
-    if (byModule.size === 0) return { ...counts, change: { version: 0, previousVersion: 0, changed: [] } };
     return this.db.transaction('write', async (tx) => {
       // The version row lock serialises lease batches, reapers and route edits of every process.
       const previousVersion = await this.readVersion(tx, true);
       const { forUpdate } = this.db.dialect;
       const modules = new Map<string, EditedModule>();
-      const edits: CheckedEdit[] = [];
-      const upserts: SqlValue[][] = [];
+      let edits: CheckedEdit[] = [];
+      let upserts: SqlValue[][] = [];
       let leaseCount: number | undefined;
       for (const [mk, batch] of byModule) {
         const m = await this.readModuleForEdit(tx, batch.modid, batch.cmdid);
@@ -635,6 +635,23 @@ export class SqlStore implements Store {
           if (!inRoute) edits.push({ op: 'add', modid: l.modid, cmdid: l.cmdid, node: { ...node, ...want } });
           else if (!sameAttr(attr, want)) edits.push({ op: 'set', modid: l.modid, cmdid: l.cmdid, node: { ...node, ...want } });
           upserts.push([l.modid, l.cmdid, l.ip, l.port, nowMs + l.ttlMs, registeredAt ?? nowMs, l.ttlMs]);
+        }
+      }
+      // First registrations that would make their route too large for one frame are refused (as
+      // full), module by module, so that one crowded module never sinks the batch's renewals.
+      for (const m of modules.values()) {
+        const adds = edits.filter((e): e is Extract<CheckedEdit, { node: EditNode }> => e.op === 'add' && e.modid === m.modid && e.cmdid === m.cmdid);
+        if (adds.length === 0) continue;
+        const nodes: StoredNode[] = [...m.before].map(([k, n]) => ({ ...n, ...attrFields(m.attrs.get(k)) }));
+        for (const a of adds) nodes.push({ ip: a.node.ip, port: a.node.port, ...attrFields({ weight: a.node.weight ?? 100, zone: a.node.zone ?? '' }) });
+        try {
+          checkRouteFits(m.modid, m.cmdid, nodes, m.policyBefore);
+        } catch {
+          const refused = new Set(adds.map((a) => nodeKey(a.node.ip, a.node.port)));
+          edits = edits.filter((e) => !adds.includes(e as Extract<CheckedEdit, { node: EditNode }>));
+          upserts = upserts.filter((u) => !(u[0] === m.modid && u[1] === m.cmdid && refused.has(nodeKey(Number(u[2]), Number(u[3])))));
+          counts.added -= adds.length;
+          counts.refusedFull += adds.length;
         }
       }
       for (let i = 0; i < upserts.length; i += UPSERT_CHUNK) {

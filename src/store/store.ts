@@ -156,7 +156,7 @@ export interface LeaseResult {
   readonly removed: number;
   /** Registrations naming an operator's static node (in RouteData without a RouteLease row). */
   readonly refusedStatic: number;
-  /** First registrations past maxLeases. */
+  /** First registrations past maxLeases, or that would make their route too large for one frame. */
   readonly refusedFull: number;
   /** Malformed leases (bad ids, address, weight, zone or ttl). */
   readonly refusedInvalid: number;

@@ -85,6 +85,25 @@ describe.each(['mysql', 'sqlite'] as const)('leases in the store (%s)', (backend
     }
   });
 
+  it('refuses first registrations that would make their route too large for one frame, and still renews the rest of the batch', async () => {
+    const p = await place(backend);
+    const store = await openStore(p.config);
+    try {
+      await store.init();
+      const zone = 'z'.repeat(64);
+      await store.applyLeases([lease(30, 1)], T0, 100_000);
+      // About 800 nodes with 64-byte zones fill a frame: 2000 cannot all fit.
+      const crowd = Array.from({ length: 2000 }, (_, i) => lease(31, 1 + i, { zone }));
+      const r = await store.applyLeases([lease(30, 1, { ttlMs: 9000 }), ...crowd], T0 + 100, 100_000);
+      expect(r).toMatchObject({ renewed: 1, added: 0, refusedFull: 2000 });
+      expect((await store.listLeases({ modid: 30 }))[0]!.expiresAt).toBe(T0 + 9100);
+      expect(await store.listRoutes({ modid: 31 })).toEqual([]);
+    } finally {
+      await store.close();
+      await p.remove();
+    }
+  });
+
   it('two reapers on one database remove each expired lease exactly once', async () => {
     const p = await place(backend);
     const a = await openStore(p.config);

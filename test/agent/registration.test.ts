@@ -175,6 +175,26 @@ describe.each(['native', 'ts'] as const)('registration with leases (%s)', (impl)
     await eventually(() => store.listLeases({ modid: 3007, cmdid: 1 }), (l) => l.length === 0, 'all deregistered');
   });
 
+  it('two DNS instances reaping one database: every expired lease is removed exactly once', async () => {
+    const other = cleanup.add(await startDns(testConfig('dns', impl, kind, { 'dns.poll_interval_ms': '100' })), (d) => d.stop());
+    const n = 300;
+    const reapedBefore = dns.leases.stats().reaped + other.leases.stats().reaped;
+    const changesBefore = (await store.recentChanges(100_000)).length;
+    // Written straight to the store, already expired when the reapers look.
+    await store.applyLeases(
+      Array.from({ length: n }, (_, i) => ({ modid: 3100 + (i % 3), cmdid: 1, ip: '10.3.1.1', port: 1 + i, ttlMs: 1000, deregister: false })),
+      Date.now() - 5000,
+      100_000,
+    );
+    await eventually(() => store.listLeases(), (l) => l.every((x) => x.modid < 3100 || x.modid > 3102), 'every expired lease reaped', 30_000);
+    expect(dns.leases.stats().reaped + other.leases.stats().reaped - reapedBefore).toBe(n);
+    expect(await store.listRoutes({ modid: 3100 })).toEqual([]);
+    // One RouteChange row per module per reaping transaction, plus the three of the insertion.
+    const changes = (await store.recentChanges(100_000)).length - changesBefore;
+    expect(changes).toBeGreaterThanOrEqual(3 + 3);
+    expect(changes).toBeLessThanOrEqual(3 + n);
+  });
+
   it('register() without an agent: ERR_TIMEOUT', async () => {
     const lonely = new LarsClient({ port: 9, impl, cacheDir: '', timeoutMs: 50 });
     try {

@@ -399,7 +399,8 @@ TEST(register_requests_are_handed_to_the_control_plane_which_replies_from_the_sa
   req.modid = 5;
   req.cmdid = 1;
   req.has_host = true;
-  req.host = {0x0a000001, 7001};
+  req.host.ip = 0x0a000001;
+  req.host.port = 7001;
   req.ttl_ms = 3000;
   const std::string frame = frameOf(wire::kRegisterRequest, req);
   c.send(port, frame);
@@ -412,7 +413,8 @@ TEST(register_requests_are_handed_to_the_control_plane_which_replies_from_the_sa
   CHECK_EQ(got[0].port, AgentServer::portIndex(5, 1));
   CHECK(got[0].body == frame.substr(8));
   CHECK(a.registerNotifies.load() >= 1);
-  CHECK_EQ(a.server->stats().ports[AgentServer::portIndex(5, 1)].unknownMsgIds, 0u);
+  const agent::PortStats stats = a.server->stats().ports[AgentServer::portIndex(5, 1)];
+  CHECK_EQ(stats.unknownMsgIds, 0u);
 
   wire::RegisterResponse rsp;
   rsp.seq = 42;

@@ -11,7 +11,7 @@ import { openStore } from '../../src/store/index.js';
 import type { Store } from '../../src/store/store.js';
 import { MsgId, RetCode, int32ToIp, ipToInt32 } from '../../src/wire/messages.js';
 import { Cleanup } from '../helpers/cleanup.js';
-import { checkBuild, cleanEnv, cliPath, root } from '../helpers/cli.js';
+import { checkBuild, cleanEnv, cliPath, root, runCli } from '../helpers/cli.js';
 import { eventually } from '../helpers/frame-client.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/mysql.js';
 import { testConfig, type StoreKind } from '../helpers/roles.js';
@@ -247,5 +247,19 @@ describe.each(['native', 'ts'] as const)('a registration storm (%s)', (impl) => 
     for (let m = 0; m < MODULES; m++) {
       await eventually(() => watch.getRoute(4000 + m, 1), (r) => (r.host ?? []).length === total / MODULES, `all ${total / MODULES} nodes of module ${4000 + m}`, 60_000);
     }
+  });
+});
+
+describe('lars register usage', () => {
+  it('bad arguments exit 2 with the usage; no agent exits 1 saying so', async () => {
+    checkBuild(['src/cli/commands/register.ts']);
+    const bad = await runCli(['register', '1', '1', '10.0.0.256', '80'], cleanEnv());
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/usage: lars register MODID CMDID IP PORT/);
+    const ttl = await runCli(['register', '1', '1', '10.0.0.1', '80', '--ttl', '10'], cleanEnv());
+    expect(ttl.code).toBe(2);
+    const none = await runCli(['register', '1', '1', '10.0.0.1', '80', '--agent-port', '9', '--timeout-ms', '50'], cleanEnv());
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/no agent answered the registration of 10\.0\.0\.1:80/);
   });
 });

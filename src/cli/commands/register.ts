@@ -8,7 +8,8 @@ import { DEFAULT_LEASE_TTL_MS, MAX_LEASE_TTL_MS, MIN_LEASE_TTL_MS } from '../../
 import { MAX_WEIGHT } from '../../wire/route-limits.js';
 import { checkPort, parseIpv4 } from '../../store/index.js';
 import { parseCommandArgs, type Command } from '../command.js';
-import { inRange, integer, target, usageError } from './test.js';
+import { LarsError } from '../../errors.js';
+import { inRange, integer, target } from './test.js';
 
 const USAGE = `usage: lars register MODID CMDID IP PORT [options]
 Registers node IP:PORT of module MODID CMDID with the agent of this host and keeps it registered
@@ -27,6 +28,10 @@ ${configFlagsUsage}
 
 Exit status: 0 after a clean deregistration, 1 when the agent did not answer or refused, 2 for a usage error.`;
 
+function usageError(message: string): LarsError {
+  return new LarsError('ERR_USAGE', `register: ${message}\n\n${USAGE}`);
+}
+
 const OPTIONS = {
   ...configFlagOptions,
   'agent-ip': { type: 'string' },
@@ -44,19 +49,19 @@ export const registerCommand: Command = {
       console.log(USAGE);
       return 0;
     }
-    if (positionals.length !== 4) throw usageError(`register needs MODID CMDID IP PORT\n\n${USAGE}`);
+    if (positionals.length !== 4) throw usageError('needs MODID CMDID IP PORT');
     const [m, c, ip, p] = positionals as [string, string, string, string];
-    const modid = integer('MODID', m);
-    const cmdid = integer('CMDID', c);
+    const modid = integer('MODID', m, undefined, usageError);
+    const cmdid = integer('CMDID', c, undefined, usageError);
     try {
       parseIpv4('IP', ip);
     } catch (err) {
       throw usageError((err as Error).message);
     }
-    const port = integer('PORT', p, checkPort);
-    const weight = values.weight === undefined ? undefined : integer('--weight', values.weight, inRange(1, MAX_WEIGHT));
-    const ttlMs = values.ttl === undefined ? DEFAULT_LEASE_TTL_MS : integer('--ttl', values.ttl, inRange(MIN_LEASE_TTL_MS, MAX_LEASE_TTL_MS));
-    const t = target(values);
+    const port = integer('PORT', p, checkPort, usageError);
+    const weight = values.weight === undefined ? undefined : integer('--weight', values.weight, inRange(1, MAX_WEIGHT), usageError);
+    const ttlMs = values.ttl === undefined ? DEFAULT_LEASE_TTL_MS : integer('--ttl', values.ttl, inRange(MIN_LEASE_TTL_MS, MAX_LEASE_TTL_MS), usageError);
+    const t = target(values, usageError);
     const log = createLogger('register');
     const client = new LarsClient({ host: t.host, port: t.port, timeoutMs: t.timeoutMs, impl: t.impl, cacheDir: '' });
     try {

@@ -21,6 +21,7 @@ const BENCHMARKS = [
   { name: 'dns-connections', file: 'macro/dns-connections.js', what: 'DNS subscribed connections, memory each, change fan-out' },
   { name: 'report', file: 'macro/report.js', what: 'Report service rows/s into MariaDB and SQLite' },
   { name: 'propagation', file: 'macro/propagation.js', what: 'route change -> agent get_route, poll 1 s and 100 ms' },
+  { name: 'registration', file: 'macro/registration.js', what: 'register -> get_host p50/p99; leases renewed/s per DNS with MySQL statements/s' },
   { name: 'memory', file: 'macro/agent-memory.js', what: 'agent RSS with 10 000 routes x 10 nodes' },
 ] as const;
 const ALIASES: Record<string, readonly string[]> = { dns: ['dns-rps', 'dns-connections'] };

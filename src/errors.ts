@@ -14,6 +14,7 @@ export type LarsErrorCode =
   | 'ERR_STORE_UNAVAILABLE'
   | 'ERR_TIMEOUT'
   | 'ERR_NO_HOST'
+  | 'ERR_REFUSED'
   | 'ERR_USAGE';
 
 export class LarsError extends Error {

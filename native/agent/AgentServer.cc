@@ -67,10 +67,11 @@ int64_t AgentServer::nowMs() {
 }
 
 AgentServer::AgentServer(const AgentOptions& options, std::function<void()> pullsReady,
-                         std::function<void()> reportsReady)
+                         std::function<void()> reportsReady, std::function<void()> registersReady)
     : reportIntervalMs_(options.reportIntervalMs),
       pulls_(std::move(pullsReady), options.maxQueuedPulls),
-      reports_(std::move(reportsReady), options.maxQueuedReports) {
+      reports_(std::move(reportsReady), options.maxQueuedReports),
+      registers_(std::move(registersReady), options.maxQueuedPulls) {
   if (!(options.reportIntervalMs > 0)) throw std::invalid_argument("reportIntervalMs must be positive");
   for (int i = 0; i < kPorts; ++i) {
     auto p = std::make_unique<Port>();
@@ -147,6 +148,9 @@ void AgentServer::onFrameInLoop(Port& p, int32_t msgid, const char* body, size_t
     case wire::kApiGetRouteRequest:
       onGetRouteInLoop(p, body, len, peer);
       break;
+    case wire::kRegisterRequest:
+      registers_.push(RegisterFrame{p.index, peer, std::string(body, len)});
+      break;
     default:
       ++p.unknownMsgIds;
       break;
@@ -211,6 +215,11 @@ void AgentServer::onGetRouteInLoop(Port& p, const char* body, size_t len, const 
   if (pull) queuePullsInLoop(p);
 }
 
+bool AgentServer::reply(int index, int32_t msgid, const void* body, size_t len, const reactor::InetAddress& peer) {
+  if (index < 0 || index >= kPorts) return false;
+  return ports_[static_cast<size_t>(index)]->server->sendFrameTo(msgid, body, len, peer);
+}
+
 void AgentServer::queuePullsInLoop(Port& p) {
   for (const lb::ModuleId& m : p.balancer->TakePullRequests()) pulls_.push(m);
 }
@@ -260,6 +269,7 @@ AgentStats AgentServer::stats() const {
   }
   s.pullsQueueDropped = pulls_.dropped();
   s.reportsQueueDropped = reports_.dropped();
+  s.registersQueueDropped = registers_.dropped();
   return s;
 }
 

@@ -28,6 +28,7 @@
 #include "reactor/BatchQueue.h"
 #include "reactor/Callbacks.h"
 #include "reactor/Counters.h"
+#include "reactor/InetAddress.h"
 
 namespace lars::reactor {
 class EventLoop;
@@ -63,10 +64,19 @@ struct PortStats {
   uint64_t replyFailures = 0;         // replies that could not be sent (also in reactor.datagrams_dropped)
 };
 
+// A RegisterRequest as received: handed to the control plane, which keeps registrations and
+// answers through reply(). Registrations are rare, so they leave the hot path unparsed.
+struct RegisterFrame {
+  int port = 0;  // the index of the port it arrived on
+  reactor::InetAddress peer;
+  std::string body;
+};
+
 struct AgentStats {
   std::array<PortStats, 3> ports;
   uint64_t pullsQueueDropped = 0;
   uint64_t reportsQueueDropped = 0;
+  uint64_t registersQueueDropped = 0;
 };
 
 class AgentServer {
@@ -84,7 +94,9 @@ class AgentServer {
   static int64_t nowMs();
 
   // Binds the three ports (throws std::system_error, std::invalid_argument) and starts serving.
-  AgentServer(const AgentOptions& options, std::function<void()> pullsReady, std::function<void()> reportsReady);
+  // registersReady: RegisterRequests arrived in an empty queue (drainRegisters()).
+  AgentServer(const AgentOptions& options, std::function<void()> pullsReady, std::function<void()> reportsReady,
+              std::function<void()> registersReady = {});
   ~AgentServer();
   AgentServer(const AgentServer&) = delete;
   AgentServer& operator=(const AgentServer&) = delete;
@@ -95,6 +107,11 @@ class AgentServer {
   std::vector<balancer::ModuleId> drainPulls() { return pulls_.drain(); }
   // Route reports, oldest first; the consumer adds caller and ts.
   std::vector<balancer::RouteReport> drainReports() { return reports_.drain(); }
+  // RegisterRequests, oldest first.
+  std::vector<RegisterFrame> drainRegisters() { return registers_.drain(); }
+  // Sends one frame from port `index` to `peer` (any thread: UdpServer::sendFrameTo is thread-safe).
+  // Returns false when it could not be sent.
+  bool reply(int index, int32_t msgid, const void* body, size_t len, const reactor::InetAddress& peer);
 
   // A DNS reply or push: the module's whole host set (and its policy; none: `lars`), applied by the balancer of portIndex().
   // seed: a route from the disk cache, created when the balancer does not hold it (Balancer::SeedRoute).
@@ -126,6 +143,7 @@ class AgentServer {
   const double reportIntervalMs_;
   reactor::BatchQueue<balancer::ModuleId> pulls_;
   reactor::BatchQueue<balancer::RouteReport> reports_;
+  reactor::BatchQueue<RegisterFrame> registers_;
   std::array<std::unique_ptr<Port>, kPorts> ports_;
 };
 

@@ -67,6 +67,7 @@ struct State : std::enable_shared_from_this<State> {
   napi_env env = nullptr;
   Napi::ThreadSafeFunction onPulls;
   Napi::ThreadSafeFunction onReports;
+  Napi::ThreadSafeFunction onRegisters;
   std::unique_ptr<agent::AgentServer> server;
   bool hooked = false;
 
@@ -97,6 +98,28 @@ struct State : std::enable_shared_from_this<State> {
     });
   }
 
+  // Loop thread: RegisterRequests arrived in an empty queue. One JS call with
+  // [{ port, ip, peerPort, body }, ...] drains everything queued.
+  void notifyRegisters() {
+    onRegisters.NonBlockingCall([weak = weak_from_this()](Napi::Env env, Napi::Function fn) {
+      auto self = weak.lock();
+      if (!self || !self->server) return;
+      const std::vector<agent::RegisterFrame> frames = self->server->drainRegisters();
+      if (frames.empty()) return;
+      Napi::Array out = Napi::Array::New(env, frames.size());
+      for (size_t i = 0; i < frames.size(); ++i) {
+        Napi::Object o = Napi::Object::New(env);
+        o.Set("port", frames[i].port);
+        o.Set("ip", frames[i].peer.toIp());
+        o.Set("peerPort", frames[i].peer.port());
+        o.Set("body", Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(frames[i].body.data()),
+                                                 frames[i].body.size()));
+        out.Set(static_cast<uint32_t>(i), o);
+      }
+      fn.Call({out});
+    });
+  }
+
   // JS thread (or environment teardown). Stops the loops first, so nothing notifies afterwards.
   void shutdown() {
     if (hooked) {
@@ -107,6 +130,7 @@ struct State : std::enable_shared_from_this<State> {
     server.reset();
     onPulls.Release();
     onReports.Release();
+    onRegisters.Release();
   }
 
   static void OnEnvCleanup(void* arg) {
@@ -160,29 +184,33 @@ class AgentServerWrap : public Napi::ObjectWrap<AgentServerWrap> {
                            InstanceMethod<&AgentServerWrap::Ports>("ports"),
                            InstanceMethod<&AgentServerWrap::ApplyRoute>("applyRoute"),
                            InstanceMethod<&AgentServerWrap::OnDnsReconnected>("onDnsReconnected"),
+                           InstanceMethod<&AgentServerWrap::Reply>("reply"),
                            InstanceMethod<&AgentServerWrap::Stats>("stats"),
                            InstanceMethod<&AgentServerWrap::Close>("close"),
                        });
   }
 
-  // new AgentServer(options, onPulls(pairs: Int32Array), onReports(flat: Float64Array))
+  // new AgentServer(options, onPulls(pairs: Int32Array), onReports(flat: Float64Array),
+  //                 onRegisters(frames: { port, ip, peerPort, body }[]))
   explicit AgentServerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<AgentServerWrap>(info) {
     Napi::Env env = info.Env();
     const agent::AgentOptions options = ReadOptions(info[0]);
-    if (!info[1].IsFunction() || !info[2].IsFunction()) {
-      Throw(env, "ERR_CONFIG", "AgentServer expects onPulls and onReports functions");
+    if (!info[1].IsFunction() || !info[2].IsFunction() || !info[3].IsFunction()) {
+      Throw(env, "ERR_CONFIG", "AgentServer expects onPulls, onReports and onRegisters functions");
     }
     state_ = std::make_shared<State>();
     state_->env = env;
     state_->onPulls = Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "lars-agent-pulls", 0, 1);
     state_->onReports = Napi::ThreadSafeFunction::New(env, info[2].As<Napi::Function>(), "lars-agent-reports", 0, 1);
+    state_->onRegisters = Napi::ThreadSafeFunction::New(env, info[3].As<Napi::Function>(), "lars-agent-registers", 0, 1);
     State* s = state_.get();
     try {
       s->server = std::make_unique<agent::AgentServer>(
-          options, [s] { s->notifyPulls(); }, [s] { s->notifyReports(); });
+          options, [s] { s->notifyPulls(); }, [s] { s->notifyReports(); }, [s] { s->notifyRegisters(); });
     } catch (const std::exception& e) {
       s->onPulls.Release();
       s->onReports.Release();
+      s->onRegisters.Release();
       Throw(env, "ERR_LISTEN",
             "cannot bind the agent's UDP ports " + options.ip + ":" + std::to_string(options.basePort) + "-" +
                 std::to_string(options.basePort + 2) + ": " + e.what());
@@ -228,6 +256,21 @@ class AgentServerWrap : public Napi::ObjectWrap<AgentServerWrap> {
 
   void OnDnsReconnected(const Napi::CallbackInfo& info) { server(info)->onDnsReconnected(); }
 
+  // reply(portIndex, ip, peerPort, msgid, body: Uint8Array) -> sent
+  Napi::Value Reply(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsNumber() || !info[1].IsString() || !info[2].IsNumber() || !info[3].IsNumber() || !info[4].IsTypedArray()) {
+      Throw(env, "ERR_INVALID_INPUT", "reply(portIndex, ip, peerPort, msgid, body: Uint8Array)");
+    }
+    auto peer = reactor::InetAddress::parse(info[1].As<Napi::String>().Utf8Value(),
+                                            static_cast<uint16_t>(info[2].As<Napi::Number>().Uint32Value()));
+    if (!peer) Throw(env, "ERR_INVALID_INPUT", "reply: ip must be an IPv4 dotted quad");
+    Napi::Uint8Array body = info[4].As<Napi::Uint8Array>();
+    const bool sent = server(info)->reply(info[0].As<Napi::Number>().Int32Value(), info[3].As<Napi::Number>().Int32Value(),
+                                          body.Data(), body.ByteLength(), *peer);
+    return Napi::Boolean::New(env, sent);
+  }
+
   // stats() -> { ports: [PortStats × 3], pullsQueueDropped, reportsQueueDropped }
   Napi::Value Stats(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
@@ -238,6 +281,7 @@ class AgentServerWrap : public Napi::ObjectWrap<AgentServerWrap> {
     o.Set("ports", ports);
     SetCount(o, "pullsQueueDropped", s.pullsQueueDropped);
     SetCount(o, "reportsQueueDropped", s.reportsQueueDropped);
+    SetCount(o, "registersQueueDropped", s.registersQueueDropped);
     return o;
   }
 

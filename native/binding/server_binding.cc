@@ -58,6 +58,7 @@ class DnsServerWrap : public Napi::ObjectWrap<DnsServerWrap> {
     return DefineClass(env, "DnsServer",
                        {InstanceMethod<&DnsServerWrap::Port>("port"), InstanceMethod<&DnsServerWrap::SetTable>("setTable"),
                         InstanceMethod<&DnsServerWrap::Push>("push"), InstanceMethod<&DnsServerWrap::Stats>("stats"),
+                        InstanceMethod<&DnsServerWrap::TakeLeases>("takeLeases"),
                         InstanceMethod<&DnsServerWrap::Close>("close")});
   }
 
@@ -102,6 +103,20 @@ class DnsServerWrap : public Napi::ObjectWrap<DnsServerWrap> {
     out.Set("pushes", Napi::Number::New(info.Env(), static_cast<double>(s.pushes)));
     out.Set("badBodies", Napi::Number::New(info.Env(), static_cast<double>(s.badBodies)));
     out.Set("unknownMsgIds", Napi::Number::New(info.Env(), static_cast<double>(s.unknownMsgIds)));
+    out.Set("leaseFrames", Napi::Number::New(info.Env(), static_cast<double>(s.leaseFrames)));
+    out.Set("leaseFramesDropped", Napi::Number::New(info.Env(), static_cast<double>(s.leaseFramesDropped)));
+    return out;
+  }
+
+  // takeLeases() -> Buffer[]: the LeaseRequest bodies received since the last call.
+  Napi::Value TakeLeases(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const std::vector<std::string> frames = checkOpen(info, server_)->takeLeaseFrames();
+    Napi::Array out = Napi::Array::New(env, frames.size());
+    for (size_t i = 0; i < frames.size(); ++i) {
+      out.Set(static_cast<uint32_t>(i),
+              Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(frames[i].data()), frames[i].size()));
+    }
     return out;
   }
 

@@ -80,6 +80,11 @@ DnsServer::Subscriptions& DnsServer::subscriptionsOf(reactor::EventLoop* loop) {
 }
 
 void DnsServer::onFrameInLoop(const reactor::TcpConnectionPtr& conn, int32_t msgid, const char* body, size_t len) {
+  if (msgid == wire::kLeaseRequest) {
+    leaseFramesIn_.fetch_add(1, std::memory_order_relaxed);
+    leaseFrames_.push(std::string(body, len));
+    return;
+  }
   if (msgid != wire::kGetRouteRequest) {
     unknownMsgIds_.fetch_add(1, std::memory_order_relaxed);
     return;
@@ -177,6 +182,8 @@ DnsStats DnsServer::stats() const {
   s.pushes = pushes_.load(std::memory_order_relaxed);
   s.badBodies = badBodies_.load(std::memory_order_relaxed);
   s.unknownMsgIds = unknownMsgIds_.load(std::memory_order_relaxed);
+  s.leaseFrames = leaseFramesIn_.load(std::memory_order_relaxed);
+  s.leaseFramesDropped = leaseFrames_.dropped();
   return s;
 }
 

@@ -20,6 +20,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "reactor/BatchQueue.h"
 #include "reactor/Counters.h"
 #include "reactor/TcpServerHost.h"
 
@@ -46,6 +47,8 @@ struct DnsStats {
   uint64_t pushes = 0;
   uint64_t badBodies = 0;
   uint64_t unknownMsgIds = 0;
+  uint64_t leaseFrames = 0;
+  uint64_t leaseFramesDropped = 0;
 };
 
 class DnsServer {
@@ -62,6 +65,9 @@ class DnsServer {
   // Sends each module's current frame to every connection subscribed to it.
   void push(std::vector<uint64_t> modules);
   DnsStats stats() const;
+  // LeaseRequest bodies received since the last call, oldest first (any thread). The control plane
+  // drains them on its write timer: leases are written in batches anyway, so no wake-up is needed.
+  std::vector<std::string> takeLeaseFrames() { return leaseFrames_.drain(); }
 
  private:
   // One I/O loop's subscriptions: module → connections, kept in that loop's context. Entries
@@ -87,6 +93,9 @@ class DnsServer {
   std::atomic<uint64_t> pushes_{0};
   std::atomic<uint64_t> badBodies_{0};
   std::atomic<uint64_t> unknownMsgIds_{0};
+  std::atomic<uint64_t> leaseFramesIn_{0};
+  // Bounded: a control plane that stopped draining costs dropped (counted) frames, not memory.
+  reactor::BatchQueue<std::string> leaseFrames_{{}, 65536};
   // Last: destroyed first, so no I/O thread runs while the state above goes away.
   std::unique_ptr<reactor::TcpServerHost> host_;
 };

@@ -118,11 +118,12 @@ struct Client {
 struct Agent {
   std::atomic<int> pullNotifies{0};
   std::atomic<int> reportNotifies{0};
+  std::atomic<int> registerNotifies{0};
   std::unique_ptr<AgentServer> server;
 
   explicit Agent(agent::AgentOptions options = {}) {
     server = std::make_unique<AgentServer>(
-        options, [this] { ++pullNotifies; }, [this] { ++reportNotifies; });
+        options, [this] { ++pullNotifies; }, [this] { ++reportNotifies; }, [this] { ++registerNotifies; });
   }
   uint16_t portFor(int32_t modid, int32_t cmdid) const { return server->port(AgentServer::portIndex(modid, cmdid)); }
 
@@ -387,4 +388,44 @@ TEST(control_plane_calls_from_many_threads_while_serving) {
   stop = true;
   for (auto& t : control) t.join();
   CHECK_EQ(succ, 300);
+}
+
+TEST(register_requests_are_handed_to_the_control_plane_which_replies_from_the_same_port) {
+  Agent a;
+  Client c;
+  const uint16_t port = a.portFor(5, 1);
+  wire::RegisterRequest req;
+  req.seq = 42;
+  req.modid = 5;
+  req.cmdid = 1;
+  req.has_host = true;
+  req.host.ip = 0x0a000001;
+  req.host.port = 7001;
+  req.ttl_ms = 3000;
+  const std::string frame = frameOf(wire::kRegisterRequest, req);
+  c.send(port, frame);
+  std::vector<agent::RegisterFrame> got;
+  CHECK(waitFor([&] {
+    for (auto& f : a.server->drainRegisters()) got.push_back(std::move(f));
+    return !got.empty();
+  }));
+  CHECK_EQ(got.size(), 1u);
+  CHECK_EQ(got[0].port, AgentServer::portIndex(5, 1));
+  CHECK(got[0].body == frame.substr(8));
+  CHECK(a.registerNotifies.load() >= 1);
+  const agent::PortStats stats = a.server->stats().ports[AgentServer::portIndex(5, 1)];
+  CHECK_EQ(stats.unknownMsgIds, 0u);
+
+  wire::RegisterResponse rsp;
+  rsp.seq = 42;
+  std::vector<uint8_t> body;
+  wire::encode(rsp, body);
+  CHECK(a.server->reply(got[0].port, wire::kRegisterResponse, body.data(), body.size(), got[0].peer));
+  int32_t msgid = 0;
+  std::vector<uint8_t> back;
+  CHECK(c.recvFrame(&msgid, &back));
+  CHECK_EQ(msgid, static_cast<int32_t>(wire::kRegisterResponse));
+  wire::RegisterResponse decoded;
+  CHECK(wire::decode(back.data(), back.size(), decoded));
+  CHECK_EQ(decoded.seq, 42u);
 }

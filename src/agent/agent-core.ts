@@ -7,10 +7,10 @@ import type { BalancerLimits, ModuleId, RouteReport } from '../balancer/index.js
 import type { RouteHost, RoutePolicy } from '../balancer/index.js';
 import type { LoadBalanceConfig } from '../config/types.js';
 import type { Implementation } from '../native/addon.js';
-import type { AgentCoreStats, AgentPortStats } from '../native/types.js';
+import type { AgentCoreStats, AgentPortStats, RegisterDatagram } from '../native/types.js';
 
 // Both cores report the stats shape the native core returns (declared with the addon's exports).
-export type { AgentCoreStats, AgentPortStats } from '../native/types.js';
+export type { AgentCoreStats, AgentPortStats, RegisterDatagram } from '../native/types.js';
 
 export interface AgentCoreOptions {
   readonly ip: string;
@@ -25,6 +25,8 @@ export interface AgentCoreOptions {
   readonly onPulls: (modules: ModuleId[]) => void;
   /** Route reports to send to the Report service, in batches. Must not throw. */
   readonly onReports: (reports: RouteReport[]) => void;
+  /** RegisterRequests as received, in batches; the control plane answers each through reply(). Must not throw. */
+  readonly onRegisters: (frames: RegisterDatagram[]) => void;
 }
 
 export interface AgentCore {
@@ -39,6 +41,8 @@ export interface AgentCore {
   seedRoute(modid: number, cmdid: number, hosts: readonly RouteHost[], policy?: RoutePolicy): void;
   /** The DNS connection is (re-)established: every balancer pulls every route it holds again. */
   onDnsReconnected(): void;
+  /** Sends one frame (msgid, body) from the port `to` arrived on back to its sender. */
+  reply(to: RegisterDatagram, msgid: number, body: Uint8Array): void;
   /** Every counter of every port, in one call. */
   stats(): AgentCoreStats;
   /** Stops serving, then hands every route's activity not reported yet to onReports (whatever the

@@ -7,12 +7,15 @@ import type { ModuleId } from '../balancer/index.js';
 import type { Endpoint } from '../config/types.js';
 import { createLogger } from '../log.js';
 import { encodeFrame } from '../wire/frame.js';
-import { MsgId, decodeBody, encodeBody, type GetRouteResponse } from '../wire/messages.js';
+import { MsgId, decodeBody, encodeBody, type GetRouteResponse, type Lease } from '../wire/messages.js';
 import { moduleKey } from '../wire/module-key.js';
 import type { BackoffOptions } from './backoff.js';
 import { ReconnectingClient } from './reconnecting-client.js';
 
 const log = createLogger('agent');
+
+/** A Lease encodes to at most ~110 bytes (a 64-byte zone): 500 stay well inside one frame. */
+const LEASES_PER_FRAME = 500;
 
 export interface DnsClientOptions {
   readonly endpoints: readonly Endpoint[];
@@ -88,6 +91,15 @@ export class DnsClient {
     } else {
       this.pullsDropped += frames.length;
     }
+  }
+
+  /** Sends leases as LeaseRequest frames in one write; false (nothing sent) while disconnected. */
+  sendLeases(leases: readonly Lease[]): boolean {
+    const frames: Buffer[] = [];
+    for (let i = 0; i < leases.length; i += LEASES_PER_FRAME) {
+      frames.push(encodeFrame(MsgId.LeaseRequest, encodeBody(MsgId.LeaseRequest, { lease: leases.slice(i, i + LEASES_PER_FRAME) })));
+    }
+    return frames.length === 0 || this.client.write(frames.length === 1 ? frames[0]! : Buffer.concat(frames));
   }
 
   stats(): DnsClientStats {

@@ -9,7 +9,7 @@ import { LarsError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { loadNative } from '../native/addon.js';
 import type { NativeAgentServer } from '../native/types.js';
-import type { AgentCore, AgentCoreOptions, AgentCoreStats } from './agent-core.js';
+import type { AgentCore, AgentCoreOptions, AgentCoreStats, RegisterDatagram } from './agent-core.js';
 
 const log = createLogger('agent');
 
@@ -68,6 +68,7 @@ export class NativeAgentCore implements AgentCore {
     const { AgentServer } = loadNative().agent;
     const onPulls = guarded('pulls', this.opts.onPulls);
     const onReports = guarded('reports', this.opts.onReports);
+    const onRegisters = guarded('registers', this.opts.onRegisters);
     try {
       this.server = new AgentServer(
         {
@@ -79,6 +80,7 @@ export class NativeAgentCore implements AgentCore {
         },
         (pairs) => onPulls(modulesOf(pairs)),
         (flat) => onReports(reportsOf(flat)),
+        onRegisters,
       );
     } catch (err) {
       throw new LarsError(
@@ -102,6 +104,10 @@ export class NativeAgentCore implements AgentCore {
 
   onDnsReconnected(): void {
     this.server?.onDnsReconnected();
+  }
+
+  reply(to: RegisterDatagram, msgid: number, body: Uint8Array): void {
+    this.server?.reply(to.port, to.ip, to.peerPort, msgid, body);
   }
 
   stats(): AgentCoreStats {

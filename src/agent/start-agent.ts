@@ -8,12 +8,13 @@ import { MetricSet } from '../admin/metrics.js';
 import type { AgentConfig } from '../config/types.js';
 import { implementation, type Implementation } from '../native/addon.js';
 import type { RunningRole } from '../running-role.js';
-import { ipToInt32 } from '../wire/messages.js';
+import { MsgId, ipToInt32 } from '../wire/messages.js';
 import type { AgentCore, AgentCoreOptions } from './agent-core.js';
 import { registerAgentMetrics } from './agent-metrics.js';
 import { AgentRouteCache } from './agent-route-cache.js';
 import type { BackoffOptions } from './backoff.js';
 import { DnsClient } from './dns-client.js';
+import { Registrations } from './registrations.js';
 import { ReportClient } from './report-client.js';
 import { TsAgentCore } from './ts-agent-core.js';
 
@@ -26,6 +27,7 @@ export interface RunningAgent extends RunningRole {
   readonly core: AgentCore;
   readonly dns: DnsClient;
   readonly reporter: ReportClient;
+  readonly registrations: Registrations;
   readonly metrics: MetricSet;
   /** The route cache on disk; undefined when [agent] cache_dir is empty (or unusable). */
   readonly cache: AgentRouteCache | undefined;
@@ -48,10 +50,14 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
   const cache = config.agent.cacheDir === '' ? undefined : await AgentRouteCache.open(resolve(config.agent.cacheDir), config.agent.cacheMaxAgeMs);
   // The clients and the core refer to each other only through these callbacks.
   let core: AgentCore | undefined;
+  let registrations: Registrations | undefined;
   const dns = new DnsClient({
     endpoints: config.dnsserver.endpoints,
     backoff: options.backoff,
-    onConnected: () => core?.onDnsReconnected(),
+    onConnected: () => {
+      core?.onDnsReconnected();
+      registrations?.onDnsReconnected();
+    },
     onRoute: (route, body) => {
       core?.applyRoute(route.modid, route.cmdid, route.host, route.policy);
       cache?.onRoute(route.modid, route.cmdid, route.host, body);
@@ -62,6 +68,8 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
     caller: ipToInt32(config.agent.callerIp),
     backoff: options.backoff,
   });
+  const regs = new Registrations({ sendLeases: (leases) => dns.sendLeases(leases) });
+  registrations = regs;
   core = await createCore(impl, {
     ip: config.agent.ip,
     port: config.agent.port,
@@ -70,6 +78,12 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
     limits: { maxEmptyRoutes: config.agent.maxEmptyRoutes, maxNewPullsPerS: config.agent.maxNewPullsPerS },
     onPulls: (modules) => dns.requestRoutes(modules),
     onReports: (reports) => reporter.send(reports),
+    onRegisters: (frames) => {
+      for (const f of frames) {
+        const rsp = regs.onRequest(f.body);
+        if (rsp !== undefined) core?.reply(f, MsgId.RegisterResponse, rsp);
+      }
+    },
   });
   const ports = await core.listen();
   // Synchronously after listen(): the TS core has not read a datagram yet; the native core's
@@ -80,6 +94,13 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
 
   const metrics = new MetricSet('lars_agent');
   registerAgentMetrics(metrics, core, dns, reporter, cache);
+  const r = () => regs.stats();
+  metrics.gaugeFrom('registrations', 'Registrations held (renewed by their instance within their ttl)', () => r().registrations);
+  metrics.counterFrom('registers_accepted_total', 'RegisterRequests accepted (registrations, renewals, deregistrations)', () => r().accepted);
+  metrics.counterFrom('registers_refused_total', 'RegisterRequests refused as malformed (answered RET_SYSTEM_ERROR)', () => r().refused + r().badBodies);
+  metrics.counterFrom('registrations_expired_total', 'Registrations forgotten because their instance stopped renewing', () => r().expired);
+  metrics.counterFrom('leases_sent_total', 'Leases sent to the DNS service in LeaseRequest batches', () => r().leasesSent);
+  metrics.counterFrom('leases_unsent_total', 'Leases not sent while the DNS connection was down or backed up (all re-sent on connect)', () => r().leasesUnsent);
   const running = core;
   let admin;
   try {
@@ -101,6 +122,7 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
       },
     });
   } catch (err) {
+    regs.close();
     await Promise.all([dns.stop(), reporter.stop(), running.close(), cache?.close()]);
     throw err;
   }
@@ -112,6 +134,7 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
     core: running,
     dns,
     reporter,
+    registrations: regs,
     metrics,
     cache,
     listening: [
@@ -121,6 +144,7 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
       cache ? `route cache in ${resolve(config.agent.cacheDir)} (${cache.stats().loaded} routes loaded)` : 'no route cache on disk ([agent] cache_dir is empty or unusable)',
     ],
     async stop() {
+      regs.close();
       await dns.stop();
       // No more routes arrive: a clean stop writes every route change still pending.
       await cache?.close();

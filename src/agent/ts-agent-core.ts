@@ -19,7 +19,7 @@ import { createLogger } from '../log.js';
 import { AGENT_PORT_COUNT, agentPortIndex } from '../wire/agent-ports.js';
 import { decodeDatagram, encodeFrame } from '../wire/frame.js';
 import { MsgId, decodeBody, encodeBody, type GetHostResponse, type GetRouteRequest, type ReportRequest, type GetHostRequest } from '../wire/messages.js';
-import { type AgentCore, type AgentCoreOptions, type AgentCoreStats, type AgentPortStats } from './agent-core.js';
+import { type AgentCore, type AgentCoreOptions, type AgentCoreStats, type AgentPortStats, type RegisterDatagram } from './agent-core.js';
 
 const log = createLogger('agent');
 
@@ -160,7 +160,14 @@ export class TsAgentCore implements AgentCore {
       }),
       pullsQueueDropped: 0,
       reportsQueueDropped: 0,
+      registersQueueDropped: 0,
     };
+  }
+
+  reply(to: RegisterDatagram, msgid: number, body: Uint8Array): void {
+    const p = this.ports[to.port];
+    if (this.closed || p === undefined) return;
+    this.sendFrom(p, encodeFrame(msgid, body), { address: to.ip, port: to.peerPort });
   }
 
   async close(): Promise<void> {
@@ -204,7 +211,7 @@ export class TsAgentCore implements AgentCore {
         const r = p.balancer.pick(req.modid, req.cmdid, nowMs(), req.hashKey);
         const rsp: GetHostResponse = { seq: req.seq, modid: req.modid, cmdid: req.cmdid, retcode: r.retcode };
         if (r.retcode === RetCode.SUCC) rsp.host = { ip: r.ip, port: r.port };
-        this.reply(p, encodeFrame(MsgId.GetHostResponse, encodeBody(MsgId.GetHostResponse, rsp)), rinfo);
+        this.sendFrom(p, encodeFrame(MsgId.GetHostResponse, encodeBody(MsgId.GetHostResponse, rsp)), rinfo);
         if (r.pull) this.queuePulls(p.balancer.takePullRequests());
         return;
       }
@@ -229,10 +236,14 @@ export class TsAgentCore implements AgentCore {
           c.datagramsDropped++;
           frame = Buffer.alloc(0);
         }
-        if (frame.length > 0) this.reply(p, frame, rinfo);
+        if (frame.length > 0) this.sendFrom(p, frame, rinfo);
         if (r.pull) this.queuePulls(p.balancer.takePullRequests());
         return;
       }
+      case MsgId.RegisterRequest:
+        // Handed over like the native core does: the control plane keeps registrations.
+        this.opts.onRegisters([{ port: this.ports.indexOf(p), ip: rinfo.address, peerPort: rinfo.port, body: Buffer.from(body) }]);
+        return;
       default:
         c.unknownMsgIds++;
     }
@@ -247,7 +258,7 @@ export class TsAgentCore implements AgentCore {
     }
   }
 
-  private reply(p: Port, frame: Buffer, rinfo: RemoteInfo): void {
+  private sendFrom(p: Port, frame: Buffer, rinfo: Pick<RemoteInfo, 'address' | 'port'>): void {
     p.socket.send(frame, rinfo.port, rinfo.address, (err) => {
       if (err) {
         p.counters.replyFailures++;

@@ -13,6 +13,7 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
   agent: { summary: 'run the LoadBalance agent (get_host/report/get_route over UDP)', load: async () => (await import('./commands/agent.js')).agentCommand },
   web: { summary: 'run the web admin (routes, modules, history, live call status)', load: async () => (await import('./commands/web.js')).webCommand },
   up: { summary: 'run every role of a single machine in one process tree', load: async () => (await import('./commands/up.js')).upCommand },
+  register: { summary: 'keep a node registered with the agent while running (a sidecar; SIGTERM deregisters)', load: async () => (await import('./commands/register.js')).registerCommand },
   test: { summary: 'API tools against the agent: gethost, getroute, report, simulator, qps', load: async () => (await import('./commands/test.js')).testCommand },
 };
 

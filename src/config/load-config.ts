@@ -134,7 +134,7 @@ function build(role: Role, file: string | undefined, raw: ReadonlyMap<string, Ra
     case 'dns':
       return {
         role, ...common, reactor: { ...reactor(), maxSubscriptionsPerConn: num('reactor.max_subscriptions_per_conn') },
-        dns: { pollIntervalMs: num('dns.poll_interval_ms'), fullReloadMs: num('dns.full_reload_ms') },
+        dns: { pollIntervalMs: num('dns.poll_interval_ms'), fullReloadMs: num('dns.full_reload_ms'), maxLeases: num('dns.max_leases') },
       };
     case 'reporter':
       return {

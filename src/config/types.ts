@@ -73,8 +73,8 @@ export interface DnsConfig extends CommonConfig {
   readonly role: 'dns';
   /** [reactor] max_subscriptions_per_conn (100000): one connection's subscriptions at most. */
   readonly reactor: ReactorConfig & { readonly maxSubscriptionsPerConn: number };
-  /** [dns] poll_interval_ms (1000), full_reload_ms (10000). */
-  readonly dns: { readonly pollIntervalMs: number; readonly fullReloadMs: number };
+  /** [dns] poll_interval_ms (1000), full_reload_ms (10000), max_leases (100000). */
+  readonly dns: { readonly pollIntervalMs: number; readonly fullReloadMs: number; readonly maxLeases: number };
 }
 
 export interface ReporterConfig extends CommonConfig {

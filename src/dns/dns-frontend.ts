@@ -18,6 +18,9 @@ export interface DnsFrontendStats {
   readonly unknownMsgIds: number;
   readonly pushes: number;
   readonly outputOverflowCloses: number;
+  /** LeaseRequest frames received, and those dropped because the lease writer fell behind. */
+  readonly leaseFrames: number;
+  readonly leaseFramesDropped: number;
 }
 
 export interface DnsFrontend {
@@ -27,6 +30,8 @@ export interface DnsFrontend {
   setIndex(index: RouteIndex): void;
   /** Sends each module's current frame to every connection subscribed to it. */
   push(modules: readonly ModuleKey[]): void;
+  /** LeaseRequest bodies received since the last call, oldest first (undecoded). */
+  takeLeases(): Buffer[];
   stats(): DnsFrontendStats;
   /** Stops accepting, closes every connection. */
   close(): Promise<void>;

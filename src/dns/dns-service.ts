@@ -46,6 +46,9 @@ export class DnsService {
   private backoffMs: number;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private ticking = false;
+  /** A refresh() came during a tick: poll again right after it. */
+  private again = false;
   private readonly now: () => number;
 
   constructor(private readonly opts: DnsServiceOptions) {
@@ -63,6 +66,17 @@ export class DnsService {
     clearTimeout(this.timer);
   }
 
+  /** This process changed routes (a lease batch, a reap): poll now rather than at the next interval. */
+  refresh(): void {
+    if (this.stopped) return;
+    if (this.ticking) {
+      this.again = true;
+      return;
+    }
+    clearTimeout(this.timer);
+    void this.tick();
+  }
+
   stats(): DnsServiceStats {
     return {
       storeUp: this.storeUp === true,
@@ -75,6 +89,7 @@ export class DnsService {
   }
 
   private async tick(): Promise<void> {
+    this.ticking = true;
     try {
       const version = await this.opts.store.getVersion();
       const due = this.now() - this.lastFullReload >= this.opts.fullReloadMs;
@@ -85,8 +100,11 @@ export class DnsService {
       this.storeErrors++;
       this.markStore(false, err);
     }
+    this.ticking = false;
     if (this.stopped) return;
-    const delay = this.storeUp ? this.opts.pollIntervalMs : this.backoffMs;
+    const again = this.again && this.storeUp === true;
+    this.again = false;
+    const delay = again ? 0 : this.storeUp ? this.opts.pollIntervalMs : this.backoffMs;
     if (!this.storeUp) this.backoffMs = Math.min(this.backoffMs * 2, MAX_BACKOFF_MS);
     this.timer = setTimeout(() => void this.tick(), delay);
   }

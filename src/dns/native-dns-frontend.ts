@@ -51,6 +51,10 @@ export class NativeDnsFrontend implements DnsFrontend {
     this.running().push(pairs);
   }
 
+  takeLeases(): Buffer[] {
+    return this.server?.takeLeases() ?? [];
+  }
+
   stats(): DnsFrontendStats {
     const s = this.running().stats();
     return {
@@ -66,6 +70,8 @@ export class NativeDnsFrontend implements DnsFrontend {
       unknownMsgIds: s.unknownMsgIds,
       pushes: s.pushes,
       outputOverflowCloses: s.output_overflow_closes,
+      leaseFrames: s.leaseFrames,
+      leaseFramesDropped: s.leaseFramesDropped,
     };
   }
 

@@ -9,6 +9,7 @@ import type { RunningRole } from '../running-role.js';
 import { openStore } from '../store/index.js';
 import { type DnsFrontend, type DnsFrontendOptions } from './dns-frontend.js';
 import { DnsService } from './dns-service.js';
+import { LeaseWriter } from './lease-writer.js';
 import { TsDnsFrontend } from './ts-dns-frontend.js';
 
 export interface RunningDns extends RunningRole {
@@ -16,6 +17,7 @@ export interface RunningDns extends RunningRole {
   readonly adminPort: number;
   readonly service: DnsService;
   readonly frontend: DnsFrontend;
+  readonly leases: LeaseWriter;
 }
 
 async function createFrontend(impl: 'native' | 'ts', opts: DnsFrontendOptions): Promise<DnsFrontend> {
@@ -24,7 +26,19 @@ async function createFrontend(impl: 'native' | 'ts', opts: DnsFrontendOptions): 
   return new NativeDnsFrontend(opts);
 }
 
-function registerMetrics(metrics: MetricSet, service: DnsService, frontend: DnsFrontend): void {
+function registerMetrics(metrics: MetricSet, service: DnsService, frontend: DnsFrontend, leases: LeaseWriter): void {
+  const l = () => leases.stats();
+  metrics.counterFrom('lease_frames_total', 'LeaseRequest frames received from agents', () => frontend.stats().leaseFrames);
+  metrics.counterFrom('lease_frames_dropped_total', 'LeaseRequest frames dropped because the lease writer fell behind', () => frontend.stats().leaseFramesDropped);
+  metrics.counterFrom('lease_batches_total', 'Lease batches written (one store transaction each)', () => l().batches);
+  metrics.counterFrom('leases_renewed_total', 'Leases renewed', () => l().renewed);
+  metrics.counterFrom('leases_added_total', 'Nodes added by a first registration', () => l().added);
+  metrics.counterFrom('leases_removed_total', 'Nodes removed by a deregistration', () => l().removed);
+  metrics.counterFrom('leases_reaped_total', 'Expired leases removed by this instance', () => l().reaped);
+  metrics.counterFrom('leases_refused_static_total', "Registrations refused: they named an operator's static node", () => l().refusedStatic);
+  metrics.counterFrom('leases_refused_full_total', 'Registrations refused: [dns] max_leases reached', () => l().refusedFull);
+  metrics.counterFrom('leases_refused_invalid_total', 'Leases refused: malformed', () => l().refusedInvalid + l().badBodies);
+  metrics.counterFrom('lease_store_errors_total', 'Lease batches or reaps that failed in the store', () => l().storeErrors);
   const f = () => frontend.stats();
   const s = () => service.stats();
   metrics.gaugeFrom('connections', 'Open agent connections', () => f().connections);
@@ -69,6 +83,7 @@ export async function startDns(config: DnsConfig): Promise<RunningDns> {
     fullReloadMs: config.dns.fullReloadMs,
     changeRetentionSec: config.store.changeRetentionSec,
   });
+  const leases = new LeaseWriter({ store, frontend, maxLeases: config.dns.maxLeases, onRoutesChanged: () => service.refresh() });
   // Load before listening: a connection accepted earlier would be answered from an empty table
   // (an agent reconnecting to a restarted DNS would serve NOEXIST until its next pull).
   await service.start();
@@ -81,8 +96,9 @@ export async function startDns(config: DnsConfig): Promise<RunningDns> {
     await store.close();
     throw err;
   }
+  leases.start();
   const metrics = new MetricSet('lars_dns');
-  registerMetrics(metrics, service, frontend);
+  registerMetrics(metrics, service, frontend, leases);
   const admin = await maybeStartAdminServer({
     ip: config.admin.ip,
     port: config.admin.port,
@@ -94,11 +110,13 @@ export async function startDns(config: DnsConfig): Promise<RunningDns> {
     adminPort: admin?.port ?? 0,
     service,
     frontend,
+    leases,
     listening: [
       `DNS service (${impl}) listening on ${config.reactor.ip}:${port}, store ${store.description}`,
       admin ? `metrics on http://${config.admin.ip}:${admin.port}/metrics` : 'metrics endpoint disabled ([admin] port = 0)',
     ],
     async stop() {
+      await leases.stop();
       service.stop();
       await admin?.close();
       await frontend.close();

@@ -9,6 +9,9 @@ import { RouteIndex } from './route-index.js';
 
 const log = createLogger('dns');
 
+/** LeaseRequest frames held between two drains, as the native server's queue. */
+const MAX_QUEUED_LEASE_FRAMES = 65536;
+
 export class TsDnsFrontend implements DnsFrontend {
   private index = RouteIndex.EMPTY;
   private readonly server: TcpFrameServer<typeof MsgId.GetRouteRequest>;
@@ -18,6 +21,9 @@ export class TsDnsFrontend implements DnsFrontend {
   private subscriptionCount = 0;
   private subscriptionsRefused = 0;
   private pushes = 0;
+  private leaseBodies: Buffer[] = [];
+  private leaseFrames = 0;
+  private leaseFramesDropped = 0;
 
   constructor(private readonly opts: DnsFrontendOptions) {
     this.server = new TcpFrameServer({
@@ -25,6 +31,12 @@ export class TsDnsFrontend implements DnsFrontend {
       msgid: MsgId.GetRouteRequest,
       onMessage: (conn, req) => this.onRequest(conn, req),
       onClose: (conn) => this.unsubscribeAll(conn),
+      rawMsgid: MsgId.LeaseRequest,
+      onRawFrame: (body) => {
+        this.leaseFrames++;
+        if (this.leaseBodies.length >= MAX_QUEUED_LEASE_FRAMES) this.leaseFramesDropped++;
+        else this.leaseBodies.push(Buffer.from(body));
+      },
       log,
     });
   }
@@ -50,6 +62,12 @@ export class TsDnsFrontend implements DnsFrontend {
     }
   }
 
+  takeLeases(): Buffer[] {
+    const out = this.leaseBodies;
+    this.leaseBodies = [];
+    return out;
+  }
+
   stats(): DnsFrontendStats {
     const c = this.server.counters;
     return {
@@ -65,6 +83,8 @@ export class TsDnsFrontend implements DnsFrontend {
       unknownMsgIds: c.unknownMsgIds,
       pushes: this.pushes,
       outputOverflowCloses: c.outputOverflowCloses,
+      leaseFrames: this.leaseFrames,
+      leaseFramesDropped: this.leaseFramesDropped,
     };
   }
 

@@ -62,7 +62,11 @@ export interface NativeServers {
     setTable(table: Buffer): void;
     /** modid, cmdid pairs of the modules to push. */
     push(modules: Uint32Array): void;
+    /** LeaseRequest bodies received since the last call (bounded queue; past it frames are dropped and counted). */
+    takeLeases(): Buffer[];
     stats(): NativeReactorCounters & {
+      readonly leaseFrames: number;
+      readonly leaseFramesDropped: number;
       readonly subscriptions: number;
       readonly subscriptionsRefused: number;
       readonly replies: number;
@@ -151,6 +155,16 @@ export interface AgentCoreStats {
   /** Pulls / reports dropped because the control plane stopped draining its queue. */
   readonly pullsQueueDropped: number;
   readonly reportsQueueDropped: number;
+  /** RegisterRequests dropped because the control plane stopped draining its queue. */
+  readonly registersQueueDropped: number;
+}
+
+/** A RegisterRequest as received on port index `port` from ip:peerPort (the body not yet decoded). */
+export interface RegisterDatagram {
+  readonly port: number;
+  readonly ip: string;
+  readonly peerPort: number;
+  readonly body: Buffer;
 }
 
 /** An instance of native/binding/agent_binding.cc's AgentServer. */
@@ -162,6 +176,8 @@ export interface NativeAgentServer {
    * it (seedRoute). */
   applyRoute(modid: number, cmdid: number, flat: Int32Array, zones: string[], policy?: RoutePolicy, seed?: boolean): void;
   onDnsReconnected(): void;
+  /** Sends one frame from port index `port` to ip:peerPort; false when it could not be sent. */
+  reply(port: number, ip: string, peerPort: number, msgid: number, body: Uint8Array): boolean;
   /** Read in each port's loop thread. */
   stats(): AgentCoreStats;
   /** Stops the loop threads, releases the callbacks and returns the route reports not yet handed
@@ -177,6 +193,7 @@ export interface NativeAgentModule {
     options: NativeAgentOptions,
     onPulls: (pairs: Int32Array) => void,
     onReports: (flat: Float64Array) => void,
+    onRegisters: (frames: RegisterDatagram[]) => void,
   ) => NativeAgentServer;
 }
 

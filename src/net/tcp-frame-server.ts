@@ -44,6 +44,9 @@ export interface TcpFrameServerOptions<M extends MsgId> {
   /** Called for each request that decoded. */
   readonly onMessage: (conn: FrameConnection, message: BodyOf<M>) => void;
   readonly onClose?: (conn: FrameConnection) => void;
+  /** One-way frames of this msgid are handed over undecoded (the DNS's LeaseRequest). */
+  readonly rawMsgid?: number;
+  readonly onRawFrame?: (body: Buffer) => void;
   readonly log: Logger;
 }
 
@@ -139,6 +142,10 @@ export class TcpFrameServer<M extends MsgId> {
 
   private deliver(conn: FrameConnection, msgid: number, body: Buffer): void {
     const { log } = this.opts;
+    if (msgid === this.opts.rawMsgid && this.opts.rawMsgid !== undefined) {
+      this.opts.onRawFrame?.(body);
+      return;
+    }
     if (msgid !== this.opts.msgid) {
       this.counters.unknownMsgIds++;
       log.limited('warn', 'unknown-msgid', `ignoring msgid ${msgid} from ${conn.socket.remoteAddress}`);

@@ -11,5 +11,6 @@ export {
 } from './lars-client.js';
 export { RetCode } from './types.js';
 export { agentPortIndex } from '../wire/agent-ports.js';
+export type { RegisterOptions, Registration } from './types.js';
 export type { GetHostOptions, GetHostResult, GetRouteResult, HostAddress, HostPicked, LarsClientOptions, LarsClientStats, NoHost, ReportOptions } from './types.js';
 export { LarsError, isLarsError, type LarsErrorCode } from '../errors.js';

@@ -14,7 +14,8 @@ import { LarsError } from '../errors.js';
 import { DEFAULT_CACHE_DIR, DEFAULT_CACHE_MAX_AGE_MS, readCachedRoute } from '../route-cache/index.js';
 import { agentPortIndex } from '../wire/agent-ports.js';
 import { codecFor, type WireCodec } from '../wire/codec.js';
-import { MsgId, RetCode, int32ToIp, ipToInt32, type GetHostResponse, type GetRouteResponse } from '../wire/messages.js';
+import { DEFAULT_LEASE_TTL_MS, leaseProblem } from '../wire/lease.js';
+import { MsgId, RetCode, int32ToIp, ipToInt32, type GetHostResponse, type GetRouteResponse, type RegisterRequest } from '../wire/messages.js';
 import { moduleKey } from '../wire/module-key.js';
 import type {
   GetHostOptions,
@@ -24,8 +25,13 @@ import type {
   LarsClientOptions,
   LarsClientStats,
   NoHost,
+  RegisterOptions,
+  Registration,
   ReportOptions,
 } from './types.js';
+
+/** A RegisterRequest is sent this many times (timeoutMs apart) before register() gives up. */
+const REGISTER_ATTEMPTS = 3;
 
 export const DEFAULT_AGENT_HOST = '127.0.0.1';
 export const DEFAULT_AGENT_PORT = 8888;
@@ -104,6 +110,10 @@ export class LarsClient {
   /** Round-robin position per module over its cached nodes (used only while the agent is silent). */
   readonly #cacheCursor = new Map<string, number>();
   #seq = 0;
+  /** RegisterResponses waited for, by seq. */
+  readonly #registerWaits = new Map<number, (retcode: number) => void>();
+  /** Live registrations: their renewal timers, deregistered by close(). */
+  readonly #registrations = new Map<Registration, NodeJS.Timeout>();
   /** Sends handed to the socket whose callback has not run yet: close() lets them finish. */
   #inFlight = 0;
   #drained: (() => void) | undefined;
@@ -271,6 +281,48 @@ export class LarsClient {
   }
 
   /**
+   * Registers this instance's node with the agent (EXTENSIONS.md §4) and renews it every ttl/3
+   * until deregister() or close(). Resolves once the agent accepted it. Throws ERR_INVALID_INPUT
+   * for bad options, ERR_TIMEOUT when no agent answers, ERR_REFUSED when the agent refuses it.
+   * The DNS service may still refuse it (an operator's static node, [dns] max_leases): see
+   * docs/registration.md.
+   */
+  async register(options: RegisterOptions): Promise<Registration> {
+    const { modid, cmdid, ip, port } = options;
+    const ttlMs = options.ttlMs ?? DEFAULT_LEASE_TTL_MS;
+    let ipNum: number;
+    try {
+      ipNum = ipToInt32(ip);
+    } catch (err) {
+      throw invalid(`register: ${(err as Error).message}`);
+    }
+    const host = { ip: ipNum, port, weight: options.weight ?? 0, zone: options.zone ?? '' };
+    const problem = leaseProblem(modid, cmdid, host, ttlMs, false);
+    if (problem !== undefined) throw invalid(`register: ${problem}`);
+    if (this.#closed) throw new LarsError('ERR_CLOSED', 'lars sdk: register() on a closed client; create a new LarsClient');
+    const request = (deregister: boolean): Omit<RegisterRequest, 'seq'> => ({ modid, cmdid, host, ttlMs, deregister });
+    await this.#registerRequest(request(false));
+    const registration: Registration = {
+      modid,
+      cmdid,
+      ip,
+      port,
+      ttlMs,
+      deregister: async () => {
+        const timer = this.#registrations.get(registration);
+        if (timer === undefined) return;
+        clearInterval(timer);
+        this.#registrations.delete(registration);
+        await this.#registerRequest(request(true));
+      },
+    };
+    // Renewals are fire and forget: a lost one is made good by the next, two more before the ttl runs out.
+    const renew = setInterval(() => this.#sendRegister(request(false)), Math.floor(ttlMs / 3));
+    this.#registrations.set(registration, renew);
+    return registration;
+  }
+
+  /**
    * Closes the socket once the datagrams already sent are out (so a report() just before close()
    * is delivered). Requests still waiting answer RET_SYSTEM_ERROR at once; later requests do too,
    * and later reports are dropped. Idempotent.
@@ -291,9 +343,52 @@ export class LarsClient {
     }
     this.#routes.clear();
     for (const wake of this.#regInitSleeps) wake();
+    // Deregistrations go out before the socket closes; their answers are not waited for.
+    for (const [r, timer] of this.#registrations) {
+      clearInterval(timer);
+      this.#sendRegister({ modid: r.modid, cmdid: r.cmdid, host: { ip: ipToInt32(r.ip), port: r.port }, ttlMs: 0, deregister: true });
+    }
+    this.#registrations.clear();
+    for (const wait of this.#registerWaits.values()) wait(RetCode.SystemError);
+    this.#registerWaits.clear();
     const drained = this.#inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => (this.#drained = resolve));
     this.#closing = drained.then(() => new Promise<void>((resolve) => this.#socket.close(() => resolve())));
     return this.#closing;
+  }
+
+  /** Sends a RegisterRequest; returns its seq. */
+  #sendRegister(req: Omit<RegisterRequest, 'seq'>): number {
+    const seq = this.#seq;
+    this.#seq = (this.#seq + 1) >>> 0;
+    this.#send(this.#codec.encodeFrame(MsgId.RegisterRequest, { ...req, seq }), req.modid, req.cmdid);
+    return seq;
+  }
+
+  /** Sends a RegisterRequest until the agent answers (REGISTER_ATTEMPTS × timeoutMs); throws unless it accepted. */
+  async #registerRequest(req: Omit<RegisterRequest, 'seq'>): Promise<void> {
+    const what = `${req.deregister ? 'deregistration' : 'registration'} of ${int32ToIp(req.host!.ip)}:${req.host!.port} for modid ${req.modid} cmdid ${req.cmdid}`;
+    for (let attempt = 0; attempt < REGISTER_ATTEMPTS && !this.#closed; attempt++) {
+      const seq = this.#sendRegister(req);
+      const retcode = await new Promise<number | undefined>((resolve) => {
+        const timer = setTimeout(() => {
+          this.#registerWaits.delete(seq);
+          resolve(undefined);
+        }, this.timeoutMs);
+        this.#registerWaits.set(seq, (rc) => {
+          clearTimeout(timer);
+          resolve(rc);
+        });
+      });
+      if (retcode === undefined) continue;
+      if (retcode === RetCode.Succ) return;
+      if (this.#closed) break;
+      throw new LarsError('ERR_REFUSED', `lars sdk: the agent refused the ${what} (retcode ${retcode}); its log says why`);
+    }
+    if (this.#closed) throw new LarsError('ERR_CLOSED', `lars sdk: the client was closed during the ${what}`);
+    throw new LarsError(
+      'ERR_TIMEOUT',
+      `lars sdk: no agent answered the ${what} at ${this.host}:${this.portFor(req.modid, req.cmdid)} (${REGISTER_ATTEMPTS} × ${this.timeoutMs} ms); is "lars agent" running?`,
+    );
   }
 
   #send(frame: Buffer, modid: number, cmdid: number, onError?: () => void): void {
@@ -360,6 +455,15 @@ export class LarsClient {
       const body = this.#codec.decodeBody(MsgId.GetHostResponse, d.frame.body);
       if (body === null) this.#stats.malformed++;
       else this.#onHostReply(body);
+    } else if (d.frame.msgid === MsgId.RegisterResponse) {
+      const body = this.#codec.decodeBody(MsgId.RegisterResponse, d.frame.body);
+      if (body === null) this.#stats.malformed++;
+      else {
+        // A renewal's answer is not waited for: nothing to match.
+        const wait = this.#registerWaits.get(body.seq);
+        this.#registerWaits.delete(body.seq);
+        wait?.(body.retcode);
+      }
     } else if (d.frame.msgid === MsgId.ApiGetRouteResponse) {
       const body = this.#codec.decodeBody(MsgId.ApiGetRouteResponse, d.frame.body);
       if (body === null) this.#stats.malformed++;

@@ -96,3 +96,29 @@ export interface LarsClientStats {
   /** Sends the socket refused (e.g. no route to the agent's host). */
   readonly sendErrors: number;
 }
+
+/** What register() registers: this instance's node of module (modid, cmdid). */
+export interface RegisterOptions {
+  readonly modid: number;
+  readonly cmdid: number;
+  /** IPv4 dotted quad other services call this instance on. */
+  readonly ip: string;
+  readonly port: number;
+  /** 1..10000 (default 100). */
+  readonly weight?: number;
+  /** Availability zone, e.g. az1 (default: none). */
+  readonly zone?: string;
+  /** Lease time to live, 1 000..600 000 ms (default 10 000): the node goes this long after the last renewal. */
+  readonly ttlMs?: number;
+}
+
+/** A registration, renewed every ttl/3 until deregister() (or the client's close()). */
+export interface Registration {
+  readonly modid: number;
+  readonly cmdid: number;
+  readonly ip: string;
+  readonly port: number;
+  readonly ttlMs: number;
+  /** Ends the registration: the node is removed at once. Resolves when the agent accepted it. Idempotent. */
+  deregister(): Promise<void>;
+}

@@ -1,6 +1,7 @@
 // The Store, written once over SqlDriver: every query and the route-change transaction live
 // here; drivers only differ in connection handling and the dialect hooks.
 import { LarsError } from '../errors.js';
+import { leaseProblem } from '../wire/lease.js';
 import { moduleKey } from '../wire/module-key.js';
 import { placeholders, type SqlDriver, type SqlExecutor, type SqlValue } from './sql-driver.js';
 import type {
@@ -17,6 +18,9 @@ import type {
   RouteChangeRow,
   RouteEdit,
   RouteFilter,
+  LeaseResult,
+  LeaseRow,
+  LeaseWrite,
   RouteNode,
   RouteRow,
   RouteTable,
@@ -190,6 +194,36 @@ const ROUTES_WITH_ATTRS =
 
 const rowAttr = (r: { weight?: unknown; zone?: unknown }): Attr | undefined =>
   r.weight === null || r.weight === undefined ? undefined : { weight: Number(r.weight), zone: String(r.zone ?? '') };
+
+const LEASE_COLUMNS = ['modid', 'cmdid', 'serverip', 'serverport', 'expires_at', 'registered_at', 'ttl_ms'] as const;
+const LEASE_KEY = ['modid', 'cmdid', 'serverip', 'serverport'] as const;
+/** Expired leases removed per reaper transaction (the next tick takes the rest). */
+const REAP_CHUNK = 5000;
+
+/** A lease with its ip as the stored number and weight/zone as RouteNodeAttr holds them. */
+interface CheckedLease {
+  readonly modid: number;
+  readonly cmdid: number;
+  readonly ip: number;
+  readonly port: number;
+  readonly weight: number;
+  readonly zone: string;
+  readonly ttlMs: number;
+  readonly deregister: boolean;
+}
+
+function checkLease(l: LeaseWrite): CheckedLease | undefined {
+  let ip: number;
+  try {
+    ip = parseIpv4('ip', l.ip);
+  } catch {
+    return undefined;
+  }
+  const weight = l.weight === undefined || l.weight === 0 ? 100 : l.weight;
+  const zone = l.zone ?? '';
+  if (leaseProblem(l.modid, l.cmdid, { ip, port: l.port, weight, zone }, l.ttlMs, l.deregister) !== undefined) return undefined;
+  return { modid: l.modid, cmdid: l.cmdid, ip, port: l.port, weight, zone, ttlMs: l.ttlMs, deregister: l.deregister };
+}
 
 /** One module inside the route-change transaction: as read, and as the edits leave it. */
 interface EditedModule {
@@ -465,9 +499,24 @@ export class SqlStore implements Store {
     return this.db.transaction('write', async (tx) => {
       // Locking the version row first serialises route changes across every admin process.
       const previousVersion = await this.readVersion(tx, true);
+      return this.routeChangeIn(tx, checked, previousVersion, new Map(), audit);
+    });
+  }
 
+  /**
+   * The route-change transaction's body, inside `tx` after the version row was locked. `modules`
+   * may hold modules already read with readModuleForEdit in this transaction. `audit` says who
+   * the RouteAudit rows name.
+   */
+  private async routeChangeIn(
+    tx: SqlExecutor,
+    checked: readonly CheckedEdit[],
+    previousVersion: number,
+    modules: Map<string, EditedModule>,
+    audit: AuditContext,
+  ): Promise<RouteChangeResult> {
+    {
       // 1. Read the touched modules and apply the edits in memory, refusing impossible ones.
-      const modules = new Map<string, EditedModule>();
       for (const e of checked) {
         const mk = moduleKey(e.modid, e.cmdid);
         let m = modules.get(mk);
@@ -500,6 +549,10 @@ export class SqlStore implements Store {
         for (let i = 0; i < removedIds.length; i += UPSERT_CHUNK) {
           const chunk = removedIds.slice(i, i + UPSERT_CHUNK);
           await tx.run(`DELETE FROM RouteData WHERE id IN (${chunk.map(() => '?').join(', ')})`, chunk);
+        }
+        // A removed node's lease goes with it (a leased node an operator removes comes back on its next renewal).
+        for (const [k, n] of m.before) {
+          if (!m.after.has(k)) await tx.run('DELETE FROM RouteLease WHERE modid = ? AND cmdid = ? AND serverip = ? AND serverport = ?', [m.modid, m.cmdid, n.ip, n.port]);
         }
         for (let i = 0; i < added.length; i += UPSERT_CHUNK) {
           const chunk = added.slice(i, i + UPSERT_CHUNK);
@@ -558,7 +611,160 @@ export class SqlStore implements Store {
         })),
       );
       return { version, previousVersion, changed: changed.map((c): ModuleKey => ({ modid: c.m.modid, cmdid: c.m.cmdid })) };
+    }
+  }
+
+  // ---- leases (registration, EXTENSIONS.md §4) ------------------------------------------
+
+  async applyLeases(leases: readonly LeaseWrite[], nowMs: number, maxLeases: number): Promise<LeaseResult> {
+    // Malformed leases are counted, never thrown: one bad registration must not sink its batch.
+    let refusedInvalid = 0;
+    const byModule = new Map<string, { modid: number; cmdid: number; leases: Map<string, CheckedLease> }>();
+    for (const l of leases) {
+      const c = checkLease(l);
+      if (c === undefined) {
+        refusedInvalid++;
+        continue;
+      }
+      const mk = moduleKey(c.modid, c.cmdid);
+      let m = byModule.get(mk);
+      if (m === undefined) byModule.set(mk, (m = { modid: c.modid, cmdid: c.cmdid, leases: new Map() }));
+      m.leases.set(nodeKey(c.ip, c.port), c); // the last word on a node in one batch wins
+    }
+    if (byModule.size === 0) return { renewed: 0, added: 0, removed: 0, refusedStatic: 0, refusedFull: 0, refusedInvalid, change: { version: 0, previousVersion: 0, changed: [] } };
+    const counts = { renewed: 0, added: 0, removed: 0, refusedStatic: 0, refusedFull: 0, refusedInvalid };
+    return this.db.transaction('write', async (tx) => {
+      // The version row lock serialises lease batches, reapers and route edits of every process.
+      const previousVersion = await this.readVersion(tx, true);
+      const { forUpdate } = this.db.dialect;
+      const modules = new Map<string, EditedModule>();
+      let edits: CheckedEdit[] = [];
+      let upserts: SqlValue[][] = [];
+      let leaseCount: number | undefined;
+      for (const [mk, batch] of byModule) {
+        const m = await this.readModuleForEdit(tx, batch.modid, batch.cmdid);
+        modules.set(mk, m);
+        const leased = new Map<string, number>();
+        for (const r of await tx.query<{ serverip: number; serverport: number; registered_at: number }>(
+          `SELECT serverip, serverport, registered_at FROM RouteLease WHERE modid = ? AND cmdid = ?${forUpdate}`,
+          [batch.modid, batch.cmdid],
+        )) {
+          leased.set(nodeKey(Number(r.serverip), Number(r.serverport)), Number(r.registered_at));
+        }
+        for (const [key, l] of batch.leases) {
+          const node = { ip: l.ip, port: l.port };
+          const registeredAt = leased.get(key);
+          const inRoute = m.before.has(key);
+          if (registeredAt === undefined && inRoute) {
+            // An operator's node: a registration never takes it over, nor removes it.
+            counts.refusedStatic++;
+            continue;
+          }
+          if (l.deregister) {
+            if (inRoute) {
+              edits.push({ op: 'remove', modid: l.modid, cmdid: l.cmdid, node });
+              counts.removed++;
+            } else if (registeredAt !== undefined) {
+              await tx.run('DELETE FROM RouteLease WHERE modid = ? AND cmdid = ? AND serverip = ? AND serverport = ?', [l.modid, l.cmdid, l.ip, l.port]);
+            }
+            continue;
+          }
+          if (registeredAt === undefined) {
+            leaseCount ??= Number((await tx.query<{ n: number }>('SELECT COUNT(*) AS n FROM RouteLease'))[0]?.n ?? 0);
+            if (leaseCount >= maxLeases) {
+              counts.refusedFull++;
+              continue;
+            }
+            leaseCount++;
+            counts.added++;
+          } else {
+            counts.renewed++;
+          }
+          const attr = m.attrs.get(key) ?? DEFAULT_ATTR;
+          const want = { weight: l.weight, zone: l.zone };
+          if (!inRoute) edits.push({ op: 'add', modid: l.modid, cmdid: l.cmdid, node: { ...node, ...want } });
+          else if (!sameAttr(attr, want)) edits.push({ op: 'set', modid: l.modid, cmdid: l.cmdid, node: { ...node, ...want } });
+          upserts.push([l.modid, l.cmdid, l.ip, l.port, nowMs + l.ttlMs, registeredAt ?? nowMs, l.ttlMs]);
+        }
+      }
+      // First registrations that would make their route too large for one frame are refused (as
+      // full), module by module, so that one crowded module never sinks the batch's renewals.
+      for (const m of modules.values()) {
+        const adds = edits.filter((e): e is Extract<CheckedEdit, { node: EditNode }> => e.op === 'add' && e.modid === m.modid && e.cmdid === m.cmdid);
+        if (adds.length === 0) continue;
+        const nodes: StoredNode[] = [...m.before].map(([k, n]) => ({ ...n, ...attrFields(m.attrs.get(k)) }));
+        for (const a of adds) nodes.push({ ip: a.node.ip, port: a.node.port, ...attrFields({ weight: a.node.weight ?? 100, zone: a.node.zone ?? '' }) });
+        try {
+          checkRouteFits(m.modid, m.cmdid, nodes, m.policyBefore);
+        } catch {
+          const refused = new Set(adds.map((a) => nodeKey(a.node.ip, a.node.port)));
+          edits = edits.filter((e) => !adds.includes(e as Extract<CheckedEdit, { node: EditNode }>));
+          upserts = upserts.filter((u) => !(u[0] === m.modid && u[1] === m.cmdid && refused.has(nodeKey(Number(u[2]), Number(u[3])))));
+          counts.added -= adds.length;
+          counts.refusedFull += adds.length;
+        }
+      }
+      for (let i = 0; i < upserts.length; i += UPSERT_CHUNK) {
+        const chunk = upserts.slice(i, i + UPSERT_CHUNK);
+        await tx.run(this.db.dialect.upsertNewest('RouteLease', LEASE_COLUMNS, LEASE_KEY, 'expires_at', chunk.length), chunk.flat());
+      }
+      const change = edits.length > 0 ? await this.routeChangeIn(tx, edits, previousVersion, modules, { actor: 'registration' }) : { version: previousVersion, previousVersion, changed: [] };
+      return { ...counts, change };
     });
+  }
+
+  async reapLeases(nowMs: number): Promise<{ reaped: number; change: RouteChangeResult }> {
+    const none = (v: number) => ({ reaped: 0, change: { version: v, previousVersion: v, changed: [] } });
+    // A cheap look first, so that idle reapers never take the version lock.
+    const any = await this.db.query('SELECT modid FROM RouteLease WHERE expires_at < ? LIMIT 1', [nowMs]);
+    if (any.length === 0) return none(0);
+    return this.db.transaction('write', async (tx) => {
+      // Under the version lock a second reaper waits, then finds these leases gone: each is removed once.
+      const previousVersion = await this.readVersion(tx, true);
+      const rows = await tx.query<{ modid: number; cmdid: number; serverip: number; serverport: number }>(
+        `SELECT modid, cmdid, serverip, serverport FROM RouteLease WHERE expires_at < ? ORDER BY modid, cmdid LIMIT ${REAP_CHUNK}${this.db.dialect.forUpdate}`,
+        [nowMs],
+      );
+      if (rows.length === 0) return none(previousVersion);
+      const modules = new Map<string, EditedModule>();
+      const edits: CheckedEdit[] = [];
+      for (const r of rows) {
+        const modid = Number(r.modid);
+        const cmdid = Number(r.cmdid);
+        const node = { ip: Number(r.serverip), port: Number(r.serverport) };
+        const mk = moduleKey(modid, cmdid);
+        let m = modules.get(mk);
+        if (m === undefined) modules.set(mk, (m = await this.readModuleForEdit(tx, modid, cmdid)));
+        if (m.before.has(nodeKey(node.ip, node.port))) edits.push({ op: 'remove', modid, cmdid, node });
+        else await tx.run('DELETE FROM RouteLease WHERE modid = ? AND cmdid = ? AND serverip = ? AND serverport = ?', [modid, cmdid, node.ip, node.port]);
+      }
+      const change = edits.length > 0 ? await this.routeChangeIn(tx, edits, previousVersion, modules, { actor: 'lease expired' }) : none(previousVersion).change;
+      return { reaped: rows.length, change };
+    });
+  }
+
+  async listLeases(filter: RouteFilter = {}): Promise<LeaseRow[]> {
+    const where = whereEqual({ modid: checked(filter.modid, checkUint32, 'modid'), cmdid: checked(filter.cmdid, checkUint32, 'cmdid') });
+    const rows = await this.db.query<{ modid: number; cmdid: number; serverip: number; serverport: number; expires_at: number; registered_at: number; ttl_ms: number }>(
+      `SELECT ${LEASE_COLUMNS.join(', ')} FROM RouteLease${where.sql} ORDER BY modid, cmdid, serverip, serverport`,
+      where.params,
+    );
+    return rows.map((r) => ({
+      modid: Number(r.modid),
+      cmdid: Number(r.cmdid),
+      ip: formatIpv4(Number(r.serverip)),
+      port: Number(r.serverport),
+      expiresAt: Number(r.expires_at),
+      registeredAt: Number(r.registered_at),
+      ttlMs: Number(r.ttl_ms),
+    }));
+  }
+
+  async pinNode(module: ModuleKey, ip: string, port: number): Promise<boolean> {
+    const modid = checkUint32('modid', module.modid);
+    const cmdid = checkUint32('cmdid', module.cmdid);
+    const n = await this.db.run('DELETE FROM RouteLease WHERE modid = ? AND cmdid = ? AND serverip = ? AND serverport = ?', [modid, cmdid, parseIpv4('ip', ip), checkPort('port', port)]);
+    return n > 0;
   }
 
   /** A module's nodes, attribute rows and policy, locked for the route-change transaction. */

@@ -175,6 +175,46 @@ export interface Description {
   readonly content: string;
 }
 
+/** A registration as the DNS writes it (EXTENSIONS.md §4); ip as a dotted quad. */
+export interface LeaseWrite extends ModuleKey {
+  readonly ip: string;
+  readonly port: number;
+  /** 1..10000; 0 or absent = 100. */
+  readonly weight?: number;
+  readonly zone?: string;
+  /** 1000..600000 (ignored for a deregistration). */
+  readonly ttlMs: number;
+  readonly deregister: boolean;
+}
+
+/** What one applyLeases batch did. Refused leases change nothing stored. */
+export interface LeaseResult {
+  /** Leases whose expiry moved on. */
+  readonly renewed: number;
+  /** Nodes added by a first registration. */
+  readonly added: number;
+  /** Nodes removed by a deregistration. */
+  readonly removed: number;
+  /** Registrations naming an operator's static node (in RouteData without a RouteLease row). */
+  readonly refusedStatic: number;
+  /** First registrations past maxLeases, or that would make their route too large for one frame. */
+  readonly refusedFull: number;
+  /** Malformed leases (bad ids, address, weight, zone or ttl). */
+  readonly refusedInvalid: number;
+  /** The route change the batch made (no change: changed is empty). */
+  readonly change: RouteChangeResult;
+}
+
+/** One RouteLease row. */
+export interface LeaseRow extends ModuleKey {
+  readonly ip: string;
+  readonly port: number;
+  /** Milliseconds since the epoch. */
+  readonly expiresAt: number;
+  readonly registeredAt: number;
+  readonly ttlMs: number;
+}
+
 /**
  * The Lars store. Methods may be called concurrently from one thread (the event loop); each is
  * atomic. Bad input throws LarsError('ERR_INVALID_INPUT') before any SQL runs; an unreachable
@@ -231,6 +271,24 @@ export interface Store {
   setAlarmThreshold(threshold: AlarmThreshold): Promise<void>;
   /** Resolves to false when the module had no thresholds of its own. */
   deleteAlarmThreshold(key: ModuleKey): Promise<boolean>;
+
+  /**
+   * Writes a batch of leases in one transaction: renewals move expires_at (no version bump); a
+   * first registration adds the node (RouteData, RouteNodeAttr, RouteLease) and a deregistration
+   * removes it, through the route-change transaction. A lease naming a static node, a malformed one
+   * and a first registration past `maxLeases` leases are refused and counted. `nowMs`: epoch ms.
+   */
+  applyLeases(leases: readonly LeaseWrite[], nowMs: number, maxLeases: number): Promise<LeaseResult>;
+  /**
+   * Removes the leases that expired before `nowMs` and their nodes, through the route-change
+   * transaction. Several DNS instances may reap at once: the version row lock decides, so each
+   * lease is removed by exactly one of them. Returns the leases removed and the change.
+   */
+  reapLeases(nowMs: number): Promise<{ readonly reaped: number; readonly change: RouteChangeResult }>;
+  /** RouteLease rows, ordered by modid, cmdid, ip, port. */
+  listLeases(filter?: RouteFilter): Promise<LeaseRow[]>;
+  /** Turns a leased node into a static one (its RouteLease row goes); false when it had no lease. */
+  pinNode(module: ModuleKey, ip: string, port: number): Promise<boolean>;
 
   listDescriptions(kind: DescriptionKind): Promise<Description[]>;
   upsertDescription(kind: DescriptionKind, id: number, content: string): Promise<void>;

@@ -129,8 +129,10 @@ export function apiRoutes(deps: ApiDeps): RouteDef[] {
     api('GET', '/api/routes', async ({ req }) => {
       const filter = unwrap(checkRouteFilter(req.query));
       if ('reply' in filter) return filter.reply;
-      const [version, rows] = await Promise.all([store.getVersion(), store.listRoutes(filter.value)]);
-      const modules: { modid: number; cmdid: number; hosts: RouteNode[] }[] = [];
+      const [version, rows, leases] = await Promise.all([store.getVersion(), store.listRoutes(filter.value), store.listLeases(filter.value)]);
+      // A registered node carries its lease (EXTENSIONS.md §4); a static one has none.
+      const leaseOf = new Map(leases.map((l) => [`${moduleKey(l.modid, l.cmdid)}/${l.ip}:${l.port}`, { expiresAt: new Date(l.expiresAt).toISOString(), ttlMs: l.ttlMs }]));
+      const modules: { modid: number; cmdid: number; hosts: (RouteNode & { lease?: { expiresAt: string; ttlMs: number } })[] }[] = [];
       const seen = new Set<string>();
       for (const r of rows) {
         let m = modules[modules.length - 1];
@@ -142,7 +144,8 @@ export function apiRoutes(deps: ApiDeps): RouteDef[] {
         const key = `${moduleKey(r.modid, r.cmdid)}/${r.ip}:${r.port}`;
         if (seen.has(key)) continue;
         seen.add(key);
-        m.hosts.push({ ip: r.ip, port: r.port });
+        const lease = leaseOf.get(key);
+        m.hosts.push({ ip: r.ip, port: r.port, ...(lease === undefined ? {} : { lease }) });
       }
       return jsonReply(200, { version, modules: modules satisfies ModuleRoute[] });
     }),
@@ -182,6 +185,13 @@ export function apiRoutes(deps: ApiDeps): RouteDef[] {
       if ('reply' in node) return node.reply;
       if (!(await hasNode(store, node.value.modid, node.value.cmdid, node.value))) return notANode(node.value);
       return change(() => store.applyRouteChange([{ op: 'remove', ...node.value }], actorOf(session)));
+    }),
+    api('POST', '/api/routes/nodes/:modid/:cmdid/:ip/:port/pin', async ({ params }) => {
+      const node = unwrap(checkNodePath(params));
+      if ('reply' in node) return node.reply;
+      const { modid, cmdid, ip, port } = node.value;
+      if (!(await store.pinNode({ modid, cmdid }, ip, port))) return errorReply(409, 'ERR_NOT_LEASED', `${ip}:${port} of modid ${modid} cmdid ${cmdid} has no lease: it is static already, or not a node`);
+      return jsonReply(200, { pinned: { modid, cmdid, ip, port } });
     }),
     api('PUT', '/api/routes/:modid/:cmdid', async ({ req, params, session }) => {
       const key = unwrap(checkModuleKey(params[0], params[1]));

@@ -5,3 +5,4 @@ export * from './route-limits.js';
 export * from './codec.js';
 export * from './agent-ports.js';
 export * from './module-key.js';
+export * from './lease.js';

@@ -84,8 +84,8 @@ describe.each(['mysql', 'sqlite'] as const)('lars db / lars route on %s', (backe
     expect(ls.code).toBe(0);
     expect(ls.stdout).toMatch(where);
     expect(ls.stdout).toContain(`route version ${versionOf(seeded.stdout)}`);
-    expect(ls.stdout).toMatch(/^MODID {2}CMDID {2}IP {9}PORT {2}WEIGHT {2}ZONE$/m);
-    expect(ls.stdout).toMatch(/^ {4}1 {6}2 {2}127\.0\.0\.1 {2}9012 {5}100 {2}-$/m);
+    expect(ls.stdout).toMatch(/^MODID {2}CMDID {2}IP {9}PORT {2}WEIGHT {2}ZONE {2}LEASE$/m);
+    expect(ls.stdout).toMatch(/^ {4}1 {6}2 {2}127\.0\.0\.1 {2}9012 {5}100 {2}- {5}-$/m);
     expect(ls.stdout).toMatch(/^9 nodes in 3 modules$/m);
     const one = await lars('route', 'ls', '2', '1');
     expect(one.stdout).toMatch(/^3 nodes in 1 module$/m);
@@ -101,7 +101,7 @@ describe.each(['mysql', 'sqlite'] as const)('lars db / lars route on %s', (backe
     expect(add.stdout).toMatch(/^added 192\.168\.1\.177:8080 to modid 5 cmdid 1$/m);
     expect(add.stdout).toMatch(new RegExp(`^route version \\d+ \\(was ${before}\\); changed module \\(modid/cmdid\\): 5/1$`, 'm'));
     expect(versionOf(add.stdout)).toBeGreaterThan(before);
-    expect((await lars('route', 'ls', '5')).stdout).toMatch(/^ {4}5 {6}1 {2}192\.168\.1\.177 {2}8080 {5}100 {2}-$/m);
+    expect((await lars('route', 'ls', '5')).stdout).toMatch(/^ {4}5 {6}1 {2}192\.168\.1\.177 {2}8080 {5}100 {2}- {5}-$/m);
 
     const dup = await lars('route', 'add', '5', '1', '192.168.1.177', '8080');
     expect(dup.code).toBe(1);
@@ -140,8 +140,8 @@ describe.each(['mysql', 'sqlite'] as const)('lars db / lars route on %s', (backe
     const zone = await lars('route', 'set', '7', '1', '10.7.0.1', '80', '--zone', '');
     expect(zone.stdout).toMatch(/^set zone '' of 10\.7\.0\.1:80/m);
     const ls = (await lars('route', 'ls', '7')).stdout;
-    expect(ls).toMatch(/^ {4}7 {6}1 {2}10\.7\.0\.1 {4}80 {5}300 {2}-$/m);
-    expect(ls).toMatch(/^ {4}7 {6}1 {2}10\.7\.0\.2 {4}80 {7}5 {2}-$/m);
+    expect(ls).toMatch(/^ {4}7 {6}1 {2}10\.7\.0\.1 {4}80 {5}300 {2}- {5}-$/m);
+    expect(ls).toMatch(/^ {4}7 {6}1 {2}10\.7\.0\.2 {4}80 {7}5 {2}- {5}-$/m);
     const same = await lars('route', 'set', '7', '1', '10.7.0.2', '80', '--weight', '5');
     expect(same.stdout).toMatch(/nothing changed/);
   });
@@ -277,6 +277,30 @@ describe.each(['mysql', 'sqlite'] as const)('lars db / lars route on %s', (backe
         await conn.end();
       }
     }
+  });
+
+  it('route ls shows a registered node with its lease expiry; route pin makes it static; rm of a leased node says it comes back', async () => {
+    const config = backend === 'mysql' ? { mysql: db!.config, sqlitePath: 'unused.sqlite', changeRetentionSec: 86400 } : { mysql: undefined, sqlitePath, changeRetentionSec: 86400 };
+    const store = await openStore(config);
+    try {
+      await store.applyLeases(
+        [1, 2].map((port) => ({ modid: 44, cmdid: 1, ip: '10.4.4.1', port, ttlMs: 600_000, deregister: false })),
+        Date.now(),
+        100,
+      );
+    } finally {
+      await store.close();
+    }
+    const ls = await lars('route', 'ls', '44');
+    expect(ls.stdout).toMatch(/^ {3}44 {6}1 {2}10\.4\.4\.1 {5}1 {5}100 {2}- {5}expires in \d+\.\d s$/m);
+    const pin = await lars('route', 'pin', '44', '1', '10.4.4.1', '1');
+    expect(pin.code).toBe(0);
+    expect(pin.stdout).toMatch(/^pinned 10\.4\.4\.1:1 in modid 44 cmdid 1: it is a static node now/m);
+    expect((await lars('route', 'ls', '44')).stdout).toMatch(/^ {3}44 {6}1 {2}10\.4\.4\.1 {5}1 {5}100 {2}- {5}-$/m);
+    expect((await lars('route', 'pin', '44', '1', '10.4.4.1', '1')).code).toBe(1);
+    const rm = await lars('route', 'rm', '44', '1', '10.4.4.1', '2');
+    expect(rm.code).toBe(0);
+    expect(rm.stdout).toMatch(/^note: 10\.4\.4\.1:2 was registered by its instance: its next renewal adds it again/m);
   });
 
   it('says where the store was expected when it cannot be used', async () => {

@@ -47,7 +47,7 @@ describe('role defaults', () => {
       store: { mysql: undefined, sqlitePath: 'var/lars.sqlite', changeRetentionSec: 86400 },
       admin: { ip: '127.0.0.1', port: 9778 },
       reactor: { ip: '0.0.0.0', port: 7778, threadNum: 1, maxConn: 20000, maxSubscriptionsPerConn: 100000 },
-      dns: { pollIntervalMs: 1000, fullReloadMs: 10000 },
+      dns: { pollIntervalMs: 1000, fullReloadMs: 10000, maxLeases: 100000 },
     });
   });
 

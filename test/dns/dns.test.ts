@@ -188,12 +188,14 @@ describe.each(['native', 'ts'] as const)('DNS service (%s)', (impl) => {
     const unknown = Buffer.alloc(8);
     unknown.writeInt32LE(99, 0);
     c.sendRaw(unknown);
-    // A LeaseRequest (EXTENSIONS §1, msgid 12) has no meaning for the DNS yet: an unknown msgid.
-    c.sendRaw(tsCodec.encodeFrame(MsgId.LeaseRequest, { lease: [{ modid: 1, cmdid: 1, host: { ip: 1, port: 1 }, ttlMs: 3000, deregister: false }] }));
+    // A LeaseRequest (msgid 12) goes to the lease writer (a malformed lease there: refused), not counted as unknown.
+    c.sendRaw(tsCodec.encodeFrame(MsgId.LeaseRequest, { lease: [{ modid: 1, cmdid: 1, host: { ip: 1, port: 1 }, ttlMs: 3, deregister: false }] }));
     expect((await getRoute(c, 1, 1)).modid).toBe(1);
     const s1 = dns.frontend.stats();
     expect(s1.badBodies).toBe(s0.badBodies + 1);
-    expect(s1.unknownMsgIds).toBe(s0.unknownMsgIds + 2);
+    expect(s1.unknownMsgIds).toBe(s0.unknownMsgIds + 1);
+    expect(s1.leaseFrames).toBe(s0.leaseFrames + 1);
+    await eventually(() => dns.leases.stats().refusedInvalid, (n) => n >= 1, 'the malformed lease refused');
     expect(c.closed).toBe(false);
   });
 

@@ -11,6 +11,8 @@ import {
   type GetHostResponse,
   type GetRouteResponse,
   type MessageById,
+  type RegisterRequest,
+  type RegisterResponse,
   type MsgId as MsgIdType,
 } from '../../src/wire/messages.js';
 
@@ -79,6 +81,12 @@ export class UdpTestClient {
       `API_GetRouteResponse for ${modid}/${cmdid}`,
       timeoutMs,
     );
+  }
+
+  /** A RegisterRequest and the agent's RegisterResponse (matched by seq). */
+  async register(req: RegisterRequest, timeoutMs = 5_000): Promise<RegisterResponse> {
+    this.send(this.portOf(req.modid, req.cmdid), MsgId.RegisterRequest, req);
+    return this.take(MsgId.RegisterResponse, (r: RegisterResponse) => r.seq === req.seq, `RegisterResponse seq ${req.seq}`, timeoutMs);
   }
 
   /** A call result; the agent sends no reply. `ip` as the wire's int32. */

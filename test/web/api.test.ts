@@ -42,6 +42,7 @@ const ENDPOINTS: readonly { method: string; path: string; body?: unknown }[] = [
   { method: 'POST', path: '/api/routes/nodes', body: { modid: 9, cmdid: 9, ip: '10.9.9.9', port: 9999 } },
   { method: 'PUT', path: '/api/routes/nodes/1/1/127.0.0.1/9001', body: { ip: '10.9.9.9', port: 9999 } },
   { method: 'DELETE', path: '/api/routes/nodes/1/1/127.0.0.1/9001' },
+  { method: 'POST', path: '/api/routes/nodes/1/1/127.0.0.1/9001/pin' },
   { method: 'PUT', path: '/api/routes/1/1', body: { hosts: [] } },
   { method: 'GET', path: '/api/descriptions' },
   { method: 'GET', path: '/api/descriptions/modid' },
@@ -222,6 +223,22 @@ describe('routes', () => {
     const bad = await client.del('/api/routes/nodes/5/7/10.0.0.07/9002');
     expect(bad.status).toBe(400);
     expect(bad.json.error.fields.ip).toContain('no leading zeros');
+  });
+
+  it('GET /api/routes marks a registered node with its lease; POST …/pin makes it static (409 when it has no lease)', async () => {
+    const now = Date.now();
+    await store.applyLeases([{ modid: 6, cmdid: 1, ip: '10.6.0.1', port: 1, ttlMs: 600_000, deregister: false }], now, 100);
+    await store.applyRouteChange([{ op: 'add', modid: 6, cmdid: 1, ip: '10.6.0.2', port: 2 }]);
+    const hosts = (await client.get('/api/routes?modid=6')).json.modules[0].hosts;
+    expect(hosts).toEqual([
+      { ip: '10.6.0.1', port: 1, lease: { expiresAt: new Date(now + 600_000).toISOString(), ttlMs: 600_000 } },
+      { ip: '10.6.0.2', port: 2 },
+    ]);
+    expect((await client.post('/api/routes/nodes/6/1/10.6.0.1/1/pin', {})).status).toBe(200);
+    expect((await client.get('/api/routes?modid=6')).json.modules[0].hosts[0]).toEqual({ ip: '10.6.0.1', port: 1 });
+    const again = await client.post('/api/routes/nodes/6/1/10.6.0.1/1/pin', {});
+    expect(again.status).toBe(409);
+    expect(again.json.error.code).toBe('ERR_NOT_LEASED');
   });
 
   it('PUT /api/routes/:modid/:cmdid: replaces the node set; bad hosts are named by index', async () => {

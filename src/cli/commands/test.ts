@@ -69,16 +69,16 @@ function usageError(message: string): LarsError {
   return new LarsError('ERR_USAGE', `test: ${message}\n\n${USAGE}`);
 }
 
-/** A command-line number, as a usage error when malformed. */
-function integer(name: string, text: string, check: (name: string, v: number) => number = checkUint32): number {
+/** A command-line number, as a usage error (of `fail`'s command) when malformed. */
+export function integer(name: string, text: string, check: (name: string, v: number) => number = checkUint32, fail: (message: string) => LarsError = usageError): number {
   try {
     return check(name, parseIntegerArg(name, text));
   } catch (err) {
-    throw usageError((err as Error).message);
+    throw fail((err as Error).message);
   }
 }
 
-function inRange(min: number, max: number): (name: string, v: number) => number {
+export function inRange(min: number, max: number): (name: string, v: number) => number {
   return (name, v) => {
     if (v < min || v > max) throw new LarsError('ERR_INVALID_INPUT', `${name} must be from ${min} to ${max}, got ${v}`);
     return v;
@@ -87,7 +87,7 @@ function inRange(min: number, max: number): (name: string, v: number) => number 
 
 const hostText = (h: HostAddress): string => `${h.ip}:${h.port}`;
 
-interface Target {
+export interface Target {
   readonly host: string;
   readonly port: number;
   readonly timeoutMs: number;
@@ -97,7 +97,7 @@ interface Target {
 type Values = ReturnType<typeof parseCommandArgs<typeof OPTIONS>>['values'];
 
 /** The agent to talk to: --agent-ip/--agent-port, else the [agent] section of the config. */
-function target(values: Values): Target {
+export function target(values: Values, fail: (message: string) => LarsError = usageError): Target {
   const log = createLogger('test');
   const config = loadConfig('agent', configOptionsFromFlags(values, { warn: (m) => log.warn(m) }));
   let host = values['agent-ip'] ?? config.agent.ip;
@@ -105,13 +105,13 @@ function target(values: Values): Target {
     try {
       parseIpv4('--agent-ip', host);
     } catch (err) {
-      throw usageError((err as Error).message);
+      throw fail((err as Error).message);
     }
   }
   // An agent bound to every interface is reached on loopback.
   if (host === '0.0.0.0') host = '127.0.0.1';
-  const port = values['agent-port'] !== undefined ? integer('--agent-port', values['agent-port'], inRange(1, 65533)) : config.agent.port;
-  const timeoutMs = values['timeout-ms'] !== undefined ? integer('--timeout-ms', values['timeout-ms'], inRange(1, 600_000)) : DEFAULT_TIMEOUT_MS;
+  const port = values['agent-port'] !== undefined ? integer('--agent-port', values['agent-port'], inRange(1, 65533), fail) : config.agent.port;
+  const timeoutMs = values['timeout-ms'] !== undefined ? integer('--timeout-ms', values['timeout-ms'], inRange(1, 600_000), fail) : DEFAULT_TIMEOUT_MS;
   return { host, port, timeoutMs, impl: implementation(config.impl) };
 }
 

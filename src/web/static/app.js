@@ -179,10 +179,31 @@ function routesPage() {
         el('td', {}, String(m.modid)),
         el('td', {}, String(m.cmdid)),
         el('td', {}, h.ip),
-        el('td', {}, String(h.port)),
+        el(
+          'td',
+          {},
+          String(h.port),
+          // A registered node: its instance renews the lease; removing it only lasts until the next renewal.
+          h.lease ? el('span', { class: 'lease', title: `registered by its instance (ttl ${h.lease.ttlMs} ms); a Delete lasts until its next renewal, Pin makes it static` }, ` leased, expires ${new Date(h.lease.expiresAt).toLocaleTimeString()}`) : '',
+        ),
         el(
           'td',
           { class: 'actions' },
+          h.lease
+            ? el('button', {
+                type: 'button',
+                class: 'secondary',
+                onclick: async () => {
+                  try {
+                    await api('POST', `${path}/pin`);
+                    flash(`Pinned ${h.ip}:${h.port}: a static node now, it no longer expires`);
+                    await load();
+                  } catch (err) {
+                    flash(err.message, true);
+                  }
+                },
+              }, 'Pin')
+            : '',
           el('button', { type: 'button', class: 'secondary', onclick: edit }, 'Edit'),
           deleteButton('Delete', async () => {
             try {

@@ -31,9 +31,9 @@ export function configureLogging(opts: { readonly level: LogLevel; readonly form
   processRole = opts.role;
 }
 
-/** The format lines are written in now. */
-export function logFormat(): LogFormat {
-  return format;
+/** The format lines are written in now, and the daemon's role once configureLogging() named it. */
+export function logSettings(): { readonly format: LogFormat; readonly role: string | undefined } {
+  return { format, role: processRole };
 }
 
 /** One log line, without its newline. */

@@ -6,6 +6,8 @@ import { checkBuild, cleanEnv } from '../helpers/cli.js';
 import { spawnDaemon } from '../helpers/daemon-process.js';
 import { freeConsecutiveUdpBase } from '../helpers/free-port.js';
 import { storeEnv, tempSqlite } from '../helpers/roles.js';
+import { FrameClient } from '../helpers/frame-client.js';
+import { MsgId } from '../../src/wire/messages.js';
 
 const TEXT_LINE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (DEBUG|INFO |WARN |ERROR) \[[\w-]+\] \S/;
 
@@ -64,5 +66,28 @@ describe.each(['dns', 'reporter', 'agent', 'web'] as const)('lars %s logs', (rol
       expect(new Date(entry.time as string).toISOString()).toBe(entry.time);
     }
     expect(lines.map((l) => (JSON.parse(l) as { msg: string }).msg)).toContain('stopped');
+  });
+});
+
+describe.each(['native', 'ts'] as const)('lars dns (%s) logs what its server refuses', (impl) => {
+  it('in the configured format, the native server\'s own lines included', async () => {
+    const daemon = spawnDaemon(
+      'dns',
+      ['--set', 'admin.port=0', '--set', 'reactor.ip=127.0.0.1', '--set', 'reactor.port=0', '--set', 'reactor.max_subscriptions_per_conn=1', '--set', 'log.format=json'],
+      cleanEnv({ ...storeEnv(tempSqlite()), LARS_LOG_LEVEL: 'info', LARS_IMPL: impl }),
+    );
+    try {
+      const port = Number((await daemon.waitFor(/listening on 127\.0\.0\.1:(\d+)/))[1]);
+      const client = await FrameClient.open(port);
+      client.send(MsgId.GetRouteRequest, { modid: 1, cmdid: 1 });
+      client.send(MsgId.GetRouteRequest, { modid: 2, cmdid: 1 });
+      await daemon.waitFor(/max_subscriptions_per_conn \(1\)/);
+      client.close();
+      expect(await daemon.stop('SIGTERM')).toBe(0);
+    } finally {
+      daemon.child.kill('SIGKILL');
+    }
+    const entries = daemon.stderr().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, string>);
+    expect(entries.find((e) => e.msg?.includes('max_subscriptions_per_conn'))).toMatchObject({ role: 'dns', level: 'warn' });
   });
 });

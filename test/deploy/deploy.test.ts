@@ -3,7 +3,8 @@
 // metric the rules and the dashboard query exists on the /metrics of live daemons. A missing
 // tool fails the test (CI installs it): a skipped check would pass unchecked files.
 import { spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/index.js';
@@ -100,6 +101,18 @@ describe('deploy/grafana/lars.json', () => {
       for (const t of p.targets!) expect(metricNames(t.expr).length, `${p.title}: ${t.expr}`).toBeGreaterThan(0);
     }
     expect(d.panels.filter((p) => p.type === 'row').map((p) => p.title)).toEqual(['Fleet overview', 'Per module ($modid/$cmdid)', 'Per agent ($agent)']);
+  });
+
+  it("has queries promtool parses (each one checked as a recording rule, Grafana's variables filled in)", () => {
+    const exprs = dashboard().panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr));
+    const filled = exprs.map((e) => e.replaceAll('$__rate_interval', '5m').replace(/\$\w+/g, '.*'));
+    const rules = { groups: [{ name: 'dashboard', rules: filled.map((expr, i) => ({ record: `lars:dashboard_query_${i}`, expr })) }] };
+    const file = join(mkdtempSync(join(tmpdir(), 'lars-dash-')), 'dashboard-queries.yml');
+    // JSON is YAML: no YAML library needed.
+    writeFileSync(file, JSON.stringify(rules));
+    const r = runTool('promtool', 'prometheus', ['check', 'rules', file]);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain(`SUCCESS: ${exprs.length} rules found`);
   });
 
   it('finds the metric names of an expression and nothing else', () => {

@@ -3,6 +3,7 @@
 // Checks the toolchain first so that a missing compiler gives one clear message
 // instead of a page of CMake errors.
 import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -29,7 +30,8 @@ if (missing.length > 0) {
   process.exit(1);
 }
 
-const cmakeJs = join(root, 'node_modules', 'cmake-js', 'bin', 'cmake-js');
+// Resolved like any dependency: in an installed package cmake-js sits in the parent node_modules.
+const cmakeJs = join(dirname(createRequire(import.meta.url).resolve('cmake-js/package.json')), 'bin', 'cmake-js');
 const out = join(root, 'build', 'native');
 mkdirSync(out, { recursive: true });
 const compile = [cmakeJs, 'compile', '--out', out, '--parallel', String(availableParallelism()), '--log-level', 'warn'];

@@ -2,6 +2,8 @@
 // `npm test`: builds the TypeScript (and type-checks the tests), builds and runs the C++ unit tests under
 // AddressSanitizer (ctest), runs the vitest suites, and ends with one line
 // "N passed, N failed" over every suite, also written to test/artifacts/summary.txt.
+// `--pack` (npm run test:pack) runs only test/pack, the package installed from its tarball (its
+// `prepack` builds), and writes test/artifacts/pack-summary.txt.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -12,7 +14,8 @@ const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const artifacts = join(root, 'test', 'artifacts');
 mkdirSync(artifacts, { recursive: true });
 const jobs = String(availableParallelism());
-const vitestArgs = process.argv.slice(2);
+const pack = process.argv[2] === '--pack';
+const vitestArgs = process.argv.slice(pack ? 3 : 2);
 
 function run(cmd, args, opts = {}) {
   console.log(`\n> ${cmd} ${args.join(' ')}`);
@@ -25,19 +28,19 @@ let failed = 0;
 let broken = false;
 
 // 1. TypeScript and the web admin's assets (tests of daemons spawn the built CLI).
-if (run('npm', ['run', '--silent', 'build']) !== 0) {
+if (!pack && run('npm', ['run', '--silent', 'build']) !== 0) {
   console.error('lars test: build failed');
   broken = true;
 }
 
 // The tests are TypeScript too: vitest only strips their types, so check them here.
-if (run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.test.json']) !== 0) {
+if (!pack && run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.test.json']) !== 0) {
   console.error('lars test: the tests do not type-check');
   broken = true;
 }
 
 // 2. C++ unit tests, ASan + UBSan, in their own build tree (no Node headers involved).
-if (vitestArgs.length === 0) {
+if (vitestArgs.length === 0 && !pack) {
   const build = join(root, 'build', 'native-tests');
   const junit = join(artifacts, 'ctest.xml');
   const ok =
@@ -64,13 +67,14 @@ if (vitestArgs.length === 0) {
 }
 
 // 3. vitest.
-const vitestJson = join(artifacts, 'vitest.json');
+const vitestJson = join(artifacts, pack ? 'vitest-pack.json' : 'vitest.json');
 run(process.execPath, [
   join(root, 'node_modules', 'vitest', 'vitest.mjs'),
   'run',
   '--reporter=default',
   '--reporter=json',
   `--outputFile.json=${vitestJson}`,
+  ...(pack ? ['--config', join(root, 'vitest.pack.config.ts')] : []),
   ...vitestArgs,
 ]);
 if (existsSync(vitestJson)) {
@@ -82,6 +86,6 @@ if (existsSync(vitestJson)) {
 } else broken = true;
 
 const summary = `${passed} passed, ${failed} failed`;
-writeFileSync(join(artifacts, 'summary.txt'), summary + '\n');
+writeFileSync(join(artifacts, pack ? 'pack-summary.txt' : 'summary.txt'), summary + '\n');
 console.log(`\n${summary}`);
 process.exit(failed > 0 || broken ? 1 : 0);

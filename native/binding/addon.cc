@@ -7,8 +7,16 @@
 #include "binding/errors.h"
 #include "binding/server_binding.h"
 #include "binding/wire_binding.h"
+#include "reactor/Log.h"
 
 namespace {
+
+// setLogFormat("text" | "json", role): JS has validated the format ([log] format).
+void SetLogFormat(const Napi::CallbackInfo& info) {
+  const std::string format = info[0].As<Napi::String>().Utf8Value();
+  lars::reactor::setLogFormat(format == "json" ? lars::reactor::LogFormat::Json : lars::reactor::LogFormat::Text,
+                              info[1].As<Napi::String>().Utf8Value());
+}
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   lars::binding::InitErrors(env, exports);
@@ -16,6 +24,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("balancer", lars::binding::InitBalancer(env));
   exports.Set("servers", lars::binding::InitServers(env));
   exports.Set("agent", lars::binding::InitAgent(env));
+  exports.Set("setLogFormat", Napi::Function::New(env, SetLogFormat));
   return exports;
 }
 

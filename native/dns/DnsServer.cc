@@ -2,10 +2,10 @@
 
 #include <any>
 #include <chrono>
-#include <cstdio>
 #include <cstring>
 
 #include "reactor/EventLoop.h"
+#include "reactor/Log.h"
 #include "reactor/TcpConnection.h"
 #include "wire/messages.h"
 
@@ -123,11 +123,11 @@ void DnsServer::refuseSubscriptionInLoop(const reactor::TcpConnectionPtr& conn) 
   const int64_t now = nowMs();
   int64_t last = refusalLoggedAtMs_.load(std::memory_order_relaxed);
   if (now - last < kRefusalLogIntervalMs || !refusalLoggedAtMs_.compare_exchange_strong(last, now)) return;
-  std::fprintf(stderr,
-               "lars dns: connection from %s is subscribed to max_subscriptions_per_conn (%zu) modules; further "
-               "requests are answered but not subscribed (%llu refused so far, logged at most every %lld s)\n",
-               conn->peerAddress().toIpPort().c_str(), maxSubscriptionsPerConn_, static_cast<unsigned long long>(refused),
-               static_cast<long long>(kRefusalLogIntervalMs / 1000));
+  reactor::logLine("warn", "dns",
+                   "connection from " + conn->peerAddress().toIpPort() + " is subscribed to max_subscriptions_per_conn (" +
+                       std::to_string(maxSubscriptionsPerConn_) +
+                       ") modules; further requests are answered but not subscribed (" + std::to_string(refused) +
+                       " refused so far, logged at most every " + std::to_string(kRefusalLogIntervalMs / 1000) + " s)");
 }
 
 void DnsServer::onDisconnectInLoop(const reactor::TcpConnectionPtr& conn) {

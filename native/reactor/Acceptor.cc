@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "reactor/EventLoop.h"
+#include "reactor/Log.h"
 #include "reactor/SocketsOps.h"
 
 namespace lars::reactor {
@@ -77,7 +78,7 @@ void Acceptor::handleRead() {
       reopenSpareFd();
       continue;
     }
-    std::fprintf(stderr, "lars reactor: accept: %s\n", std::strerror(err));
+    logLine("error", "reactor", std::string("accept: ") + std::strerror(err));
     return;
   }
 }

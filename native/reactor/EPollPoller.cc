@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include "reactor/Channel.h"
+#include "reactor/Log.h"
 
 namespace lars::reactor {
 
@@ -83,8 +84,8 @@ void EPollPoller::control(int op, Channel* channel) {
   event.data.ptr = channel;
   if (::epoll_ctl(epollfd_, op, channel->fd(), &event) < 0) {
     // A DEL on a descriptor the kernel already dropped is harmless; anything else is a bug.
-    std::fprintf(stderr, "lars reactor: epoll_ctl op=%d fd=%d: %s\n", op, channel->fd(),
-                 std::strerror(errno));
+    logLine("error", "reactor", "epoll_ctl op=" + std::to_string(op) + " fd=" + std::to_string(channel->fd()) + ": " +
+                                   std::strerror(errno));
     assert(op == EPOLL_CTL_DEL);
   }
 }

@@ -12,6 +12,7 @@
 
 #include "reactor/Channel.h"
 #include "reactor/EPollPoller.h"
+#include "reactor/Log.h"
 #include "reactor/TimerQueue.h"
 
 namespace lars::reactor {
@@ -37,7 +38,7 @@ EventLoop::EventLoop()
       wakeupFd_(createEventfd()),
       wakeupChannel_(std::make_unique<Channel>(this, wakeupFd_)) {
   if (t_loopInThisThread) {
-    std::fprintf(stderr, "lars reactor: another EventLoop already exists in this thread\n");
+    logLine("error", "reactor", "another EventLoop already exists in this thread");
     std::abort();
   }
   try {
@@ -67,7 +68,7 @@ EventLoop* EventLoop::ofCurrentThread() { return t_loopInThisThread; }
 
 void EventLoop::assertInLoopThread() const {
   if (!isInLoopThread()) {
-    std::fprintf(stderr, "lars reactor: EventLoop used outside its thread\n");
+    logLine("error", "reactor", "EventLoop used outside its thread");
     std::abort();
   }
 }

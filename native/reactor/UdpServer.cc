@@ -1,10 +1,10 @@
 #include "reactor/UdpServer.h"
 
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 
 #include "reactor/EventLoop.h"
+#include "reactor/Log.h"
 #include "wire/frame.h"
 
 namespace lars::reactor {
@@ -80,7 +80,7 @@ void UdpServer::handleRead() {
       // EAGAIN: drained. Other errors (e.g. ECONNREFUSED queued by an ICMP reply to an earlier
       // send) concern no datagram; level-triggered epoll brings us back if data is waiting.
       if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNREFUSED) {
-        std::fprintf(stderr, "lars reactor: %s recvmmsg: %s\n", name_.c_str(), std::strerror(errno));
+        logLine("error", "reactor", name_ + " recvmmsg: " + std::strerror(errno));
       }
       return;
     }

@@ -33,6 +33,7 @@
 #include "reactor/EventLoop.h"
 #include "reactor/EventLoopThread.h"
 #include "reactor/InetAddress.h"
+#include "reactor/Log.h"
 #include "reactor/TcpConnection.h"
 #include "reactor/TcpServer.h"
 #include "reactor/TcpServerHost.h"
@@ -857,4 +858,18 @@ TEST(udp_frames_malformed_datagrams_are_dropped_and_counted) {
   CHECK(got == frame(5, "get host"));
   CHECK(waitFor([&] { return u.server->counters().datagrams_in.load() == 4u; }));
   CHECK_EQ(u.server->counters().datagrams_dropped.load(), 3u);
+}
+
+// The native log lines match src/log.ts: the same text layout, and JSON that escapes what it must.
+TEST(log_lines_in_text_and_json) {
+  using lars::reactor::LogFormat;
+  const int64_t t = 1767323045006;  // 2026-01-02T03:04:05.006Z
+  CHECK_EQ(lars::reactor::formatLogLine(LogFormat::Text, t, "warn", "dns", "reactor", "accept: EMFILE"),
+           std::string("2026-01-02T03:04:05.006Z WARN  [reactor] accept: EMFILE"));
+  CHECK_EQ(lars::reactor::formatLogLine(LogFormat::Json, t, "error", "agent", "reactor", "a \"b\"\\\n\x01"),
+           std::string("{\"time\":\"2026-01-02T03:04:05.006Z\",\"level\":\"error\",\"role\":\"agent\",\"component\":\"reactor\","
+                       "\"msg\":\"a \\\"b\\\"\\\\\\n\\u0001\"}"));
+  // Before a daemon names its role, a JSON line names the component as the role.
+  CHECK_EQ(lars::reactor::formatLogLine(LogFormat::Json, t, "info", "", "dns", "x"),
+           std::string("{\"time\":\"2026-01-02T03:04:05.006Z\",\"level\":\"info\",\"role\":\"dns\",\"component\":\"dns\",\"msg\":\"x\"}"));
 }

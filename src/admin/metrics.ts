@@ -40,4 +40,18 @@ export class MetricSet {
       },
     });
   }
+
+  /** Labelled series read from their owner when scraped; series the owner no longer lists vanish. */
+  seriesFrom(kind: 'counter' | 'gauge', name: string, help: string, labelNames: readonly string[], read: () => Iterable<[Record<string, string | number>, number]>): void {
+    const collect = function (this: Counter<string> | Gauge<string>): void {
+      this.reset();
+      for (const [labels, value] of read()) {
+        if (this instanceof Counter) this.inc(labels, value);
+        else this.set(labels, value);
+      }
+    };
+    const opts = { name: `${this.prefix}_${name}`, help, labelNames, registers: [this.registry], collect };
+    if (kind === 'counter') new Counter(opts);
+    else new Gauge(opts);
+  }
 }

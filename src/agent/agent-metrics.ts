@@ -1,19 +1,15 @@
 // The agent's metrics (lars_agent_*), declared once here and read at scrape time from their
 // owners: the core's per-port counters (one stats() call per scrape), the DNS and Report clients.
-import { Counter, Gauge } from 'prom-client';
 import type { MetricSet } from '../admin/metrics.js';
 import type { AgentCore, AgentCoreStats, AgentPortStats } from './agent-core.js';
 import type { AgentRouteCache } from './agent-route-cache.js';
 import type { DnsClient } from './dns-client.js';
 import type { ReportClient } from './report-client.js';
 
-const PREFIX = 'lars_agent';
-
 /** (labels, value) pairs of one labelled metric, per port. */
 type Series = (p: AgentPortStats) => [Record<string, string>, number][];
 
 export function registerAgentMetrics(metrics: MetricSet, core: AgentCore, dns: DnsClient, reporter: ReportClient, cache: AgentRouteCache | undefined): void {
-  const registers = [metrics.registry];
   // One core read per scrape, shared by every per-port metric of that scrape.
   let cached: { at: number; stats: AgentCoreStats } | undefined;
   const coreStats = (): AgentCoreStats => {
@@ -22,21 +18,10 @@ export function registerAgentMetrics(metrics: MetricSet, core: AgentCore, dns: D
     return cached.stats;
   };
 
-  const perPort = (kind: 'counter' | 'gauge', name: string, help: string, labelNames: string[], series: Series): void => {
-    const collect = function (this: Counter<string> | Gauge<string>): void {
-      this.reset();
-      for (const p of coreStats().ports) {
-        for (const [labels, value] of series(p)) {
-          const all = { port: String(p.port), ...labels };
-          if (this instanceof Counter) this.inc(all, value);
-          else this.set(all, value);
-        }
-      }
-    };
-    const config = { name: `${PREFIX}_${name}`, help, labelNames: ['port', ...labelNames], registers, collect };
-    if (kind === 'counter') new Counter(config);
-    else new Gauge(config);
-  };
+  const perPort = (kind: 'counter' | 'gauge', name: string, help: string, labelNames: string[], series: Series): void =>
+    metrics.seriesFrom(kind, name, help, ['port', ...labelNames], () =>
+      coreStats().ports.flatMap((p) => series(p).map(([labels, value]): [Record<string, string>, number] => [{ port: String(p.port), ...labels }, value])),
+    );
 
   perPort('counter', 'requests_total', 'API requests answered or taken, by type and result', ['type', 'result'], (p) => [
     [{ type: 'get_host', result: 'succ' }, p.getHostSucc],

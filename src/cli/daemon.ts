@@ -3,7 +3,7 @@
 import { constants } from 'node:os';
 import { configFlagOptions, configFlagsUsage, configOptionsFromFlags, loadConfig } from '../config/index.js';
 import type { Role, RoleConfigs } from '../config/types.js';
-import { createLogger, setLogLevel, type Logger } from '../log.js';
+import { configureLogging, createLogger, type Logger } from '../log.js';
 import type { RunningRole } from '../running-role.js';
 import { parseCommandArgs, type Command } from './command.js';
 
@@ -71,7 +71,7 @@ export function daemonCommand<R extends Exclude<Role, 'cli'>>(
       let running: RunningRole | undefined;
       const stop = stopRequested(log, () => running !== undefined);
       const config = loadConfig(role, configOptionsFromFlags(values, { warn: (m) => log.warn(m) }));
-      setLogLevel(config.logLevel);
+      configureLogging({ level: config.logLevel, format: config.logFormat, role });
       running = await start(config);
       for (const line of running.listening) log.info(line);
       // Under `lars up` the parent waits for this before it prints what to try next.

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `lars`: one executable, one subcommand per role or tool (docs/spec/ROLES.md).
 import { LarsError } from '../errors.js';
+import { createLogger, logSettings } from '../log.js';
 import type { Command } from './command.js';
 
 // Loaded lazily so that `lars route ls` does not pay for the daemons' modules.
@@ -42,7 +43,11 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    if (err instanceof LarsError) {
+    // A daemon logging JSON reports even its fatal error as one JSON line.
+    if (logSettings().format === 'json') {
+      createLogger('lars').error(err instanceof Error ? err.message : String(err), err instanceof LarsError ? { code: err.code } : undefined);
+      process.exitCode = err instanceof LarsError && err.code === 'ERR_USAGE' ? 2 : 1;
+    } else if (err instanceof LarsError) {
       console.error(`lars: ${err.message}`);
       process.exitCode = err.code === 'ERR_USAGE' ? 2 : 1;
     } else {

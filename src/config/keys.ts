@@ -71,6 +71,7 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
   // [lars], [log]: every role
   { section: 'lars', key: 'impl', type: { kind: 'impl' }, roles: ALL, default: 'native', env: 'LARS_IMPL', doc: 'hot-path implementation: native (C++ addon) or ts (pure TypeScript)' },
   { section: 'log', key: 'level', type: { kind: 'enum', values: ['debug', 'info', 'warn', 'error'] }, roles: ALL, default: 'info', doc: 'least severe level written to stderr' },
+  { section: 'log', key: 'format', type: { kind: 'enum', values: ['text', 'json'] }, roles: ALL, default: 'text', doc: 'text: one readable line per event; json: one JSON object per line (time, level, role, component, msg and the fields of the event)' },
 
   // [admin]: each daemon's /metrics and /healthz endpoint
   { section: 'admin', key: 'ip', type: ipv4, roles: ALL, default: '127.0.0.1', doc: 'address of the /metrics and /healthz HTTP endpoint' },

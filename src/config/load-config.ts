@@ -120,6 +120,7 @@ function build(role: Role, file: string | undefined, raw: ReadonlyMap<string, Ra
     file,
     impl: str('lars.impl') as Implementation,
     logLevel: str('log.level') as DnsConfig['logLevel'],
+    logFormat: str('log.format') as DnsConfig['logFormat'],
     store,
     admin: { ip: str('admin.ip'), port: num('admin.port') },
   };

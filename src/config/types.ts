@@ -65,6 +65,8 @@ interface CommonConfig {
   readonly impl: Implementation;
   /** [log] level. */
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** [log] format. */
+  readonly logFormat: 'text' | 'json';
   readonly store: StoreConfig;
   readonly admin: AdminConfig;
 }

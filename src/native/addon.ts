@@ -5,6 +5,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LarsError } from '../errors.js';
+import { logSettings } from '../log.js';
 import type { NativeAddon } from './types.js';
 
 export type { NativeAddon } from './types.js';
@@ -76,6 +77,9 @@ export function loadAddonFrom(path: string, sourcesDir: string): NativeAddon {
   const addon = createRequire(import.meta.url)(path) as NativeAddon;
   // Once per load, as better-sqlite3 does with SqliteError: the addon throws LarsError with a code.
   addon.setErrorClass(LarsError);
+  // Daemons configure logging before their servers (and so the addon) start.
+  const { format, role } = logSettings();
+  addon.setLogFormat(format, role ?? '');
   return addon;
 }
 

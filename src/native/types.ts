@@ -200,6 +200,8 @@ export interface NativeAgentModule {
 export interface NativeAddon {
   /** Every error the addon throws is an instance of this class (LarsError), with a code. */
   setErrorClass(errorClass: new (code: LarsErrorCode, message: string) => Error): void;
+  /** The format and role of the lines C++ logs (native/reactor/Log.h), as [log] format says. */
+  setLogFormat(format: 'text' | 'json', role: string): void;
   readonly balancer: NativeBalancerModule;
   readonly wire: NativeWire;
   readonly servers: NativeServers;

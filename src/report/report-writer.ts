@@ -3,7 +3,7 @@
 // adds to the buffer: it never waits on the database. A failed batch goes back into the buffer
 // and the writers back off until the store answers again; state changes are logged once.
 import { createLogger } from '../log.js';
-import type { Store } from '../store/store.js';
+import type { CallStatus, Store } from '../store/store.js';
 import type { RowBuffer } from './report-buffer.js';
 
 const log = createLogger('reporter');
@@ -37,6 +37,8 @@ export class ReportWriter {
     private readonly buffer: RowBuffer,
     private readonly writers: number,
     private readonly flushIntervalMs: number,
+    /** Sees every batch taken from the buffer (the per-module aggregates). */
+    private readonly onTaken: (rows: readonly CallStatus[]) => void = () => {},
   ) {
     this.backoffMs = flushIntervalMs;
   }
@@ -86,6 +88,7 @@ export class ReportWriter {
     if (this.stopped || Date.now() < this.retryAt) return;
     while (this.inFlight < this.writers && this.buffer.size > 0) {
       const rows = this.buffer.take(BATCH_ROWS);
+      this.onTaken(rows);
       this.inFlight++;
       this.inFlightRows += rows.length;
       this.store.upsertCallStatus(rows).then(

@@ -9,6 +9,7 @@ import type { RunningRole } from '../running-role.js';
 import { openStore } from '../store/index.js';
 import type { RowBuffer } from './report-buffer.js';
 import type { ReportFrontend, ReportFrontendOptions } from './report-frontend.js';
+import { ModuleStats, type ModuleAggregate } from './module-stats.js';
 import { ReportWriter } from './report-writer.js';
 import { TsReportFrontend } from './ts-report-frontend.js';
 
@@ -39,7 +40,8 @@ export async function startReporter(config: ReporterConfig): Promise<RunningRepo
   });
   const port = await frontend.listen();
   const { buffer } = frontend;
-  const writer = new ReportWriter(store, buffer, config.reporter.dbThreadCnt, config.reporter.flushIntervalMs);
+  const modules = new ModuleStats(config.reporter.bufferMaxKeys);
+  const writer = new ReportWriter(store, buffer, config.reporter.dbThreadCnt, config.reporter.flushIntervalMs, (rows) => modules.observe(rows));
   writer.start();
 
   const metrics = new MetricSet('lars_reporter');
@@ -59,6 +61,18 @@ export async function startReporter(config: ReporterConfig): Promise<RunningRepo
   metrics.counterFrom('rows_written_total', 'Status rows written to the store', () => w().rowsWritten);
   metrics.counterFrom('store_errors_total', 'Failed batch writes', () => w().storeErrors);
   metrics.gaugeFrom('store_up', '1 while the store accepts writes', () => (w().storeUp ? 1 : 0));
+  // Per module (modid, cmdid), for the modules agents reported in the last MODULE_TTL_MS.
+  const mod = (m: ModuleAggregate) => ({ modid: m.modid, cmdid: m.cmdid });
+  metrics.seriesFrom('counter', 'module_calls_total', 'Calls reported by agents, by result (succ, err)', ['modid', 'cmdid', 'result'], () =>
+    modules.snapshot().flatMap((m): [Record<string, string | number>, number][] => [
+      [{ ...mod(m), result: 'succ' }, m.succTotal],
+      [{ ...mod(m), result: 'err' }, m.errTotal],
+    ]),
+  );
+  metrics.seriesFrom('gauge', 'module_error_ratio', "Failures over calls in the nodes' current windows", ['modid', 'cmdid'], () => modules.snapshot().map((m) => [mod(m), m.errorRatio]));
+  metrics.seriesFrom('gauge', 'module_nodes', 'Nodes (ip:port) agents report for the module', ['modid', 'cmdid'], () => modules.snapshot().map((m) => [mod(m), m.nodes]));
+  metrics.seriesFrom('gauge', 'module_overloaded_nodes', 'Nodes at least one agent reports overloaded', ['modid', 'cmdid'], () => modules.snapshot().map((m) => [mod(m), m.overloadedNodes]));
+  metrics.counterFrom('module_rows_dropped_total', 'Status rows left out of the per-module series because the module or node cap was reached', () => modules.droppedRows);
   const admin = await maybeStartAdminServer({
     ip: config.admin.ip,
     port: config.admin.port,

@@ -76,7 +76,8 @@ export async function startWeb(config: WebConfig, options: StartWebOptions = {})
   monitor.start();
   if (login.generated) {
     const line = `web admin: user ${login.user}, password ${login.password} (set LARS_WEB_PASSWORD to choose one)`;
-    (options.announce ?? ((l: string) => process.stderr.write(`${l}\n`)))(line);
+    // At warn, so that a quieter [log] level still shows how to log in.
+    (options.announce ?? ((l: string) => log.warn(l)))(line);
   }
   const url = `http://${config.web.ip}:${port}`;
   return {

@@ -44,6 +44,7 @@ describe('role defaults', () => {
       file: undefined,
       impl: 'native',
       logLevel: 'info',
+      logFormat: 'text',
       store: { mysql: undefined, sqlitePath: 'var/lars.sqlite', changeRetentionSec: 86400 },
       admin: { ip: '127.0.0.1', port: 9778 },
       reactor: { ip: '0.0.0.0', port: 7778, threadNum: 1, maxConn: 20000, maxSubscriptionsPerConn: 100000 },

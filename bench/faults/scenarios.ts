@@ -6,7 +6,7 @@ import { LarsClient } from '../../src/sdk/index.js';
 import { RetCode } from '../../src/wire/messages.js';
 import { tool } from '../lib/native-tools.js';
 import { Tool, type Impl } from '../lib/process.js';
-import { FaultStack, agentCacheAvailable, failedCalls, metric, signalAndWait, sleep, udpRcvbufErrors, waitFor, type LoadResult, type StackOptions } from './stack.js';
+import { FaultStack, failedCalls, metric, signalAndWait, sleep, udpRcvbufErrors, waitFor, type LoadResult, type StackOptions } from './stack.js';
 import { readdirSync } from 'node:fs';
 
 export interface FaultScale {
@@ -35,7 +35,7 @@ export const SHORT: FaultScale = {
   datagrams: 4000, datagramRate: 20_000, streams: 40, sdkClients: 2,
 };
 
-export type Verdict = 'pass' | 'fail' | 'skipped';
+export type Verdict = 'pass' | 'fail';
 
 export interface FailedByRetcode {
   readonly noexist: number;
@@ -57,7 +57,7 @@ export interface ScenarioResult {
   readonly recoverMs: number | null;
   /** What "recovered" means for this scenario. */
   readonly recovery: string;
-  /** Checks that failed, or why it was skipped. */
+  /** Checks that failed. */
   readonly problems: readonly string[];
   readonly figures: Record<string, number>;
 }
@@ -65,8 +65,6 @@ export interface ScenarioResult {
 export interface Scenario {
   readonly id: string;
   readonly title: string;
-  /** Why the scenario cannot run on this build, if it cannot. */
-  skipReason?(): string | undefined;
   run(impl: Impl, scale: FaultScale): Promise<ScenarioResult>;
 }
 
@@ -84,17 +82,12 @@ function stackOptions(impl: Impl, scale: FaultScale, extra: Partial<StackOptions
   return { impl, modules: scale.modules, nodes: scale.nodes, reportIntervalMs: 1000, ...extra };
 }
 
-function scenario(id: string, title: string, recovery: string, body: (impl: Impl, scale: FaultScale) => Promise<Outcome>, skipReason?: () => string | undefined): Scenario {
+function scenario(id: string, title: string, recovery: string, body: (impl: Impl, scale: FaultScale) => Promise<Outcome>): Scenario {
   return {
     id,
     title,
-    skipReason,
     async run(impl, scale) {
       const base = { scenario: id, impl, recovery };
-      const skip = skipReason?.();
-      if (skip !== undefined) {
-        return { ...base, verdict: 'skipped', calls: null, failed: null, rowsExpected: null, rowsStored: null, recoverMs: null, problems: [skip], figures: {} };
-      }
       let o: Outcome;
       try {
         o = await body(impl, scale);
@@ -418,11 +411,6 @@ const sigtermAgent = scenario(
     }),
 );
 
-/** The agent cache (issue 10 parts 1-2) is merged when its config key exists. */
-function needsAgentCache(): string | undefined {
-  return agentCacheAvailable() ? undefined : 'needs the agent cache ([agent] cache_dir)';
-}
-
 /** Waits until the agent has a cache file per module. */
 async function cacheWritten(s: FaultStack): Promise<void> {
   await waitFor('the agent to write its route cache', () => (readdirSync(s.cacheDir as string).filter((f) => !f.endsWith('.tmp')).length >= s.modules.length ? true : undefined), 30_000, 100);
@@ -449,8 +437,7 @@ const agentRestartDnsDown = scenario(
       const result = await s.stopLoad(load);
       noFailedCalls(result, problems);
       return { load: result, recoverMs, problems };
-    }),
-  needsAgentCache,
+    })
 );
 
 const sdkAgentRestart = scenario(
@@ -512,8 +499,7 @@ const sdkAgentRestart = scenario(
         await Promise.all(loops);
         for (const c of clients) c.close();
       }
-    }),
-  needsAgentCache,
+    })
 );
 
 /** Drops the agent counts for junk: malformed frames, bodies that do not parse, unknown msgids. */

@@ -12,7 +12,6 @@ import { Tool, freeTcpPort, freeUdpPorts, onInterrupt, startDaemon, type Daemon,
 import { createBenchStore, writeRoutes, type BenchStore } from '../lib/store.js';
 import { TcpProxy } from '../lib/tcp-proxy.js';
 import { int32ToIp } from '../../src/wire/ipv4.js';
-import { CONFIG_KEYS } from '../../src/config/keys.js';
 
 export interface StackOptions {
   readonly impl: Impl;
@@ -91,10 +90,6 @@ export async function signalAndWait(d: Daemon, signal: 'SIGKILL' | 'SIGTERM', ti
 }
 
 /** Whether this build has the agent's route cache on disk (issue 10 parts 1-2). */
-export function agentCacheAvailable(): boolean {
-  return CONFIG_KEYS.some((k) => k.section === 'agent' && k.key === 'cache_dir');
-}
-
 interface Role {
   readonly role: DaemonRole;
   readonly settings: Record<string, string>;
@@ -194,7 +189,7 @@ export class FaultStack {
     if (this.opts.agentCache === true) {
       this.cacheDir = mkdtempSync(join(tmpdir(), 'lars-faults-cache-'));
       agent['agent.cache_dir'] = this.cacheDir;
-    } else if (agentCacheAvailable()) {
+    } else {
       // No cache unless asked for: the default dir is under the repo and would outlive the scenario.
       agent['agent.cache_dir'] = '';
     }

@@ -81,6 +81,13 @@ AgentServer::AgentServer(const AgentOptions& options, std::function<void()> pull
     p->balancer = std::make_unique<lb::Balancer>(options.balancer);
     ports_[i] = std::move(p);
   }
+  // The balancers are not yet touched by their loops, which read no datagram before start() below:
+  // the cached routes are in place before the first get_host (the kernel queues what comes earlier).
+  const int64_t now = nowMs();
+  for (const SeedRoute& r : options.seeds) {
+    ports_[static_cast<size_t>(portIndex(r.modid, r.cmdid))]->balancer->SeedRoute(r.modid, r.cmdid, r.hosts, now,
+                                                                                   r.policy ? &*r.policy : nullptr);
+  }
   bindPorts(options);
   const auto interval = std::chrono::duration_cast<reactor::Duration>(
       std::chrono::duration<double, std::milli>(options.reportIntervalMs));
@@ -231,15 +238,10 @@ void AgentServer::collectReportsInLoop(Port& p) {
 }
 
 void AgentServer::applyRoute(int32_t modid, int32_t cmdid, std::vector<lb::HostAddr> hosts,
-                             std::optional<lb::RoutePolicy> policy, bool seed) {
+                             std::optional<lb::RoutePolicy> policy) {
   Port* p = ports_[static_cast<size_t>(portIndex(modid, cmdid))].get();
-  p->loop->queueInLoop([p, modid, cmdid, seed, hosts = std::move(hosts), policy = std::move(policy)] {
-    const lb::RoutePolicy* pol = policy ? &*policy : nullptr;
-    if (seed) {
-      p->balancer->SeedRoute(modid, cmdid, hosts, nowMs(), pol);
-    } else {
-      p->balancer->ApplyRoute(modid, cmdid, hosts, nowMs(), pol);
-    }
+  p->loop->queueInLoop([p, modid, cmdid, hosts = std::move(hosts), policy = std::move(policy)] {
+    p->balancer->ApplyRoute(modid, cmdid, hosts, nowMs(), policy ? &*policy : nullptr);
   });
 }
 

@@ -39,6 +39,14 @@ class UdpServer;
 
 namespace lars::agent {
 
+// A route from the agent's disk cache, held by its port's balancer before that port reads a datagram.
+struct SeedRoute {
+  int32_t modid = 0;
+  int32_t cmdid = 0;
+  std::vector<balancer::HostAddr> hosts;
+  std::optional<balancer::RoutePolicy> policy;
+};
+
 struct AgentOptions {
   std::string ip = "127.0.0.1";
   // The first of three consecutive ports; 0 picks any three consecutive free ports.
@@ -51,6 +59,8 @@ struct AgentOptions {
   size_t maxQueuedReports = 1 << 20;
   // Best-effort SO_RCVBUF of each port, so bursts are queued by the kernel rather than lost.
   int receiveBufferBytes = 4 << 20;
+  // Routes from the disk cache: served from the first datagram on (Balancer::SeedRoute, state NEW).
+  std::vector<SeedRoute> seeds;
 };
 
 // One port's counters. Event counts are monotonic; routes and nodes are gauges.
@@ -114,9 +124,8 @@ class AgentServer {
   bool reply(int index, int32_t msgid, const void* body, size_t len, const reactor::InetAddress& peer);
 
   // A DNS reply or push: the module's whole host set (and its policy; none: `lars`), applied by the balancer of portIndex().
-  // seed: a route from the disk cache, created when the balancer does not hold it (Balancer::SeedRoute).
   void applyRoute(int32_t modid, int32_t cmdid, std::vector<balancer::HostAddr> hosts,
-                  std::optional<balancer::RoutePolicy> policy = std::nullopt, bool seed = false);
+                  std::optional<balancer::RoutePolicy> policy = std::nullopt);
   // The DNS connection is (re-)established: every port queues a pull of every route it holds.
   void onDnsReconnected();
 

@@ -33,6 +33,24 @@ agent::AgentOptions ReadOptions(Napi::Value value) {
   opts.reportIntervalMs = Number(o, "reportIntervalMs");
   if (!o.Get("loadbalance").IsObject()) Throw(env, "ERR_CONFIG", "AgentServer options: loadbalance must be an object");
   opts.balancer = BalancerConfigOf(o.Get("loadbalance").As<Napi::Object>());
+  // seeds: [{ modid, cmdid, flat: Int32Array, zones: string[], policy? }] (packHosts), read once here.
+  const Napi::Value seeds = o.Get("seeds");
+  if (!seeds.IsUndefined()) {
+    if (!seeds.IsArray()) Throw(env, "ERR_CONFIG", "AgentServer options: seeds must be an array");
+    const Napi::Array a = seeds.As<Napi::Array>();
+    for (uint32_t i = 0; i < a.Length(); ++i) {
+      const Napi::Value v = a.Get(i);
+      if (!v.IsObject()) Throw(env, "ERR_CONFIG", "AgentServer options: seeds[] must be objects");
+      const Napi::Object r = v.As<Napi::Object>();
+      agent::SeedRoute seed;
+      seed.modid = static_cast<int32_t>(Number(r, "modid"));
+      seed.cmdid = static_cast<int32_t>(Number(r, "cmdid"));
+      seed.hosts = HostsOf(env, r.Get("flat"), r.Get("zones"));
+      lb::RoutePolicy p;
+      if (PolicyOf(r.Get("policy"), &p)) seed.policy = std::move(p);
+      opts.seeds.push_back(std::move(seed));
+    }
+  }
   return opts;
 }
 
@@ -237,21 +255,19 @@ class AgentServerWrap : public Napi::ObjectWrap<AgentServerWrap> {
     return a;
   }
 
-  // applyRoute(modid, cmdid, flat: Int32Array, zones: string[], policy?, seed?: boolean) — hosts packed
-  // by packHosts (src/balancer/pack.ts), so a route crosses N-API once, not once per node; seed: a
-  // route from the disk cache (Balancer::SeedRoute).
+  // applyRoute(modid, cmdid, flat: Int32Array, zones: string[], policy?) — hosts packed by packHosts
+  // (src/balancer/pack.ts), so a route crosses N-API once, not once per node.
   void ApplyRoute(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!info[0].IsNumber() || !info[1].IsNumber()) {
-      Throw(env, "ERR_INVALID_INPUT", "applyRoute(modid, cmdid, flat: Int32Array, zones: string[], policy?, seed?)");
+      Throw(env, "ERR_INVALID_INPUT", "applyRoute(modid, cmdid, flat: Int32Array, zones: string[], policy?)");
     }
     std::vector<lb::HostAddr> hosts = HostsOf(env, info[2], info[3]);
     std::optional<lb::RoutePolicy> policy;
     lb::RoutePolicy p;
     if (PolicyOf(info[4], &p)) policy = std::move(p);
-    const bool seed = info[5].IsBoolean() && info[5].As<Napi::Boolean>().Value();
     server(info)->applyRoute(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value(),
-                             std::move(hosts), std::move(policy), seed);
+                             std::move(hosts), std::move(policy));
   }
 
   void OnDnsReconnected(const Napi::CallbackInfo& info) { server(info)->onDnsReconnected(); }

@@ -213,6 +213,23 @@ TEST(unknown_module_answers_noexist_then_a_node_after_the_route_arrives) {
   CHECK_EQ(route.host[1].ip, static_cast<int32_t>(0xc0a801b1));
 }
 
+TEST(seeded_routes_answer_the_very_first_get_host_without_a_pull) {
+  // The disk cache's routes are in the balancers before the ports read: no NOEXIST window at start.
+  agent::AgentOptions o;
+  agent::SeedRoute seed;
+  seed.modid = 30;
+  seed.cmdid = 40;
+  seed.hosts = {{0x0a000009, 9009}};
+  o.seeds.push_back(seed);
+  Agent a(o);
+  Client c;
+  const wire::GetHostResponse first = c.getHost(a.portFor(30, 40), 30, 40);
+  CHECK_EQ(first.retcode, static_cast<int32_t>(wire::kRetSucc));
+  CHECK(first.has_host);
+  CHECK_EQ(first.host.port, 9009);
+  CHECK(a.server->drainPulls().empty());
+}
+
 TEST(round_robin_over_idle_nodes) {
   Agent a;
   Client c;

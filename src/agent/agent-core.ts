@@ -29,16 +29,23 @@ export interface AgentCoreOptions {
   readonly onRegisters: (frames: RegisterDatagram[]) => void;
 }
 
+/** A route from the agent's disk cache. */
+export interface SeedRoute {
+  readonly modid: number;
+  readonly cmdid: number;
+  readonly hosts: readonly RouteHost[];
+  readonly policy?: RoutePolicy;
+}
+
 export interface AgentCore {
   readonly impl: Implementation;
-  /** Binds the three ports and starts serving; resolves to them. Throws ERR_CONFIG when they are taken. */
-  listen(): Promise<readonly number[]>;
+  /** Binds the three ports and starts serving; resolves to them. Throws ERR_CONFIG when they are taken.
+   * `seeds`: routes from the disk cache, held before the first datagram is read and served as if DNS
+   * had just sent them (state NEW); the next DNS connect pulls them again. */
+  listen(seeds?: readonly SeedRoute[]): Promise<readonly number[]>;
   /** A DNS reply or push: the module's whole host set and policy (absent: `lars`), for the balancer
    * of agentPortIndex(modid, cmdid). */
   applyRoute(modid: number, cmdid: number, hosts: readonly RouteHost[], policy?: RoutePolicy): void;
-  /** A route from the disk cache, before DNS answered: held and served as if DNS had just sent it
-   * (state NEW), pulled again on the next DNS connect. */
-  seedRoute(modid: number, cmdid: number, hosts: readonly RouteHost[], policy?: RoutePolicy): void;
   /** The DNS connection is (re-)established: every balancer pulls every route it holds again. */
   onDnsReconnected(): void;
   /** Sends one frame (msgid, body) from the port `to` arrived on back to its sender. */

@@ -5,7 +5,7 @@
 import type { HostAddr } from '../balancer/route.js';
 import { createLogger } from '../log.js';
 import { RouteCacheWriter, loadRouteCache, type CachedRoute, type SkipReason } from '../route-cache/index.js';
-import type { AgentCore } from './agent-core.js';
+import type { SeedRoute } from './agent-core.js';
 
 const log = createLogger('agent');
 
@@ -65,11 +65,13 @@ export class AgentRouteCache {
   }
 
   /** Hands every loaded route to the core (once), as if DNS had just sent it. */
-  seed(core: AgentCore): void {
-    for (const r of this.routes) core.seedRoute(r.modid, r.cmdid, r.route.host, r.route.policy);
-    this.loaded += this.routes.length;
-    if (this.routes.length > 0) log.info(`route cache: serving ${this.routes.length} cached routes until DNS answers`);
+  /** The loaded routes, for AgentCore.listen (once: they are handed over and forgotten). */
+  takeSeeds(): SeedRoute[] {
+    const seeds = this.routes.map((r): SeedRoute => ({ modid: r.modid, cmdid: r.cmdid, hosts: r.route.host, ...(r.route.policy === undefined ? {} : { policy: r.route.policy }) }));
+    this.loaded += seeds.length;
+    if (seeds.length > 0) log.info(`route cache: serving ${seeds.length} cached routes until DNS answers`);
     this.routes = [];
+    return seeds;
   }
 
   /** A DNS reply or push as applied to the core; body is its GetRouteResponse as DNS sent it. */

@@ -9,7 +9,7 @@ import { LarsError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { loadNative } from '../native/addon.js';
 import type { NativeAgentServer } from '../native/types.js';
-import type { AgentCore, AgentCoreOptions, AgentCoreStats, RegisterDatagram } from './agent-core.js';
+import type { AgentCore, AgentCoreOptions, AgentCoreStats, RegisterDatagram, SeedRoute } from './agent-core.js';
 
 const log = createLogger('agent');
 
@@ -64,7 +64,7 @@ export class NativeAgentCore implements AgentCore {
 
   constructor(private readonly opts: AgentCoreOptions) {}
 
-  async listen(): Promise<readonly number[]> {
+  async listen(seeds: readonly SeedRoute[] = []): Promise<readonly number[]> {
     const { AgentServer } = loadNative().agent;
     const onPulls = guarded('pulls', this.opts.onPulls);
     const onReports = guarded('reports', this.opts.onReports);
@@ -77,6 +77,8 @@ export class NativeAgentCore implements AgentCore {
           reportIntervalMs: this.opts.reportIntervalMs,
           // A random seed per agent: agents across a fleet must not draw in lock step.
           loadbalance: checkBalancerConfig(this.opts.loadbalance, this.opts.limits, randomInt(0, 2 ** 32)),
+          // Seeded in the constructor, before the ports read their first datagram.
+          seeds: seeds.map((r) => ({ modid: r.modid, cmdid: r.cmdid, ...packHosts(r.hosts), ...(r.policy === undefined ? {} : { policy: r.policy }) })),
         },
         (pairs) => onPulls(modulesOf(pairs)),
         (flat) => onReports(reportsOf(flat)),
@@ -95,11 +97,6 @@ export class NativeAgentCore implements AgentCore {
   applyRoute(modid: number, cmdid: number, hosts: readonly RouteHost[], policy?: RoutePolicy): void {
     const { flat, zones } = packHosts(hosts);
     this.server?.applyRoute(modid, cmdid, flat, zones, policy); // after close(): nothing to update
-  }
-
-  seedRoute(modid: number, cmdid: number, hosts: readonly RouteHost[], policy?: RoutePolicy): void {
-    const { flat, zones } = packHosts(hosts);
-    this.server?.applyRoute(modid, cmdid, flat, zones, policy, true);
   }
 
   onDnsReconnected(): void {

@@ -85,10 +85,8 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
       }
     },
   });
-  const ports = await core.listen();
-  // Synchronously after listen(): the TS core has not read a datagram yet; the native core's
-  // threads have had microseconds. The first DNS connect pulls every seeded route again.
-  cache?.seed(core);
+  // The cached routes are held before the first datagram is read; the first DNS connect pulls them again.
+  const ports = await core.listen(cache?.takeSeeds() ?? []);
   dns.start();
   reporter.start();
 

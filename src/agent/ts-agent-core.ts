@@ -19,7 +19,7 @@ import { createLogger } from '../log.js';
 import { AGENT_PORT_COUNT, agentPortIndex } from '../wire/agent-ports.js';
 import { decodeDatagram, encodeFrame } from '../wire/frame.js';
 import { MsgId, decodeBody, encodeBody, type GetHostResponse, type GetRouteRequest, type ReportRequest, type GetHostRequest } from '../wire/messages.js';
-import { type AgentCore, type AgentCoreOptions, type AgentCoreStats, type AgentPortStats, type RegisterDatagram } from './agent-core.js';
+import { type AgentCore, type AgentCoreOptions, type AgentCoreStats, type AgentPortStats, type RegisterDatagram, type SeedRoute } from './agent-core.js';
 
 const log = createLogger('agent');
 
@@ -79,7 +79,7 @@ export class TsAgentCore implements AgentCore {
 
   constructor(private readonly opts: AgentCoreOptions) {}
 
-  async listen(): Promise<readonly number[]> {
+  async listen(seeds: readonly SeedRoute[] = []): Promise<readonly number[]> {
     const config = checkBalancerConfig(this.opts.loadbalance, this.opts.limits);
     let sockets: Socket[];
     try {
@@ -99,6 +99,9 @@ export class TsAgentCore implements AgentCore {
       balancer: createBalancer('ts', config, config, randomInt(0, 2 ** 32)),
       counters: { datagramsIn: 0, datagramsOut: 0, datagramsDropped: 0, badBodies: 0, unknownMsgIds: 0, replyFailures: 0, getRoutes: 0 },
     }));
+    // Before any 'message' listener exists: the cached routes are in place for the first datagram.
+    const now = nowMs();
+    for (const r of seeds) this.ports[agentPortIndex(r.modid, r.cmdid)]?.balancer.seedRoute(r.modid, r.cmdid, r.hosts, now, r.policy);
     for (const p of this.ports) {
       try {
         p.socket.setRecvBufferSize(RECEIVE_BUFFER_BYTES);
@@ -117,11 +120,6 @@ export class TsAgentCore implements AgentCore {
   applyRoute(modid: number, cmdid: number, hosts: readonly RouteHost[], policy?: RoutePolicy): void {
     if (this.closed) return;
     this.ports[agentPortIndex(modid, cmdid)]?.balancer.applyRoute(modid, cmdid, hosts, nowMs(), policy);
-  }
-
-  seedRoute(modid: number, cmdid: number, hosts: readonly RouteHost[], policy?: RoutePolicy): void {
-    if (this.closed) return;
-    this.ports[agentPortIndex(modid, cmdid)]?.balancer.seedRoute(modid, cmdid, hosts, nowMs(), policy);
   }
 
   onDnsReconnected(): void {

@@ -102,6 +102,8 @@ export interface NativeAgentOptions {
   readonly reportIntervalMs: number;
   /** The [loadbalance] parameters and the route table's limits, checked by checkBalancerConfig. */
   readonly loadbalance: BalancerConfig;
+  /** Routes from the disk cache (hosts packed by packHosts), held before the ports read a datagram. */
+  readonly seeds?: readonly { modid: number; cmdid: number; flat: Int32Array; zones: string[]; policy?: RoutePolicy }[];
 }
 
 /** One agent port's counters: events are monotonic, routes and nodes are gauges. The TS agent core
@@ -172,9 +174,8 @@ export interface NativeAgentServer {
   /** [base, base + 1, base + 2] */
   ports(): number[];
   /** The module's whole host set packed by packHosts, and its policy; applied by the balancer of
-   * (modid + cmdid) % 3. seed: a route from the disk cache, created when the balancer does not hold
-   * it (seedRoute). */
-  applyRoute(modid: number, cmdid: number, flat: Int32Array, zones: string[], policy?: RoutePolicy, seed?: boolean): void;
+   * (modid + cmdid) % 3. */
+  applyRoute(modid: number, cmdid: number, flat: Int32Array, zones: string[], policy?: RoutePolicy): void;
   onDnsReconnected(): void;
   /** Sends one frame from port index `port` to ip:peerPort; false when it could not be sent. */
   reply(port: number, ip: string, peerPort: number, msgid: number, body: Uint8Array): boolean;

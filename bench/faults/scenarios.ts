@@ -18,6 +18,10 @@ export interface FaultScale {
   readonly loadThreads: number;
   /** get_host calls per second the load generator offers. */
   readonly loadRate: number;
+  /** A get_host unanswered this long counts as failed (timeouts column). The short form, run inside
+   * npm test next to other suites on 2 cores, allows for a starved load generator; the full run
+   * keeps the SDK's usual 500 ms. */
+  readonly callTimeoutMs: number;
   readonly datagrams: number;
   readonly datagramRate: number;
   readonly streams: number;
@@ -25,13 +29,13 @@ export interface FaultScale {
 }
 
 export const FULL: FaultScale = {
-  name: 'full', faultMs: 10_000, modules: 10, nodes: 5, loadThreads: 8, loadRate: 4000,
+  name: 'full', faultMs: 10_000, modules: 10, nodes: 5, loadThreads: 8, loadRate: 4000, callTimeoutMs: 500,
   datagrams: 1_000_000, datagramRate: 20_000, streams: 10_000, sdkClients: 8,
 };
 
 /** A few seconds per scenario, CPU-light: the vitest form. */
 export const SHORT: FaultScale = {
-  name: 'short', faultMs: 1000, modules: 2, nodes: 3, loadThreads: 2, loadRate: 300,
+  name: 'short', faultMs: 1000, modules: 2, nodes: 3, loadThreads: 2, loadRate: 300, callTimeoutMs: 3000,
   datagrams: 4000, datagramRate: 20_000, streams: 40, sdkClients: 2,
 };
 
@@ -151,7 +155,7 @@ const dnsKill = scenario(
   (impl, scale) =>
     withStack(stackOptions(impl, scale), async (s) => {
       const problems: string[] = [];
-      const load = s.startLoad(scale.loadThreads, scale.loadRate);
+      const load = s.startLoad(scale);
       await load.next('measure', 10_000);
       const dns = s.dns[0]!;
       await signalAndWait(dns.daemon!, 'SIGKILL');
@@ -176,7 +180,7 @@ const dnsFailover = scenario(
   (impl, scale) =>
     withStack(stackOptions(impl, scale, { dnsCount: 2 }), async (s) => {
       const problems: string[] = [];
-      const load = s.startLoad(scale.loadThreads, scale.loadRate);
+      const load = s.startLoad(scale);
       await load.next('measure', 10_000);
       await signalAndWait(s.dns[0]!.daemon!, 'SIGKILL');
       const t0 = Date.now();
@@ -238,7 +242,7 @@ const reporterKill = scenario(
   (impl, scale) =>
     withStack(stackOptions(impl, scale, { reportIntervalMs: REPORTER_KILL_INTERVAL_MS }), async (s) => {
       const problems: string[] = [];
-      const load = s.startLoad(scale.loadThreads, scale.loadRate);
+      const load = s.startLoad(scale);
       const windows = new WindowCounter(s);
       try {
         const sent = (): Promise<number> => metric(s.agent.adminPort, 'lars_agent_reports_sent_total');
@@ -285,7 +289,7 @@ const mysqlCut = scenario(
   (impl, scale) =>
     withStack(stackOptions(impl, scale), async (s) => {
       const problems: string[] = [];
-      const load = s.startLoad(scale.loadThreads, scale.loadRate);
+      const load = s.startLoad(scale);
       await rowsFresh(s, unixSec(), problems);
       const cutAt = Date.now();
       await s.proxy.stop();
@@ -314,7 +318,7 @@ const mysqlSlow = scenario(
   (impl, scale) =>
     withStack(stackOptions(impl, scale), async (s) => {
       const problems: string[] = [];
-      const load = s.startLoad(scale.loadThreads, scale.loadRate);
+      const load = s.startLoad(scale);
       await rowsFresh(s, unixSec(), problems);
       s.proxy.slow(200);
       const t0 = Date.now();
@@ -341,7 +345,7 @@ const sigtermDns = scenario(
   (impl, scale) =>
     withStack(stackOptions(impl, scale), async (s) => {
       const problems: string[] = [];
-      const load = s.startLoad(scale.loadThreads, scale.loadRate);
+      const load = s.startLoad(scale);
       await load.next('measure', 10_000);
       const exit = await signalAndWait(s.dns[0]!.daemon!, 'SIGTERM');
       cleanExit('DNS', exit, problems);
@@ -364,7 +368,7 @@ const sigtermReporter = scenario(
   (impl, scale) =>
     withStack(stackOptions(impl, scale), async (s) => {
       const problems: string[] = [];
-      const load = s.startLoad(scale.loadThreads, scale.loadRate);
+      const load = s.startLoad(scale);
       await rowsFresh(s, unixSec(), problems);
       // Slow enough that the last window is still held (or being written) when SIGTERM comes.
       s.proxy.slow(1000);
@@ -394,7 +398,7 @@ const sigtermAgent = scenario(
     withStack(stackOptions(impl, scale, { reportIntervalMs: 3_600_000 }), async (s) => {
       const problems: string[] = [];
       const startedAt = unixSec();
-      const load = s.startLoad(scale.loadThreads, scale.loadRate);
+      const load = s.startLoad(scale);
       await load.next('measure', 10_000);
       await sleep(scale.faultMs);
       const exit = await signalAndWait(s.agent.daemon!, 'SIGTERM');
@@ -431,7 +435,7 @@ const agentRestartDnsDown = scenario(
       const first = await s.api!.getHost(s.modules[0]!, 1000);
       const recoverMs = Date.now() - t0;
       if (first?.retcode !== RetCode.Succ) problems.push(`first get_host after the restart: ${first === undefined ? 'no answer' : `retcode ${first.retcode}`}`);
-      const load = s.startLoad(scale.loadThreads, scale.loadRate);
+      const load = s.startLoad(scale);
       await load.next('measure', 10_000);
       await sleep(scale.faultMs);
       const result = await s.stopLoad(load);
@@ -527,7 +531,7 @@ const junk = scenario(
       const dns0 = await serverJunkDrops(dns.adminPort, 'lars_dns');
       const rep0 = await serverJunkDrops(s.reporter.adminPort, 'lars_reporter');
       const kernel0 = udpRcvbufErrors();
-      const load = s.startLoad(scale.loadThreads, scale.loadRate);
+      const load = s.startLoad(scale);
       await load.next('measure', 10_000);
       const flood = Tool.start(tool('junk-client'), [
         '--udp-port', String(s.agentBase), '--datagrams', String(scale.datagrams), '--rate', String(scale.datagramRate),

@@ -206,12 +206,13 @@ export class FaultStack {
   }
 
   /** The C++ load generator: get_host + report on every module, until stopLoad(). */
-  startLoad(threads: number, rate: number): Tool {
+  startLoad(scale: { readonly loadThreads: number; readonly loadRate: number; readonly callTimeoutMs: number }): Tool {
+    const { loadThreads: threads, loadRate: rate, callTimeoutMs } = scale;
     // Thread t calls module t % modules: whole rounds of modules, so every module has load.
     const n = this.modules.length;
     const load = Tool.start(tool('udp-client'), [
       '--port', String(this.agentBase), '--threads', String(Math.max(1, Math.ceil(threads / n)) * n), '--rate', String(rate),
-      '--seconds', '0', '--warmup-ms', '0', '--timeout-ms', '500',
+      '--seconds', '0', '--warmup-ms', '0', '--timeout-ms', String(callTimeoutMs),
       '--modid', '1', '--cmdids', this.modules.map((m) => m.cmdid).join(','),
     ]);
     this.loads.add(load);

@@ -196,7 +196,7 @@ describe.each(['native', 'ts'] as const)('registration with leases (%s)', (impl)
     const changes = (await store.recentChanges(100_000)).length - changesBefore;
     expect(changes).toBeGreaterThanOrEqual(3 + 3);
     expect(changes).toBeLessThanOrEqual(3 + n);
-  });
+  }, 120_000);
 
   it('register() without an agent: ERR_TIMEOUT', async () => {
     const lonely = new LarsClient({ port: 9, impl, cacheDir: '', timeoutMs: 50 });

@@ -1,7 +1,14 @@
 // Declares a daemon's metrics once, in one list, on its own prom-client Registry.
 // Values owned elsewhere (the native reactor's counters, a frontend's stats) are read at
 // scrape time instead of being mirrored on every event.
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Registry, type Metric } from 'prom-client';
+
+/** One sample line: `suffix` extends the metric's name (a histogram's _bucket, _sum, _count). */
+export interface Sample {
+  readonly labels: Record<string, string>;
+  readonly value: number;
+  readonly suffix?: '_bucket' | '_sum' | '_count';
+}
 
 export class MetricSet {
   readonly registry = new Registry();
@@ -53,5 +60,27 @@ export class MetricSet {
     const opts = { name: `${this.prefix}_${name}`, help, labelNames, registers: [this.registry], collect };
     if (kind === 'counter') new Counter(opts);
     else new Gauge(opts);
+  }
+
+  /** Samples read from their owner when scraped and written out as they come, without prom-client's
+   * per-label bookkeeping: for many series (one per node) and for histograms whose buckets the owner
+   * already counts. The HELP and TYPE lines are there even without samples. */
+  samplesFrom(type: 'counter' | 'gauge' | 'histogram', name: string, help: string, read: () => Iterable<Sample>): void {
+    const fullName = `${this.prefix}_${name}`;
+    const metric = {
+      name: fullName,
+      help,
+      type,
+      aggregator: 'sum',
+      get: () => ({
+        name: fullName,
+        help,
+        type,
+        aggregator: 'sum',
+        values: Array.from(read(), (s) => ({ labels: s.labels, value: s.value, metricName: s.suffix === undefined ? undefined : fullName + s.suffix })),
+      }),
+      reset: () => {},
+    };
+    this.registry.registerMetric(metric as unknown as Metric);
   }
 }

@@ -1,6 +1,8 @@
 // The agent's metrics (lars_agent_*), declared once here and read at scrape time from their
 // owners: the core's per-port counters (one stats() call per scrape), the DNS and Report clients.
-import type { MetricSet } from '../admin/metrics.js';
+import type { MetricSet, Sample } from '../admin/metrics.js';
+import { NODE_STAT_FIELDS, NodeStatField as F, USETIME_BOUNDS_US, type NodeStats } from '../balancer/index.js';
+import { int32ToIp } from '../wire/ipv4.js';
 import type { AgentCore, AgentCoreStats, AgentPortStats } from './agent-core.js';
 import type { AgentRouteCache } from './agent-route-cache.js';
 import type { DnsClient } from './dns-client.js';
@@ -9,7 +11,14 @@ import type { ReportClient } from './report-client.js';
 /** (labels, value) pairs of one labelled metric, per port. */
 type Series = (p: AgentPortStats) => [Record<string, string>, number][];
 
-export function registerAgentMetrics(metrics: MetricSet, core: AgentCore, dns: DnsClient, reporter: ReportClient, cache: AgentRouteCache | undefined): void {
+export function registerAgentMetrics(
+  metrics: MetricSet,
+  core: AgentCore,
+  dns: DnsClient,
+  reporter: ReportClient,
+  cache: AgentRouteCache | undefined,
+  maxNodeSeries: number,
+): void {
   // One core read per scrape, shared by every per-port metric of that scrape.
   let cached: { at: number; stats: AgentCoreStats } | undefined;
   const coreStats = (): AgentCoreStats => {
@@ -59,6 +68,8 @@ export function registerAgentMetrics(metrics: MetricSet, core: AgentCore, dns: D
   perPort('counter', 'unknown_policies_total', 'Route updates naming a policy this agent does not have (the route runs lars)', [], (p) => [[{}, p.unknownPolicies]]);
   perPort('counter', 'route_updates_total', 'Host sets from DNS applied to the port\'s balancer', [], (p) => [[{}, p.routeUpdates]]);
 
+  registerNodeMetrics(metrics, core, maxNodeSeries);
+
   const d = () => dns.stats();
   const r = () => reporter.stats();
   metrics.gaugeFrom('dns_connected', '1 while connected to a DNS service', () => (d().connected ? 1 : 0));
@@ -80,4 +91,52 @@ export function registerAgentMetrics(metrics: MetricSet, core: AgentCore, dns: D
     const s = coreStats();
     return s.pullsQueueDropped + s.reportsQueueDropped;
   });
+}
+
+const LE = [...USETIME_BOUNDS_US.map(String), '+Inf'];
+
+/** Per-node series (labels modid, cmdid, node, zone) from the balancers' cumulative node counters:
+ * one nodeStats() read per scrape (one per port), at most maxNodeSeries nodes exported. */
+function registerNodeMetrics(metrics: MetricSet, core: AgentCore, maxNodeSeries: number): void {
+  let cached: { at: number; ports: NodeStats[] } | undefined;
+  const read = (): NodeStats[] => {
+    const now = Date.now();
+    if (cached === undefined || now - cached.at > 100) cached = { at: now, ports: core.nodeStats(maxNodeSeries) };
+    return cached.ports;
+  };
+  /** Calls `each` with every exported node's labels and the offset of its numbers in `v`. */
+  const nodes = function* <T>(each: (labels: Record<string, string>, v: Float64Array, at: number) => Iterable<T>): Iterable<T> {
+    for (const s of read()) {
+      for (let k = 0; k < s.zones.length; k++) {
+        const at = k * NODE_STAT_FIELDS;
+        const v = s.values;
+        const labels = { modid: String(v[at + F.MODID]), cmdid: String(v[at + F.CMDID]), node: `${int32ToIp(v[at + F.IP]!)}:${v[at + F.PORT]}`, zone: s.zones[k]! };
+        yield* each(labels, v, at);
+      }
+    }
+  };
+  const one = (field: number) => (labels: Record<string, string>, v: Float64Array, at: number): Sample[] => [{ labels, value: v[at + field]! }];
+
+  metrics.samplesFrom('counter', 'node_calls_total', 'Call results reported per node, by result', () =>
+    nodes((labels, v, at): Sample[] => [
+      { labels: { ...labels, result: 'succ' }, value: v[at + F.SUCC]! },
+      { labels: { ...labels, result: 'err' }, value: v[at + F.ERR]! },
+    ]),
+  );
+  metrics.samplesFrom('counter', 'node_picks_total', 'get_host answers that chose the node (probes included)', () => nodes(one(F.PICKS)));
+  metrics.samplesFrom('gauge', 'node_overloaded', '1 while the node is on its route\'s overload list', () => nodes(one(F.OVERLOAD)));
+  metrics.samplesFrom('histogram', 'node_call_time_us', 'Call times reported per node (usetime_us > 0), in microseconds', () =>
+    nodes(function* (labels, v, at): Iterable<Sample> {
+      let cumulative = 0;
+      for (let b = 0; b < LE.length; b++) {
+        cumulative += v[at + F.BUCKETS + b]!;
+        yield { labels: { ...labels, le: LE[b]! }, value: cumulative, suffix: '_bucket' };
+      }
+      yield { labels, value: v[at + F.USETIME_SUM]!, suffix: '_sum' };
+      yield { labels, value: cumulative, suffix: '_count' };
+    }),
+  );
+  metrics.gaugeFrom('node_series_dropped', 'Nodes held but not exported with per-node series, past [admin] max_node_series', () =>
+    read().reduce((n, s) => n + s.total - s.zones.length, 0),
+  );
 }

@@ -3,11 +3,15 @@
 // scrape time instead of being mirrored on every event.
 import { Counter, Gauge, Registry, type Metric } from 'prom-client';
 
-/** One sample line: `suffix` extends the metric's name (a histogram's _bucket, _sum, _count). */
-export interface Sample {
-  readonly labels: Record<string, string>;
-  readonly value: number;
-  readonly suffix?: '_bucket' | '_sum' | '_count';
+/** One sample: what follows the metric's name on its line (a histogram's _bucket, _sum or _count
+ * suffix, then the labels as labelText renders them), and its value. */
+export type Sample = [series: string, value: number];
+
+/** `key="value",…` with Prometheus' escapes, for Sample series rendered once and reused. */
+export function labelText(labels: Record<string, string>): string {
+  return Object.entries(labels)
+    .map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`)
+    .join(',');
 }
 
 export class MetricSet {
@@ -62,23 +66,18 @@ export class MetricSet {
     else new Gauge(opts);
   }
 
-  /** Samples read from their owner when scraped and written out as they come, without prom-client's
-   * per-label bookkeeping: for many series (one per node) and for histograms whose buckets the owner
-   * already counts. The HELP and TYPE lines are there even without samples. */
-  samplesFrom(type: 'counter' | 'gauge' | 'histogram', name: string, help: string, read: () => Iterable<Sample>): void {
+  /** Samples read from their owner when scraped and written as they come (series already rendered),
+   * without prom-client's per-label bookkeeping and escaping: for many series (one per node) and for
+   * histograms whose buckets the owner already counts. HELP and TYPE are there even without samples. */
+  samplesFrom(type: 'counter' | 'gauge' | 'histogram', name: string, help: string, read: () => readonly Sample[]): void {
     const fullName = `${this.prefix}_${name}`;
     const metric = {
       name: fullName,
       help,
       type,
       aggregator: 'sum',
-      get: () => ({
-        name: fullName,
-        help,
-        type,
-        aggregator: 'sum',
-        values: Array.from(read(), (s) => ({ labels: s.labels, value: s.value, metricName: s.suffix === undefined ? undefined : fullName + s.suffix })),
-      }),
+      // prom-client writes metricName, then the (here empty) labels, then the value.
+      get: () => ({ name: fullName, help, type, aggregator: 'sum', values: read().map(([series, value]) => ({ metricName: fullName + series, value })) }),
       reset: () => {},
     };
     this.registry.registerMetric(metric as unknown as Metric);

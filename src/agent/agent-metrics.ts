@@ -1,7 +1,7 @@
 // The agent's metrics (lars_agent_*), declared once here and read at scrape time from their
 // owners: the core's per-port counters (one stats() call per scrape), the DNS and Report clients.
-import type { MetricSet, Sample } from '../admin/metrics.js';
-import { NODE_STAT_FIELDS, NodeStatField as F, USETIME_BOUNDS_US, type NodeStats } from '../balancer/index.js';
+import { labelText, type MetricSet, type Sample } from '../admin/metrics.js';
+import { NODE_STAT_FIELDS, NodeStatField as F, USETIME_BOUNDS_US } from '../balancer/index.js';
 import { int32ToIp } from '../wire/ipv4.js';
 import type { AgentCore, AgentCoreStats, AgentPortStats } from './agent-core.js';
 import type { AgentRouteCache } from './agent-route-cache.js';
@@ -93,50 +93,65 @@ export function registerAgentMetrics(
   });
 }
 
-const LE = [...USETIME_BOUNDS_US.map(String), '+Inf'];
+/** The `le` label of each call-time bucket, rendered once. */
+const LE = [...USETIME_BOUNDS_US.map(String), '+Inf'].map((le) => `,le="${le}"}`);
+
+/** One scrape's exported nodes: their rendered labels (modid, cmdid, node, zone) and numbers. */
+interface NodeScrape {
+  readonly labels: string[];
+  readonly values: Float64Array[];
+  readonly dropped: number;
+}
 
 /** Per-node series (labels modid, cmdid, node, zone) from the balancers' cumulative node counters:
- * one nodeStats() read per scrape (one per port), at most maxNodeSeries nodes exported. */
+ * one nodeStats() read per scrape (one per port), at most maxNodeSeries nodes exported. Samples are
+ * rendered straight to text: 20 series per node, up to 10 000 nodes. */
 function registerNodeMetrics(metrics: MetricSet, core: AgentCore, maxNodeSeries: number): void {
-  let cached: { at: number; ports: NodeStats[] } | undefined;
-  const read = (): NodeStats[] => {
+  let cached: { at: number; scrape: NodeScrape } | undefined;
+  const read = (): NodeScrape => {
     const now = Date.now();
-    if (cached === undefined || now - cached.at > 100) cached = { at: now, ports: core.nodeStats(maxNodeSeries) };
-    return cached.ports;
-  };
-  /** Calls `each` with every exported node's labels and the offset of its numbers in `v`. */
-  const nodes = function* <T>(each: (labels: Record<string, string>, v: Float64Array, at: number) => Iterable<T>): Iterable<T> {
-    for (const s of read()) {
-      for (let k = 0; k < s.zones.length; k++) {
-        const at = k * NODE_STAT_FIELDS;
-        const v = s.values;
-        const labels = { modid: String(v[at + F.MODID]), cmdid: String(v[at + F.CMDID]), node: `${int32ToIp(v[at + F.IP]!)}:${v[at + F.PORT]}`, zone: s.zones[k]! };
-        yield* each(labels, v, at);
+    if (cached === undefined || now - cached.at > 100) {
+      const labels: string[] = [];
+      const values: Float64Array[] = [];
+      let dropped = 0;
+      for (const s of core.nodeStats(maxNodeSeries)) {
+        dropped += s.total - s.zones.length;
+        for (let k = 0; k < s.zones.length; k++) {
+          const v = s.values.subarray(k * NODE_STAT_FIELDS, (k + 1) * NODE_STAT_FIELDS);
+          values.push(v);
+          labels.push(labelText({ modid: String(v[F.MODID]), cmdid: String(v[F.CMDID]), node: `${int32ToIp(v[F.IP]!)}:${v[F.PORT]}`, zone: s.zones[k]! }));
+        }
       }
+      cached = { at: now, scrape: { labels, values, dropped } };
     }
+    return cached.scrape;
   };
-  const one = (field: number) => (labels: Record<string, string>, v: Float64Array, at: number): Sample[] => [{ labels, value: v[at + field]! }];
+  const field = (f: number) => (): Sample[] => {
+    const { labels, values } = read();
+    return labels.map((l, k): Sample => [`{${l}}`, values[k]![f]!]);
+  };
 
-  metrics.samplesFrom('counter', 'node_calls_total', 'Call results reported per node, by result', () =>
-    nodes((labels, v, at): Sample[] => [
-      { labels: { ...labels, result: 'succ' }, value: v[at + F.SUCC]! },
-      { labels: { ...labels, result: 'err' }, value: v[at + F.ERR]! },
-    ]),
-  );
-  metrics.samplesFrom('counter', 'node_picks_total', 'get_host answers that chose the node (probes included)', () => nodes(one(F.PICKS)));
-  metrics.samplesFrom('gauge', 'node_overloaded', '1 while the node is on its route\'s overload list', () => nodes(one(F.OVERLOAD)));
-  metrics.samplesFrom('histogram', 'node_call_time_us', 'Call times reported per node (usetime_us > 0), in microseconds', () =>
-    nodes(function* (labels, v, at): Iterable<Sample> {
+  metrics.samplesFrom('counter', 'node_calls_total', 'Call results reported per node, by result', () => {
+    const { labels, values } = read();
+    const out: Sample[] = [];
+    for (let k = 0; k < labels.length; k++) out.push([`{${labels[k]},result="succ"}`, values[k]![F.SUCC]!], [`{${labels[k]},result="err"}`, values[k]![F.ERR]!]);
+    return out;
+  });
+  metrics.samplesFrom('counter', 'node_picks_total', 'get_host answers that chose the node (probes included)', field(F.PICKS));
+  metrics.samplesFrom('gauge', 'node_overloaded', '1 while the node is on its route\'s overload list', field(F.OVERLOAD));
+  metrics.samplesFrom('histogram', 'node_call_time_us', 'Call times reported per node (usetime_us > 0), in microseconds', () => {
+    const { labels, values } = read();
+    const out: Sample[] = [];
+    for (let k = 0; k < labels.length; k++) {
+      const v = values[k]!;
       let cumulative = 0;
       for (let b = 0; b < LE.length; b++) {
-        cumulative += v[at + F.BUCKETS + b]!;
-        yield { labels: { ...labels, le: LE[b]! }, value: cumulative, suffix: '_bucket' };
+        cumulative += v[F.BUCKETS + b]!;
+        out.push([`_bucket{${labels[k]}${LE[b]}`, cumulative]);
       }
-      yield { labels, value: v[at + F.USETIME_SUM]!, suffix: '_sum' };
-      yield { labels, value: cumulative, suffix: '_count' };
-    }),
-  );
-  metrics.gaugeFrom('node_series_dropped', 'Nodes held but not exported with per-node series, past [admin] max_node_series', () =>
-    read().reduce((n, s) => n + s.total - s.zones.length, 0),
-  );
+      out.push([`_sum{${labels[k]}}`, v[F.USETIME_SUM]!], [`_count{${labels[k]}}`, cumulative]);
+    }
+    return out;
+  });
+  metrics.gaugeFrom('node_series_dropped', 'Nodes held but not exported with per-node series, past [admin] max_node_series', () => read().dropped);
 }

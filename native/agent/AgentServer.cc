@@ -275,4 +275,15 @@ AgentStats AgentServer::stats() const {
   return s;
 }
 
+std::array<balancer::NodeStats, AgentServer::kPorts> AgentServer::nodeStats(size_t limit) const {
+  std::array<balancer::NodeStats, kPorts> out;
+  for (int i = 0; i < kPorts; ++i) {
+    const Port* p = ports_[static_cast<size_t>(i)].get();
+    balancer::NodeStats& s = out[static_cast<size_t>(i)];
+    p->loop->runInLoopAndWait([p, &s, limit] { s = p->balancer->nodeStats(limit); });
+    limit -= s.zones.size();
+  }
+  return out;
+}
+
 }  // namespace lars::agent

@@ -172,4 +172,10 @@ Counters Balancer::counters() const {
   return c;
 }
 
+NodeStats Balancer::nodeStats(std::size_t limit) const {
+  NodeStats s;
+  for (const Route& r : routes_) r.AppendNodeStats(limit, &s);
+  return s;
+}
+
 }  // namespace lars::balancer

@@ -5,6 +5,7 @@
 // parameter; nothing here reads a clock.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <list>
 #include <unordered_map>
@@ -55,6 +56,8 @@ class Balancer {
   // One report per route that had reports since its last one and none in the last interval_ms.
   std::vector<RouteReport> CollectReports(int64_t now, double interval_ms);
   Counters counters() const;
+  // Every node's cumulative counters (NodeStats), at most `limit` nodes copied.
+  NodeStats nodeStats(std::size_t limit) const;
   const Config& config() const { return config_; }
 
  private:

@@ -1,6 +1,7 @@
 #include "balancer/route.h"
 
 #include <algorithm>
+#include <iterator>
 
 namespace lars::balancer {
 
@@ -129,6 +130,7 @@ Route::Choice Route::Pick(const HashKey& key, Prng* rng) {
   if (panic > 0 && idle_.size * 100 < panic * nodes_.size()) {
     i = chooser_->Choose(*this, all_, false, in);
     ++nodes_[i].outstanding;
+    ++nodes_[i].picks;
     return {kRetSucc, i, false, true};
   }
   bool probe = false;
@@ -157,6 +159,7 @@ Route::Choice Route::Pick(const HashKey& key, Prng* rng) {
     i = chooser_->Choose(*this, healthy(), true, in);
   }
   ++nodes_[i].outstanding;
+  ++nodes_[i].picks;
   return {kRetSucc, i, probe, false};
 }
 
@@ -171,11 +174,13 @@ bool Route::Report(int32_t ip, int32_t port, int32_t retcode, uint32_t usetime_u
   if (ok) {
     ++n->vsucc;
     ++n->rsucc;
+    ++n->calls_succ;
     ++n->contin_succ;
     n->contin_err = 0;
   } else {
     ++n->verr;
     ++n->rerr;
+    ++n->calls_err;
     ++n->contin_err;
     n->contin_succ = 0;
   }
@@ -184,6 +189,8 @@ bool Route::Report(int32_t ip, int32_t port, int32_t retcode, uint32_t usetime_u
     n->usetime_sum_us += usetime_us;
     n->usetime_max_us = std::max(n->usetime_max_us, usetime_us);
     ++n->timed_calls;
+    n->usetime_total_us += usetime_us;
+    ++n->usetime_buckets[UsetimeBucket(usetime_us)];
     chooser_->OnTimedReport(*this, i, usetime_us, now);
   }
   const double total = static_cast<double>(n->vsucc + n->verr);
@@ -305,6 +312,20 @@ void Route::Results(std::vector<NodeResult>* out) const {
       const Node& n = nodes_[i];
       out->push_back({n.ip, n.port, n.rsucc, n.rerr, n.overload, n.usetime_sum_us, n.usetime_max_us, n.timed_calls});
     }
+  }
+}
+
+void Route::AppendNodeStats(std::size_t limit, NodeStats* out) const {
+  out->total += nodes_.size();
+  for (std::size_t i = 0; i < nodes_.size() && out->zones.size() < limit; ++i) {
+    const Node& n = nodes_[i];
+    const double fields[kStatBuckets] = {static_cast<double>(modid_), static_cast<double>(cmdid_), static_cast<double>(n.ip),
+                                         static_cast<double>(n.port), n.overload ? 1.0 : 0.0, static_cast<double>(n.picks),
+                                         static_cast<double>(n.calls_succ), static_cast<double>(n.calls_err),
+                                         static_cast<double>(n.usetime_total_us)};
+    out->values.insert(out->values.end(), std::begin(fields), std::end(fields));
+    for (uint64_t b : n.usetime_buckets) out->values.push_back(static_cast<double>(b));
+    out->zones.push_back(zones_[i]);
   }
 }
 

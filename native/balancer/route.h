@@ -7,6 +7,7 @@
 // Owns its nodes and its policy. Not thread-safe: the Balancer that holds it is owned by one thread.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <list>
@@ -61,6 +62,12 @@ class Route {
     bool has_sample = false;
     double ewma_us = 0;
     int64_t ewma_ts = 0;
+    // Cumulative, never reset (per-node metrics, read on scrape): picks, reports by result, timed calls.
+    uint64_t picks = 0;
+    uint64_t calls_succ = 0;
+    uint64_t calls_err = 0;
+    uint64_t usetime_total_us = 0;
+    std::array<uint64_t, kUsetimeBuckets> usetime_buckets{};
   };
 
   struct Choice {
@@ -89,6 +96,9 @@ class Route {
   void Hosts(std::vector<HostAddr>* out) const;
   // The per-node lines of a status report: idle list, then overload list.
   void Results(std::vector<NodeResult>* out) const;
+  // Appends every node's cumulative counters (join order) while out->values holds fewer than
+  // `limit` nodes; out->total counts them all.
+  void AppendNodeStats(std::size_t limit, NodeStats* out) const;
 
   // For policies: the nodes (join order), the healthy ones (join order), the idle FIFO's head
   // rotated to its tail (`lars`), and the policy's knobs.

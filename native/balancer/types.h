@@ -76,6 +76,29 @@ struct RouteReport {
   std::vector<NodeResult> results;  // idle list, then overload list, each in list order
 };
 
+// Call-time histogram bounds (µs, Prometheus `le`), and one more bucket for longer calls.
+inline constexpr uint32_t kUsetimeBoundsUs[] = {100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000};
+inline constexpr std::size_t kUsetimeBuckets = sizeof(kUsetimeBoundsUs) / sizeof(kUsetimeBoundsUs[0]) + 1;
+
+// The bucket of a call time: the first bound it does not exceed, else the last (+Inf) bucket.
+inline std::size_t UsetimeBucket(uint32_t usetime_us) {
+  std::size_t b = 0;
+  while (b < kUsetimeBuckets - 1 && usetime_us > kUsetimeBoundsUs[b]) ++b;
+  return b;
+}
+
+// Every node's cumulative counters, packed for one copy across threads and into JS: per node
+// kNodeStatFields numbers (NodeStatField order, then kUsetimeBuckets per-bucket counts, not cumulative)
+// and its zone. Routes in creation order, nodes in join order.
+enum NodeStatField : std::size_t { kStatModid, kStatCmdid, kStatIp, kStatPort, kStatOverload, kStatPicks, kStatSucc, kStatErr, kStatUsetimeSum, kStatBuckets };
+inline constexpr std::size_t kNodeStatFields = kStatBuckets + kUsetimeBuckets;
+
+struct NodeStats {
+  uint64_t total = 0;  // nodes held, including those past the limit (not copied)
+  std::vector<double> values;
+  std::vector<std::string> zones;
+};
+
 // Event counters (monotonic) and gauges (routes, idle_nodes, overloaded_nodes).
 struct Counters {
   uint64_t picks_succ = 0;

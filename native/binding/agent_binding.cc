@@ -204,6 +204,7 @@ class AgentServerWrap : public Napi::ObjectWrap<AgentServerWrap> {
                            InstanceMethod<&AgentServerWrap::OnDnsReconnected>("onDnsReconnected"),
                            InstanceMethod<&AgentServerWrap::Reply>("reply"),
                            InstanceMethod<&AgentServerWrap::Stats>("stats"),
+                           InstanceMethod<&AgentServerWrap::NodeStats>("nodeStats"),
                            InstanceMethod<&AgentServerWrap::Close>("close"),
                        });
   }
@@ -299,6 +300,15 @@ class AgentServerWrap : public Napi::ObjectWrap<AgentServerWrap> {
     SetCount(o, "reportsQueueDropped", s.reportsQueueDropped);
     SetCount(o, "registersQueueDropped", s.registersQueueDropped);
     return o;
+  }
+
+  // nodeStats(limit) -> [NodeStatsObject × 3]: one packed array per port, at most `limit` nodes in all.
+  Napi::Value NodeStats(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const auto s = server(info)->nodeStats(LimitOf(info[0]));
+    Napi::Array ports = Napi::Array::New(env, s.size());
+    for (size_t i = 0; i < s.size(); ++i) ports.Set(static_cast<uint32_t>(i), NodeStatsObject(env, s[i]));
+    return ports;
   }
 
   // close() -> the final reports (FlatReports), or an empty array when already closed.

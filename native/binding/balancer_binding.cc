@@ -1,5 +1,6 @@
 #include "binding/balancer_binding.h"
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -50,6 +51,7 @@ class BalancerWrap : public Napi::ObjectWrap<BalancerWrap> {
                            InstanceMethod<&BalancerWrap::TakePullRequests>("takePullRequests"),
                            InstanceMethod<&BalancerWrap::CollectReports>("collectReports"),
                            InstanceMethod<&BalancerWrap::Counters>("counters"),
+                           InstanceMethod<&BalancerWrap::NodeStats>("nodeStats"),
                        });
   }
 
@@ -189,10 +191,32 @@ class BalancerWrap : public Napi::ObjectWrap<BalancerWrap> {
     return o;
   }
 
+  // nodeStats(limit) -> NodeStatsObject
+  Napi::Value NodeStats(const Napi::CallbackInfo& info) {
+    return NodeStatsObject(info.Env(), balancer_->nodeStats(LimitOf(info[0])));
+  }
+
   std::unique_ptr<lb::Balancer> balancer_;
 };
 
 }  // namespace
+
+size_t LimitOf(Napi::Value v) {
+  const double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : 0;
+  return d > 0 ? static_cast<size_t>(std::min(d, 9.0e15)) : 0;
+}
+
+Napi::Object NodeStatsObject(Napi::Env env, const lb::NodeStats& s) {
+  Napi::Float64Array values = Napi::Float64Array::New(env, s.values.size());
+  std::copy(s.values.begin(), s.values.end(), values.Data());
+  Napi::Array zones = Napi::Array::New(env, s.zones.size());
+  for (size_t i = 0; i < s.zones.size(); ++i) zones.Set(static_cast<uint32_t>(i), s.zones[i]);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("total", Napi::Number::New(env, static_cast<double>(s.total)));
+  o.Set("values", values);
+  o.Set("zones", zones);
+  return o;
+}
 
 lb::Config BalancerConfigOf(Napi::Object c) {
   lb::Config cfg;

@@ -27,6 +27,12 @@ std::vector<lars::balancer::HostAddr> HostsOf(Napi::Env env, Napi::Value flat, N
 // (undefined/null: false, the route runs `lars` with every knob off).
 bool PolicyOf(Napi::Value value, lars::balancer::RoutePolicy* out);
 
+// A node limit from JS: a number, negative, NaN or absent = 0.
+size_t LimitOf(Napi::Value v);
+
+// { total, values: Float64Array, zones: string[] }: NodeStats as one object (src/balancer NodeStats).
+Napi::Object NodeStatsObject(Napi::Env env, const lars::balancer::NodeStats& s);
+
 // The balancer behind a JS Balancer object, or nullptr when `value` is not one.
 // For other bindings (e.g. an agent hot path that hands it to its loop thread, which then owns it).
 lars::balancer::Balancer* UnwrapBalancer(Napi::Value value);

@@ -372,3 +372,42 @@ TEST(report_interval_batching) {
   CHECK_EQ(b.CollectReports(1010, 1000).size(), 1u);
   CHECK(b.CollectReports(5000, 1000).empty());  // nothing new
 }
+
+// Per-node cumulative counters (the agent's lars_agent_node_* metrics): they survive report windows,
+// call times land in the first bucket whose bound they do not exceed, and the copy stops at `limit`.
+TEST(node_stats_count_picks_calls_and_call_times_cumulatively) {
+  using lars::balancer::NodeStats;
+  using lars::balancer::UsetimeBucket;
+  using lars::balancer::kUsetimeBuckets;
+  using namespace lars::balancer;
+  CHECK_EQ(UsetimeBucket(1), 0u);
+  CHECK_EQ(UsetimeBucket(100), 0u);
+  CHECK_EQ(UsetimeBucket(101), 1u);
+  CHECK_EQ(UsetimeBucket(1000000), kUsetimeBuckets - 2);
+  CHECK_EQ(UsetimeBucket(UINT32_MAX), kUsetimeBuckets - 1);
+
+  Balancer b{Config{}};
+  Prime(&b, 2);
+  Ports(&b, 3);  // 9000, 9001, 9000
+  b.Report(kMod, kCmd, 0x0a000001, 9000, kRetSucc, 0, 300);
+  b.CollectReports(0, 0);  // a window ends; the cumulative counters stay
+  b.Report(kMod, kCmd, 0x0a000001, 9000, kRetOverload, 0, 0);
+  const NodeStats s = b.nodeStats(100);
+  CHECK_EQ(s.total, 2u);
+  CHECK_EQ(s.zones.size(), 2u);
+  CHECK_EQ(s.values.size(), 2 * kNodeStatFields);
+  const double* n0 = s.values.data();
+  CHECK_EQ(n0[kStatPort], 9000.0);
+  CHECK_EQ(n0[kStatPicks], 2.0);
+  CHECK_EQ(n0[kStatSucc], 1.0);
+  CHECK_EQ(n0[kStatErr], 1.0);
+  CHECK_EQ(n0[kStatUsetimeSum], 300.0);
+  CHECK_EQ(n0[kStatBuckets + 2], 1.0);  // le=500
+  CHECK_EQ(n0[kStatBuckets + 1], 0.0);
+  CHECK_EQ(s.values[kNodeStatFields + kStatPicks], 1.0);
+
+  const NodeStats one = b.nodeStats(1);
+  CHECK_EQ(one.total, 2u);
+  CHECK_EQ(one.zones.size(), 1u);
+  CHECK_EQ(one.values.size(), kNodeStatFields);
+}

@@ -1,6 +1,8 @@
 // The agent's metrics (lars_agent_*), declared once here and read at scrape time from their
 // owners: the core's per-port counters (one stats() call per scrape), the DNS and Report clients.
-import type { MetricSet } from '../admin/metrics.js';
+import { labelText, type MetricSet, type Sample } from '../admin/metrics.js';
+import { NODE_STAT_FIELDS, NodeStatField as F, USETIME_BOUNDS_US } from '../balancer/index.js';
+import { int32ToIp } from '../wire/ipv4.js';
 import type { AgentCore, AgentCoreStats, AgentPortStats } from './agent-core.js';
 import type { AgentRouteCache } from './agent-route-cache.js';
 import type { DnsClient } from './dns-client.js';
@@ -9,7 +11,14 @@ import type { ReportClient } from './report-client.js';
 /** (labels, value) pairs of one labelled metric, per port. */
 type Series = (p: AgentPortStats) => [Record<string, string>, number][];
 
-export function registerAgentMetrics(metrics: MetricSet, core: AgentCore, dns: DnsClient, reporter: ReportClient, cache: AgentRouteCache | undefined): void {
+export function registerAgentMetrics(
+  metrics: MetricSet,
+  core: AgentCore,
+  dns: DnsClient,
+  reporter: ReportClient,
+  cache: AgentRouteCache | undefined,
+  maxNodeSeries: number,
+): void {
   // One core read per scrape, shared by every per-port metric of that scrape.
   let cached: { at: number; stats: AgentCoreStats } | undefined;
   const coreStats = (): AgentCoreStats => {
@@ -59,6 +68,8 @@ export function registerAgentMetrics(metrics: MetricSet, core: AgentCore, dns: D
   perPort('counter', 'unknown_policies_total', 'Route updates naming a policy this agent does not have (the route runs lars)', [], (p) => [[{}, p.unknownPolicies]]);
   perPort('counter', 'route_updates_total', 'Host sets from DNS applied to the port\'s balancer', [], (p) => [[{}, p.routeUpdates]]);
 
+  registerNodeMetrics(metrics, core, maxNodeSeries);
+
   const d = () => dns.stats();
   const r = () => reporter.stats();
   metrics.gaugeFrom('dns_connected', '1 while connected to a DNS service', () => (d().connected ? 1 : 0));
@@ -80,4 +91,67 @@ export function registerAgentMetrics(metrics: MetricSet, core: AgentCore, dns: D
     const s = coreStats();
     return s.pullsQueueDropped + s.reportsQueueDropped;
   });
+}
+
+/** The `le` label of each call-time bucket, rendered once. */
+const LE = [...USETIME_BOUNDS_US.map(String), '+Inf'].map((le) => `,le="${le}"}`);
+
+/** One scrape's exported nodes: their rendered labels (modid, cmdid, node, zone) and numbers. */
+interface NodeScrape {
+  readonly labels: string[];
+  readonly values: Float64Array[];
+  readonly dropped: number;
+}
+
+/** Per-node series (labels modid, cmdid, node, zone) from the balancers' cumulative node counters:
+ * one nodeStats() read per scrape (one per port), at most maxNodeSeries nodes exported. Samples are
+ * rendered straight to text: 20 series per node, up to 10 000 nodes. */
+function registerNodeMetrics(metrics: MetricSet, core: AgentCore, maxNodeSeries: number): void {
+  let cached: { at: number; scrape: NodeScrape } | undefined;
+  const read = (): NodeScrape => {
+    const now = Date.now();
+    if (cached === undefined || now - cached.at > 100) {
+      const labels: string[] = [];
+      const values: Float64Array[] = [];
+      let dropped = 0;
+      for (const s of core.nodeStats(maxNodeSeries)) {
+        dropped += s.total - s.zones.length;
+        for (let k = 0; k < s.zones.length; k++) {
+          const v = s.values.subarray(k * NODE_STAT_FIELDS, (k + 1) * NODE_STAT_FIELDS);
+          values.push(v);
+          labels.push(labelText({ modid: String(v[F.MODID]), cmdid: String(v[F.CMDID]), node: `${int32ToIp(v[F.IP]!)}:${v[F.PORT]}`, zone: s.zones[k]! }));
+        }
+      }
+      cached = { at: now, scrape: { labels, values, dropped } };
+    }
+    return cached.scrape;
+  };
+  const field = (f: number) => (): Sample[] => {
+    const { labels, values } = read();
+    return labels.map((l, k): Sample => [`{${l}}`, values[k]![f]!]);
+  };
+
+  metrics.samplesFrom('counter', 'node_calls_total', 'Call results reported per node, by result', () => {
+    const { labels, values } = read();
+    const out: Sample[] = [];
+    for (let k = 0; k < labels.length; k++) out.push([`{${labels[k]},result="succ"}`, values[k]![F.SUCC]!], [`{${labels[k]},result="err"}`, values[k]![F.ERR]!]);
+    return out;
+  });
+  metrics.samplesFrom('counter', 'node_picks_total', 'get_host answers that chose the node (probes included)', field(F.PICKS));
+  metrics.samplesFrom('gauge', 'node_overloaded', '1 while the node is on its route\'s overload list', field(F.OVERLOAD));
+  metrics.samplesFrom('histogram', 'node_call_time_us', 'Call times reported per node (usetime_us > 0), in microseconds', () => {
+    const { labels, values } = read();
+    const out: Sample[] = [];
+    for (let k = 0; k < labels.length; k++) {
+      const v = values[k]!;
+      let cumulative = 0;
+      for (let b = 0; b < LE.length; b++) {
+        cumulative += v[F.BUCKETS + b]!;
+        out.push([`_bucket{${labels[k]}${LE[b]}`, cumulative]);
+      }
+      out.push([`_sum{${labels[k]}}`, v[F.USETIME_SUM]!], [`_count{${labels[k]}}`, cumulative]);
+    }
+    return out;
+  });
+  metrics.gaugeFrom('node_series_dropped', 'Nodes held but not exported with per-node series, past [admin] max_node_series', () => read().dropped);
 }

@@ -4,7 +4,7 @@
 import { randomInt } from 'node:crypto';
 import type { ModuleId, RouteHost, RoutePolicy, RouteReport } from '../balancer/index.js';
 import { checkBalancerConfig, packHosts } from '../balancer/index.js';
-import type { NodeResult } from '../balancer/route.js';
+import type { NodeResult, NodeStats } from '../balancer/route.js';
 import { LarsError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { loadNative } from '../native/addon.js';
@@ -109,6 +109,10 @@ export class NativeAgentCore implements AgentCore {
 
   stats(): AgentCoreStats {
     return this.running().stats();
+  }
+
+  nodeStats(limit: number): NodeStats[] {
+    return this.running().nodeStats(limit);
   }
 
   async close(): Promise<void> {

@@ -13,7 +13,7 @@ import {
   type RoutePolicy,
   type RouteReport,
 } from '../balancer/index.js';
-import { RetCode, type HostAddr } from '../balancer/route.js';
+import { RetCode, type HostAddr, type NodeStats } from '../balancer/route.js';
 import { LarsError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { AGENT_PORT_COUNT, agentPortIndex } from '../wire/agent-ports.js';
@@ -125,6 +125,15 @@ export class TsAgentCore implements AgentCore {
   onDnsReconnected(): void {
     if (this.closed) return;
     for (const p of this.ports) this.queuePulls(p.balancer.onDnsReconnected());
+  }
+
+  nodeStats(limit: number): NodeStats[] {
+    let left = limit;
+    return this.ports.map((p) => {
+      const s = p.balancer.nodeStats(left);
+      left -= s.zones.length;
+      return s;
+    });
   }
 
   stats(): AgentCoreStats {

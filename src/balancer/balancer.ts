@@ -8,7 +8,7 @@ import type { Balancer as BalancerApi } from './index.js';
 import type { PickInput } from './policy/policy.js';
 import { normalizePolicy, type RouteHost, type RoutePolicy } from './policy.js';
 import { Prng } from './prng.js';
-import { Change, NONE, RetCode, Route, RouteState, type HostAddr, type NodeResult, type PickFlags } from './route.js';
+import { Change, NODE_STAT_FIELDS, NONE, RetCode, Route, RouteState, type HostAddr, type NodeResult, type NodeStats, type PickFlags } from './route.js';
 
 export interface ModuleId {
   readonly modid: number;
@@ -344,6 +344,16 @@ export class Balancer implements BalancerApi {
       out.push({ modid: r.modid, cmdid: r.cmdid, results: r.results() });
       r.markReported(now);
     }
+    return out;
+  }
+
+  /** Every node's cumulative counters (NodeStats), at most `limit` nodes copied. */
+  nodeStats(limit: number): NodeStats {
+    let total = 0;
+    for (const r of this.order) total += r.nodes.length;
+    const count = Math.min(total, Math.max(0, Math.floor(limit) || 0));
+    const out: NodeStats = { total, values: new Float64Array(count * NODE_STAT_FIELDS), zones: [] };
+    for (const r of this.order) r.appendNodeStats(out.values, out.zones, count);
     return out;
   }
 

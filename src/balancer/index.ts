@@ -15,14 +15,15 @@ import {
   type RouteReport,
 } from './balancer.js';
 import { packHosts, type RouteHost, type RoutePolicy } from './policy.js';
-import type { HostAddr } from './route.js';
+import type { HostAddr, NodeStats } from './route.js';
 
 export { Balancer as TsBalancer, DEFAULT_BALANCER_LIMITS, checkBalancerConfig } from './balancer.js';
 export type { BalancerConfig, BalancerCounters, BalancerLimits, ModuleId, PickResult, RouteLookup, RouteReport } from './balancer.js';
 export { RetCode } from './route.js';
 export { DEFAULT_ROUTE_POLICY, POLICY_NAMES, packHosts } from './policy.js';
 export type { RouteHost, RoutePolicy } from './policy.js';
-export type { HostAddr, NodeResult } from './route.js';
+export type { HostAddr, NodeResult, NodeStats } from './route.js';
+export { NODE_STAT_FIELDS, NodeStatField, USETIME_BOUNDS_US } from './route.js';
 export type { NativeBalancerModule } from '../native/types.js';
 
 /**
@@ -58,6 +59,9 @@ export interface Balancer {
    * Batching by interval replaces the reference's one report per call (BALANCER.md). */
   collectReports(now: number, intervalMs: number): RouteReport[];
   counters(): BalancerCounters;
+  /** Every node's cumulative counters (picks, calls by result, call-time histogram) and state,
+   * packed; at most `limit` nodes copied, all counted in `total`. */
+  nodeStats(limit: number): NodeStats;
 }
 
 /**
@@ -106,6 +110,9 @@ class NativeBalancer implements Balancer {
   }
   counters(): BalancerCounters {
     return this.native.counters();
+  }
+  nodeStats(limit: number): NodeStats {
+    return this.native.nodeStats(limit);
   }
 }
 

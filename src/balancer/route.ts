@@ -82,6 +82,36 @@ export interface Node {
   hasSample: boolean;
   ewmaUs: number;
   ewmaTs: number;
+  /** Cumulative, never reset (per-node metrics, read on scrape): picks, reports by result, timed calls. */
+  picks: number;
+  callsSucc: number;
+  callsErr: number;
+  usetimeTotalUs: number;
+  /** Calls per bucket of USETIME_BOUNDS_US (not cumulative), the last one above every bound. */
+  usetimeBuckets: number[];
+}
+
+/** Call-time histogram bounds (µs, Prometheus `le`); one more bucket holds longer calls. Same as native/balancer/types.h. */
+export const USETIME_BOUNDS_US: readonly number[] = [100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000];
+
+/** The bucket of a call time: the first bound it does not exceed, else the last (+Inf) bucket. */
+function usetimeBucket(usetimeUs: number): number {
+  let b = 0;
+  while (b < USETIME_BOUNDS_US.length && usetimeUs > USETIME_BOUNDS_US[b]!) b++;
+  return b;
+}
+
+/** Fields per node of NodeStats.values: these, then one count per call-time bucket. */
+export const NodeStatField = { MODID: 0, CMDID: 1, IP: 2, PORT: 3, OVERLOAD: 4, PICKS: 5, SUCC: 6, ERR: 7, USETIME_SUM: 8, BUCKETS: 9 } as const;
+export const NODE_STAT_FIELDS = NodeStatField.BUCKETS + USETIME_BOUNDS_US.length + 1;
+
+/** Every node's cumulative counters, packed (routes in creation order, nodes in join order):
+ * NODE_STAT_FIELDS numbers and one zone per node. */
+export interface NodeStats {
+  /** Nodes held, including those past the limit (not copied). */
+  total: number;
+  readonly values: Float64Array;
+  readonly zones: string[];
 }
 
 /** A FIFO of nodes linked by index through the nodes themselves. */
@@ -171,6 +201,7 @@ export class Route {
     if (panic > 0 && this.idle.size * 100 < panic * n) {
       i = this.chooser.choose(this, this.all, false, input);
       this.nodes[i]!.outstanding++;
+      this.nodes[i]!.picks++;
       flags.panic = true;
       return i;
     }
@@ -194,6 +225,7 @@ export class Route {
     // Overloaded nodes are probed head to tail, whatever the policy.
     i = probe ? this.rotate(this.overloaded) : this.chooser.choose(this, this.healthy(), true, input);
     this.nodes[i]!.outstanding++;
+    this.nodes[i]!.picks++;
     flags.probe = probe;
     return i;
   }
@@ -211,11 +243,13 @@ export class Route {
     if (ok) {
       n.vsucc++;
       n.rsucc++;
+      n.callsSucc++;
       n.continSucc++;
       n.continErr = 0;
     } else {
       n.verr++;
       n.rerr++;
+      n.callsErr++;
       n.continErr++;
       n.continSucc = 0;
     }
@@ -224,6 +258,8 @@ export class Route {
       n.usetimeSumUs += usetimeUs;
       n.usetimeMaxUs = Math.max(n.usetimeMaxUs, usetimeUs);
       n.timedCalls++;
+      n.usetimeTotalUs += usetimeUs;
+      n.usetimeBuckets[usetimeBucket(usetimeUs)]!++;
       this.chooser.onTimedReport(this, i, usetimeUs, now);
     }
     const total = n.vsucc + n.verr;
@@ -316,6 +352,11 @@ export class Route {
         hasSample: false,
         ewmaUs: 0,
         ewmaTs: 0,
+        picks: 0,
+        callsSucc: 0,
+        callsErr: 0,
+        usetimeTotalUs: 0,
+        usetimeBuckets: new Array<number>(USETIME_BOUNDS_US.length + 1).fill(0),
       };
       this.toIdle(n, now);
       idleOrder.push(kept.length);
@@ -347,6 +388,26 @@ export class Route {
   /** Every node, in the order it joined the route. */
   hosts(): HostAddr[] {
     return this.nodes.map((n) => ({ ip: n.ip, port: n.port }));
+  }
+
+  /** Appends every node's cumulative counters (join order) while fewer than `limit` nodes are
+   * there: node k's numbers at k * NODE_STAT_FIELDS of `values` (sized for them), its zone in `zones`. */
+  appendNodeStats(values: Float64Array, zones: string[], limit: number): void {
+    for (const n of this.nodes) {
+      if (zones.length >= limit) return;
+      const at = zones.length * NODE_STAT_FIELDS;
+      values[at + NodeStatField.MODID] = this.modid;
+      values[at + NodeStatField.CMDID] = this.cmdid;
+      values[at + NodeStatField.IP] = n.ip;
+      values[at + NodeStatField.PORT] = n.port;
+      values[at + NodeStatField.OVERLOAD] = n.overload ? 1 : 0;
+      values[at + NodeStatField.PICKS] = n.picks;
+      values[at + NodeStatField.SUCC] = n.callsSucc;
+      values[at + NodeStatField.ERR] = n.callsErr;
+      values[at + NodeStatField.USETIME_SUM] = n.usetimeTotalUs;
+      values.set(n.usetimeBuckets, at + NodeStatField.BUCKETS);
+      zones.push(n.zone);
+    }
   }
 
   /** The per-node lines of a status report: idle list, then overload list. */

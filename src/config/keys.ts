@@ -80,6 +80,10 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     default: { dns: '9778', reporter: '9779', agent: '9888', web: '0', cli: '0' },
     doc: 'port of the /metrics and /healthz endpoint; 0 disables it (the web admin serves its own)',
   },
+  {
+    section: 'admin', key: 'max_node_series', type: int(0, 10_000_000), roles: AGENT, default: '10000',
+    doc: 'nodes exported with per-node series on the agent\'s /metrics (lars_agent_node_*); past it they are counted in lars_agent_node_series_dropped',
+  },
 
   // [mysql]: setting any of these selects MySQL; otherwise the embedded store is used
   { section: 'mysql', key: 'db_host', type: nonEmpty, roles: ALL, default: '127.0.0.1', doc: 'MySQL host name or address (setting any [mysql] key selects MySQL)' },

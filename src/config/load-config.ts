@@ -150,6 +150,7 @@ function build(role: Role, file: string | undefined, raw: ReadonlyMap<string, Ra
     case 'agent':
       return {
         role, ...common,
+        admin: { ...common.admin, maxNodeSeries: num('admin.max_node_series') },
         agent: {
           ip: str('agent.ip'),
           port: num('agent.port'),

@@ -1,6 +1,6 @@
 // The shape of the C++ addon's exports (native/binding). Each binding module adds its part here.
 
-import type { BalancerConfig, NativeBalancerObject, RoutePolicy } from '../balancer/index.js';
+import type { BalancerConfig, NativeBalancerObject, NodeStats, RoutePolicy } from '../balancer/index.js';
 import type { LarsErrorCode } from '../errors.js';
 import type { DatagramResult, FrameBatch } from '../wire/frame.js';
 import type { WireMessage } from '../wire/messages.js';
@@ -181,6 +181,8 @@ export interface NativeAgentServer {
   reply(port: number, ip: string, peerPort: number, msgid: number, body: Uint8Array): boolean;
   /** Read in each port's loop thread. */
   stats(): AgentCoreStats;
+  /** Each port's nodes (NodeStats), read in its loop thread; at most `limit` nodes over all ports. */
+  nodeStats(limit: number): NodeStats[];
   /** Stops the loop threads, releases the callbacks and returns the route reports not yet handed
    * out (the onReports format); idempotent (then empty). */
   close(): Float64Array;

@@ -350,6 +350,62 @@ describe.each(['native', 'ts'] as const)('LoadBalance agent (%s)', (impl) => {
     expect(resultsOf('10.0.42.2')[0]).toMatchObject({ succ: 0, err: 1, usetimeSumUs: 500, usetimeMaxUs: 500, timedCalls: 1 });
   });
 
+  /** The value of one sample line of a /metrics text, undefined when absent. */
+  const sampleOf = (text: string, series: string): number | undefined => {
+    const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+    return line === undefined ? undefined : Number(line.slice(series.length + 1));
+  };
+  const nodeSeries = (m: number, c: number, node: string, zone = '') => `modid="${m}",cmdid="${c}",node="${node}",zone="${zone}"`;
+
+  it('exports per-node calls by result, picks, overload state and a call-time histogram (lars_agent_node_*), from SDK picks and reports', async () => {
+    const [m, c] = [1044, 1];
+    await store.applyRouteChange([
+      { op: 'add', modid: m, cmdid: c, ip: '10.0.44.1', port: 1, zone: 'az1' },
+      { op: 'add', modid: m, cmdid: c, ip: '10.0.44.2', port: 2 },
+    ]);
+    await eventually(() => client.getRoute(m, c), (r) => r.host.length === 2, 'every node');
+    const a = nodeSeries(m, c, '10.0.44.1:1', 'az1');
+    const b = nodeSeries(m, c, '10.0.44.2:2');
+    const scrape = () => agent.metrics.registry.metrics();
+    const sdk = sdkClient();
+    expect(await sdk.regInit(m, c)).toBe(RetCode.Succ);
+    const before = await scrape();
+    const picksBefore = [sampleOf(before, `lars_agent_node_picks_total{${a}}`) ?? 0, sampleOf(before, `lars_agent_node_picks_total{${b}}`) ?? 0];
+    for (let i = 0; i < 4; i++) expect((await sdk.getHost(m, c)).retcode).toBe(RetCode.Succ);
+    sdk.report(m, c, '10.0.44.1', 1, RetCode.Succ, { usetimeUs: 100 });
+    sdk.report(m, c, '10.0.44.1', 1, RetCode.Succ, { usetimeUs: 3000 });
+    sdk.report(m, c, '10.0.44.1', 1, RetCode.Succ); // not measured: a call, not in the histogram
+    for (let i = 0; i < 15; i++) sdk.report(m, c, '10.0.44.2', 2, RetCode.Overload, { usetimeUs: 500 });
+    const text = await eventually(scrape, (t) => sampleOf(t, `lars_agent_node_calls_total{${b},result="err"}`) === 15 && sampleOf(t, `lars_agent_node_calls_total{${a},result="succ"}`) === 3, 'every report counted');
+    // Round robin over two idle nodes: two picks each.
+    expect(sampleOf(text, `lars_agent_node_picks_total{${a}}`)! - picksBefore[0]!).toBe(2);
+    expect(sampleOf(text, `lars_agent_node_picks_total{${b}}`)! - picksBefore[1]!).toBe(2);
+    expect(sampleOf(text, `lars_agent_node_calls_total{${a},result="err"}`)).toBe(0);
+    expect(sampleOf(text, `lars_agent_node_calls_total{${b},result="succ"}`)).toBe(0);
+    expect(sampleOf(text, `lars_agent_node_overloaded{${a}}`)).toBe(0);
+    expect(sampleOf(text, `lars_agent_node_overloaded{${b}}`)).toBe(1);
+    const bucket = (node: string, le: string) => sampleOf(text, `lars_agent_node_call_time_us_bucket{${node},le="${le}"}`);
+    expect([bucket(a, '100'), bucket(a, '2500'), bucket(a, '5000'), bucket(a, '+Inf')]).toEqual([1, 1, 2, 2]);
+    expect(sampleOf(text, `lars_agent_node_call_time_us_sum{${a}}`)).toBe(3100);
+    expect(sampleOf(text, `lars_agent_node_call_time_us_count{${a}}`)).toBe(2);
+    expect([bucket(b, '250'), bucket(b, '500'), bucket(b, '+Inf')]).toEqual([0, 15, 15]);
+    expect(sampleOf(text, `lars_agent_node_call_time_us_sum{${b}}`)).toBe(7500);
+    expect(text).toContain('# TYPE lars_agent_node_call_time_us histogram');
+    expect(sampleOf(text, 'lars_agent_node_series_dropped')).toBe(0);
+  });
+
+  it('exports at most [admin] max_node_series nodes and counts the others in lars_agent_node_series_dropped', async () => {
+    const [m, c] = [1045, 1];
+    await addRoute(m, c, [['10.0.45.1', 1], ['10.0.45.2', 2], ['10.0.45.3', 3]]);
+    const a = await newAgent({ 'admin.max_node_series': '1' });
+    await waitForRoute(await newClient(a), m, c);
+    const text = await eventually(() => a.metrics.registry.metrics(), (t) => sampleOf(t, 'lars_agent_node_series_dropped') === 2, 'two nodes dropped');
+    const exported = text.split('\n').filter((l) => l.startsWith('lars_agent_node_overloaded{'));
+    expect(exported).toHaveLength(1);
+    expect(exported[0]).toMatch(new RegExp(`^lars_agent_node_overloaded\\{modid="${m}",cmdid="${c}",node="10\\.0\\.45\\.[123]:[123]",zone=""\\} 0$`));
+    expect(text).toContain('# TYPE lars_agent_node_series_dropped gauge');
+  });
+
   it('counts panic picks, capped ejections and unknown policies, in stats and /metrics', async () => {
     const [m, c] = [1043, 1];
     await addPolicyRoute(m, c, [['10.0.43.1', 1, 100], ['10.0.43.2', 2, 100]], policy('lars', { maxEjectionPercent: 50, panicThreshold: 60 }));

@@ -1,6 +1,16 @@
 // The `lars` policy (docs/spec/BALANCER.md), rule by rule, against both implementations.
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_BALANCER_LIMITS, RetCode, createBalancer, type Balancer, type BalancerConfig } from '../../src/balancer/index.js';
+import {
+  DEFAULT_BALANCER_LIMITS,
+  NODE_STAT_FIELDS,
+  NodeStatField as F,
+  RetCode,
+  USETIME_BOUNDS_US,
+  createBalancer,
+  type Balancer,
+  type BalancerConfig,
+  type NodeStats,
+} from '../../src/balancer/index.js';
 import { IMPLS, SPEC_DEFAULTS, host, hosts, prng } from './fixtures.js';
 
 /** The call-time fields of a node no report measured. */
@@ -465,6 +475,49 @@ describe.each(IMPLS)('balancer (%s)', (impl) => {
       const b = primed(1);
       b.report(MOD, CMD, host(3).ip, host(3).port, 0, 0);
       expect(b.collectReports(0, 1000)).toEqual([]);
+    });
+  });
+
+  describe('node stats (per-node metrics)', () => {
+    /** Node k of a NodeStats as named fields, buckets as a list. */
+    const nodeOf = (s: NodeStats, k: number) => {
+      const v = Array.from(s.values.subarray(k * NODE_STAT_FIELDS, (k + 1) * NODE_STAT_FIELDS));
+      return {
+        modid: v[F.MODID], cmdid: v[F.CMDID], ip: v[F.IP], port: v[F.PORT], overload: v[F.OVERLOAD],
+        picks: v[F.PICKS], succ: v[F.SUCC], err: v[F.ERR], usetimeSum: v[F.USETIME_SUM], buckets: v.slice(F.BUCKETS), zone: s.zones[k],
+      };
+    };
+    const noBuckets = (): number[] => new Array<number>(USETIME_BOUNDS_US.length + 1).fill(0);
+
+    it('counts picks, calls by result and call times cumulatively, across report windows and state changes', () => {
+      const b = primed(2, { continErrLimit: 2 });
+      b.applyRoute(MOD, CMD, [{ ...host(0), zone: 'az1' }, host(1)], 0);
+      expect(picks(b, 3)).toEqual([0, 1, 0]);
+      b.report(MOD, CMD, host(0).ip, host(0).port, RetCode.SUCC, 0, 100); // le=100
+      b.report(MOD, CMD, host(0).ip, host(0).port, RetCode.SUCC, 0, 101); // le=250
+      b.report(MOD, CMD, host(0).ip, host(0).port, RetCode.SUCC, 0, 5_000_000); // +Inf
+      b.collectReports(0, 0); // a report window ends: the cumulative counters stay
+      fail(b, 1, 0, 2); // overloads node 1
+      const s = b.nodeStats(Infinity);
+      expect(s.total).toBe(2);
+      const buckets0 = noBuckets();
+      buckets0[0] = 1;
+      buckets0[1] = 1;
+      buckets0[USETIME_BOUNDS_US.length] = 1;
+      expect(nodeOf(s, 0)).toEqual({ modid: MOD, cmdid: CMD, ...host(0), overload: 0, picks: 2, succ: 3, err: 0, usetimeSum: 5_000_201, buckets: buckets0, zone: 'az1' });
+      expect(nodeOf(s, 1)).toEqual({ modid: MOD, cmdid: CMD, ...host(1), overload: 1, picks: 1, succ: 0, err: 2, usetimeSum: 0, buckets: noBuckets(), zone: '' });
+    });
+
+    it('copies at most `limit` nodes and counts them all', () => {
+      const b = primed(3);
+      b.pick(5, 5, 0);
+      b.applyRoute(5, 5, hosts(2), 0);
+      const s = b.nodeStats(4);
+      expect(s.total).toBe(5);
+      expect(s.zones).toHaveLength(4);
+      expect(s.values).toHaveLength(4 * NODE_STAT_FIELDS);
+      expect(nodeOf(s, 3)).toMatchObject({ modid: 5, cmdid: 5, ...host(0) });
+      expect(b.nodeStats(0)).toEqual({ total: 5, values: new Float64Array(0), zones: [] });
     });
   });
 

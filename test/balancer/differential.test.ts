@@ -172,6 +172,8 @@ function drive(config: BalancerConfig, seed: number, steps: number, policies = t
       }
     }
     same('counters', (b) => b.counters());
+    // Every node's cumulative counters, sometimes past a small node limit.
+    same('nodeStats', (b) => b.nodeStats(step % 5 === 0 ? step % 4 : Infinity));
   }
   return ts.counters();
 }

@@ -80,7 +80,7 @@ describe('deploy/prometheus/alerts.yml', () => {
 
   it('alerts on what the issue lists', () => {
     const text = readFileSync(join(deploy, 'prometheus', 'alerts.yml'), 'utf8');
-    for (const alert of ['LarsModuleErrorRatioHigh', 'LarsModuleNodesOverloaded', 'LarsDnsStoreDown', 'LarsReportRowsDropped', 'LarsAgentWithoutDns']) {
+    for (const alert of ['LarsModuleErrorRatioHigh', 'LarsModuleNodesOverloaded', 'LarsDnsStoreDown', 'LarsReportRowsDropped', 'LarsAgentWithoutDns', 'LarsNodeOverloaded']) {
       expect(text).toContain(`alert: ${alert}`);
     }
   });
@@ -100,7 +100,7 @@ describe('deploy/grafana/lars.json', () => {
       expect(p.targets?.length, p.title).toBeGreaterThan(0);
       for (const t of p.targets!) expect(metricNames(t.expr).length, `${p.title}: ${t.expr}`).toBeGreaterThan(0);
     }
-    expect(d.panels.filter((p) => p.type === 'row').map((p) => p.title)).toEqual(['Fleet overview', 'Per module ($modid/$cmdid)', 'Per agent ($agent)']);
+    expect(d.panels.filter((p) => p.type === 'row').map((p) => p.title)).toEqual(['Fleet overview', 'Per module ($modid/$cmdid)', 'Per agent ($agent)', 'Per node ($modid/$cmdid, agents $agent)']);
   });
 
   it("has queries promtool parses (each one checked as a recording rule, Grafana's variables filled in)", () => {
@@ -175,7 +175,11 @@ describe('metric names in deploy/', () => {
     const served = new Set<string>();
     for (const port of adminPorts) {
       const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-      for (const m of text.matchAll(/^# TYPE (\S+) /gm)) served.add(m[1]!);
+      // A histogram's TYPE line names it; queries select its _bucket, _sum and _count series.
+      for (const m of text.matchAll(/^# TYPE (\S+) (\S+)/gm)) {
+        served.add(m[1]!);
+        if (m[2] === 'histogram') for (const suffix of ['_bucket', '_sum', '_count']) served.add(m[1]! + suffix);
+      }
     }
     const used = new Map<string, string>();
     for (const expr of ruleExprs()) for (const n of metricNames(expr)) used.set(n, `alerts.yml: ${expr}`);

@@ -44,7 +44,7 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
-const formValues = (form) => Object.fromEntries([...form.querySelectorAll('input[name], textarea[name]')].map((i) => [i.name, i.value.trim()]));
+const formValues = (form) => Object.fromEntries([...form.querySelectorAll('input[name], textarea[name], select[name]')].map((i) => [i.name, i.value.trim()]));
 
 /** Clears the messages of a form (or of any element holding .field-error / .form-error). */
 function clearErrors(scope) {
@@ -169,7 +169,59 @@ function routesPage() {
     document.getElementById('route-version').textContent = String(data.version);
     tbody.replaceChildren(...data.modules.flatMap((m) => m.hosts.map((h) => nodeRow(m, h))));
     document.getElementById('routes-empty').hidden = tbody.children.length > 0;
+    policiesBody.replaceChildren(...data.modules.filter((m) => m.policy).map(policyRow));
+    document.getElementById('policies-empty').hidden = policiesBody.children.length > 0;
   };
+
+  const policiesBody = document.querySelector('#policies-table tbody');
+  const policyForm = document.getElementById('set-policy');
+  const POLICY_KNOBS = ['maxEjectionPercent', 'panicThreshold', 'ejectionBackoffMaxMs', 'zoneOverprovision', 'ringSize'];
+  const policyRow = (m) =>
+    el(
+      'tr',
+      { dataset: { module: `${m.modid}/${m.cmdid}` } },
+      el('td', {}, String(m.modid)),
+      el('td', {}, String(m.cmdid)),
+      el('td', {}, m.policy.name),
+      // 0 is unset: the agent's setting or the knob's default.
+      ...POLICY_KNOBS.map((k) => el('td', { class: 'num' }, m.policy[k] === 0 ? '–' : String(m.policy[k]))),
+      el(
+        'td',
+        { class: 'actions' },
+        el('button', {
+          type: 'button',
+          class: 'secondary',
+          onclick: () => {
+            policyForm.elements.modid.value = String(m.modid);
+            policyForm.elements.cmdid.value = String(m.cmdid);
+            policyForm.elements.name.value = m.policy.name;
+            for (const k of POLICY_KNOBS) policyForm.elements[k].value = m.policy[k] === 0 ? '' : String(m.policy[k]);
+            policyForm.elements.name.focus();
+          },
+        }, 'Edit'),
+        confirmButton('Reset', 'Confirm reset to lars', 'danger', async () => {
+          try {
+            const r = await api('DELETE', `/api/routes/${m.modid}/${m.cmdid}/policy`);
+            flash(`Reset modid ${m.modid} cmdid ${m.cmdid} to policy lars: ${versionText(r)}`);
+            await load();
+          } catch (err) {
+            flash(err.message, true);
+          }
+        }),
+      ),
+    );
+  policyForm.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    clearErrors(policyForm);
+    const { modid, cmdid, ...policy } = formValues(policyForm);
+    try {
+      const r = await api('PUT', `/api/routes/${encodeURIComponent(modid)}/${encodeURIComponent(cmdid)}/policy`, policy);
+      flash(`Set policy ${policy.name} on modid ${modid} cmdid ${cmdid}: ${versionText(r)}`);
+      await load();
+    } catch (err) {
+      showError(policyForm, err);
+    }
+  });
 
   const nodeRow = (m, h) => {
     const path = `/api/routes/nodes/${m.modid}/${m.cmdid}/${encodeURIComponent(h.ip)}/${h.port}`;
@@ -186,6 +238,9 @@ function routesPage() {
           // A registered node: its instance renews the lease; removing it only lasts until the next renewal.
           h.lease ? el('span', { class: 'lease', title: `registered by its instance (ttl ${h.lease.ttlMs} ms); a Delete lasts until its next renewal, Pin makes it static` }, ` leased, expires ${new Date(h.lease.expiresAt).toLocaleTimeString()}`) : '',
         ),
+        // The API leaves out the defaults: weight 100, no zone.
+        el('td', { class: 'num' }, String(h.weight ?? 100)),
+        el('td', {}, h.zone ?? ''),
         el(
           'td',
           { class: 'actions' },
@@ -220,22 +275,26 @@ function routesPage() {
     const edit = () => {
       const ip = el('input', { name: 'ip', value: h.ip, size: 15, 'aria-label': 'ip' });
       const port = el('input', { name: 'port', value: String(h.port), size: 6, inputmode: 'numeric', 'aria-label': 'port' });
+      const weight = el('input', { name: 'weight', value: String(h.weight ?? 100), size: 6, inputmode: 'numeric', 'aria-label': 'weight' });
+      const zone = el('input', { name: 'zone', value: h.zone ?? '', size: 12, 'aria-label': 'zone' });
       const error = el('p', { class: 'form-error', role: 'alert' });
       const save = async () => {
         try {
-          const r = await api('PUT', path, { ip: ip.value.trim(), port: port.value.trim() });
+          const r = await api('PUT', path, { ip: ip.value.trim(), port: port.value.trim(), weight: weight.value.trim(), zone: zone.value.trim() });
           flash(`Changed ${h.ip}:${h.port} to ${ip.value.trim()}:${port.value.trim()}: ${versionText(r)}`);
           await load();
         } catch (err) {
           showError(row, err);
         }
       };
-      for (const input of [ip, port]) input.addEventListener('keydown', (ev) => ev.key === 'Enter' && save());
+      for (const input of [ip, port, weight, zone]) input.addEventListener('keydown', (ev) => ev.key === 'Enter' && save());
       row.replaceChildren(
         el('td', {}, String(m.modid)),
         el('td', {}, String(m.cmdid)),
         el('td', {}, ip, el('span', { class: 'field-error', dataset: { for: 'ip' } })),
         el('td', {}, port, el('span', { class: 'field-error', dataset: { for: 'port' } })),
+        el('td', {}, weight, el('span', { class: 'field-error', dataset: { for: 'weight' } })),
+        el('td', {}, zone, el('span', { class: 'field-error', dataset: { for: 'zone' } })),
         el('td', { class: 'actions' }, el('button', { type: 'button', onclick: save }, 'Save'), el('button', { type: 'button', class: 'secondary', onclick: show }, 'Cancel'), error),
       );
       ip.focus();
@@ -259,8 +318,7 @@ function routesPage() {
     try {
       const r = await api('POST', '/api/routes/nodes', v);
       flash(`Added ${v.ip}:${v.port} to modid ${v.modid} cmdid ${v.cmdid}: ${versionText(r)}`);
-      addForm.elements.ip.value = '';
-      addForm.elements.port.value = '';
+      for (const k of ['ip', 'port', 'weight', 'zone']) addForm.elements[k].value = '';
       await load();
     } catch (err) {
       showError(addForm, err);

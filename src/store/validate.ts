@@ -44,6 +44,14 @@ export function checkPort(field: string, value: unknown): number {
   return value;
 }
 
+/** A count that may pass 2^32 (summed microseconds): a non-negative safe integer. */
+export function checkSafeCount(field: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw invalid(`${field} must be a non-negative integer up to ${Number.MAX_SAFE_INTEGER}, got ${show(value)}`);
+  }
+  return value;
+}
+
 /** Unix seconds as stored in ServerCallStatus.ts: a non-negative safe integer. */
 export function checkUnixSeconds(field: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {

@@ -443,6 +443,26 @@ describe.each(['mysql', 'sqlite'] as const)('Store on %s', (backend) => {
     await store.upsertCallStatus([]);
   });
 
+  it('stores call time in the side table ServerCallTime, newest ts winning, shown only with its own window', async () => {
+    const row = (port: number, ts: number, usetime?: CallStatus['usetime']): CallStatus => ({
+      modid: 620, cmdid: 1, ip: '10.62.0.1', port, caller: '10.0.0.2', succCnt: 10, errCnt: 0, ts, overload: false, ...(usetime ? { usetime } : {}),
+    });
+    // A sum past 2^32 µs; the older row of the same batch loses with its call time.
+    const big = { sumUs: 2 ** 40 + 3, maxUs: 4_000_000_000, timedCalls: 7 };
+    await store.upsertCallStatus([row(1, 100, big), row(1, 99, { sumUs: 1, maxUs: 1, timedCalls: 1 }), row(2, 100)]);
+    expect(await store.listCallStatus({ modid: 620 })).toEqual([row(1, 100, big), row(2, 100)]);
+    expect(await count('SELECT COUNT(*) FROM ServerCallTime WHERE modid = 620')).toBe(1);
+    // An older write loses; a newer window without timed calls leaves no call time for that window.
+    await store.upsertCallStatus([row(1, 98, { sumUs: 5, maxUs: 5, timedCalls: 1 })]);
+    expect((await store.listCallStatus({ modid: 620 }))[0]).toEqual(row(1, 100, big));
+    await store.upsertCallStatus([row(1, 101)]);
+    expect((await store.listCallStatus({ modid: 620 }))[0]).toEqual(row(1, 101));
+    await store.upsertCallStatus([row(1, 102, { sumUs: 30, maxUs: 20, timedCalls: 2 })]);
+    expect((await store.listCallStatus({ modid: 620 }))[0]).toEqual(row(1, 102, { sumUs: 30, maxUs: 20, timedCalls: 2 }));
+    await expectLarsError(store.upsertCallStatus([row(3, 1, { sumUs: 1, maxUs: 1, timedCalls: 0 })]), 'ERR_INVALID_INPUT', /usetime\.timedCalls \(call status row 1\) must be above 0/);
+    await expectLarsError(store.upsertCallStatus([row(3, 1, { sumUs: -1, maxUs: 1, timedCalls: 1 })]), 'ERR_INVALID_INPUT', /usetime\.sumUs/);
+  });
+
   it('keeps the call status with the newest ts whatever order interleaved writers commit in', async () => {
     const row = (port: number, ts: number): CallStatus => ({ modid: 610, cmdid: 1, ip: '10.61.0.1', port, caller: '10.0.0.1', succCnt: ts, errCnt: ts % 7, ts, overload: ts % 2 === 1 });
     const newest = (port: number, ts: number) => ({ port, succCnt: ts, errCnt: ts % 7, ts, overload: ts % 2 === 1 });

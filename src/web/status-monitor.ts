@@ -63,8 +63,11 @@ export interface StatusMonitorOptions {
 
 export const rowKey = (r: CallStatus): string => `${moduleKey(r.modid, r.cmdid)}/${r.ip}:${r.port}/${r.caller}`;
 
+const sameTime = (a: CallStatus['usetime'], b: CallStatus['usetime']): boolean =>
+  a === b || (a !== undefined && b !== undefined && a.sumUs === b.sumUs && a.maxUs === b.maxUs && a.timedCalls === b.timedCalls);
+
 const sameRow = (a: CallStatus, b: CallStatus): boolean =>
-  a.succCnt === b.succCnt && a.errCnt === b.errCnt && a.ts === b.ts && a.overload === b.overload;
+  a.succCnt === b.succCnt && a.errCnt === b.errCnt && a.ts === b.ts && a.overload === b.overload && sameTime(a.usetime, b.usetime);
 
 /**
  * Calls a row stands for since its previous reading: the counts are those of the node's current

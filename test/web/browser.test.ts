@@ -250,10 +250,11 @@ describe('web admin in Chromium', () => {
     const row = (modid: number, cmdid: number, port: number, caller: string, succCnt: number, errCnt: number, overload = false): CallStatus => ({
       modid, cmdid, ip: '127.0.0.1', port, caller, succCnt, errCnt, ts, overload,
     });
-    await store.upsertCallStatus([row(1, 1, 9001, '10.0.0.11', 120, 3)]);
+    await store.upsertCallStatus([{ ...row(1, 1, 9001, '10.0.0.11', 120, 3), usetime: { sumUs: 36_000, maxUs: 2_500_000, timedCalls: 120 } }]);
     await page.waitForSelector('tr[data-key="1/1/127.0.0.1:9001/10.0.0.11"]');
+    // The average (sum / timed calls) and the maximum call time of the window.
     expect(await page.$$eval('tr[data-key="1/1/127.0.0.1:9001/10.0.0.11"] td', (tds) => tds.map((t) => t.textContent))).toEqual(
-      expect.arrayContaining(['127.0.0.1:9001', '10.0.0.11', '120', '3', 'no']),
+      expect.arrayContaining(['127.0.0.1:9001', '10.0.0.11', '120', '3', '300 µs', '2.50 s', 'no']),
     );
     // A run of reports, each awaited on the page, so the charts have a history to draw.
     for (let i = 1; i <= 12; i++) {

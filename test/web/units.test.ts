@@ -192,6 +192,19 @@ describe('StatusMonitor', () => {
     expect(monitor.snapshot().series).toEqual({ '1/1': { t: [3, 7.5], rate: [0, 0], errPct: [null, null] } });
   });
 
+  it('sends a row again when only its call time changed', async () => {
+    let rows: CallStatus[] = [row(1, 10, 1)];
+    const monitor = new StatusMonitor({ store: { listCallStatus: async () => rows, listAlarmThresholds: noThresholds }, alarms: { defaults: DEFAULTS, maxReportAgeSec: 60 }, now: () => 0 });
+    const updates: StatusUpdate[] = [];
+    monitor.onUpdate((u) => updates.push(u));
+    await monitor.poll();
+    rows = [{ ...row(1, 10, 1), usetime: { sumUs: 900, maxUs: 400, timedCalls: 3 } }];
+    await monitor.poll();
+    expect(updates[1]!.upsert.map((r) => r.usetime)).toEqual([{ sumUs: 900, maxUs: 400, timedCalls: 3 }]);
+    await monitor.poll();
+    expect(updates[2]!.upsert).toEqual([]);
+  });
+
   it('keeps the last rows and alarms when the store fails, and says so', async () => {
     let fail = false;
     const monitor = new StatusMonitor({

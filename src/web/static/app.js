@@ -91,6 +91,8 @@ function flash(message, isError = false) {
 }
 
 const versionText = (r) => (r.changed.length === 0 ? 'nothing changed' : `route version ${r.version}`);
+/** Microseconds as µs, ms or s, three significant digits at most. */
+const fmtUs = (us) => (us < 1000 ? `${Math.round(us)} µs` : us < 1e6 ? `${(us / 1000).toPrecision(3)} ms` : `${(us / 1e6).toPrecision(3)} s`);
 const fmtTime = (unixSeconds) => new Date(unixSeconds * 1000).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
 /** Time of day only when it is today (UTC), else the full date and time. */
 const fmtRecent = (unixSeconds) => {
@@ -567,7 +569,7 @@ function statusPage() {
     const table = el(
       'table',
       { class: 'data status' },
-      el('thead', {}, el('tr', {}, el('th', {}, 'node'), el('th', {}, 'caller'), el('th', { class: 'num' }, 'success'), el('th', { class: 'num' }, 'failure'), el('th', {}, 'overloaded'), el('th', {}, 'reported'))),
+      el('thead', {}, el('tr', {}, el('th', {}, 'node'), el('th', {}, 'caller'), el('th', { class: 'num' }, 'success'), el('th', { class: 'num' }, 'failure'), el('th', { class: 'num' }, 'avg call time'), el('th', { class: 'num' }, 'max call time'), el('th', {}, 'overloaded'), el('th', {}, 'reported'))),
       tbody,
     );
     const section = el('section', { class: 'module', dataset: { module: mk } }, title, el('div', { class: 'module-body' }, chart, table));
@@ -624,6 +626,9 @@ function statusPage() {
           el('td', {}, r.caller),
           el('td', { class: 'num' }, String(r.succCnt)),
           el('td', { class: 'num' }, String(r.errCnt)),
+          // The window's timed calls only (ServerCallTime); none timed: no call time.
+          el('td', { class: 'num usetime-avg' }, r.usetime ? fmtUs(r.usetime.sumUs / r.usetime.timedCalls) : '–'),
+          el('td', { class: 'num usetime-max' }, r.usetime ? fmtUs(r.usetime.maxUs) : '–'),
           el('td', {}, el('span', { class: r.overload ? 'badge bad' : 'badge ok' }, r.overload ? 'yes' : 'no')),
           el('td', { class: 'time', title: fmtTime(r.ts) }, fmtRecent(r.ts)),
         ),

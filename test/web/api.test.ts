@@ -442,7 +442,7 @@ describe('history and call status', () => {
       'an update with the two rows',
     );
     // Rows seen for the first time are the baseline: no calls counted yet.
-    expect(update.points['1/1']).toEqual([0, null]);
+    expect(update.points['1/1']).toEqual([0, null, null]);
     expect(update.upsert.map((r: { key: string }) => r.key)).toEqual(['1/1/127.0.0.1:9001/10.0.0.1', '1/1/127.0.0.1:9002/10.0.0.1']);
     // The windows grow: 10 more successes on one node, 10 more failures on the other.
     await store.upsertCallStatus([

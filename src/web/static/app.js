@@ -558,7 +558,7 @@ function statusPage() {
   };
   const ipNum = (ip) => ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
 
-  const chartData = (s) => [s.t, s.rate, s.errPct];
+  const chartData = (s) => [s.t, s.rate, s.errPct, s.avgUs];
 
   const sectionFor = (mk) => {
     let s = sections.get(mk);
@@ -583,7 +583,7 @@ function statusPage() {
 
   const drawChart = (mk) => {
     const s = sectionFor(mk);
-    const data = series.get(mk) ?? { t: [], rate: [], errPct: [] };
+    const data = series.get(mk) ?? { t: [], rate: [], errPct: [], avgUs: [] };
     if (typeof window.uPlot !== 'function') return;
     if (s.plot === undefined) {
       s.plot = new window.uPlot(
@@ -592,11 +592,13 @@ function statusPage() {
           height: 150,
           legend: { show: true },
           cursor: { drag: { x: false, y: false } },
-          scales: { x: { time: true }, rate: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] }, pct: { range: [0, 100] } },
+          scales: { x: { time: true }, rate: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] }, pct: { range: [0, 100] }, us: { range: (_u, _min, max) => [0, Math.max(1, (max ?? 0) * 1.1)] } },
           series: [
             {},
             { label: 'calls/s', scale: 'rate', stroke: '#1f8a4c', fill: 'rgba(31,138,76,0.08)', width: 2, value: (_u, v) => (v === null ? '–' : v.toFixed(1)) },
             { label: 'errors %', scale: 'pct', stroke: '#c62f2f', width: 2, spanGaps: false, value: (_u, v) => (v === null ? '–' : `${v.toFixed(1)}%`) },
+            // Drawn on its own hidden scale: the legend gives the value under the cursor.
+            { label: 'avg call time', scale: 'us', stroke: '#2f5fc6', width: 1, dash: [4, 3], spanGaps: false, value: (_u, v) => (v === null || v === undefined ? '–' : fmtUs(v)) },
           ],
           axes: [{ stroke: '#555' }, { scale: 'rate', stroke: '#555', size: 50 }, { scale: 'pct', side: 1, stroke: '#c62f2f', size: 50, values: (_u, ticks) => ticks.map((v) => `${v}%`) }],
         },
@@ -672,17 +674,19 @@ function statusPage() {
       changedKeys.add(r.key);
       touched.add(moduleOf(r));
     }
-    for (const [mk, [rate, errPct]] of Object.entries(m.points)) {
+    for (const [mk, [rate, errPct, avgUs]] of Object.entries(m.points)) {
       let s = series.get(mk);
-      if (s === undefined) series.set(mk, (s = { t: [], rate: [], errPct: [] }));
+      if (s === undefined) series.set(mk, (s = { t: [], rate: [], errPct: [], avgUs: [] }));
       s.t.push(m.t);
       s.rate.push(rate);
       s.errPct.push(errPct);
+      s.avgUs.push(avgUs);
       // Keep what the server keeps: the last 10 minutes.
       while (s.t.length > 0 && s.t[0] < m.t - 600) {
         s.t.shift();
         s.rate.shift();
         s.errPct.shift();
+        s.avgUs.shift();
       }
     }
     for (const mk of touched) renderRows(mk, changedKeys);

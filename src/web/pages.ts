@@ -109,7 +109,7 @@ const STATUS_BODY = `
 <section>
   <h1>Call status <span id="live-state" class="badge">connecting…</span></h1>
   <p class="muted">Each node's latest statistics per caller (the counts of its current window, and the average and maximum time of the calls timed in it), as the agents report them; updated live.
-  The charts show each module's calls per second and the percentage of them that failed, from the calls reported between two samples
+  The charts show each module's calls per second and the percentage of them that failed (and the average call time of its current windows), from the calls reported between two samples
   of this web admin (every second; kept in its memory for the last 10 minutes).</p>
   <div id="status-modules"></div>
   <p id="status-empty" class="muted" hidden>No call status reported yet.</p>

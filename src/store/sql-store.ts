@@ -396,6 +396,12 @@ export class SqlStore implements Store {
     return rows[0] === undefined ? undefined : toPolicy(rows[0]);
   }
 
+  async listPolicies(filter: RouteFilter = {}): Promise<(ModuleKey & { policy: ModulePolicy })[]> {
+    const where = whereEqual({ modid: checked(filter.modid, checkUint32, 'modid'), cmdid: checked(filter.cmdid, checkUint32, 'cmdid') });
+    const rows = await this.db.query<PolicyDbRow>(`SELECT ${POLICY_COLUMNS} FROM ModulePolicy${where.sql} ORDER BY modid, cmdid`, where.params);
+    return rows.map((p) => ({ modid: Number(p.modid), cmdid: Number(p.cmdid), policy: toPolicy(p) }));
+  }
+
   async loadRouteTable(): Promise<RouteTable> {
     return this.db.transaction('read', async (tx) => {
       const version = await this.readVersion(tx, false);

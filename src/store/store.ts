@@ -246,6 +246,8 @@ export interface Store {
 
   /** RouteData rows with their weight and zone, ordered by modid, cmdid, ip, port. */
   listRoutes(filter?: RouteFilter): Promise<RouteRow[]>;
+  /** ModulePolicy rows, ordered by modid, cmdid (a module without one has policy lars). */
+  listPolicies(filter?: RouteFilter): Promise<(ModuleKey & { policy: ModulePolicy })[]>;
   /** The module's ModulePolicy row, or undefined when it has none (policy lars). */
   getPolicy(module: ModuleKey): Promise<ModulePolicy | undefined>;
   /** All routes grouped by module, with weights, zones and policies, the version and last change id, in one snapshot. */

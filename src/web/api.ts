@@ -131,7 +131,8 @@ export function apiRoutes(deps: ApiDeps): RouteDef[] {
     api('GET', '/api/routes', async ({ req }) => {
       const filter = unwrap(checkRouteFilter(req.query));
       if ('reply' in filter) return filter.reply;
-      const [version, rows, leases] = await Promise.all([store.getVersion(), store.listRoutes(filter.value), store.listLeases(filter.value)]);
+      const [version, rows, leases, policies] = await Promise.all([store.getVersion(), store.listRoutes(filter.value), store.listLeases(filter.value), store.listPolicies(filter.value)]);
+      const policyOf = new Map(policies.map((p) => [moduleKey(p.modid, p.cmdid), p.policy]));
       // A registered node carries its lease (EXTENSIONS.md §4); a static one has none.
       const leaseOf = new Map(leases.map((l) => [`${moduleKey(l.modid, l.cmdid)}/${l.ip}:${l.port}`, { expiresAt: new Date(l.expiresAt).toISOString(), ttlMs: l.ttlMs }]));
       const modules: { modid: number; cmdid: number; policy?: ModulePolicy; hosts: (RouteNode & { lease?: { expiresAt: string; ttlMs: number } })[] }[] = [];
@@ -151,11 +152,10 @@ export function apiRoutes(deps: ApiDeps): RouteDef[] {
         m.hosts.push({ ip: r.ip, port: r.port, ...(r.weight === undefined ? {} : { weight: r.weight }), ...(r.zone === undefined ? {} : { zone: r.zone }), ...(lease === undefined ? {} : { lease }) });
       }
       // A module without a ModulePolicy row has policy lars with the agent's settings: no `policy`.
-      const policies = await Promise.all(modules.map((m) => store.getPolicy(m)));
-      modules.forEach((m, i) => {
-        const policy = policies[i];
+      for (const m of modules) {
+        const policy = policyOf.get(moduleKey(m.modid, m.cmdid));
         if (policy !== undefined) m.policy = policy;
-      });
+      }
       return jsonReply(200, { version, modules: modules satisfies ModuleRoute[] });
     }),
     api('POST', '/api/routes/nodes', async ({ req, session }) => {

@@ -226,6 +226,8 @@ describe.each(['mysql', 'sqlite'] as const)('Store on %s', (backend) => {
     const c1 = await changes();
     expect((await edit({ op: 'setPolicy', ...M, policy })).changed).toEqual([M]);
     expect(await store.getPolicy(M)).toEqual(policy);
+    expect(await store.listPolicies({ modid: M.modid })).toEqual([{ ...M, policy }]);
+    expect(await store.listPolicies({ modid: M.modid, cmdid: M.cmdid + 1 })).toEqual([]);
     expect((await edit({ op: 'setPolicy', ...M, policy })).changed).toEqual([]);
     await edit({ op: 'setPolicy', ...M, policy: { ...policy, name: 'weighted_random' } });
     expect(await changes()).toBe(c1 + 2);

@@ -146,7 +146,8 @@ class ReportServerWrap : public Napi::ObjectWrap<ReportServerWrap> {
  private:
   Napi::Value Port(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), checkOpen(info, server_)->port()); }
 
-  // take(max): Uint32Array of up to max rows, CallRow::kFields numbers each (ip and caller as uint32).
+  // take(max): Uint32Array of up to max rows, CallRow::kFields numbers each (ip and caller as uint32,
+  // the call-time sum as its low and high halves).
   Napi::Value Take(const Napi::CallbackInfo& info) {
     const auto max = static_cast<size_t>(info[0].As<Napi::Number>().Int64Value());
     const std::vector<report::CallRow> rows = checkOpen(info, server_)->buffer().take(max);
@@ -154,7 +155,8 @@ class ReportServerWrap : public Napi::ObjectWrap<ReportServerWrap> {
     size_t i = 0;
     for (const auto& r : rows) {
       for (uint32_t v : {r.modid, r.cmdid, static_cast<uint32_t>(r.ip), r.port, static_cast<uint32_t>(r.caller), r.succ, r.err,
-                         r.ts, r.overload}) {
+                         r.ts, r.overload, static_cast<uint32_t>(r.usetimeSumUs), static_cast<uint32_t>(r.usetimeSumUs >> 32),
+                         r.usetimeMaxUs, r.timedCalls}) {
         flat[i++] = v;
       }
     }
@@ -170,7 +172,8 @@ class ReportServerWrap : public Napi::ObjectWrap<ReportServerWrap> {
     rows.reserve(flat.ElementLength() / report::CallRow::kFields);
     for (size_t i = 0; i + report::CallRow::kFields <= flat.ElementLength(); i += report::CallRow::kFields) {
       rows.push_back(report::CallRow{flat[i], flat[i + 1], static_cast<int32_t>(flat[i + 2]), flat[i + 3],
-                                     static_cast<int32_t>(flat[i + 4]), flat[i + 5], flat[i + 6], flat[i + 7], flat[i + 8]});
+                                     static_cast<int32_t>(flat[i + 4]), flat[i + 5], flat[i + 6], flat[i + 7], flat[i + 8],
+                                     uint64_t{flat[i + 9]} | (uint64_t{flat[i + 10]} << 32), flat[i + 11], flat[i + 12]});
     }
     checkOpen(info, server_)->buffer().restore(rows);
   }

@@ -24,7 +24,11 @@ struct CallRow {
   int32_t caller;
   uint32_t succ, err, ts;
   uint32_t overload;
-  static constexpr size_t kFields = 9;
+  // The window's call time (timedCalls 0: none measured).
+  uint64_t usetimeSumUs = 0;
+  uint32_t usetimeMaxUs = 0, timedCalls = 0;
+  // Numbers per row in the binding's Uint32Array (the sum as two halves, low first).
+  static constexpr size_t kFields = 13;
 };
 
 class CallRowBuffer {

@@ -41,7 +41,8 @@ void ReportServer::onFrameInLoop(int32_t msgid, const char* body, size_t len) {
       continue;
     }
     rows.push_back(CallRow{static_cast<uint32_t>(req.modid), static_cast<uint32_t>(req.cmdid), r.ip,
-                           static_cast<uint32_t>(r.port), req.caller, r.succ, r.err, req.ts, r.overload ? 1u : 0u});
+                           static_cast<uint32_t>(r.port), req.caller, r.succ, r.err, req.ts, r.overload ? 1u : 0u,
+                           r.usetime_sum_us, r.usetime_max_us, r.timed_calls});
   }
   if (!rows.empty()) rows_.add(rows);
 }

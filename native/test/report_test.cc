@@ -1,5 +1,5 @@
 // CallRowBuffer: coalescing by key, the bound, take order and restore, as src/report/report-buffer.ts.
-// ReportServer: a stop that keeps the buffer (real sockets on 127.0.0.1, port 0).
+// ReportServer: a stop that keeps the buffer, rows decoded with their call time (real sockets on 127.0.0.1, port 0).
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -110,6 +110,10 @@ TEST(stop_serving_closes_the_listener_and_keeps_the_held_rows) {
   req.caller = 1;
   req.ts = 1700000000;
   for (int32_t port : {80, 81}) req.results.push_back(lars::wire::HostCallResult{0x0A000001, port, 1, 0, false});
+  // The second node's window had timed calls: its row carries the call time, a sum past 2^32 µs included.
+  req.results[1].usetime_sum_us = (uint64_t{1} << 33) + 5;
+  req.results[1].usetime_max_us = 4000000000u;
+  req.results[1].timed_calls = 3;
   std::vector<uint8_t> frame;
   lars::wire::append_frame(lars::wire::kReportStatusRequest, req, frame);
   CHECK(::send(fd, frame.data(), frame.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(frame.size()));
@@ -120,7 +124,12 @@ TEST(stop_serving_closes_the_listener_and_keeps_the_held_rows) {
   CHECK(connectLoopback(port) < 0);
   CHECK_EQ(server.stats().reactor.frames_in, uint64_t{1});
   CHECK_EQ(server.stats().connections, uint64_t{0});
-  CHECK_EQ(server.buffer().take(10).size(), size_t{2});
+  const auto rows = server.buffer().take(10);
+  CHECK_EQ(rows.size(), size_t{2});
+  CHECK_EQ(rows[0].timedCalls, uint32_t{0});
+  CHECK_EQ(rows[1].usetimeSumUs, (uint64_t{1} << 33) + 5);
+  CHECK_EQ(rows[1].usetimeMaxUs, uint32_t{4000000000u});
+  CHECK_EQ(rows[1].timedCalls, uint32_t{3});
   server.stopServing();
   ::close(fd);
 }

@@ -45,6 +45,21 @@ CREATE TABLE IF NOT EXISTS ServerCallStatus (
   PRIMARY KEY (modid, cmdid, ip, port, caller)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
+-- Call time of the ServerCallStatus row with the same key and ts (EXTENSIONS.md §2): a side
+-- table, so ServerCallStatus keeps the reference's columns. Written only for windows with timed calls.
+CREATE TABLE IF NOT EXISTS ServerCallTime (
+  modid          int(10) unsigned NOT NULL,
+  cmdid          int(10) unsigned NOT NULL,
+  ip             int(10) unsigned NOT NULL,
+  port           int(10) unsigned NOT NULL,
+  caller         int(10) unsigned NOT NULL,
+  usetime_sum_us bigint(20) unsigned NOT NULL,
+  usetime_max_us int(10) unsigned NOT NULL,
+  timed_calls    int(10) unsigned NOT NULL,
+  ts             bigint(20) unsigned NOT NULL,
+  PRIMARY KEY (modid, cmdid, ip, port, caller)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
 CREATE TABLE IF NOT EXISTS ModIDConfig (
   id      int(10) unsigned NOT NULL AUTO_INCREMENT,
   modid   int(10) unsigned NOT NULL,

@@ -39,6 +39,21 @@ CREATE TABLE IF NOT EXISTS ServerCallStatus (
   PRIMARY KEY (modid, cmdid, ip, port, caller)
 );
 
+-- Call time of the ServerCallStatus row with the same key and ts (EXTENSIONS.md §2): a side
+-- table, so ServerCallStatus keeps the reference's columns. Written only for windows with timed calls.
+CREATE TABLE IF NOT EXISTS ServerCallTime (
+  modid          INTEGER NOT NULL,
+  cmdid          INTEGER NOT NULL,
+  ip             INTEGER NOT NULL,
+  port           INTEGER NOT NULL,
+  caller         INTEGER NOT NULL,
+  usetime_sum_us INTEGER NOT NULL,
+  usetime_max_us INTEGER NOT NULL,
+  timed_calls    INTEGER NOT NULL,
+  ts             INTEGER NOT NULL,
+  PRIMARY KEY (modid, cmdid, ip, port, caller)
+);
+
 CREATE TABLE IF NOT EXISTS ModIDConfig (
   id      INTEGER PRIMARY KEY AUTOINCREMENT,
   modid   INTEGER NOT NULL UNIQUE,

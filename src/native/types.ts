@@ -75,8 +75,8 @@ export interface NativeServers {
     close(): void;
   };
   /** Decodes ReportStatusRequest on its own threads into a buffer coalesced by key and bounded
-   * by maxKeys; take() and restore() move rows as 9 numbers each (modid, cmdid, ip, port, caller,
-   * succ, err, ts, overload; ip and caller as uint32). */
+   * by maxKeys; take() and restore() move rows as 13 numbers each (modid, cmdid, ip, port, caller,
+   * succ, err, ts, overload, usetime sum low and high halves, usetime max, timed calls; ip and caller as uint32). */
   readonly ReportServer: new (
     options: NativeListenOptions,
     maxKeys: number,

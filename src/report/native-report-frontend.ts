@@ -10,8 +10,10 @@ import { callStatusFromWire, type ReportFrontend, type ReportFrontendOptions, ty
 
 type NativeReportServer = InstanceType<ReturnType<typeof loadNative>['servers']['ReportServer']>;
 
-/** Numbers per row in a batch from the native side (see NativeServers.ReportServer). */
-const ROW_FIELDS = 9;
+/** Numbers per row in a batch from the native side (see NativeServers.ReportServer and CallRow::kFields). */
+const ROW_FIELDS = 13;
+/** The call-time sum crosses as two uint32 halves (low, high). */
+const HIGH = 2 ** 32;
 
 /** The native CallRowBuffer seen as a RowBuffer: rows cross as one Uint32Array per batch. */
 class NativeRowBuffer implements RowBuffer {
@@ -45,6 +47,9 @@ class NativeRowBuffer implements RowBuffer {
         err: flat[i + 6]!,
         ts: flat[i + 7]!,
         overload: flat[i + 8] === 1,
+        usetimeSumUs: flat[i + 9]! + flat[i + 10]! * HIGH,
+        usetimeMaxUs: flat[i + 11]!,
+        timedCalls: flat[i + 12]!,
       });
       if (row !== undefined) rows.push(row);
     }
@@ -54,7 +59,11 @@ class NativeRowBuffer implements RowBuffer {
   restore(rows: readonly CallStatus[]): void {
     const flat = new Uint32Array(rows.length * ROW_FIELDS);
     rows.forEach((r, n) => {
-      flat.set([r.modid, r.cmdid, ipToUint32(r.ip), r.port, ipToUint32(r.caller), r.succCnt, r.errCnt, r.ts, r.overload ? 1 : 0], n * ROW_FIELDS);
+      const t = r.usetime ?? { sumUs: 0, maxUs: 0, timedCalls: 0 };
+      flat.set(
+        [r.modid, r.cmdid, ipToUint32(r.ip), r.port, ipToUint32(r.caller), r.succCnt, r.errCnt, r.ts, r.overload ? 1 : 0, t.sumUs % HIGH, Math.floor(t.sumUs / HIGH), t.maxUs, t.timedCalls],
+        n * ROW_FIELDS,
+      );
     });
     this.server()?.restore(flat);
   }

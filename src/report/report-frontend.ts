@@ -48,6 +48,10 @@ export interface WireCallResult {
   readonly succ: number;
   readonly err: number;
   readonly overload: boolean;
+  /** The window's call time; absent or timedCalls 0 = none measured. */
+  readonly usetimeSumUs?: number;
+  readonly usetimeMaxUs?: number;
+  readonly timedCalls?: number;
 }
 
 /**
@@ -66,5 +70,7 @@ export function callStatusFromWire(r: WireCallResult): CallStatus | undefined {
     errCnt: r.err >>> 0,
     ts: r.ts >>> 0,
     overload: r.overload,
+    // Only a window with timed calls has a call time (a ServerCallTime row).
+    ...(r.timedCalls ? { usetime: { sumUs: Math.min(r.usetimeSumUs ?? 0, Number.MAX_SAFE_INTEGER), maxUs: (r.usetimeMaxUs ?? 0) >>> 0, timedCalls: r.timedCalls >>> 0 } } : {}),
   };
 }

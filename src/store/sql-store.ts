@@ -25,6 +25,7 @@ import type {
   RouteRow,
   RouteTable,
   Store,
+  CallTime,
 } from './store.js';
 import { checkActor, readAudit, readRecentAudit, writeAudit, type AuditContext, type NumNode } from './route-audit.js';
 import {
@@ -33,6 +34,7 @@ import {
   checkPort,
   checkShare,
   checkRouteFits,
+  checkSafeCount,
   checkUint32,
   checkUnixSeconds,
   checkWeight,
@@ -60,6 +62,7 @@ const UPSERT_CHUNK = 2000;
 const CALL_STATUS_COLUMNS = ['modid', 'cmdid', 'ip', 'port', 'caller', 'succ_cnt', 'err_cnt', 'ts', 'overload'] as const;
 const CALL_STATUS_KEY = ['modid', 'cmdid', 'ip', 'port', 'caller'] as const;
 const TS_INDEX = CALL_STATUS_COLUMNS.indexOf('ts');
+const CALL_TIME_COLUMNS = ['modid', 'cmdid', 'ip', 'port', 'caller', 'usetime_sum_us', 'usetime_max_us', 'timed_calls', 'ts'] as const;
 
 const DESCRIPTION_TABLES: Record<DescriptionKind, { table: string; column: string }> = {
   modid: { table: 'ModIDConfig', column: 'modid' },
@@ -329,6 +332,10 @@ interface CallStatusDbRow {
   err_cnt: number;
   ts: number;
   overload: string;
+  /** ServerCallTime's, null when it has no row for this key and ts. */
+  usetime_sum_us: number | string | null;
+  usetime_max_us: number | null;
+  timed_calls: number | null;
   [k: string]: unknown;
 }
 
@@ -387,6 +394,12 @@ export class SqlStore implements Store {
     const cmdid = checkUint32('cmdid', module.cmdid);
     const rows = await this.db.query<PolicyDbRow>(`SELECT ${POLICY_COLUMNS} FROM ModulePolicy WHERE modid = ? AND cmdid = ?`, [modid, cmdid]);
     return rows[0] === undefined ? undefined : toPolicy(rows[0]);
+  }
+
+  async listPolicies(filter: RouteFilter = {}): Promise<(ModuleKey & { policy: ModulePolicy })[]> {
+    const where = whereEqual({ modid: checked(filter.modid, checkUint32, 'modid'), cmdid: checked(filter.cmdid, checkUint32, 'cmdid') });
+    const rows = await this.db.query<PolicyDbRow>(`SELECT ${POLICY_COLUMNS} FROM ModulePolicy${where.sql} ORDER BY modid, cmdid`, where.params);
+    return rows.map((p) => ({ modid: Number(p.modid), cmdid: Number(p.cmdid), policy: toPolicy(p) }));
   }
 
   async loadRouteTable(): Promise<RouteTable> {
@@ -861,6 +874,7 @@ export class SqlStore implements Store {
     // Check everything first, then keep the newest row of each key (by ts; a tie goes to the
     // later row), the rule the upsert applies against the stored rows too.
     const latest = new Map<string, SqlValue[]>();
+    const callTime = new Map<string, SqlValue[]>();
     rows.forEach((r, i) => {
       const at = `call status row ${i + 1}`;
       const values: SqlValue[] = [
@@ -874,24 +888,35 @@ export class SqlStore implements Store {
         checkUnixSeconds(`ts (${at})`, r.ts),
         typeof r.overload === 'boolean' ? (r.overload ? '1' : '0') : invalidOverload(at, r.overload),
       ];
+      const time = r.usetime === undefined ? undefined : checkCallTime(at, r.usetime);
       const key = values.slice(0, 5).join(':');
       const held = latest.get(key);
       if (held !== undefined && (held[TS_INDEX] as number) > (values[TS_INDEX] as number)) return;
       latest.set(key, values);
+      // The call time goes with its row: a newer row without timed calls leaves none for its window.
+      if (time === undefined) callTime.delete(key);
+      else callTime.set(key, [...values.slice(0, 5), ...time, values[TS_INDEX]!]);
     });
     if (latest.size === 0) return;
     // Sorted by key so concurrent writers lock rows in the same order and cannot deadlock each other.
-    const ordered = [...latest.values()].sort((a, b) => {
+    const byKey = (a: SqlValue[], b: SqlValue[]): number => {
       for (let i = 0; i < 5; i++) {
         const d = (a[i] as number) - (b[i] as number);
         if (d !== 0) return d;
       }
       return 0;
-    });
+    };
+    const ordered = [...latest.values()].sort(byKey);
+    const timed = [...callTime.values()].sort(byKey);
     await this.db.transaction('write', async (tx) => {
-      for (let i = 0; i < ordered.length; i += UPSERT_CHUNK) {
-        const chunk = ordered.slice(i, i + UPSERT_CHUNK);
-        await tx.run(this.db.dialect.upsertNewest('ServerCallStatus', CALL_STATUS_COLUMNS, CALL_STATUS_KEY, 'ts', chunk.length), chunk.flat());
+      for (const [table, columns, list] of [
+        ['ServerCallStatus', CALL_STATUS_COLUMNS, ordered],
+        ['ServerCallTime', CALL_TIME_COLUMNS, timed],
+      ] as const) {
+        for (let i = 0; i < list.length; i += UPSERT_CHUNK) {
+          const chunk = list.slice(i, i + UPSERT_CHUNK);
+          await tx.run(this.db.dialect.upsertNewest(table, columns, CALL_STATUS_KEY, 'ts', chunk.length), chunk.flat());
+        }
       }
     });
   }
@@ -905,7 +930,11 @@ export class SqlStore implements Store {
     });
     const n = checkLimit(filter.limit, 10000);
     const rows = await this.db.query<CallStatusDbRow>(
-      `SELECT modid, cmdid, ip, port, caller, succ_cnt, err_cnt, ts, overload FROM ServerCallStatus${where.sql} ORDER BY modid, cmdid, ip, port, caller LIMIT ${n}`,
+      // The call time of the same window only: an older one (its ts differs) is not shown.
+      `SELECT s.modid, s.cmdid, s.ip, s.port, s.caller, s.succ_cnt, s.err_cnt, s.ts, s.overload, t.usetime_sum_us, t.usetime_max_us, t.timed_calls ` +
+        `FROM (SELECT * FROM ServerCallStatus${where.sql} ORDER BY modid, cmdid, ip, port, caller LIMIT ${n}) s ` +
+        `LEFT JOIN ServerCallTime t ON t.modid = s.modid AND t.cmdid = s.cmdid AND t.ip = s.ip AND t.port = s.port AND t.caller = s.caller AND t.ts = s.ts ` +
+        'ORDER BY s.modid, s.cmdid, s.ip, s.port, s.caller',
       where.params,
     );
     return rows.map((r) => ({
@@ -919,6 +948,9 @@ export class SqlStore implements Store {
       ts: Number(r.ts),
       // '1' is what we write; accept the other spellings a hand-written row might use.
       overload: /^[1yYtT]$/.test(String(r.overload)),
+      ...(r.timed_calls === null || Number(r.timed_calls) === 0
+        ? {}
+        : { usetime: { sumUs: Number(r.usetime_sum_us), maxUs: Number(r.usetime_max_us), timedCalls: Number(r.timed_calls) } }),
     }));
   }
 }
@@ -938,6 +970,13 @@ function descriptionTable(kind: DescriptionKind): { table: string; column: strin
   const t = DESCRIPTION_TABLES[kind];
   if (t === undefined) throw new LarsError('ERR_INVALID_INPUT', `description kind must be "modid" or "cmdid", got ${JSON.stringify(kind)}`);
   return t;
+}
+
+/** [sum, max, timed calls] of a row's call time; `timedCalls` must be above 0 (no timed calls: no call time). */
+function checkCallTime(at: string, t: CallTime): SqlValue[] {
+  const timedCalls = checkUint32(`usetime.timedCalls (${at})`, t.timedCalls);
+  if (timedCalls === 0) throw new LarsError('ERR_INVALID_INPUT', `usetime.timedCalls (${at}) must be above 0: a window without timed calls has no usetime`);
+  return [checkSafeCount(`usetime.sumUs (${at})`, t.sumUs), checkUint32(`usetime.maxUs (${at})`, t.maxUs), timedCalls];
 }
 
 function invalidOverload(at: string, value: unknown): never {

@@ -155,6 +155,17 @@ export interface CallStatus extends ModuleKey {
   /** Unix seconds. */
   readonly ts: number;
   readonly overload: boolean;
+  /** The window's call time (ServerCallTime, EXTENSIONS.md §2): present only when calls were timed in it. */
+  readonly usetime?: CallTime;
+}
+
+/** Call time of the timed calls of one report window, in microseconds. */
+export interface CallTime {
+  /** A safe integer (the wire's uint64). */
+  readonly sumUs: number;
+  readonly maxUs: number;
+  /** Above 0: a window without timed calls has no call time. */
+  readonly timedCalls: number;
 }
 
 export interface CallStatusFilter {
@@ -235,6 +246,8 @@ export interface Store {
 
   /** RouteData rows with their weight and zone, ordered by modid, cmdid, ip, port. */
   listRoutes(filter?: RouteFilter): Promise<RouteRow[]>;
+  /** ModulePolicy rows, ordered by modid, cmdid (a module without one has policy lars). */
+  listPolicies(filter?: RouteFilter): Promise<(ModuleKey & { policy: ModulePolicy })[]>;
   /** The module's ModulePolicy row, or undefined when it has none (policy lars). */
   getPolicy(module: ModuleKey): Promise<ModulePolicy | undefined>;
   /** All routes grouped by module, with weights, zones and policies, the version and last change id, in one snapshot. */
@@ -299,8 +312,10 @@ export interface Store {
    * Writes the latest statistics per (modid, cmdid, ip, port, caller): one multi-row upsert
    * statement per chunk of rows, all in one transaction. The row with the newest ts wins, within
    * a batch and against the stored row, whatever order writers commit in (a tie: the later write).
+   * A row's call time goes, by the same rule and in the same transaction, to the side table
+   * ServerCallTime (EXTENSIONS.md §2).
    */
   upsertCallStatus(rows: readonly CallStatus[]): Promise<void>;
-  /** Ordered by modid, cmdid, ip, port, caller. */
+  /** Ordered by modid, cmdid, ip, port, caller; a row carries its call time when ServerCallTime has it for the same ts. */
   listCallStatus(filter?: CallStatusFilter): Promise<CallStatus[]>;
 }

@@ -44,6 +44,14 @@ export function checkPort(field: string, value: unknown): number {
   return value;
 }
 
+/** A count that may pass 2^32 (summed microseconds): a non-negative safe integer. */
+export function checkSafeCount(field: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw invalid(`${field} must be a non-negative integer up to ${Number.MAX_SAFE_INTEGER}, got ${show(value)}`);
+  }
+  return value;
+}
+
 /** Unix seconds as stored in ServerCallStatus.ts: a non-negative safe integer. */
 export function checkUnixSeconds(field: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
@@ -110,17 +118,33 @@ export function checkPolicyName(field: string, value: unknown): PolicyName {
   return value as PolicyName;
 }
 
+/** The numeric knobs of a ModulePolicy: their range and what a value means. */
+export const POLICY_KNOBS = {
+  maxEjectionPercent: { max: 100, what: 'a percent from 0 to 100 (0 = unset = 100)' },
+  panicThreshold: { max: 100, what: 'a percent from 0 to 100 (0 = off)' },
+  ejectionBackoffMaxMs: { max: MAX_EJECTION_BACKOFF_MS, what: `milliseconds from 0 to ${MAX_EJECTION_BACKOFF_MS} (0 = off)` },
+  zoneOverprovision: { max: MAX_ZONE_OVERPROVISION, what: `a percent from 0 to ${MAX_ZONE_OVERPROVISION}, e.g. 140 (0 = zone-aware routing off)` },
+  ringSize: { max: MAX_RING_SIZE, what: `an integer from 0 to ${MAX_RING_SIZE} (0 = 1024)` },
+} as const;
+export type PolicyKnob = keyof typeof POLICY_KNOBS;
+
+/** One knob of a ModulePolicy (0 always means unset). */
+export function checkPolicyKnob(field: string, knob: PolicyKnob, value: unknown): number {
+  return checkRange(field, value, 0, POLICY_KNOBS[knob].max, POLICY_KNOBS[knob].what);
+}
+
 /** A ModulePolicy with every field checked (0 always means unset). */
 export function checkPolicy(field: string, value: unknown): ModulePolicy {
   if (typeof value !== 'object' || value === null) throw invalid(`${field} must be an object with a policy name`);
   const p = value as Record<string, unknown>;
+  const knob = (k: PolicyKnob): number => checkPolicyKnob(`${field}.${k}`, k, p[k]);
   return {
     name: checkPolicyName(`${field}.name`, p.name),
-    maxEjectionPercent: checkRange(`${field}.maxEjectionPercent`, p.maxEjectionPercent, 0, 100, 'a percent from 0 to 100 (0 = unset = 100)'),
-    panicThreshold: checkRange(`${field}.panicThreshold`, p.panicThreshold, 0, 100, 'a percent from 0 to 100 (0 = off)'),
-    ejectionBackoffMaxMs: checkRange(`${field}.ejectionBackoffMaxMs`, p.ejectionBackoffMaxMs, 0, MAX_EJECTION_BACKOFF_MS, `milliseconds from 0 to ${MAX_EJECTION_BACKOFF_MS} (0 = off)`),
-    zoneOverprovision: checkRange(`${field}.zoneOverprovision`, p.zoneOverprovision, 0, MAX_ZONE_OVERPROVISION, `a percent from 0 to ${MAX_ZONE_OVERPROVISION}, e.g. 140 (0 = zone-aware routing off)`),
-    ringSize: checkRange(`${field}.ringSize`, p.ringSize, 0, MAX_RING_SIZE, `an integer from 0 to ${MAX_RING_SIZE} (0 = 1024)`),
+    maxEjectionPercent: knob('maxEjectionPercent'),
+    panicThreshold: knob('panicThreshold'),
+    ejectionBackoffMaxMs: knob('ejectionBackoffMaxMs'),
+    zoneOverprovision: knob('zoneOverprovision'),
+    ringSize: knob('ringSize'),
   };
 }
 

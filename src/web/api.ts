@@ -2,7 +2,7 @@
 // scripts alike (docs/web.md). Handlers check their input (src/web/input.ts), call the store and
 // answer JSON; access control (session, CSRF) is the server's, from each route's `access`.
 import { isLarsError } from '../errors.js';
-import type { ModuleRoute, RouteChangeResult, RouteNode, Store } from '../store/store.js';
+import type { ModulePolicy, ModuleRoute, RouteChangeResult, RouteNode, Store } from '../store/store.js';
 import { moduleKey } from '../wire/module-key.js';
 import type { Credentials } from './credentials.js';
 import { errorReply, jsonReply, readJsonObject, type WebReply } from './http.js';
@@ -17,6 +17,7 @@ import {
   checkNodeInput,
   checkNodePath,
   checkNodeTarget,
+  checkPolicyInput,
   checkRouteFilter,
   FieldChecker,
   type Checked,
@@ -63,9 +64,10 @@ async function change(run: () => Promise<RouteChangeResult>, okStatus = 200): Pr
 /** The web user who makes a change, as the audit records it. */
 const actorOf = (session: Session | undefined): string => session?.user ?? 'web';
 
-async function hasNode(store: Store, modid: number, cmdid: number, node: RouteNode): Promise<boolean> {
+/** The node as stored (with its weight and zone), or undefined when it is not in the route. */
+async function findNode(store: Store, modid: number, cmdid: number, node: RouteNode): Promise<RouteNode | undefined> {
   const rows = await store.listRoutes({ modid, cmdid });
-  return rows.some((r) => r.ip === node.ip && r.port === node.port);
+  return rows.find((r) => r.ip === node.ip && r.port === node.port);
 }
 
 const notANode = (n: { modid: number; cmdid: number; ip: string; port: number }): WebReply =>
@@ -129,10 +131,11 @@ export function apiRoutes(deps: ApiDeps): RouteDef[] {
     api('GET', '/api/routes', async ({ req }) => {
       const filter = unwrap(checkRouteFilter(req.query));
       if ('reply' in filter) return filter.reply;
-      const [version, rows, leases] = await Promise.all([store.getVersion(), store.listRoutes(filter.value), store.listLeases(filter.value)]);
+      const [version, rows, leases, policies] = await Promise.all([store.getVersion(), store.listRoutes(filter.value), store.listLeases(filter.value), store.listPolicies(filter.value)]);
+      const policyOf = new Map(policies.map((p) => [moduleKey(p.modid, p.cmdid), p.policy]));
       // A registered node carries its lease (EXTENSIONS.md §4); a static one has none.
       const leaseOf = new Map(leases.map((l) => [`${moduleKey(l.modid, l.cmdid)}/${l.ip}:${l.port}`, { expiresAt: new Date(l.expiresAt).toISOString(), ttlMs: l.ttlMs }]));
-      const modules: { modid: number; cmdid: number; hosts: (RouteNode & { lease?: { expiresAt: string; ttlMs: number } })[] }[] = [];
+      const modules: { modid: number; cmdid: number; policy?: ModulePolicy; hosts: (RouteNode & { lease?: { expiresAt: string; ttlMs: number } })[] }[] = [];
       const seen = new Set<string>();
       for (const r of rows) {
         let m = modules[modules.length - 1];
@@ -145,7 +148,13 @@ export function apiRoutes(deps: ApiDeps): RouteDef[] {
         if (seen.has(key)) continue;
         seen.add(key);
         const lease = leaseOf.get(key);
-        m.hosts.push({ ip: r.ip, port: r.port, ...(lease === undefined ? {} : { lease }) });
+        // weight and zone as the store reads them: present only when not the default (100, no zone).
+        m.hosts.push({ ip: r.ip, port: r.port, ...(r.weight === undefined ? {} : { weight: r.weight }), ...(r.zone === undefined ? {} : { zone: r.zone }), ...(lease === undefined ? {} : { lease }) });
+      }
+      // A module without a ModulePolicy row has policy lars with the agent's settings: no `policy`.
+      for (const m of modules) {
+        const policy = policyOf.get(moduleKey(m.modid, m.cmdid));
+        if (policy !== undefined) m.policy = policy;
       }
       return jsonReply(200, { version, modules: modules satisfies ModuleRoute[] });
     }),
@@ -164,17 +173,23 @@ export function apiRoutes(deps: ApiDeps): RouteDef[] {
       const to = unwrap(checkNodeTarget(body.value));
       if ('reply' in to) return to.reply;
       const { modid, cmdid } = from.value;
-      if (!(await hasNode(store, modid, cmdid, from.value))) return notANode(from.value);
+      const stored = await findNode(store, modid, cmdid, from.value);
+      if (stored === undefined) return notANode(from.value);
       if (from.value.ip === to.value.ip && from.value.port === to.value.port) {
-        const version = await store.getVersion();
-        return jsonReply(200, { version, previousVersion: version, changed: [] } satisfies RouteChangeResult);
+        if (to.value.weight === undefined && to.value.zone === undefined) {
+          const version = await store.getVersion();
+          return jsonReply(200, { version, previousVersion: version, changed: [] } satisfies RouteChangeResult);
+        }
+        // Same address: only the weight and zone given change (the store skips what is equal).
+        return change(() => store.applyRouteChange([{ op: 'set', modid, cmdid, ...to.value }], actorOf(session)));
       }
-      // One transaction: the node never disappears from the route without its replacement.
+      // One transaction: the node never disappears from the route without its replacement, which
+      // keeps the weight and zone not given.
       return change(() =>
         store.applyRouteChange(
           [
             { op: 'remove', ...from.value },
-            { op: 'add', modid, cmdid, ...to.value },
+            { op: 'add', modid, cmdid, weight: stored.weight, zone: stored.zone, ...to.value },
           ],
           actorOf(session),
         ),
@@ -183,7 +198,7 @@ export function apiRoutes(deps: ApiDeps): RouteDef[] {
     api('DELETE', '/api/routes/nodes/:modid/:cmdid/:ip/:port', async ({ params, session }) => {
       const node = unwrap(checkNodePath(params));
       if ('reply' in node) return node.reply;
-      if (!(await hasNode(store, node.value.modid, node.value.cmdid, node.value))) return notANode(node.value);
+      if ((await findNode(store, node.value.modid, node.value.cmdid, node.value)) === undefined) return notANode(node.value);
       return change(() => store.applyRouteChange([{ op: 'remove', ...node.value }], actorOf(session)));
     }),
     api('POST', '/api/routes/nodes/:modid/:cmdid/:ip/:port/pin', async ({ params }) => {
@@ -201,6 +216,28 @@ export function apiRoutes(deps: ApiDeps): RouteDef[] {
       const hosts = unwrap(checkHostList(body.value));
       if ('reply' in hosts) return hosts.reply;
       return change(() => store.applyRouteChange([{ op: 'replace', ...key.value, hosts: hosts.value }], actorOf(session)));
+    }),
+
+    // ---- module policies (EXTENSIONS.md §3) --------------------------------------------------
+    api('GET', '/api/routes/:modid/:cmdid/policy', async ({ params }) => {
+      const key = unwrap(checkModuleKey(params[0], params[1]));
+      if ('reply' in key) return key.reply;
+      // No ModulePolicy row: policy lars with the agent's settings, every knob unset.
+      return jsonReply(200, { ...key.value, policy: (await store.getPolicy(key.value)) ?? null });
+    }),
+    api('PUT', '/api/routes/:modid/:cmdid/policy', async ({ req, params, session }) => {
+      const key = unwrap(checkModuleKey(params[0], params[1]));
+      if ('reply' in key) return key.reply;
+      const body = readJsonObject(req);
+      if ('reply' in body) return body.reply;
+      const policy = unwrap(checkPolicyInput(body.value));
+      if ('reply' in policy) return policy.reply;
+      return change(() => store.applyRouteChange([{ op: 'setPolicy', ...key.value, policy: policy.value }], actorOf(session)));
+    }),
+    api('DELETE', '/api/routes/:modid/:cmdid/policy', async ({ params, session }) => {
+      const key = unwrap(checkModuleKey(params[0], params[1]));
+      if ('reply' in key) return key.reply;
+      return change(() => store.applyRouteChange([{ op: 'removePolicy', ...key.value }], actorOf(session)));
     }),
 
     // ---- module descriptions ---------------------------------------------------------------

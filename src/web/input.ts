@@ -3,8 +3,8 @@
 // store's (src/store/validate.ts): the web admin accepts exactly what the store accepts, plus
 // decimal strings for numbers, since that is what form fields hold.
 import { isLarsError } from '../errors.js';
-import { checkDescription, checkPort, checkShare, checkUint32, parseIpv4 } from '../store/validate.js';
-import type { AlarmThreshold, DescriptionKind, RouteNode } from '../store/store.js';
+import { checkDescription, checkPolicyKnob, checkPolicyName, checkPort, checkShare, checkUint32, checkWeight, checkZone, parseIpv4, POLICY_KNOBS, type PolicyKnob } from '../store/validate.js';
+import type { AlarmThreshold, DescriptionKind, ModulePolicy, RouteNode } from '../store/store.js';
 
 export type FieldMessages = Record<string, string>;
 
@@ -65,6 +65,27 @@ export class FieldChecker {
     return this.run(field, () => checkShare(field, n)) ?? 0;
   }
 
+  /** RouteNodeAttr.weight; absent or '' = not given (the store keeps or defaults it). */
+  weight(field: string, value: unknown): number | undefined {
+    if (value === undefined || value === null || value === '') return undefined;
+    return this.run(field, () => checkWeight(field, numeric(value)));
+  }
+
+  /** RouteNodeAttr.zone; absent = not given, '' = no zone. */
+  zone(field: string, value: unknown): string | undefined {
+    if (value === undefined || value === null) return undefined;
+    return this.run(field, () => checkZone(field, typeof value === 'string' ? value.trim() : value));
+  }
+
+  policyName(field: string, value: unknown): ModulePolicy['name'] {
+    return this.run(field, () => checkPolicyName(field, value)) ?? 'lars';
+  }
+
+  /** A policy knob, the field named as the knob. */
+  knob(knob: PolicyKnob, value: unknown): number {
+    return this.run(knob, () => checkPolicyKnob(knob, knob, numeric(value))) ?? 0;
+  }
+
   text(field: string, value: unknown): string {
     if (value === undefined || value === null) {
       this.fields[field] ??= `${field} is required`;
@@ -92,15 +113,22 @@ export interface NodeInput extends RouteNode {
   readonly cmdid: number;
 }
 
-/** {modid, cmdid, ip, port} */
+/** Weight and zone, each only when given. */
+function nodeAttrs(weight: number | undefined, zone: string | undefined): Pick<RouteNode, 'weight' | 'zone'> {
+  return { ...(weight !== undefined ? { weight } : {}), ...(zone !== undefined ? { zone } : {}) };
+}
+
+/** {modid, cmdid, ip, port, weight?, zone?} */
 export function checkNodeInput(body: Record<string, unknown>): Checked<NodeInput> {
   const c = new FieldChecker();
-  c.only(body, ['modid', 'cmdid', 'ip', 'port']);
+  c.only(body, ['modid', 'cmdid', 'ip', 'port', 'weight', 'zone']);
   const modid = c.uint32('modid', body.modid);
   const cmdid = c.uint32('cmdid', body.cmdid);
   const ip = c.ipv4('ip', body.ip);
   const port = c.port('port', body.port);
-  return c.result(() => ({ modid, cmdid, ip, port }));
+  const weight = c.weight('weight', body.weight);
+  const zone = c.zone('zone', body.zone);
+  return c.result(() => ({ modid, cmdid, ip, port, ...nodeAttrs(weight, zone) }));
 }
 
 /** The node named by a path /:modid/:cmdid/:ip/:port. */
@@ -109,13 +137,25 @@ export function checkNodePath(params: readonly string[]): Checked<NodeInput> {
   return checkNodeInput({ modid, cmdid, ip, port });
 }
 
-/** {ip, port}: where an edited node moves to. */
+/** {ip, port, weight?, zone?}: where an edited node moves to, and its weight and zone (absent = kept). */
 export function checkNodeTarget(body: Record<string, unknown>): Checked<RouteNode> {
   const c = new FieldChecker();
-  c.only(body, ['ip', 'port']);
+  c.only(body, ['ip', 'port', 'weight', 'zone']);
   const ip = c.ipv4('ip', body.ip);
   const port = c.port('port', body.port);
-  return c.result(() => ({ ip, port }));
+  const weight = c.weight('weight', body.weight);
+  const zone = c.zone('zone', body.zone);
+  return c.result(() => ({ ip, port, ...nodeAttrs(weight, zone) }));
+}
+
+/** {name, maxEjectionPercent?, panicThreshold?, ejectionBackoffMaxMs?, zoneOverprovision?, ringSize?}: a knob absent or '' is 0 (unset). */
+export function checkPolicyInput(body: Record<string, unknown>): Checked<ModulePolicy> {
+  const c = new FieldChecker();
+  const knobs = Object.keys(POLICY_KNOBS) as PolicyKnob[];
+  c.only(body, ['name', ...knobs]);
+  const name = c.policyName('name', body.name);
+  const values = Object.fromEntries(knobs.map((k) => [k, body[k] === undefined || body[k] === null || body[k] === '' ? 0 : c.knob(k, body[k])])) as Record<PolicyKnob, number>;
+  return c.result(() => ({ name, ...values }));
 }
 
 /** {hosts: [{ip, port}, ...]}: a module's whole node set. */

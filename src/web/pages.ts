@@ -1,6 +1,7 @@
 // The pages: server-rendered shells (navigation, forms, empty tables) that static/app.js fills
 // from the JSON API. The only data written here is the user name and the CSRF token, both
 // escaped; everything else reaches the page through textContent in app.js, never as HTML.
+import { POLICY_NAMES } from '../store/store.js';
 import { escapeHtml, htmlReply, redirect, type WebReply } from './http.js';
 import type { RouteDef } from './router.js';
 import type { Session } from './session-store.js';
@@ -27,7 +28,7 @@ const ROUTES_BODY = `
     <button type="button" id="route-filter-clear" class="secondary">Show all</button>
   </form>
   <table id="routes-table" class="data">
-    <thead><tr><th>modid</th><th>cmdid</th><th>ip</th><th>port</th><th class="actions">actions</th></tr></thead>
+    <thead><tr><th>modid</th><th>cmdid</th><th>ip</th><th>port</th><th class="num">weight</th><th>zone</th><th class="actions">actions</th></tr></thead>
     <tbody></tbody>
   </table>
   <p id="routes-empty" class="muted" hidden>No nodes.</p>
@@ -39,7 +40,31 @@ const ROUTES_BODY = `
     ${field('cmdid', 'cmdid', 'inputmode="numeric" size="8"')}
     ${field('ip', 'ip', 'size="15" placeholder="10.0.0.1"')}
     ${field('port', 'port', 'inputmode="numeric" size="6"')}
+    ${field('weight', 'weight (1–10000)', 'inputmode="numeric" size="6" placeholder="100"')}
+    ${field('zone', 'zone', 'size="12" placeholder="none"')}
     <button type="submit">Add node</button>
+    <p class="form-error" role="alert"></p>
+  </form>
+</section>
+<section>
+  <h2>Module policies</h2>
+  <p class="muted">How agents pick a node of a module (docs/policies.md). A module not listed uses policy lars with the agent's settings.
+  An empty knob is 0: unset (the agent's setting or the knob's default).</p>
+  <table id="policies-table" class="data">
+    <thead><tr><th>modid</th><th>cmdid</th><th>policy</th><th class="num">max ejection %</th><th class="num">panic %</th><th class="num">ejection backoff max ms</th><th class="num">zone overprovision %</th><th class="num">ring size</th><th class="actions">actions</th></tr></thead>
+    <tbody></tbody>
+  </table>
+  <p id="policies-empty" class="muted" hidden>Every module uses policy lars.</p>
+  <form id="set-policy" class="inline-form" autocomplete="off">
+    ${field('modid', 'modid', 'inputmode="numeric" size="8"')}
+    ${field('cmdid', 'cmdid', 'inputmode="numeric" size="8"')}
+    <label class="field"><span>policy</span><select name="name">${POLICY_NAMES.map((n) => `<option value="${n}">${n}</option>`).join('')}</select><span class="field-error" data-for="name"></span></label>
+    ${field('maxEjectionPercent', 'max ejection % (0–100)', 'inputmode="numeric" size="5"')}
+    ${field('panicThreshold', 'panic threshold % (0–100)', 'inputmode="numeric" size="5"')}
+    ${field('ejectionBackoffMaxMs', 'ejection backoff max ms', 'inputmode="numeric" size="9"')}
+    ${field('zoneOverprovision', 'zone overprovision %', 'inputmode="numeric" size="6" placeholder="140"')}
+    ${field('ringSize', 'ring size', 'inputmode="numeric" size="8" placeholder="1024"')}
+    <button type="submit">Set policy</button>
     <p class="form-error" role="alert"></p>
   </form>
 </section>`;
@@ -83,8 +108,8 @@ const HISTORY_BODY = `
 const STATUS_BODY = `
 <section>
   <h1>Call status <span id="live-state" class="badge">connecting…</span></h1>
-  <p class="muted">Each node's latest statistics per caller (the counts of its current window), as the agents report them; updated live.
-  The charts show each module's calls per second and the percentage of them that failed, from the calls reported between two samples
+  <p class="muted">Each node's latest statistics per caller (the counts of its current window, and the average and maximum time of the calls timed in it), as the agents report them; updated live.
+  The charts show each module's calls per second and the percentage of them that failed (and the average call time of its current windows), from the calls reported between two samples
   of this web admin (every second; kept in its memory for the last 10 minutes).</p>
   <div id="status-modules"></div>
   <p id="status-empty" class="muted" hidden>No call status reported yet.</p>

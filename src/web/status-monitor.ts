@@ -24,6 +24,8 @@ export interface ModuleSeries {
   readonly rate: number[];
   /** Failures / calls since the poll before, in percent; null when there were no calls. */
   readonly errPct: (number | null)[];
+  /** Average call time of the timed calls in the module's current windows (µs); null when none were timed. */
+  readonly avgUs: (number | null)[];
 }
 
 /** What a browser receives first on the WebSocket. */
@@ -47,8 +49,8 @@ export interface StatusUpdate {
   readonly upsert: readonly StatusRow[];
   /** Keys of rows gone since the previous poll. */
   readonly remove: readonly string[];
-  /** This poll's chart point of each module: [calls per second, error percent or null]. */
-  readonly points: Readonly<Record<string, readonly [number, number | null]>>;
+  /** This poll's chart point of each module: [calls per second, error percent or null, average call time µs or null]. */
+  readonly points: Readonly<Record<string, readonly [number, number | null, number | null]>>;
   /** The modules in alarm now (the whole list, every poll). */
   readonly alarms: readonly ModuleAlarmState[];
 }
@@ -63,8 +65,11 @@ export interface StatusMonitorOptions {
 
 export const rowKey = (r: CallStatus): string => `${moduleKey(r.modid, r.cmdid)}/${r.ip}:${r.port}/${r.caller}`;
 
+const sameTime = (a: CallStatus['usetime'], b: CallStatus['usetime']): boolean =>
+  a === b || (a !== undefined && b !== undefined && a.sumUs === b.sumUs && a.maxUs === b.maxUs && a.timedCalls === b.timedCalls);
+
 const sameRow = (a: CallStatus, b: CallStatus): boolean =>
-  a.succCnt === b.succCnt && a.errCnt === b.errCnt && a.ts === b.ts && a.overload === b.overload;
+  a.succCnt === b.succCnt && a.errCnt === b.errCnt && a.ts === b.ts && a.overload === b.overload && sameTime(a.usetime, b.usetime);
 
 /**
  * Calls a row stands for since its previous reading: the counts are those of the node's current
@@ -126,7 +131,7 @@ export class StatusMonitor {
 
   snapshot(): StatusSnapshot {
     const series: Record<string, ModuleSeries> = {};
-    for (const [k, s] of this.series) series[k] = { t: [...s.t], rate: [...s.rate], errPct: [...s.errPct] };
+    for (const [k, s] of this.series) series[k] = { t: [...s.t], rate: [...s.rate], errPct: [...s.errPct], avgUs: [...s.avgUs] };
     return { type: 'snapshot', t: this.now() / 1000, storeUp: this.storeUp, rows: [...this.rows.values()], series, alarms: this.alarms };
   }
 
@@ -153,7 +158,8 @@ export class StatusMonitor {
     const t = this.now() / 1000;
     const next = new Map<string, StatusRow>();
     const upsert: StatusRow[] = [];
-    const sums = new Map<string, [number, number]>();
+    /** Per module: new successes, new failures, summed call time and timed calls of the current windows. */
+    const sums = new Map<string, [number, number, number, number]>();
     for (const r of list) {
       const key = rowKey(r);
       const row: StatusRow = { ...r, key };
@@ -161,30 +167,33 @@ export class StatusMonitor {
       const before = this.rows.get(key);
       if (before === undefined || !sameRow(before, row)) upsert.push(row);
       const mk = moduleKey(r.modid, r.cmdid);
-      const sum = sums.get(mk) ?? [0, 0];
+      const sum = sums.get(mk) ?? [0, 0, 0, 0];
       const [succ, err] = newCalls(before, row);
       sum[0] += succ;
       sum[1] += err;
+      sum[2] += row.usetime?.sumUs ?? 0;
+      sum[3] += row.usetime?.timedCalls ?? 0;
       sums.set(mk, sum);
     }
     const remove = [...this.rows.keys()].filter((k) => !next.has(k));
     this.rows = next;
     this.alarms = this.evaluator.evaluate(next.values(), thresholds, t);
 
-    const points: Record<string, [number, number | null]> = {};
+    const points: Record<string, [number, number | null, number | null]> = {};
     const since = this.lastPollT;
     this.lastPollT = t;
-    for (const [mk, [succ, err]] of since === undefined || t <= since ? [] : sums) {
+    for (const [mk, [succ, err, sumUs, timed]] of since === undefined || t <= since ? [] : sums) {
       let s = this.series.get(mk);
       if (s === undefined) {
-        s = { t: [], rate: [], errPct: [] };
+        s = { t: [], rate: [], errPct: [], avgUs: [] };
         this.series.set(mk, s);
       }
       const calls = succ + err;
-      const point: [number, number | null] = [calls / (t - (since as number)), calls === 0 ? null : (100 * err) / calls];
+      const point: [number, number | null, number | null] = [calls / (t - (since as number)), calls === 0 ? null : (100 * err) / calls, timed === 0 ? null : sumUs / timed];
       s.t.push(t);
       s.rate.push(point[0]);
       s.errPct.push(point[1]);
+      s.avgUs.push(point[2]);
       points[mk] = point;
     }
     const oldest = t - this.historyMs / 1000;
@@ -195,6 +204,7 @@ export class StatusMonitor {
         s.t.splice(0, drop);
         s.rate.splice(0, drop);
         s.errPct.splice(0, drop);
+        s.avgUs.splice(0, drop);
       }
       if (s.t.length === 0) this.series.delete(mk);
     }

@@ -14,13 +14,15 @@ import { Cleanup } from '../helpers/cleanup.js';
 import { checkBuild, cleanEnv, cliPath } from '../helpers/cli.js';
 import { freePort } from '../helpers/free-port.js';
 
-function report(modid: number, caller: string, results: { ip: string; port: number; succ: number; err: number; overload?: boolean }[]): ReportStatusRequest {
+type Result = { ip: string; port: number; succ: number; err: number; overload?: boolean; usetimeSumUs?: number; usetimeMaxUs?: number; timedCalls?: number };
+
+function report(modid: number, caller: string, results: Result[]): ReportStatusRequest {
   return {
     modid,
     cmdid: 1,
     caller: ipToInt32(caller),
     ts: 1_700_000_000,
-    results: results.map((r) => ({ ip: ipToInt32(r.ip), port: r.port, succ: r.succ, err: r.err, overload: r.overload ?? false })),
+    results: results.map((r) => ({ ...r, ip: ipToInt32(r.ip), overload: r.overload ?? false })),
   };
 }
 
@@ -69,6 +71,20 @@ describe.each(['native', 'ts'] as const)('Report service (%s)', (impl) => {
     clients.push(c);
     for (let i = 1; i <= 50; i++) c.send(MsgId.ReportStatusRequest, report(200, '10.0.0.1', [{ ip: '10.2.0.1', port: 80, succ: i, err: 0 }]));
     await eventually(() => store.listCallStatus({ modid: 200 }), (r) => r.length === 1 && r[0]!.succCnt === 50, 'the latest value');
+  });
+
+  it('stores the call time of a window with timed calls (ServerCallTime), none for a window without', async () => {
+    const c = await FrameClient.open(reporter.port);
+    clients.push(c);
+    // A sum past 2^32 µs crosses the native binding in two halves.
+    const sumUs = 2 ** 33 + 12345;
+    c.send(MsgId.ReportStatusRequest, report(210, '10.0.0.3', [
+      { ip: '10.21.0.1', port: 80, succ: 9, err: 1, usetimeSumUs: sumUs, usetimeMaxUs: 3_000_000_000, timedCalls: 10 },
+      { ip: '10.21.0.2', port: 80, succ: 4, err: 0 },
+    ]));
+    const rows = await eventually(() => store.listCallStatus({ modid: 210 }), (r) => r.length === 2, 'both rows');
+    expect(rows[0]!.usetime).toEqual({ sumUs, maxUs: 3_000_000_000, timedCalls: 10 });
+    expect(rows[1]).not.toHaveProperty('usetime');
   });
 
   it('drops malformed frames and unstorable rows, counts them, and keeps serving', async () => {
@@ -244,9 +260,9 @@ describe.each(['native', 'ts'] as const)('Report service on the embedded store (
       const store = cleanup.add(await withStore(kind, impl), (s) => s.close());
       const reporter = cleanup.add(await startReporter(testConfig('reporter', impl, kind, { 'reporter.flush_interval_ms': '20' })), (r) => r.stop());
       const c = cleanup.add(await FrameClient.open(reporter.port), (c) => c.close());
-      c.send(MsgId.ReportStatusRequest, report(600, '10.0.0.2', [{ ip: '10.6.0.1', port: 80, succ: 3, err: 2, overload: true }]));
+      c.send(MsgId.ReportStatusRequest, report(600, '10.0.0.2', [{ ip: '10.6.0.1', port: 80, succ: 3, err: 2, overload: true, usetimeSumUs: 900, usetimeMaxUs: 500, timedCalls: 5 }]));
       const rows = await eventually(() => store.listCallStatus({ modid: 600 }), (r) => r.length === 1, 'the row');
-      expect(rows[0]).toMatchObject({ caller: '10.0.0.2', succCnt: 3, errCnt: 2, overload: true });
+      expect(rows[0]).toMatchObject({ caller: '10.0.0.2', succCnt: 3, errCnt: 2, overload: true, usetime: { sumUs: 900, maxUs: 500, timedCalls: 5 } });
     } finally {
       await cleanup.run();
     }

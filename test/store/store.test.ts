@@ -226,6 +226,8 @@ describe.each(['mysql', 'sqlite'] as const)('Store on %s', (backend) => {
     const c1 = await changes();
     expect((await edit({ op: 'setPolicy', ...M, policy })).changed).toEqual([M]);
     expect(await store.getPolicy(M)).toEqual(policy);
+    expect(await store.listPolicies({ modid: M.modid })).toEqual([{ ...M, policy }]);
+    expect(await store.listPolicies({ modid: M.modid, cmdid: M.cmdid + 1 })).toEqual([]);
     expect((await edit({ op: 'setPolicy', ...M, policy })).changed).toEqual([]);
     await edit({ op: 'setPolicy', ...M, policy: { ...policy, name: 'weighted_random' } });
     expect(await changes()).toBe(c1 + 2);
@@ -441,6 +443,26 @@ describe.each(['mysql', 'sqlite'] as const)('Store on %s', (backend) => {
     expect(stored.every((s) => s.ts === 202 && s.succCnt === 2000 + s.port && s.caller === '255.255.255.255')).toBe(true);
     expect(await store.listCallStatus({ modid: 601, limit: 5 })).toHaveLength(5);
     await store.upsertCallStatus([]);
+  });
+
+  it('stores call time in the side table ServerCallTime, newest ts winning, shown only with its own window', async () => {
+    const row = (port: number, ts: number, usetime?: CallStatus['usetime']): CallStatus => ({
+      modid: 620, cmdid: 1, ip: '10.62.0.1', port, caller: '10.0.0.2', succCnt: 10, errCnt: 0, ts, overload: false, ...(usetime ? { usetime } : {}),
+    });
+    // A sum past 2^32 µs; the older row of the same batch loses with its call time.
+    const big = { sumUs: 2 ** 40 + 3, maxUs: 4_000_000_000, timedCalls: 7 };
+    await store.upsertCallStatus([row(1, 100, big), row(1, 99, { sumUs: 1, maxUs: 1, timedCalls: 1 }), row(2, 100)]);
+    expect(await store.listCallStatus({ modid: 620 })).toEqual([row(1, 100, big), row(2, 100)]);
+    expect(await count('SELECT COUNT(*) FROM ServerCallTime WHERE modid = 620')).toBe(1);
+    // An older write loses; a newer window without timed calls leaves no call time for that window.
+    await store.upsertCallStatus([row(1, 98, { sumUs: 5, maxUs: 5, timedCalls: 1 })]);
+    expect((await store.listCallStatus({ modid: 620 }))[0]).toEqual(row(1, 100, big));
+    await store.upsertCallStatus([row(1, 101)]);
+    expect((await store.listCallStatus({ modid: 620 }))[0]).toEqual(row(1, 101));
+    await store.upsertCallStatus([row(1, 102, { sumUs: 30, maxUs: 20, timedCalls: 2 })]);
+    expect((await store.listCallStatus({ modid: 620 }))[0]).toEqual(row(1, 102, { sumUs: 30, maxUs: 20, timedCalls: 2 }));
+    await expectLarsError(store.upsertCallStatus([row(3, 1, { sumUs: 1, maxUs: 1, timedCalls: 0 })]), 'ERR_INVALID_INPUT', /usetime\.timedCalls \(call status row 1\) must be above 0/);
+    await expectLarsError(store.upsertCallStatus([row(3, 1, { sumUs: -1, maxUs: 1, timedCalls: 1 })]), 'ERR_INVALID_INPUT', /usetime\.sumUs/);
   });
 
   it('keeps the call status with the newest ts whatever order interleaved writers commit in', async () => {

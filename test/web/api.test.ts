@@ -44,6 +44,9 @@ const ENDPOINTS: readonly { method: string; path: string; body?: unknown }[] = [
   { method: 'DELETE', path: '/api/routes/nodes/1/1/127.0.0.1/9001' },
   { method: 'POST', path: '/api/routes/nodes/1/1/127.0.0.1/9001/pin' },
   { method: 'PUT', path: '/api/routes/1/1', body: { hosts: [] } },
+  { method: 'GET', path: '/api/routes/1/1/policy' },
+  { method: 'PUT', path: '/api/routes/1/1/policy', body: { name: 'ring_hash', ringSize: 64 } },
+  { method: 'DELETE', path: '/api/routes/1/1/policy' },
   { method: 'GET', path: '/api/descriptions' },
   { method: 'GET', path: '/api/descriptions/modid' },
   { method: 'POST', path: '/api/descriptions/modid', body: { id: 99, content: 'x' } },
@@ -257,6 +260,88 @@ describe('routes', () => {
   });
 });
 
+describe('weights, zones and policies', () => {
+  it('POST /api/routes/nodes with a weight and a zone; GET /api/routes shows them (absent = 100 and no zone)', async () => {
+    const res = await client.post('/api/routes/nodes', { modid: 8, cmdid: 1, ip: '10.8.0.1', port: '1', weight: '250', zone: 'az1' });
+    expect(res.status).toBe(201);
+    await client.post('/api/routes/nodes', { modid: 8, cmdid: 1, ip: '10.8.0.2', port: 2, weight: '', zone: '' });
+    const rows = await store.listRoutes({ modid: 8, cmdid: 1 });
+    expect(rows.map(({ ip, port, weight, zone }) => ({ ip, port, weight, zone }))).toEqual([
+      { ip: '10.8.0.1', port: 1, weight: 250, zone: 'az1' },
+      { ip: '10.8.0.2', port: 2, weight: undefined, zone: undefined },
+    ]);
+    expect((await client.get('/api/routes?modid=8')).json.modules).toEqual([
+      { modid: 8, cmdid: 1, hosts: [{ ip: '10.8.0.1', port: 1, weight: 250, zone: 'az1' }, { ip: '10.8.0.2', port: 2 }] },
+    ]);
+  });
+
+  it('a bad weight or zone is named with the store\'s message and nothing is written', async () => {
+    const version = await store.getVersion();
+    const res = await client.post('/api/routes/nodes', { modid: 8, cmdid: 1, ip: '10.8.0.3', port: 3, weight: 0, zone: 'a b' });
+    expect(res.status).toBe(400);
+    expect(res.json.error.fields).toEqual({
+      weight: expect.stringContaining('weight must be an integer from 1 to 10000'),
+      zone: expect.stringContaining('zone must be at most 64 characters'),
+    });
+    const edit = await client.put('/api/routes/nodes/8/1/10.8.0.1/1', { ip: '10.8.0.1', port: 1, weight: '10001' });
+    expect(Object.keys(edit.json.error.fields)).toEqual(['weight']);
+    expect(await store.getVersion()).toBe(version);
+  });
+
+  it('PUT /api/routes/nodes/…: same address changes the weight and zone (audited); a move keeps those not given', async () => {
+    const res = await client.put('/api/routes/nodes/8/1/10.8.0.2/2', { ip: '10.8.0.2', port: 2, weight: 50, zone: 'az2' });
+    expect(res.status).toBe(200);
+    expect(res.json.changed).toEqual([{ modid: 8, cmdid: 1 }]);
+    expect((await store.listRoutes({ modid: 8, cmdid: 1 }))[1]).toMatchObject({ ip: '10.8.0.2', weight: 50, zone: 'az2' });
+    expect((await store.recentAudit(1))[0]).toMatchObject({ modid: 8, cmdid: 1, actor: USER });
+    const cleared = await client.put('/api/routes/nodes/8/1/10.8.0.2/2', { ip: '10.8.0.2', port: 2, zone: '' });
+    expect(cleared.status).toBe(200);
+    const after = (await store.listRoutes({ modid: 8, cmdid: 1 }))[1];
+    expect(after).toMatchObject({ ip: '10.8.0.2', port: 2, weight: 50 });
+    expect(after).not.toHaveProperty('zone');
+    const moved = await client.put('/api/routes/nodes/8/1/10.8.0.1/1', { ip: '10.8.0.9', port: 9 });
+    expect(moved.status).toBe(200);
+    expect((await store.listRoutes({ modid: 8, cmdid: 1 })).find((r) => r.port === 9)).toMatchObject({ ip: '10.8.0.9', port: 9, weight: 250, zone: 'az1' });
+  });
+
+  it('PUT, GET and DELETE /api/routes/:modid/:cmdid/policy: set with knobs (absent = 0), shown in GET /api/routes, reset; audited', async () => {
+    expect((await client.get('/api/routes/8/1/policy')).json).toEqual({ modid: 8, cmdid: 1, policy: null });
+    const before = await store.getVersion();
+    const set = await client.put('/api/routes/8/1/policy', { name: 'ring_hash', ringSize: '4096', maxEjectionPercent: 50, panicThreshold: '' });
+    expect(set.status).toBe(200);
+    expect(set.json.changed).toEqual([{ modid: 8, cmdid: 1 }]);
+    expect(set.json.version).toBeGreaterThan(before);
+    const policy = { name: 'ring_hash', maxEjectionPercent: 50, panicThreshold: 0, ejectionBackoffMaxMs: 0, zoneOverprovision: 0, ringSize: 4096 };
+    expect(await store.getPolicy({ modid: 8, cmdid: 1 })).toEqual(policy);
+    expect((await client.get('/api/routes/8/1/policy')).json.policy).toEqual(policy);
+    expect((await client.get('/api/routes?modid=8')).json.modules[0].policy).toEqual(policy);
+    expect((await store.recentAudit(1))[0]).toMatchObject({ modid: 8, cmdid: 1, actor: USER, policy: { before: null, after: policy } });
+    const reset = await client.del('/api/routes/8/1/policy');
+    expect(reset.status).toBe(200);
+    expect(reset.json.changed).toEqual([{ modid: 8, cmdid: 1 }]);
+    expect(await store.getPolicy({ modid: 8, cmdid: 1 })).toBeUndefined();
+    expect((await client.get('/api/routes?modid=8')).json.modules[0]).not.toHaveProperty('policy');
+    const again = await client.del('/api/routes/8/1/policy');
+    expect(again.json.changed).toEqual([]);
+  });
+
+  it('PUT …/policy: a bad name, knob or unknown field is named and nothing is written', async () => {
+    const version = await store.getVersion();
+    const res = await client.put('/api/routes/8/1/policy', { name: 'fastest', maxEjectionPercent: 101, ringSize: -1, zoneOverprovision: 'x', color: 'red' });
+    expect(res.status).toBe(400);
+    expect(res.json.error.fields).toEqual({
+      color: expect.stringContaining('unknown field'),
+      name: expect.stringContaining('name must be one of lars, weighted_round_robin'),
+      maxEjectionPercent: expect.stringContaining('maxEjectionPercent must be a percent from 0 to 100'),
+      ringSize: expect.stringContaining('ringSize must be an integer from 0 to 1048576'),
+      zoneOverprovision: expect.stringContaining('zoneOverprovision must be a percent from 0 to 10000'),
+    });
+    const badKey = await client.put('/api/routes/8/x/policy', { name: 'lars' });
+    expect(badKey.json.error.fields).toHaveProperty('cmdid');
+    expect(await store.getVersion()).toBe(version);
+  });
+});
+
 describe('module descriptions', () => {
   it('POST then GET /api/descriptions and /api/descriptions/:kind', async () => {
     const res = await client.post('/api/descriptions/modid', { id: 1, content: 'live-stream lists' });
@@ -357,7 +442,7 @@ describe('history and call status', () => {
       'an update with the two rows',
     );
     // Rows seen for the first time are the baseline: no calls counted yet.
-    expect(update.points['1/1']).toEqual([0, null]);
+    expect(update.points['1/1']).toEqual([0, null, null]);
     expect(update.upsert.map((r: { key: string }) => r.key)).toEqual(['1/1/127.0.0.1:9001/10.0.0.1', '1/1/127.0.0.1:9002/10.0.0.1']);
     // The windows grow: 10 more successes on one node, 10 more failures on the other.
     await store.upsertCallStatus([

@@ -132,6 +132,53 @@ describe('web admin in Chromium', () => {
     expect(await nodes(7, 1)).toEqual([]);
   });
 
+  it('adds a node with a weight and a zone, and edits them', async () => {
+    await page.fill('#add-node input[name=ip]', '10.0.0.3');
+    await page.fill('#add-node input[name=port]', '8003');
+    await page.fill('#add-node input[name=weight]', '250');
+    await page.fill('#add-node input[name=zone]', 'az1');
+    await page.click('#add-node button[type=submit]');
+    const row = 'tr[data-node="7/1/10.0.0.3:8003"]';
+    await page.waitForSelector(row);
+    expect(await page.$$eval(`${row} td`, (tds) => tds.slice(4, 6).map((td) => td.textContent))).toEqual(['250', 'az1']);
+    expect(await store.listRoutes({ modid: 7, cmdid: 1 })).toMatchObject([{ ip: '10.0.0.3', port: 8003, weight: 250, zone: 'az1' }]);
+    await page.click(`${row} button:text("Edit")`);
+    await page.fill(`${row} input[name=weight]`, '0');
+    await page.click(`${row} button:text("Save")`);
+    await expect.poll(() => page.textContent(`${row} .field-error[data-for=weight]`)).toContain('weight must be an integer from 1 to 10000');
+    await page.fill(`${row} input[name=weight]`, '50');
+    await page.fill(`${row} input[name=zone]`, 'az2');
+    await page.click(`${row} button:text("Save")`);
+    await expect.poll(() => page.$$eval(`${row} td`, (tds) => tds.slice(4, 6).map((td) => td.textContent))).toEqual(['50', 'az2']);
+    expect(await store.listRoutes({ modid: 7, cmdid: 1 })).toMatchObject([{ ip: '10.0.0.3', port: 8003, weight: 50, zone: 'az2' }]);
+  });
+
+  it('sets a module policy with knobs in the form, shows it, and resets it', async () => {
+    const form = '#set-policy';
+    await page.fill(`${form} input[name=modid]`, '7');
+    await page.fill(`${form} input[name=cmdid]`, '1');
+    await page.selectOption(`${form} select[name=name]`, 'ring_hash');
+    await page.fill(`${form} input[name=maxEjectionPercent]`, '101');
+    await page.fill(`${form} input[name=ringSize]`, '4096');
+    await page.click(`${form} button[type=submit]`);
+    await expect.poll(() => page.textContent(`${form} .field-error[data-for=maxEjectionPercent]`)).toContain('maxEjectionPercent must be a percent from 0 to 100');
+    expect(await store.getPolicy({ modid: 7, cmdid: 1 })).toBeUndefined();
+    await page.fill(`${form} input[name=maxEjectionPercent]`, '50');
+    await page.click(`${form} button[type=submit]`);
+    const row = '#policies-table tr[data-module="7/1"]';
+    await page.waitForSelector(row);
+    expect(await page.$$eval(`${row} td`, (tds) => tds.slice(0, 8).map((td) => td.textContent))).toEqual(['7', '1', 'ring_hash', '50', '–', '–', '–', '4096']);
+    expect(await store.getPolicy({ modid: 7, cmdid: 1 })).toEqual({ name: 'ring_hash', maxEjectionPercent: 50, panicThreshold: 0, ejectionBackoffMaxMs: 0, zoneOverprovision: 0, ringSize: 4096 });
+    expect(await page.textContent('#flash')).toContain('Set policy ring_hash on modid 7 cmdid 1');
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'policies.png'), fullPage: true, animations: 'disabled' });
+    await page.click(`${row} button:text("Reset")`);
+    await page.click(`${row} button:text("Confirm reset to lars")`);
+    await page.waitForSelector(row, { state: 'detached' });
+    expect(await store.getPolicy({ modid: 7, cmdid: 1 })).toBeUndefined();
+    expect(await page.isVisible('#policies-empty')).toBe(true);
+  });
+
   it('filters by modid and cmdid', async () => {
     await page.fill('#route-filter input[name=modid]', '1');
     await page.fill('#route-filter input[name=cmdid]', '2');
@@ -203,10 +250,11 @@ describe('web admin in Chromium', () => {
     const row = (modid: number, cmdid: number, port: number, caller: string, succCnt: number, errCnt: number, overload = false): CallStatus => ({
       modid, cmdid, ip: '127.0.0.1', port, caller, succCnt, errCnt, ts, overload,
     });
-    await store.upsertCallStatus([row(1, 1, 9001, '10.0.0.11', 120, 3)]);
+    await store.upsertCallStatus([{ ...row(1, 1, 9001, '10.0.0.11', 120, 3), usetime: { sumUs: 36_000, maxUs: 2_500_000, timedCalls: 120 } }]);
     await page.waitForSelector('tr[data-key="1/1/127.0.0.1:9001/10.0.0.11"]');
+    // The average (sum / timed calls) and the maximum call time of the window.
     expect(await page.$$eval('tr[data-key="1/1/127.0.0.1:9001/10.0.0.11"] td', (tds) => tds.map((t) => t.textContent))).toEqual(
-      expect.arrayContaining(['127.0.0.1:9001', '10.0.0.11', '120', '3', 'no']),
+      expect.arrayContaining(['127.0.0.1:9001', '10.0.0.11', '120', '3', '300 µs', '2.50 s', 'no']),
     );
     // A run of reports, each awaited on the page, so the charts have a history to draw.
     for (let i = 1; i <= 12; i++) {

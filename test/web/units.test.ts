@@ -178,18 +178,36 @@ describe('StatusMonitor', () => {
     await monitor.poll();
     expect(updates[1]!.upsert.map((r) => r.port)).toEqual([1, 2]);
     expect(updates[1]!.remove).toEqual(['2/1/10.0.0.1:3/10.0.0.9']);
-    expect(updates[1]!.points).toEqual({ '1/1': [5, 30] });
+    expect(updates[1]!.points).toEqual({ '1/1': [5, 30, null] });
 
     t = 3000;
     await monitor.poll();
     // Nothing reported in between: no calls, no error percentage.
     expect(updates[2]!.upsert).toEqual([]);
-    expect(updates[2]!.points).toEqual({ '1/1': [0, null] });
-    expect(monitor.snapshot().series['1/1']).toEqual({ t: [2, 3], rate: [5, 0], errPct: [30, null] });
+    expect(updates[2]!.points).toEqual({ '1/1': [0, null, null] });
+    expect(monitor.snapshot().series['1/1']).toEqual({ t: [2, 3], rate: [5, 0], errPct: [30, null], avgUs: [null, null] });
 
     t = 7500;
     await monitor.poll();
-    expect(monitor.snapshot().series).toEqual({ '1/1': { t: [3, 7.5], rate: [0, 0], errPct: [null, null] } });
+    expect(monitor.snapshot().series).toEqual({ '1/1': { t: [3, 7.5], rate: [0, 0], errPct: [null, null], avgUs: [null, null] } });
+  });
+
+  it('sends a row again when only its call time changed; charts the module\'s average call time', async () => {
+    let rows: CallStatus[] = [row(1, 10, 1)];
+    let t = 0;
+    const monitor = new StatusMonitor({ store: { listCallStatus: async () => rows, listAlarmThresholds: noThresholds }, alarms: { defaults: DEFAULTS, maxReportAgeSec: 60 }, now: () => t });
+    const updates: StatusUpdate[] = [];
+    monitor.onUpdate((u) => updates.push(u));
+    await monitor.poll();
+    rows = [{ ...row(1, 10, 1), usetime: { sumUs: 900, maxUs: 400, timedCalls: 3 } }, { ...row(2, 5, 0), usetime: { sumUs: 100, maxUs: 100, timedCalls: 1 } }];
+    t = 1000;
+    await monitor.poll();
+    expect(updates[1]!.upsert.map((r) => r.usetime)).toEqual([{ sumUs: 900, maxUs: 400, timedCalls: 3 }, { sumUs: 100, maxUs: 100, timedCalls: 1 }]);
+    // The chart's call time: the module's timed calls over its current windows, (900 + 100) / (3 + 1) µs.
+    expect(updates[1]!.points['1/1']![2]).toBe(250);
+    t = 2000;
+    await monitor.poll();
+    expect(updates[2]!.upsert).toEqual([]);
   });
 
   it('keeps the last rows and alarms when the store fails, and says so', async () => {

@@ -44,7 +44,7 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
-const formValues = (form) => Object.fromEntries([...form.querySelectorAll('input[name], textarea[name]')].map((i) => [i.name, i.value.trim()]));
+const formValues = (form) => Object.fromEntries([...form.querySelectorAll('input[name], textarea[name], select[name]')].map((i) => [i.name, i.value.trim()]));
 
 /** Clears the messages of a form (or of any element holding .field-error / .form-error). */
 function clearErrors(scope) {
@@ -91,6 +91,8 @@ function flash(message, isError = false) {
 }
 
 const versionText = (r) => (r.changed.length === 0 ? 'nothing changed' : `route version ${r.version}`);
+/** Microseconds as µs, ms or s, three significant digits at most. */
+const fmtUs = (us) => (us < 1000 ? `${Math.round(us)} µs` : us < 1e6 ? `${(us / 1000).toPrecision(3)} ms` : `${(us / 1e6).toPrecision(3)} s`);
 const fmtTime = (unixSeconds) => new Date(unixSeconds * 1000).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
 /** Time of day only when it is today (UTC), else the full date and time. */
 const fmtRecent = (unixSeconds) => {
@@ -169,7 +171,59 @@ function routesPage() {
     document.getElementById('route-version').textContent = String(data.version);
     tbody.replaceChildren(...data.modules.flatMap((m) => m.hosts.map((h) => nodeRow(m, h))));
     document.getElementById('routes-empty').hidden = tbody.children.length > 0;
+    policiesBody.replaceChildren(...data.modules.filter((m) => m.policy).map(policyRow));
+    document.getElementById('policies-empty').hidden = policiesBody.children.length > 0;
   };
+
+  const policiesBody = document.querySelector('#policies-table tbody');
+  const policyForm = document.getElementById('set-policy');
+  const POLICY_KNOBS = ['maxEjectionPercent', 'panicThreshold', 'ejectionBackoffMaxMs', 'zoneOverprovision', 'ringSize'];
+  const policyRow = (m) =>
+    el(
+      'tr',
+      { dataset: { module: `${m.modid}/${m.cmdid}` } },
+      el('td', {}, String(m.modid)),
+      el('td', {}, String(m.cmdid)),
+      el('td', {}, m.policy.name),
+      // 0 is unset: the agent's setting or the knob's default.
+      ...POLICY_KNOBS.map((k) => el('td', { class: 'num' }, m.policy[k] === 0 ? '–' : String(m.policy[k]))),
+      el(
+        'td',
+        { class: 'actions' },
+        el('button', {
+          type: 'button',
+          class: 'secondary',
+          onclick: () => {
+            policyForm.elements.modid.value = String(m.modid);
+            policyForm.elements.cmdid.value = String(m.cmdid);
+            policyForm.elements.name.value = m.policy.name;
+            for (const k of POLICY_KNOBS) policyForm.elements[k].value = m.policy[k] === 0 ? '' : String(m.policy[k]);
+            policyForm.elements.name.focus();
+          },
+        }, 'Edit'),
+        confirmButton('Reset', 'Confirm reset to lars', 'danger', async () => {
+          try {
+            const r = await api('DELETE', `/api/routes/${m.modid}/${m.cmdid}/policy`);
+            flash(`Reset modid ${m.modid} cmdid ${m.cmdid} to policy lars: ${versionText(r)}`);
+            await load();
+          } catch (err) {
+            flash(err.message, true);
+          }
+        }),
+      ),
+    );
+  policyForm.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    clearErrors(policyForm);
+    const { modid, cmdid, ...policy } = formValues(policyForm);
+    try {
+      const r = await api('PUT', `/api/routes/${encodeURIComponent(modid)}/${encodeURIComponent(cmdid)}/policy`, policy);
+      flash(`Set policy ${policy.name} on modid ${modid} cmdid ${cmdid}: ${versionText(r)}`);
+      await load();
+    } catch (err) {
+      showError(policyForm, err);
+    }
+  });
 
   const nodeRow = (m, h) => {
     const path = `/api/routes/nodes/${m.modid}/${m.cmdid}/${encodeURIComponent(h.ip)}/${h.port}`;
@@ -186,6 +240,9 @@ function routesPage() {
           // A registered node: its instance renews the lease; removing it only lasts until the next renewal.
           h.lease ? el('span', { class: 'lease', title: `registered by its instance (ttl ${h.lease.ttlMs} ms); a Delete lasts until its next renewal, Pin makes it static` }, ` leased, expires ${new Date(h.lease.expiresAt).toLocaleTimeString()}`) : '',
         ),
+        // The API leaves out the defaults: weight 100, no zone.
+        el('td', { class: 'num' }, String(h.weight ?? 100)),
+        el('td', {}, h.zone ?? ''),
         el(
           'td',
           { class: 'actions' },
@@ -220,22 +277,26 @@ function routesPage() {
     const edit = () => {
       const ip = el('input', { name: 'ip', value: h.ip, size: 15, 'aria-label': 'ip' });
       const port = el('input', { name: 'port', value: String(h.port), size: 6, inputmode: 'numeric', 'aria-label': 'port' });
+      const weight = el('input', { name: 'weight', value: String(h.weight ?? 100), size: 6, inputmode: 'numeric', 'aria-label': 'weight' });
+      const zone = el('input', { name: 'zone', value: h.zone ?? '', size: 12, 'aria-label': 'zone' });
       const error = el('p', { class: 'form-error', role: 'alert' });
       const save = async () => {
         try {
-          const r = await api('PUT', path, { ip: ip.value.trim(), port: port.value.trim() });
+          const r = await api('PUT', path, { ip: ip.value.trim(), port: port.value.trim(), weight: weight.value.trim(), zone: zone.value.trim() });
           flash(`Changed ${h.ip}:${h.port} to ${ip.value.trim()}:${port.value.trim()}: ${versionText(r)}`);
           await load();
         } catch (err) {
           showError(row, err);
         }
       };
-      for (const input of [ip, port]) input.addEventListener('keydown', (ev) => ev.key === 'Enter' && save());
+      for (const input of [ip, port, weight, zone]) input.addEventListener('keydown', (ev) => ev.key === 'Enter' && save());
       row.replaceChildren(
         el('td', {}, String(m.modid)),
         el('td', {}, String(m.cmdid)),
         el('td', {}, ip, el('span', { class: 'field-error', dataset: { for: 'ip' } })),
         el('td', {}, port, el('span', { class: 'field-error', dataset: { for: 'port' } })),
+        el('td', {}, weight, el('span', { class: 'field-error', dataset: { for: 'weight' } })),
+        el('td', {}, zone, el('span', { class: 'field-error', dataset: { for: 'zone' } })),
         el('td', { class: 'actions' }, el('button', { type: 'button', onclick: save }, 'Save'), el('button', { type: 'button', class: 'secondary', onclick: show }, 'Cancel'), error),
       );
       ip.focus();
@@ -259,8 +320,7 @@ function routesPage() {
     try {
       const r = await api('POST', '/api/routes/nodes', v);
       flash(`Added ${v.ip}:${v.port} to modid ${v.modid} cmdid ${v.cmdid}: ${versionText(r)}`);
-      addForm.elements.ip.value = '';
-      addForm.elements.port.value = '';
+      for (const k of ['ip', 'port', 'weight', 'zone']) addForm.elements[k].value = '';
       await load();
     } catch (err) {
       showError(addForm, err);
@@ -498,7 +558,7 @@ function statusPage() {
   };
   const ipNum = (ip) => ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
 
-  const chartData = (s) => [s.t, s.rate, s.errPct];
+  const chartData = (s) => [s.t, s.rate, s.errPct, s.avgUs];
 
   const sectionFor = (mk) => {
     let s = sections.get(mk);
@@ -509,7 +569,7 @@ function statusPage() {
     const table = el(
       'table',
       { class: 'data status' },
-      el('thead', {}, el('tr', {}, el('th', {}, 'node'), el('th', {}, 'caller'), el('th', { class: 'num' }, 'success'), el('th', { class: 'num' }, 'failure'), el('th', {}, 'overloaded'), el('th', {}, 'reported'))),
+      el('thead', {}, el('tr', {}, el('th', {}, 'node'), el('th', {}, 'caller'), el('th', { class: 'num' }, 'success'), el('th', { class: 'num' }, 'failure'), el('th', { class: 'num' }, 'avg call time'), el('th', { class: 'num' }, 'max call time'), el('th', {}, 'overloaded'), el('th', {}, 'reported'))),
       tbody,
     );
     const section = el('section', { class: 'module', dataset: { module: mk } }, title, el('div', { class: 'module-body' }, chart, table));
@@ -523,7 +583,7 @@ function statusPage() {
 
   const drawChart = (mk) => {
     const s = sectionFor(mk);
-    const data = series.get(mk) ?? { t: [], rate: [], errPct: [] };
+    const data = series.get(mk) ?? { t: [], rate: [], errPct: [], avgUs: [] };
     if (typeof window.uPlot !== 'function') return;
     if (s.plot === undefined) {
       s.plot = new window.uPlot(
@@ -532,11 +592,13 @@ function statusPage() {
           height: 150,
           legend: { show: true },
           cursor: { drag: { x: false, y: false } },
-          scales: { x: { time: true }, rate: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] }, pct: { range: [0, 100] } },
+          scales: { x: { time: true }, rate: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] }, pct: { range: [0, 100] }, us: { range: (_u, _min, max) => [0, Math.max(1, (max ?? 0) * 1.1)] } },
           series: [
             {},
             { label: 'calls/s', scale: 'rate', stroke: '#1f8a4c', fill: 'rgba(31,138,76,0.08)', width: 2, value: (_u, v) => (v === null ? '–' : v.toFixed(1)) },
             { label: 'errors %', scale: 'pct', stroke: '#c62f2f', width: 2, spanGaps: false, value: (_u, v) => (v === null ? '–' : `${v.toFixed(1)}%`) },
+            // Drawn on its own hidden scale: the legend gives the value under the cursor.
+            { label: 'avg call time', scale: 'us', stroke: '#2f5fc6', width: 1, dash: [4, 3], spanGaps: false, value: (_u, v) => (v === null || v === undefined ? '–' : fmtUs(v)) },
           ],
           axes: [{ stroke: '#555' }, { scale: 'rate', stroke: '#555', size: 50 }, { scale: 'pct', side: 1, stroke: '#c62f2f', size: 50, values: (_u, ticks) => ticks.map((v) => `${v}%`) }],
         },
@@ -566,6 +628,9 @@ function statusPage() {
           el('td', {}, r.caller),
           el('td', { class: 'num' }, String(r.succCnt)),
           el('td', { class: 'num' }, String(r.errCnt)),
+          // The window's timed calls only (ServerCallTime); none timed: no call time.
+          el('td', { class: 'num usetime-avg' }, r.usetime ? fmtUs(r.usetime.sumUs / r.usetime.timedCalls) : '–'),
+          el('td', { class: 'num usetime-max' }, r.usetime ? fmtUs(r.usetime.maxUs) : '–'),
           el('td', {}, el('span', { class: r.overload ? 'badge bad' : 'badge ok' }, r.overload ? 'yes' : 'no')),
           el('td', { class: 'time', title: fmtTime(r.ts) }, fmtRecent(r.ts)),
         ),
@@ -609,17 +674,19 @@ function statusPage() {
       changedKeys.add(r.key);
       touched.add(moduleOf(r));
     }
-    for (const [mk, [rate, errPct]] of Object.entries(m.points)) {
+    for (const [mk, [rate, errPct, avgUs]] of Object.entries(m.points)) {
       let s = series.get(mk);
-      if (s === undefined) series.set(mk, (s = { t: [], rate: [], errPct: [] }));
+      if (s === undefined) series.set(mk, (s = { t: [], rate: [], errPct: [], avgUs: [] }));
       s.t.push(m.t);
       s.rate.push(rate);
       s.errPct.push(errPct);
+      s.avgUs.push(avgUs);
       // Keep what the server keeps: the last 10 minutes.
       while (s.t.length > 0 && s.t[0] < m.t - 600) {
         s.t.shift();
         s.rate.shift();
         s.errPct.shift();
+        s.avgUs.shift();
       }
     }
     for (const mk of touched) renderRows(mk, changedKeys);

@@ -17,14 +17,24 @@ export const cliPath = join(packageRoot, 'dist', 'src', 'cli', 'main.js');
 
 /** Every child still running, killed if the benchmark exits early. */
 const children = new Set<ChildProcess>();
+/** Asynchronous clean-ups (drop a database, restore a sysctl) still owed on Ctrl-C. */
+const interruptCleanups = new Set<() => Promise<void>>();
 process.on('exit', () => {
   for (const c of children) c.kill('SIGKILL');
 });
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     for (const c of children) c.kill('SIGKILL');
-    process.exit(130);
+    const pending = [...interruptCleanups].map((fn) => fn().catch((err: unknown) => process.stderr.write(`clean-up failed: ${String(err)}\n`)));
+    // A clean-up that hangs must not keep the benchmark alive.
+    void Promise.race([Promise.all(pending), sleep(20_000)]).then(() => process.exit(130));
   });
+}
+
+/** Runs `fn` if the benchmark is interrupted (after its children are killed); returns the unregister. */
+export function onInterrupt(fn: () => Promise<void>): () => void {
+  interruptCleanups.add(fn);
+  return () => interruptCleanups.delete(fn);
 }
 
 function track(child: ChildProcess): void {

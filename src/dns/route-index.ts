@@ -32,16 +32,24 @@ export class RouteIndex {
   readonly lastChangeId: number;
   private readonly modules: Map<string, IndexedModule>;
 
-  constructor(table: RouteTable) {
+  /**
+   * `previous`: the index this one replaces; a module whose node set is unchanged keeps its frame
+   * from there, so a reload encodes only what changed (every instance reloads on every edit and
+   * on every full reload: encoding the whole table each time was most of a reload's CPU).
+   */
+  constructor(table: RouteTable, previous?: RouteIndex) {
     this.version = table.version;
     this.lastChangeId = table.lastChangeId;
     this.modules = new Map();
     for (const m of table.modules) {
-      this.modules.set(moduleKey(m.modid, m.cmdid), {
+      const key = moduleKey(m.modid, m.cmdid);
+      const signature = m.hosts.map((h) => `${h.ip}:${h.port}`).join(',');
+      const kept = previous?.modules.get(key);
+      this.modules.set(key, {
         modid: m.modid,
         cmdid: m.cmdid,
-        frame: encodeRouteFrame(m.modid, m.cmdid, m.hosts),
-        signature: m.hosts.map((h) => `${h.ip}:${h.port}`).join(','),
+        frame: kept?.signature === signature ? kept.frame : encodeRouteFrame(m.modid, m.cmdid, m.hosts),
+        signature,
       });
     }
   }

@@ -184,6 +184,8 @@ interface InstanceFigures {
   setupCpuSeconds: number;
   /** CPU % of one core while idle-holding (pollers only), and CPU seconds per edit's push. */
   idleCpuPercent: number;
+  /** CPU seconds of one reload without a push (an edit of a module nobody subscribes to). */
+  reloadCpuSeconds: number;
   pushCpuSeconds: number[];
 }
 
@@ -210,6 +212,8 @@ interface SizeRun {
   machineHeld: MachineSockets;
   mysqlBaseline: { qps: number; cpuPercent: number };
   mysqlPolling: { qps: number; cpuPercent: number };
+  /** MariaDB CPU seconds for every instance's reload after one edit. */
+  reloadDbCpuSeconds: number;
   clientCpuSeconds: number;
   aborted?: string;
 }
@@ -313,6 +317,18 @@ async function measureSize(impl: Impl, target: number, edits: number): Promise<S
     );
     const setupCpu = daemons.map((d, i) => (idle0[i] as number) - (cpu0[i] as number));
 
+    // An edit of a module nobody subscribes to: what every instance's reload of the table costs
+    // (its CPU, and MariaDB's), without a push. Window: two polls and a margin, idle CPU removed.
+    const reloadWindowMs = 2 * POLL_MS + 1000;
+    const unsub0 = daemons.map((d) => cpuSeconds(d.pid));
+    const unsubDb0 = await mysqlSample(store);
+    await store.store.applyRouteChange([{ op: 'replace', modid: SHARED.modid + 1, cmdid: 1, hosts: [{ ip: nodeIp(7), port: 9000 }] }]);
+    await sleep(reloadWindowMs);
+    const unsubDb1 = await mysqlSample(store);
+    const reloadCpu = daemons.map((d, i) => cpuSeconds(d.pid) - (unsub0[i] as number) - ((idleCpu[i] as number) / 100) * (reloadWindowMs / 1000));
+    const reloadDbCpuSeconds = unsubDb1.cpu - unsubDb0.cpu - (mysqlPolling.cpuPercent / 100) * ((unsubDb1.at - unsubDb0.at) / 1000);
+    log(`reload per edit: instance CPU ${(1000 * mean(reloadCpu)).toFixed(0)} ms each; MariaDB ${(1000 * reloadDbCpuSeconds).toFixed(0)} ms for all ${instances}`);
+
     const heldBy = clients.map((c) => Number(c.events.find((e) => e.event === 'ready')?.subscribed ?? 0));
     const pushCpu: number[][] = daemons.map(() => []);
     const out: EditFigures[] = [];
@@ -335,7 +351,7 @@ async function measureSize(impl: Impl, target: number, edits: number): Promise<S
           have += Number((e.rounds as number[])[k - 1] ?? 0);
         }
         if (have >= open || Date.now() > deadline) break;
-        await sleep(100);
+        await sleep(250);
       }
       daemons.forEach((d, i) => pushCpu[i]!.push(cpuSeconds(d.pid) - (before[i] as number)));
       const lat: number[] = [];
@@ -377,12 +393,14 @@ async function measureSize(impl: Impl, target: number, edits: number): Promise<S
         bytesPerConn: ((rssAfter[i] as number) - (rssBefore[i] as number)) * 1024 / Math.max(1, heldBy[i] as number),
         setupCpuSeconds: setupCpu[i] as number,
         idleCpuPercent: idleCpu[i] as number,
+        reloadCpuSeconds: reloadCpu[i] as number,
         pushCpuSeconds: pushCpu[i] as number[],
       })),
       machineBefore,
       machineHeld,
       mysqlBaseline,
       mysqlPolling,
+      reloadDbCpuSeconds,
       clientCpuSeconds,
     };
   } finally {
@@ -420,7 +438,9 @@ function sizeFigures(r: SizeRun): Figure[] {
     f('kernel_bytes_per_conn', 'kernel slab bytes per connection (both ends)', 'B', [kernelBytes]),
     f('instance_base_mib', 'instance RSS before connections', 'MiB', per.map((p) => p.rssBeforeMiB)),
     f('instance_rss_mib', 'instance RSS holding its connections', 'MiB', per.map((p) => p.rssAfterMiB)),
-    f('push_cpu_us', 'instance CPU per pushed connection', 'us', [(1e6 * pushSeconds.reduce((a, b) => a + b, 0)) / pushes]),
+    f('reload_cpu_ms', 'instance CPU per edit for reloading the table (no push)', 'ms', per.map((p) => 1000 * p.reloadCpuSeconds)),
+    f('reload_db_cpu_ms', `MariaDB CPU per edit for ${r.instances} reloads`, 'ms', [1000 * r.reloadDbCpuSeconds]),
+    f('push_cpu_us', 'instance CPU per pushed connection (reload removed)', 'us', [(1e6 * pushSeconds.reduce((a, b, i) => a + b - (per[i]?.reloadCpuSeconds ?? 0), 0)) / pushes]),
     f('setup_cpu_us', 'instance CPU per accepted and subscribed connection', 'us', [(1e6 * per.reduce((a, p) => a + p.setupCpuSeconds, 0)) / Math.max(1, r.held)]),
     f('idle_cpu_pct', 'instance CPU while holding (poller), % of a core', '%', per.map((p) => p.idleCpuPercent)),
     f('mysql_qps', `MariaDB queries/s caused by ${r.instances} pollers`, 'q/s', [r.mysqlPolling.qps - r.mysqlBaseline.qps]),

@@ -287,7 +287,7 @@ async function measureSize(impl: Impl, target: number, edits: number): Promise<S
         Tool.start(tool('dns-client'), [
           'hold', '--port', String(d.port), '--conns', String(Math.min(perInstance, target - i * perInstance)),
           '--src', sourceAddress(i), '--modid', String(SHARED.modid), '--cmdid', String(SHARED.cmdid),
-          '--extra', String(EXTRA), '--modules', String(MODULES), '--timeout', '300',
+          '--extra', String(EXTRA), '--modules', String(MODULES), '--timeout', '900',
         ]),
       );
     });

@@ -125,6 +125,7 @@ async function mysqlSample(store: BenchStore): Promise<{ queries: number; cpu: n
     port: Number(db['mysql.db_port']),
     user: db['mysql.db_user'],
     password: db['mysql.db_passwd'],
+    connectTimeout: 30_000,
   });
   try {
     const [rows] = await conn.query("SHOW GLOBAL STATUS LIKE 'Queries'");
@@ -403,8 +404,19 @@ async function measureSize(impl: Impl, target: number, edits: number): Promise<S
       reloadDbCpuSeconds,
       clientCpuSeconds,
     };
+  } catch (err) {
+    log(`${impl} C=${target} failed: ${(err as Error).stack ?? String(err)}`);
+    throw err;
   } finally {
-    await teardown();
+    // A teardown error must not hide the measurement's own; the database drop is retried.
+    await teardown().catch(async (err: unknown) => {
+      log(`teardown: ${(err as Error).message}; retrying the database drop`);
+      for (let attempt = 1; attempt <= 5; attempt++) {
+        await sleep(5000);
+        if (await store.dispose().then(() => true, () => false)) return;
+      }
+      log('the database could not be dropped: drop it by hand');
+    });
     unregister();
     // The kernel frees a million sockets in the background: wait until it has, so the next size
     // starts from the same baseline.

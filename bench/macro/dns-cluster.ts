@@ -39,6 +39,9 @@ const SYSCTLS: readonly [string, number][] = [
   ['fs/file-max', 4_000_000],
   ['net/core/somaxconn', 8192],
   ['net/ipv4/tcp_max_syn_backlog', 8192],
+  // Loopback packets queue per CPU up to this many: at the default 1000, bursts of keepalive
+  // probes over a million sockets are dropped and the kernel aborts ~30 % of the connections.
+  ['net/core/netdev_max_backlog', 100_000],
 ];
 
 class SizeAborted extends Error {}

@@ -25,7 +25,8 @@ function server(): Omit<MysqlConfig, 'database'> {
 
 async function connect(s: Omit<MysqlConfig, 'database'>): Promise<Connection> {
   try {
-    return await createConnection({ ...s, connectTimeout: 5000 });
+    // Generous: a benchmark tearing down a million sockets keeps the machine busy for a while.
+    return await createConnection({ ...s, connectTimeout: 30_000 });
   } catch (err) {
     throw new Error(
       `MariaDB/MySQL unreachable at ${s.user}@${s.host}:${s.port} (${(err as Error).message}); ` +
@@ -56,10 +57,10 @@ export async function createBenchDatabase(): Promise<BenchDatabase> {
     },
     async drop() {
       if (dropped) return;
-      dropped = true;
       const c = await connect(s);
       try {
         await c.query(`DROP DATABASE IF EXISTS \`${database}\``);
+        dropped = true; // only now: a failed drop can be tried again
       } finally {
         await c.end();
       }

@@ -20,20 +20,21 @@ const children = new Set<ChildProcess>();
 process.on('exit', () => {
   for (const c of children) c.kill('SIGKILL');
 });
-/** Async clean-ups (drop a database, remove a directory) run on Ctrl-C before the exit. */
+/** Async clean-ups (drop a database, restore a sysctl, remove a directory) run on Ctrl-C before the exit. */
 const interruptCleanups = new Set<() => Promise<unknown>>();
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     for (const c of children) c.kill('SIGKILL');
-    setTimeout(() => process.exit(130), 10_000).unref();
-    void Promise.allSettled([...interruptCleanups].map((f) => f())).then(() => process.exit(130));
+    const pending = [...interruptCleanups].map((fn) => fn().catch((err: unknown) => process.stderr.write(`clean-up failed: ${String(err)}\n`)));
+    // A clean-up that hangs must not keep the benchmark alive.
+    void Promise.race([Promise.all(pending), sleep(20_000)]).then(() => process.exit(130));
   });
 }
 
-/** Runs `cleanup` if the program is interrupted (SIGINT/SIGTERM); returns the function that unregisters it. */
-export function onInterrupt(cleanup: () => Promise<unknown>): () => void {
-  interruptCleanups.add(cleanup);
-  return () => interruptCleanups.delete(cleanup);
+/** Runs `fn` if the benchmark is interrupted (after its children are killed); returns the unregister. */
+export function onInterrupt(fn: () => Promise<unknown>): () => void {
+  interruptCleanups.add(fn);
+  return () => interruptCleanups.delete(fn);
 }
 
 function track(child: ChildProcess): void {

@@ -6,10 +6,12 @@
 //     reply. Prints {"event":"measure"} when the window starts, then replies/s and its own CPU.
 //
 //   dns-client hold --port P --conns N --src 127.0.0.X [--modid M] [--cmdid C] [--inflight K]
+//                   [--extra E --modules R]
 //     Opens N connections from source address X (so several processes and addresses can go past
 //     one process's descriptor limit and one address's ephemeral ports), subscribes each with
-//     one GetRouteRequest, and prints {"event":"ready","subscribed":..} once every connection
-//     has its reply or failed. Then it records the wall-clock arrival (µs since the epoch) of
+//     one GetRouteRequest for (M, C) and, as agents do, E more for modules (M, 1..R) spread over
+//     the connections, and prints {"event":"ready","subscribed":..} once every connection has
+//     all its replies or failed. Then it records the wall-clock arrival (µs since the epoch) of
 //     every later frame (a push) per connection, and answers commands on stdin:
 //       count  -> {"event":"count","open":..,"rounds":[connections with >= 1 push, >= 2, ...]}
 //       dump   -> {"event":"dump","arrivals":[[round 1 arrivals],[round 2 arrivals],...]}
@@ -37,6 +39,7 @@ struct Conn {
   int fd = -1;
   bool connected = false;
   bool subscribed = false;
+  int replies = 0;  // subscription replies so far
   bool closed = false;
   wire::FrameDecoder decoder;
   std::vector<uint8_t> out;  // bytes not yet written
@@ -52,17 +55,31 @@ std::vector<uint8_t> request_frame(int32_t modid, int32_t cmdid) {
   return f;
 }
 
-int connect_to(uint16_t port, const std::string& src) {
+// Connects to 127.0.0.1:port, from `src` when given. With src, the local port is bound here, the
+// next free one from *next_port up: letting connect() choose searches the ephemeral range for a
+// free 4-tuple on every call, which grows slow as ten thousand ports from one address fill up.
+// SO_REUSEADDR lets a port still in TIME_WAIT from an earlier run be bound again.
+int connect_to(uint16_t port, const std::string& src, int* next_port = nullptr) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;
   const int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   if (!src.empty()) {
-    ::setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
     sockaddr_in local{};
     local.sin_family = AF_INET;
     inet_pton(AF_INET, src.c_str(), &local.sin_addr);
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0) {
+    int bound = -1;
+    if (next_port != nullptr) {
+      ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+      while (bound != 0 && *next_port <= 65535) {
+        local.sin_port = htons(uint16_t((*next_port)++));
+        bound = ::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local);
+      }
+    } else {
+      ::setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+      bound = ::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local);
+    }
+    if (bound != 0) {
       ::close(fd);
       return -1;
     }
@@ -105,6 +122,9 @@ bool drain(Conn& c, OnFrame&& on_frame) {
     const ssize_t n = ::read(c.fd, buf, sizeof buf);
     if (n > 0) {
       if (!c.decoder.push(buf, size_t(n), on_frame)) return false;
+      // A short read emptied the socket: skip the read that would only say EAGAIN (edge-triggered
+      // epoll reports the next arrival anew). Halves the client's syscalls in a push storm.
+      if (size_t(n) < sizeof buf) return true;
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
@@ -203,6 +223,19 @@ int run_hold(const bench::Args& args) {
   const int32_t cmdid = int32_t(args.num("cmdid", 1));
   const int inflight_max = int(args.num("inflight", 256));
   const double timeout_s = args.real("timeout", 60);
+  const int extra = int(args.num("extra", 0));
+  const int modules = std::max(1, int(args.num("modules", 1)));
+  // Connection i's extra modules: consecutive cmdids from a per-connection start, skipping C.
+  auto subscription = [&](int i) {
+    std::vector<uint8_t> out = request_frame(modid, cmdid);
+    for (int j = 0; j < extra; ++j) {
+      int32_t other = int32_t(1 + (i * 7 + j) % modules);
+      if (other == cmdid) other = int32_t(1 + (other % modules));
+      const auto f = request_frame(modid, other);
+      out.insert(out.end(), f.begin(), f.end());
+    }
+    return out;
+  };
 
   const int ep = epoll_create1(EPOLL_CLOEXEC);
   {
@@ -211,9 +244,9 @@ int run_hold(const bench::Args& args) {
     ev.data.ptr = nullptr;  // stdin
     epoll_ctl(ep, EPOLL_CTL_ADD, 0, &ev);
   }
-  const auto req = request_frame(modid, cmdid);
   std::vector<std::unique_ptr<Conn>> all;
   all.reserve(size_t(conns));
+  int next_port = 1024;
   int started = 0, inflight = 0, subscribed = 0, failed = 0, open = 0;
   bool ready = false;
   const uint64_t deadline = bench::mono_ns() + uint64_t(timeout_s * 1e9);
@@ -237,12 +270,12 @@ int run_hold(const bench::Args& args) {
     while (!ready && started < conns && inflight < inflight_max) {
       auto c = std::make_unique<Conn>();
       ++started;
-      c->fd = connect_to(port, src);
+      c->fd = connect_to(port, src, &next_port);
       if (c->fd < 0) {
         ++failed;
         continue;
       }
-      c->out = req;
+      c->out = subscription(started - 1);
       epoll_event ev{};
       ev.events = EPOLLIN | EPOLLOUT | EPOLLET;
       ev.data.ptr = c.get();
@@ -307,6 +340,7 @@ int run_hold(const bench::Args& args) {
         ok = drain(c, [&](const wire::FrameView& f) {
           if (f.msgid != wire::kGetRouteResponse) return;
           if (!c.subscribed) {
+            if (++c.replies < 1 + extra) return;
             c.subscribed = true;
             ++subscribed;
             ++open;

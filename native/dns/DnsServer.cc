@@ -1,5 +1,6 @@
 #include "dns/DnsServer.h"
 
+#include <algorithm>
 #include <any>
 #include <chrono>
 #include <cstring>
@@ -27,8 +28,10 @@ std::string emptyRouteFrame(int32_t modid, int32_t cmdid) {
   return std::string(out.begin(), out.end());
 }
 
-// What a connection subscribed to, kept in its context so a disconnect can undo it.
-using ConnectionModules = std::unordered_set<uint64_t>;
+// What a connection subscribed to, kept in its context so a disconnect can undo it. A sorted
+// vector: an agent subscribes to a handful of modules, and a node-based set would cost a heap
+// node and a bucket array per connection.
+using ConnectionModules = std::vector<uint64_t>;
 
 // A client past its subscription cap usually keeps asking: one line per interval is enough.
 constexpr int64_t kRefusalLogIntervalMs = 10000;
@@ -98,10 +101,11 @@ void DnsServer::onFrameInLoop(const reactor::TcpConnectionPtr& conn, int32_t msg
   std::any& ctx = conn->context();
   if (!ctx.has_value()) ctx = ConnectionModules{};
   auto& mine = std::any_cast<ConnectionModules&>(ctx);
-  if (mine.count(key) == 0) {
+  const auto at = std::lower_bound(mine.begin(), mine.end(), key);
+  if (at == mine.end() || *at != key) {
     if (mine.size() < maxSubscriptionsPerConn_) {
-      mine.insert(key);
-      subscriptionsOf(conn->getLoop()).byModule[key].emplace(conn.get(), conn);
+      mine.insert(at, key);
+      subscriptionsOf(conn->getLoop()).byModule[key].insert(conn.get());
       subscriptions_.fetch_add(1, std::memory_order_relaxed);
     } else {
       refuseSubscriptionInLoop(conn);
@@ -142,7 +146,7 @@ void DnsServer::onDisconnectInLoop(const reactor::TcpConnectionPtr& conn) {
     if (it->second.empty()) subs.erase(it);
   }
   subscriptions_.fetch_sub(mine.size(), std::memory_order_relaxed);
-  mine.clear();
+  ConnectionModules().swap(mine);
 }
 
 void DnsServer::push(std::vector<uint64_t> modules) {
@@ -158,15 +162,18 @@ void DnsServer::pushInLoop(reactor::EventLoop* loop, const std::vector<uint64_t>
   for (uint64_t key : modules) {
     const auto it = subs.find(key);
     if (it == subs.end()) continue;
+    // One encoded frame per module, shared by every subscriber's write (the snapshot keeps it alive;
+    // send writes from it directly and copies only what a full socket does not take).
     const auto frame = snapshot->frames.find(key);
-    const std::string frameBytes = frame != snapshot->frames.end()
-                                       ? frame->second
-                                       : emptyRouteFrame(static_cast<int32_t>(key >> 32), static_cast<int32_t>(key));
+    const std::string missing = frame != snapshot->frames.end()
+                                    ? std::string()
+                                    : emptyRouteFrame(static_cast<int32_t>(key >> 32), static_cast<int32_t>(key));
+    const std::string& frameBytes = frame != snapshot->frames.end() ? frame->second : missing;
     // A send can close its connection on the spot (peer gone, output cap passed), and the
     // disconnect edits this map: iterate over a copy.
     std::vector<reactor::TcpConnectionPtr> targets;
     targets.reserve(it->second.size());
-    for (const auto& [raw, conn] : it->second) targets.push_back(conn);
+    for (reactor::TcpConnection* conn : it->second) targets.push_back(conn->shared_from_this());
     for (const auto& conn : targets) conn->send(frameBytes.data(), frameBytes.size());
     pushes_.fetch_add(targets.size(), std::memory_order_relaxed);
   }

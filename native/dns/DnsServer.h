@@ -70,10 +70,11 @@ class DnsServer {
   std::vector<std::string> takeLeaseFrames() { return leaseFrames_.drain(); }
 
  private:
-  // One I/O loop's subscriptions: module → connections, kept in that loop's context. Entries
-  // hold the connection alive until its disconnect removes them.
+  // One I/O loop's subscriptions: module → connections, kept in that loop's context. Raw
+  // pointers (a subscription costs one small node): a connection's disconnect callback, which
+  // always runs before the connection can go away, removes its entries.
   struct Subscriptions {
-    std::unordered_map<uint64_t, std::unordered_map<reactor::TcpConnection*, reactor::TcpConnectionPtr>> byModule;
+    std::unordered_map<uint64_t, std::unordered_set<reactor::TcpConnection*>> byModule;
   };
 
   void onFrameInLoop(const reactor::TcpConnectionPtr& conn, int32_t msgid, const char* body, size_t len);

@@ -53,6 +53,10 @@ class Buffer {
 
   // Gives memory back: keeps the readable bytes plus `reserve` writable ones.
   void shrink(size_t reserve);
+  // Frees the storage of an empty buffer, so an idle connection's buffers cost (almost) nothing.
+  void releaseIfEmpty() {
+    if (readableBytes() == 0 && buf_.size() > kCheapPrepend) shrink(0);
+  }
 
   // Reads once from fd with readv into the writable region plus a stack buffer, so a large read
   // does not need a large buffer up front. Returns what read returns; on error sets *savedErrno.

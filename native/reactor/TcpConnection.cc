@@ -23,7 +23,9 @@ TcpConnection::TcpConnection(EventLoop* loop, uint64_t id, int sockfd, const Ine
       channel_(std::make_unique<Channel>(loop, sockfd)),
       localAddr_(localAddr),
       peerAddr_(peerAddr),
-      counters_(std::move(counters)) {
+      counters_(std::move(counters)),
+      inputBuffer_(0),
+      outputBuffer_(0) {
   channel_->setReadCallback([this] { handleRead(); });
   channel_->setWriteCallback([this] { handleWrite(); });
   channel_->setCloseCallback([this] { handleClose(); });
@@ -88,6 +90,7 @@ void TcpConnection::handleRead() {
       bump(counters_->input_overflow_closes);
       forceCloseInLoop();
     }
+    inputBuffer_.releaseIfEmpty();
   } else if (n == 0) {
     // The peer half-closed: nothing more will arrive. Flush what we owe it, then close.
     channel_->disableReading();
@@ -164,7 +167,22 @@ bool TcpConnection::sendFrame(int32_t msgid, const void* body, size_t len) {
 void TcpConnection::sendInLoop(const void* data, size_t len) {
   loop_->assertInLoopThread();
   if (state_.load() == kDisconnected) return;
-  outputBuffer_.append(data, len);
+  size_t written = 0;
+  if (!channel_->isWriting() && outputBuffer_.readableBytes() == 0) {
+    // Nothing queued: write from the caller's bytes, queue only what the kernel did not take.
+    ssize_t n;
+    do {
+      n = ::send(channel_->fd(), data, len, MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    if (n > 0) {
+      written = static_cast<size_t>(n);
+      bump(counters_->bytes_out, written);
+    } else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+      handleClose();  // EPIPE, ECONNRESET, ...: the peer is gone
+      return;
+    }
+  }
+  outputBuffer_.append(static_cast<const char*>(data) + written, len - written);
   flushOrCheckCapInLoop();
 }
 
@@ -209,8 +227,7 @@ void TcpConnection::writeOutputInLoop() {
 
   if (outputBuffer_.readableBytes() == 0) {
     if (channel_->isWriting()) channel_->disableWriting();
-    // Large bursts shouldn't pin memory for the connection's lifetime.
-    if (outputBuffer_.capacity() > 4 * Buffer::kExtraReadSize) outputBuffer_.shrink(0);
+    outputBuffer_.releaseIfEmpty();
     if (writeCompleteCallback_) {
       loop_->queueInLoop([self = shared_from_this()] {
         if (self->writeCompleteCallback_) self->writeCompleteCallback_(self);

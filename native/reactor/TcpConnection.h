@@ -12,7 +12,11 @@
 // callback); a negative or too-large msglen closes the connection and counts a protocol error.
 // Without one, the MessageCallback gets the raw input Buffer. Unconsumed input beyond the input
 // cap closes the connection (input_overflow_closes).
-// Writing: non-blocking; what the kernel doesn't take waits in the output buffer. Once pending
+// Buffers: both start empty and give their storage back whenever they drain, so an idle
+// connection holds no buffer memory (a DNS instance keeps tens of thousands of idle subscribers).
+// Writing: non-blocking; with nothing pending, send writes straight from the caller's bytes (a
+// push shares one encoded frame across every subscriber); what the kernel doesn't take waits in
+// the output buffer. Once pending
 // output passes the output cap (a peer that doesn't read) the connection is closed
 // (output_overflow_closes).
 // Closing: the DisconnectCallback runs exactly once, in the loop thread. When the peer half-closes

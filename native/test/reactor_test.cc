@@ -736,6 +736,52 @@ TEST(tcp_send_from_another_thread) {
   connection.reset();
 }
 
+TEST(tcp_idle_connection_holds_no_buffer_storage) {
+  std::mutex mu;
+  TcpConnectionPtr connection;
+  const std::string big(2 * 1024 * 1024, 'b');
+  Server s(1, [&](TcpServer& srv) {
+    srv.setConnectionCallback([&](const TcpConnectionPtr& conn) {
+      std::lock_guard<std::mutex> lock(mu);
+      connection = conn;
+    });
+    srv.setFrameCallback([&](const TcpConnectionPtr& conn, int32_t msgid, const char* body, size_t len) {
+      if (msgid == 2) {
+        conn->send(big.data(), big.size());  // more than the socket takes: the rest is queued
+      } else {
+        conn->sendFrame(msgid, body, len);
+      }
+    });
+  });
+  Client c(s.port(), 4096);
+  CHECK(echoes(c, 1, std::string(3000, 'r')));
+  CHECK(c.writeAll(frame(2, "")));
+  std::string got;
+  CHECK(c.readExact(big.size(), &got));
+  CHECK(got == big);
+  CHECK(echoes(c, 3, "idle from here on"));
+  TcpConnectionPtr conn;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    conn = connection;
+  }
+  CHECK(conn != nullptr);
+  // Wait for the queued output to drain on the loop, then look at both buffers there.
+  size_t in = 0, out = 0;
+  CHECK(waitFor([&] {
+    conn->getLoop()->runInLoopAndWait([&] {
+      in = conn->inputBuffer()->capacity();
+      out = conn->outputBuffer()->capacity();
+    });
+    return in == Buffer::kCheapPrepend && out == Buffer::kCheapPrepend;
+  }));
+  CHECK_EQ(in, Buffer::kCheapPrepend);
+  CHECK_EQ(out, Buffer::kCheapPrepend);
+  conn.reset();
+  std::lock_guard<std::mutex> lock(mu);
+  connection.reset();
+}
+
 TEST(tcp_raw_message_callback) {
   Server s(0, [](TcpServer& srv) {
     srv.setMessageCallback([](const TcpConnectionPtr& conn, Buffer* in) {

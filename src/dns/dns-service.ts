@@ -127,11 +127,13 @@ export class DnsService {
         after = rows[rows.length - 1]!.id;
       }
     }
-    const next = new RouteIndex(table);
+    const next = new RouteIndex(table, this.index);
     // A full reload also catches edits made behind the change log's back (direct SQL).
-    for (const m of next.changedSince(this.index)) changed.set(moduleKey(m.modid, m.cmdid), m);
+    const edited = next.changedSince(this.index);
+    for (const m of edited) changed.set(moduleKey(m.modid, m.cmdid), m);
     this.index = next;
-    frontend.setIndex(next);
+    // The frontend's copy (for the native one, the whole table handed to C++) only when a frame differs.
+    if (before === RouteIndex.EMPTY || edited.length > 0) frontend.setIndex(next);
     // Also after the first load: a DNS that started while the store was down has answered its
     // subscribers from an empty table, and they will not ask again before their routes age.
     frontend.push([...changed.values()]);

@@ -13,6 +13,8 @@ interface IndexedModule {
   readonly cmdid: number;
   /** The whole frame (header + body) of this module's GetRouteResponse; equal bytes = an unchanged route. */
   readonly frame: Buffer;
+  /** What the frame encodes (nodes, weights, zones, policy) as text: an equal one reuses the frame. */
+  readonly signature: string;
 }
 
 export function encodeRouteFrame(modid: number, cmdid: number, hosts: ModuleRoute['hosts'], policy?: ModuleRoute['policy']): Buffer {
@@ -32,12 +34,26 @@ export class RouteIndex {
   readonly lastChangeId: number;
   private readonly modules: Map<string, IndexedModule>;
 
-  constructor(table: RouteTable) {
+  /**
+   * `previous`: the index this one replaces; a module whose node set is unchanged keeps its frame
+   * from there, so a reload encodes only what changed (every instance reloads on every edit and
+   * on every full reload: encoding the whole table each time was most of a reload's CPU).
+   */
+  constructor(table: RouteTable, previous?: RouteIndex) {
     this.version = table.version;
     this.lastChangeId = table.lastChangeId;
     this.modules = new Map();
     for (const m of table.modules) {
-      this.modules.set(moduleKey(m.modid, m.cmdid), { modid: m.modid, cmdid: m.cmdid, frame: encodeRouteFrame(m.modid, m.cmdid, m.hosts, m.policy) });
+      const key = moduleKey(m.modid, m.cmdid);
+      // Everything the frame carries: an edit of any of it must re-encode (and so be pushed).
+      const signature = `${m.hosts.map((h) => `${h.ip}:${h.port}:${h.weight ?? ''}:${h.zone ?? ''}`).join(',')}|${JSON.stringify(m.policy ?? null)}`;
+      const kept = previous?.modules.get(key);
+      this.modules.set(key, {
+        modid: m.modid,
+        cmdid: m.cmdid,
+        frame: kept?.signature === signature ? kept.frame : encodeRouteFrame(m.modid, m.cmdid, m.hosts, m.policy),
+        signature,
+      });
     }
   }
 

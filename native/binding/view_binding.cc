@@ -57,25 +57,31 @@ class LocalViewWrap : public Napi::ObjectWrap<LocalViewWrap> {
   }
 
   // pick(modid, cmdid, out: Int32Array, key?: Uint8Array) -> retcode (>= 0) or fallback (< 0);
-  // on 0 out[0] = ip, out[1] = port.
+  // on 0 out[0] = ip, out[1] = port. The SDK's hot path: the C API directly, each argument read
+  // and checked by one call (a wrong type is a failed read), since every crossing costs here.
   Napi::Value Pick(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    if (!info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsTypedArray()) {
-      ThrowLarsError(env, "ERR_INVALID_INPUT", "pick(modid, cmdid, out: Int32Array, key?: Uint8Array)");
-    }
-    Napi::TypedArray out = info[2].As<Napi::TypedArray>();
-    if (out.TypedArrayType() != napi_int32_array || out.ElementLength() < 2) {
-      ThrowLarsError(env, "ERR_INVALID_INPUT", "pick: out must be an Int32Array of at least 2 elements");
+    napi_env env = info.Env();
+    int32_t modid, cmdid;
+    napi_typedarray_type type;
+    size_t length;
+    void* data;
+    if (napi_get_value_int32(env, info[0], &modid) != napi_ok || napi_get_value_int32(env, info[1], &cmdid) != napi_ok ||
+        napi_get_typedarray_info(env, info[2], &type, &length, &data, nullptr, nullptr) != napi_ok ||
+        type != napi_int32_array || length < 2) {
+      ThrowLarsError(info.Env(), "ERR_INVALID_INPUT", "pick(modid, cmdid, out: Int32Array(2), key?: Uint8Array)");
     }
     balancer::HashKey key;
-    if (info.Length() > 3 && info[3].IsTypedArray()) {
-      Napi::Uint8Array k = info[3].As<Napi::Uint8Array>();
-      key = {k.Data(), k.ByteLength()};
+    void* key_data;
+    if (info.Length() > 3 &&
+        napi_get_typedarray_info(env, info[3], &type, &length, &key_data, nullptr, nullptr) == napi_ok &&
+        type == napi_uint8_array) {
+      key = {static_cast<const uint8_t*>(key_data), length};
     }
-    int32_t* slots = out.As<Napi::Int32Array>().Data();
-    const int32_t rc = view_->Pick(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value(),
-                                   view::CoarseMonotonicMs(), key, &slots[0], &slots[1]);
-    return Napi::Number::New(env, rc);
+    int32_t* slots = static_cast<int32_t*>(data);
+    const int32_t rc = view_->Pick(modid, cmdid, view::CoarseMonotonicMs(), key, &slots[0], &slots[1]);
+    napi_value result;
+    napi_create_int32(env, rc, &result);
+    return Napi::Value(env, result);
   }
 
   // route(modid, cmdid) -> Int32Array [ip0, port0, ...] in join order, or null when not in the view.

@@ -183,7 +183,7 @@ LocalView::Module* LocalView::Sync(int32_t modid, int32_t cmdid, int64_t now_ms,
     *rc = kNotInView;  // the agent dropped it; asking it over UDP pulls it again
     return nullptr;
   }
-  if (r == Read::kOk && scratch_.slot.generation == m->generation) return m;
+  if (r == Read::kOk && m->synced && scratch_.slot.generation == m->generation) return m;
   if (r == Read::kOk) r = ReadSlot(m->slot, true, &scratch_);
   if (r == Read::kOk && (scratch_.slot.used != kSlotRoute || scratch_.slot.modid != modid || scratch_.slot.cmdid != cmdid)) {
     r = Read::kTorn;  // changed between the two reads: the next pick reads it again
@@ -231,6 +231,7 @@ LocalView::Module* LocalView::Sync(int32_t modid, int32_t cmdid, int64_t now_ms,
     }
   }
   m->generation = s.generation;
+  m->synced = true;
   return m;
 }
 

@@ -69,6 +69,7 @@ class LocalView {
   };
   struct Module {
     uint32_t slot = 0;
+    bool synced = false;  // generation (and route or empty) hold the slot's state as of that generation
     uint64_t generation = 0;
     bool empty = false;
     std::unique_ptr<balancer::Route> route;

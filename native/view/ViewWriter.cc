@@ -199,7 +199,7 @@ bool ViewWriter::Rebuild(const lb::Balancer& balancer, int32_t modid, int32_t cm
     live.emplace_back(key, r);
     nodes += r->nodes().size();
   }
-  Geometry g{slot_count_, node_capacity_};
+  Geometry g{slot_count_, std::max(node_capacity_, 1u)};
   while ((live.size() + 1) * 2 > g.slots) g.slots *= 2;
   while (nodes * 2 > g.nodes) g.nodes *= 2;  // room for the routes to grow before the next rebuild
   char* base;

@@ -4,7 +4,8 @@
 // knobs; the route's Policy (./policy/) only chooses among the candidates it is given. With
 // zone-aware routing on (the agent has a zone, the policy a zone_overprovision, the nodes zones),
 // an ordinary pick first chooses the local or the other zone set (docs/policies.md).
-// Nodes live in one array (join order); the idle and overload FIFOs link them by index.
+// Nodes live in one array (join order); the idle and overload FIFOs link them by index through
+// typed arrays (and each zone set's idle list through another pair), rebuilt on a route update.
 // The TypeScript twin of native/balancer/route.cc: same structures, same order of operations, so
 // both give the same answer to every call (test/balancer/differential.test.ts).
 // Not thread-safe by design: one owner (the Balancer of one agent port).
@@ -67,13 +68,8 @@ export interface Node {
   overload: boolean;
   idleTs: number;
   overloadTs: number;
-  /** Links in the idle or overload FIFO (node indices, NONE at the ends). */
-  prev: number;
-  next: number;
-  /** Zone-aware routing: in the agent's zone; links in the idle list of its zone set while idle. */
+  /** Zone-aware routing: in the agent's zone. */
   local: boolean;
-  zprev: number;
-  znext: number;
   usetimeSumUs: number;
   usetimeMaxUs: number;
   timedCalls: number;
@@ -120,17 +116,43 @@ export interface NodeStats {
   readonly zones: string[];
 }
 
-/** A FIFO of nodes linked by index through the nodes themselves. */
+/** A FIFO of nodes linked by index (NONE at the ends) through its link arrays, which lists that
+ * never hold a node at the same time share (idle and overload; the two zone sets' idle lists). */
 interface NodeList {
   head: number;
   tail: number;
   size: number;
+  readonly prev: Int32Array;
+  readonly next: Int32Array;
 }
 
-/** The link fields a NodeList threads through: the idle/overload FIFO's, or a zone set's idle list's. */
-type Links = readonly ['prev', 'next'] | readonly ['zprev', 'znext'];
-const FIFO_LINKS: Links = ['prev', 'next'];
-const ZONE_LINKS: Links = ['zprev', 'znext'];
+function append(list: NodeList, i: number): void {
+  const { prev, next } = list;
+  prev[i] = list.tail;
+  next[i] = NONE;
+  if (list.tail === NONE) list.head = i;
+  else next[list.tail] = i;
+  list.tail = i;
+  list.size++;
+}
+
+function detach(list: NodeList, i: number): void {
+  const { prev, next } = list;
+  const p = prev[i]!;
+  const q = next[i]!;
+  if (p === NONE) list.head = q;
+  else next[p] = q;
+  if (q === NONE) list.tail = p;
+  else prev[q] = p;
+  prev[i] = next[i] = NONE;
+  list.size--;
+}
+
+function emptyLists(count: number, n: number): NodeList[] {
+  const prev = new Int32Array(n);
+  const next = new Int32Array(n);
+  return Array.from({ length: count }, () => ({ head: NONE, tail: NONE, size: 0, prev, next }));
+}
 
 /** The zone rule's state of one zone-active route (docs/policies.md), read on demand. */
 export interface ZoneStatus {
@@ -179,8 +201,8 @@ export class Route {
   policy: RoutePolicy = DEFAULT_ROUTE_POLICY;
   private readonly config: RouteConfig;
   private index = new Map<number, number>();
-  private readonly idle: NodeList = { head: NONE, tail: NONE, size: 0 };
-  private readonly overloaded: NodeList = { head: NONE, tail: NONE, size: 0 };
+  private idle: NodeList;
+  private overloaded: NodeList;
   /** Idle nodes in join order, rebuilt when stale (also per zone set: other [0], local [1]); and 0..n-1. */
   private healthySet: number[] = [];
   private zoneHealthy: [number[], number[]] = [[], []];
@@ -190,10 +212,7 @@ export class Route {
   private policyKnown = true;
   private zoneActiveFlag = false;
   /** Idle nodes of the other [0] and the local [1] zone set, in idle-FIFO order. */
-  private readonly zoneIdle: [NodeList, NodeList] = [
-    { head: NONE, tail: NONE, size: 0 },
-    { head: NONE, tail: NONE, size: 0 },
-  ];
+  private zoneIdle: [NodeList, NodeList];
   /** Local nodes, healthy or not. */
   private localCount = 0;
   private accessCnt = 0;
@@ -209,6 +228,8 @@ export class Route {
     this.cmdid = cmdid;
     this.lastUpdate = now;
     this.chooser = makePolicy(this.policy.name).policy;
+    [this.idle, this.overloaded] = emptyLists(2, 0) as [NodeList, NodeList];
+    this.zoneIdle = emptyLists(2, 0) as [NodeList, NodeList];
   }
 
   get empty(): boolean {
@@ -395,8 +416,9 @@ export class Route {
     });
     const idleOrder: number[] = [];
     const overloadOrder: number[] = [];
-    for (let i = this.idle.head; i !== NONE; i = old[i]!.next) if (remap[i] !== NONE) idleOrder.push(remap[i]!);
-    for (let i = this.overloaded.head; i !== NONE; i = old[i]!.next) if (remap[i] !== NONE) overloadOrder.push(remap[i]!);
+    for (const [list, order] of [[this.idle, idleOrder], [this.overloaded, overloadOrder]] as const) {
+      for (let i = list.head; i !== NONE; i = list.next[i]!) if (remap[i] !== NONE) order.push(remap[i]!);
+    }
     for (const [key, h] of wanted) {
       if (this.index.has(key)) continue; // staying
       const n: Node = {
@@ -413,11 +435,7 @@ export class Route {
         overload: false,
         idleTs: 0,
         overloadTs: 0,
-        prev: NONE,
-        next: NONE,
         local: false,
-        zprev: NONE,
-        znext: NONE,
         usetimeSumUs: 0,
         usetimeMaxUs: 0,
         timedCalls: 0,
@@ -448,10 +466,8 @@ export class Route {
       n.local = this.zoneActiveFlag && n.zone === zone;
       if (n.local) this.localCount++;
     }
-    for (const list of [this.idle, this.overloaded, ...this.zoneIdle]) {
-      list.head = list.tail = NONE;
-      list.size = 0;
-    }
+    [this.idle, this.overloaded] = emptyLists(2, kept.length) as [NodeList, NodeList];
+    this.zoneIdle = emptyLists(2, this.zoneActiveFlag ? kept.length : 0) as [NodeList, NodeList];
     for (const i of idleOrder) this.pushBack(this.idle, i);
     for (const i of overloadOrder) this.pushBack(this.overloaded, i);
     this.index = new Map();
@@ -499,7 +515,7 @@ export class Route {
   results(): NodeResult[] {
     const out: NodeResult[] = [];
     for (const list of [this.idle, this.overloaded]) {
-      for (let i = list.head; i !== NONE; i = this.nodes[i]!.next) {
+      for (let i = list.head; i !== NONE; i = list.next[i]!) {
         const n = this.nodes[i]!;
         out.push({
           ip: n.ip,
@@ -562,33 +578,13 @@ export class Route {
 
   /** On idle or overloaded; idle keeps the zone sets' idle lists in step on a zone-active route. */
   private pushBack(list: NodeList, i: number): void {
-    this.append(list, i, FIFO_LINKS);
-    if (list === this.idle && this.zoneActiveFlag) this.append(this.zoneIdle[this.nodes[i]!.local ? 1 : 0], i, ZONE_LINKS);
+    append(list, i);
+    if (list === this.idle && this.zoneActiveFlag) append(this.zoneIdle[this.nodes[i]!.local ? 1 : 0], i);
   }
 
   private unlink(list: NodeList, i: number): void {
-    this.detach(list, i, FIFO_LINKS);
-    if (list === this.idle && this.zoneActiveFlag) this.detach(this.zoneIdle[this.nodes[i]!.local ? 1 : 0], i, ZONE_LINKS);
-  }
-
-  private append(list: NodeList, i: number, [prev, next]: Links): void {
-    const n = this.nodes[i]!;
-    n[prev] = list.tail;
-    n[next] = NONE;
-    if (list.tail === NONE) list.head = i;
-    else this.nodes[list.tail]![next] = i;
-    list.tail = i;
-    list.size++;
-  }
-
-  private detach(list: NodeList, i: number, [prev, next]: Links): void {
-    const n = this.nodes[i]!;
-    if (n[prev] === NONE) list.head = n[next];
-    else this.nodes[n[prev]]![next] = n[next];
-    if (n[next] === NONE) list.tail = n[prev];
-    else this.nodes[n[next]]![prev] = n[prev];
-    n[prev] = n[next] = NONE;
-    list.size--;
+    detach(list, i);
+    if (list === this.idle && this.zoneActiveFlag) detach(this.zoneIdle[this.nodes[i]!.local ? 1 : 0], i);
   }
 
   /** Moves node i (default: the head) to the tail and returns it (round robin). The list must not be empty. */

@@ -2,13 +2,12 @@
 // native/balancer/balancer.cc (same rules, same order of operations; see docs/spec/BALANCER.md).
 // Holds every Route it has seen, the queue of route pulls for DNS, the report-interval bookkeeping
 // and the counters. One owner, no locks; `now` (integer ms) is always a parameter.
-import type { LoadBalanceConfig } from '../config/types.js';
 import { LarsError } from '../errors.js';
 import type { Balancer as BalancerApi } from './index.js';
 import { ZoneSet, type PickInput } from './policy/policy.js';
 import { normalizePolicy, type RouteHost, type RoutePolicy } from './policy.js';
 import { Prng } from './prng.js';
-import { Change, NODE_STAT_FIELDS, NONE, RetCode, Route, RouteState, type HostAddr, type NodeResult, type NodeStats, type PickFlags, type ZoneStatus } from './route.js';
+import { Change, NODE_STAT_FIELDS, NONE, RetCode, Route, RouteState, type HostAddr, type NodeResult, type NodeStats, type PickFlags, type BalancerParams, type ZoneStatus } from './route.js';
 
 export interface ModuleId {
   readonly modid: number;
@@ -90,7 +89,7 @@ export const DEFAULT_BALANCER_LIMITS: BalancerLimits = Object.freeze({ maxEmptyR
 /** What a Balancer runs on: the [loadbalance] parameters, the route table's limits, the seed of
  * its PRNG (uint32; set per agent so agents do not move in lock step; 0 when absent) and the agent's
  * zone ([agent] zone; '' or absent = zone-aware routing off). */
-export type BalancerConfig = LoadBalanceConfig & BalancerLimits & { readonly seed?: number; readonly zone?: string };
+export type BalancerConfig = BalancerParams & BalancerLimits & { readonly seed?: number };
 
 const COUNT_KEYS = [
   ['probeNum', 'probe_num'],
@@ -118,7 +117,7 @@ const REAL_KEYS = [
  * Returns a frozen copy with only those fields.
  */
 export function checkBalancerConfig(
-  config: LoadBalanceConfig,
+  config: BalancerParams,
   limits: BalancerLimits = DEFAULT_BALANCER_LIMITS,
   seed: number = (config as BalancerConfig).seed ?? 0,
 ): BalancerConfig {
@@ -127,7 +126,7 @@ export function checkBalancerConfig(
     throw new LarsError('ERR_CONFIG', `the balancer seed must be a uint32, got ${String(seed)}`);
   }
   out.seed = seed;
-  const zone = (config as BalancerConfig).zone ?? '';
+  const zone = config.zone ?? '';
   if (typeof zone !== 'string') throw new LarsError('ERR_CONFIG', `the agent zone must be a string, got ${String(zone)}`);
   out.zone = zone;
   for (const [key, name] of LIMIT_KEYS) {

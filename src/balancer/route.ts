@@ -188,8 +188,8 @@ export interface PickFlags {
   zoneSet: ZoneSet;
 }
 
-/** What a Route reads of the balancer's config: the [loadbalance] parameters and the agent's zone ('' or absent = off). */
-export type RouteConfig = LoadBalanceConfig & { readonly zone?: string };
+/** The [loadbalance] parameters and the agent's zone ([agent] zone; '' or absent = zone-aware routing off). */
+export type BalancerParams = LoadBalanceConfig & { readonly zone?: string };
 
 export class Route {
   readonly modid: number;
@@ -199,7 +199,7 @@ export class Route {
   /** Every node, in the order it joined the route (for policies: read, and their own fields written). */
   nodes: Node[] = [];
   policy: RoutePolicy = DEFAULT_ROUTE_POLICY;
-  private readonly config: RouteConfig;
+  private readonly config: BalancerParams;
   private index = new Map<number, number>();
   private idle: NodeList;
   private overloaded: NodeList;
@@ -222,7 +222,7 @@ export class Route {
   private lastReport = 0;
 
   /** A new route is empty and PULLING, runs `lars` with every knob off. */
-  constructor(config: RouteConfig, modid: number, cmdid: number, now: number) {
+  constructor(config: BalancerParams, modid: number, cmdid: number, now: number) {
     this.config = config;
     this.modid = modid;
     this.cmdid = cmdid;

@@ -3,9 +3,8 @@
 // waiting on anything else. Two implementations behave the same: the native one (C++ loop threads,
 // native/agent via the binding) and the TypeScript one (node:dgram + the TS Balancer).
 // The control plane (DNS and Report clients, start-agent.ts) drives either through this interface.
-import type { BalancerLimits, ModuleId, NodeStats, RouteReport, ZoneStatus } from '../balancer/index.js';
+import type { BalancerLimits, BalancerParams, ModuleId, NodeStats, RouteReport, ZoneStatus } from '../balancer/index.js';
 import type { RouteHost, RoutePolicy } from '../balancer/index.js';
-import type { LoadBalanceConfig } from '../config/types.js';
 import type { Implementation } from '../native/addon.js';
 import type { AgentCoreStats, AgentPortStats, RegisterDatagram } from '../native/types.js';
 
@@ -18,7 +17,8 @@ export interface AgentCoreOptions {
   readonly port: number;
   /** Each port's balancer reports routes with activity on this period (at most once per route). */
   readonly reportIntervalMs: number;
-  readonly loadbalance: LoadBalanceConfig;
+  /** The [loadbalance] parameters and the agent's zone ([agent] zone; '' or absent = zone-aware routing off). */
+  readonly loadbalance: BalancerParams;
   /** Each port's route table limits ([agent] max_empty_routes, max_new_pulls_per_s). */
   readonly limits: BalancerLimits;
   /** Modules the balancers want pulled from DNS, in batches (duplicates possible). Must not throw. */

@@ -6,6 +6,8 @@
 //                                                        little-endian bytes are the hash key, -1: none
 //   [REPORT, modid, cmdid, ip, port, retcode, usetime]   report at the batch clock (usetime in µs)
 //   [APPLY, modid, cmdid, n, ip, port, weight, ...]      applyRoute of n hosts at the batch clock, with `policy`
+// A policy with zoneOverprovision > 0 puts an APPLY's first half of hosts (2k < n) in az1 and the rest
+// in az2; the balancer then runs with the agent in az1 (zone-aware routing).
 import { DEFAULT_ROUTE_POLICY, type Balancer, type RouteHost, type RoutePolicy } from '../../src/balancer/index.js';
 
 export const BalancerOp = { CLOCK: 0, PICK: 1, REPORT: 2, APPLY: 3 } as const;
@@ -36,7 +38,10 @@ export function runOps(b: Balancer, ops: Int32Array, now: number, policy: RouteP
     } else {
       const count = ops[i + 3]!;
       const hosts: RouteHost[] = [];
-      for (let k = 0; k < count; k++) hosts.push({ ip: ops[i + 4 + 3 * k]!, port: ops[i + 5 + 3 * k]!, weight: ops[i + 6 + 3 * k]! });
+      for (let k = 0; k < count; k++) {
+        const zone = policy.zoneOverprovision === 0 ? undefined : 2 * k < count ? 'az1' : 'az2';
+        hosts.push({ ip: ops[i + 4 + 3 * k]!, port: ops[i + 5 + 3 * k]!, weight: ops[i + 6 + 3 * k]!, zone });
+      }
       b.applyRoute(ops[i + 1]!, ops[i + 2]!, hosts, now, policy);
       i += 4 + 3 * count;
     }

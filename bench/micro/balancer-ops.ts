@@ -2,7 +2,9 @@
 // (bench/native/balancer_ops.cc, the C++ Balancer in a process of its own, so no N-API crossing is
 // measured) and TypeScript (the TS Balancer in this process) on the same operation sequence, on one
 // route of 10 nodes and across 10 000 routes of 10 nodes (weights 1..10, a hash key per pick, a
-// call time per report). Both must return the same hash for the same sequence (checked).
+// call time per report). Both must return the same hash for the same sequence (checked). Two more
+// runs put the nodes in two zones with the agent in az1 and zone_overprovision 140 (lars and
+// weighted_random), the cost of zone-aware routing.
 import { spawnSync } from 'node:child_process';
 import Benchmark from 'benchmark';
 import { DEFAULT_ROUTE_POLICY, POLICY_NAMES, createBalancer, type Balancer, type RoutePolicy } from '../../src/balancer/index.js';
@@ -14,6 +16,8 @@ import { benchMain, implFigure, type Figure, type Impl } from '../lib/result.js'
 const NODES = 10;
 const PAIRS_PER_BATCH = 4096;
 const NOW = 1_000_000;
+/** The zone runs: 5 of 10 nodes in the agent's zone, all picks local while 72 % of them are healthy. */
+const ZONE_OVERPROVISION = 140;
 /** Long enough that no route is pulled again while measuring. */
 const UPDATE_TIMEOUT_S = 3600;
 
@@ -69,7 +73,7 @@ function setupOps(routes: number): Int32Array {
 
 function tsBalancer(setup: Int32Array, policy: RoutePolicy): Balancer {
   const { loadbalance } = loadConfig('agent', { env: {}, overrides: { 'loadbalance.update_timeout': String(UPDATE_TIMEOUT_S) } });
-  const b = createBalancer('ts', loadbalance);
+  const b = createBalancer('ts', policy.zoneOverprovision > 0 ? { ...loadbalance, zone: 'az1' } : loadbalance);
   runOps(b, setup, NOW, policy);
   b.takePullRequests();
   return b;
@@ -86,6 +90,8 @@ function nativeRun(setup: Int32Array, ops: Int32Array, policy: RoutePolicy, maxT
     String(maxTime * 1000),
     '--policy',
     policy.name,
+    '--zone-overprovision',
+    String(policy.zoneOverprovision),
   ];
   const r = spawnSync(tool('balancer-ops'), args, { input: runnerInput(setup, ops), encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`balancer-ops failed (${r.status ?? r.signal}): ${r.stderr}`);
@@ -118,9 +124,14 @@ void benchMain({
     const maxTime = ctx.quick ? 0.3 : 1;
     const figures: Figure[] = [];
     const details: Record<string, unknown> = { pairsPerBatch: PAIRS_PER_BATCH, nodesPerRoute: NODES, maxTimeSec: maxTime };
-    for (const name of POLICY_NAMES) for (const s of SCENARIOS) {
-      const policy: RoutePolicy = { ...DEFAULT_ROUTE_POLICY, name };
-      const id = name === 'lars' ? s.id : `${s.id}_${name}`; // lars keeps the ids of earlier results
+    const policies: RoutePolicy[] = [
+      ...POLICY_NAMES.map((name) => ({ ...DEFAULT_ROUTE_POLICY, name })),
+      ...['lars', 'weighted_random'].map((name) => ({ ...DEFAULT_ROUTE_POLICY, name, zoneOverprovision: ZONE_OVERPROVISION })),
+    ];
+    for (const policy of policies) for (const s of SCENARIOS) {
+      const name = policy.zoneOverprovision > 0 ? `${policy.name}, zones` : policy.name;
+      // lars keeps the ids of earlier results.
+      const id = `${policy.name === 'lars' ? s.id : `${s.id}_${policy.name}`}${policy.zoneOverprovision > 0 ? '_zones' : ''}`;
       const setup = setupOps(s.routes);
       const ops = opSequence(s.routes, 12345);
       const hashes: Partial<Record<Impl, number>> = {};

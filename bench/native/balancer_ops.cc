@@ -8,8 +8,11 @@
 //   [kReport, modid, cmdid, ip, port, retcode, usetime]   Report at the batch clock (usetime in µs)
 //   [kApply, modid, cmdid, n, ip, port, weight, ...]      ApplyRoute of n hosts at the batch clock,
 //                                                         with the policy of --policy
+// With --zone-overprovision F > 0 the agent is in az1 and an APPLY's first half of hosts (2k < n)
+// is in az1, the rest in az2 (zone-aware routing).
 //
-//   balancer-ops --now MS --update-timeout-ms MS --max-time-ms MS [--policy NAME] < setup_len setup... batch_len batch...
+//   balancer-ops --now MS --update-timeout-ms MS --max-time-ms MS [--policy NAME] [--zone-overprovision F]
+//                < setup_len setup... batch_len batch...
 //
 // Runs the setup once and the batch once (its FNV-1a hash over every pick's retcode, ip, port is
 // what both implementations must agree on), then the batch again and again for max-time-ms.
@@ -69,7 +72,10 @@ uint32_t Run(lb::Balancer* b, const std::vector<int32_t>& ops, const lb::RoutePo
         break;
       default:  // kApply
         hosts.clear();
-        for (int32_t k = 0; k < op[3]; ++k) hosts.push_back({op[4 + 3 * k], op[5 + 3 * k], op[6 + 3 * k]});
+        for (int32_t k = 0; k < op[3]; ++k) {
+          const char* zone = policy.zone_overprovision == 0 ? "" : 2 * k < op[3] ? "az1" : "az2";
+          hosts.push_back({op[4 + 3 * k], op[5 + 3 * k], op[6 + 3 * k], zone});
+        }
         b->ApplyRoute(op[1], op[2], hosts, *now, &policy);
         i += 4 + 3 * static_cast<size_t>(op[3]);
         break;
@@ -108,6 +114,8 @@ int main(int argc, char** argv) {
   const double max_ns = args.real("max-time-ms", 1000) * 1e6;
   lb::RoutePolicy policy;
   policy.name = args.str("policy", "lars");
+  policy.zone_overprovision = static_cast<uint32_t>(args.num("zone-overprovision", 0));
+  if (policy.zone_overprovision > 0) config.zone = "az1";
   lb::Balancer b{config};
   int64_t now = args.num("now", 0);
   Run(&b, setup, policy, &now);

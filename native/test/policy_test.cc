@@ -1,5 +1,6 @@
 // The policies, the safety knobs, XXH64 and the PRNG of the C++ balancer (docs/spec/EXTENSIONS.md §3).
 // The table-driven suites and the simulations run against both implementations in test/balancer/.
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -178,4 +179,60 @@ TEST(unknown_policy_runs_lars_and_is_counted) {
   Prime(&b, Weighted({5, 1, 1}), Policy("fastest_first"));
   CHECK(Picks(&b, 4) == (std::vector<int32_t>{0, 1, 2, 0}));
   CHECK_EQ(b.counters().unknown_policies, 1u);
+}
+
+namespace {
+
+// Nodes 0..local-1 in az1, the rest in az2, weights 100.
+std::vector<lb::HostAddr> Zoned(int n, int local) {
+  std::vector<lb::HostAddr> h = Weighted(std::vector<int32_t>(static_cast<size_t>(n), 0));
+  for (int i = 0; i < n; ++i) h[static_cast<size_t>(i)].zone = i < local ? "az1" : "az2";
+  return h;
+}
+
+}  // namespace
+
+TEST(zone_rule_keeps_picks_local_and_spills_by_the_healthy_share) {
+  lb::Config cfg;
+  cfg.zone = "az1";
+  cfg.contin_err_limit = 1;
+  cfg.probe_num = 1000000;
+  lb::Balancer b{cfg};
+  lb::RoutePolicy p = Policy("lars");
+  p.zone_overprovision = 140;
+  Prime(&b, Zoned(5, 3), p);
+  // All healthy: p = 1, no draw; `lars` serves the local set in idle-FIFO order.
+  CHECK(Picks(&b, 6) == (std::vector<int32_t>{0, 1, 2, 0, 1, 2}));
+  CHECK_EQ(b.counters().zone_picks_local, 6u);
+  // One local node out: p = 2/3 × 1.4 < 1, each pick draws; both sets keep their own FIFO order.
+  Fail(&b, 0);
+  const std::vector<lb::ZoneStatus> z = b.zoneStatus(10);
+  CHECK_EQ(z.size(), 1u);
+  CHECK_EQ(z[0].local_nodes, 3u);
+  CHECK_EQ(z[0].local_healthy, 2u);
+  CHECK_EQ(z[0].other_nodes, 2u);
+  CHECK_EQ(z[0].other_healthy, 2u);
+  CHECK(z[0].local_share == std::min(1.0, 2.0 / 3.0 * 140 / 100.0));
+  std::vector<int32_t> local, other;
+  for (int32_t i : Picks(&b, 400)) (i < 3 ? local : other).push_back(i);
+  CHECK(local.size() > 300 && other.size() > 10);
+  for (size_t k = 0; k < local.size(); ++k) CHECK_EQ(local[k], k % 2 == 0 ? 1 : 2);
+  for (size_t k = 0; k < other.size(); ++k) CHECK_EQ(other[k], k % 2 == 0 ? 3 : 4);
+  CHECK_EQ(b.counters().zone_picks_local, 6u + local.size());
+  CHECK_EQ(b.counters().zone_picks_other, other.size());
+  // The whole local zone out: p = 0, everything to az2 without a draw.
+  Fail(&b, 1);
+  Fail(&b, 2);
+  CHECK(Picks(&b, 4) == (std::vector<int32_t>{3, 4, 3, 4}));
+  CHECK(b.zoneStatus(10)[0].local_share == 0.0);
+}
+
+TEST(zone_rule_is_off_without_an_agent_zone) {
+  lb::Balancer b{lb::Config{}};
+  lb::RoutePolicy p = Policy("lars");
+  p.zone_overprovision = 140;
+  Prime(&b, Zoned(4, 2), p);
+  CHECK(Picks(&b, 5) == (std::vector<int32_t>{0, 1, 2, 3, 0}));
+  CHECK(b.zoneStatus(10).empty());
+  CHECK_EQ(b.counters().zone_picks_local + b.counters().zone_picks_other, 0u);
 }

@@ -1,7 +1,6 @@
 // The agent's balancer (docs/spec/BALANCER.md; policies: EXTENSIONS.md §3, docs/policies.md): one interface, two implementations
 // that must agree on every call — the C++ one (native/balancer via native/binding/balancer_binding.cc)
 // and the TypeScript twin (./balancer.ts). One Balancer per agent port, owned by one thread.
-import type { LoadBalanceConfig } from '../config/types.js';
 import { loadNative, type Implementation } from '../native/addon.js';
 import {
   Balancer as TsBalancer,
@@ -15,14 +14,14 @@ import {
   type RouteReport,
 } from './balancer.js';
 import { packHosts, type RouteHost, type RoutePolicy } from './policy.js';
-import type { HostAddr, NodeStats } from './route.js';
+import type { BalancerParams, HostAddr, NodeStats, ZoneStatus } from './route.js';
 
 export { Balancer as TsBalancer, DEFAULT_BALANCER_LIMITS, checkBalancerConfig } from './balancer.js';
 export type { BalancerConfig, BalancerCounters, BalancerLimits, ModuleId, PickResult, RouteLookup, RouteReport } from './balancer.js';
 export { RetCode } from './route.js';
 export { DEFAULT_ROUTE_POLICY, POLICY_NAMES, packHosts } from './policy.js';
 export type { RouteHost, RoutePolicy } from './policy.js';
-export type { HostAddr, NodeResult, NodeStats } from './route.js';
+export type { BalancerParams, HostAddr, NodeResult, NodeStats, ZoneStatus } from './route.js';
 export { NODE_STAT_FIELDS, NodeStatField, USETIME_BOUNDS_US } from './route.js';
 export type { NativeBalancerModule } from '../native/types.js';
 
@@ -62,15 +61,20 @@ export interface Balancer {
   /** Every node's cumulative counters (picks, calls by result, call-time histogram) and state,
    * packed; at most `limit` nodes copied, all counted in `total`. */
   nodeStats(limit: number): NodeStats;
+  /** The zone rule's state of each zone-active route (creation order; docs/policies.md): its local
+   * and other nodes, how many of each are healthy, and localShare, the probability that an ordinary
+   * pick goes local now. At most `limit` routes. */
+  zoneStatus(limit: number): ZoneStatus[];
 }
 
 /**
- * A balancer of the chosen implementation; the config is checked once here for both. `seed` seeds
- * its PRNG (uint32; default: config.seed, else 0) — the agent passes a random one.
+ * A balancer of the chosen implementation; the config (the [loadbalance] parameters and the agent's
+ * zone) is checked once here for both. `seed` seeds its PRNG (uint32; default: config.seed, else 0)
+ * — the agent passes a random one.
  */
 export function createBalancer(
   impl: Implementation,
-  config: LoadBalanceConfig,
+  config: BalancerParams,
   limits: BalancerLimits = DEFAULT_BALANCER_LIMITS,
   seed?: number,
 ): Balancer {
@@ -113,6 +117,9 @@ class NativeBalancer implements Balancer {
   }
   nodeStats(limit: number): NodeStats {
     return this.native.nodeStats(limit);
+  }
+  zoneStatus(limit: number): ZoneStatus[] {
+    return this.native.zoneStatus(limit);
   }
 }
 

@@ -250,7 +250,7 @@ void AgentServer::openViewInLoop(Port& p, const AgentOptions& options) {
   id.pid = static_cast<int32_t>(::getpid());
   id.start_time_ms = startTimeMs_;
   id.probe_num = options.balancer.probe_num;
-  // id.zone stays '' until the agent has an [agent] zone (the header field is reserved for it).
+  id.zone = options.balancer.zone;  // readers apply the same zone rule as this port
   std::string error;
   p.view = view::ViewWriter::Create(options.viewDir, id, &error);
   if (!p.view) {

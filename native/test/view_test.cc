@@ -75,7 +75,9 @@ struct Agent {
 
   explicit Agent(ViewWriter::Geometry g = {}, balancer::Config c = {}) : config(c) {
     std::string error;
-    w = ViewWriter::Create(dir.path, identity(), &error, g);
+    ViewWriter::Identity id = identity();
+    id.zone = c.zone;
+    w = ViewWriter::Create(dir.path, id, &error, g);
     CHECK(w != nullptr);
   }
   std::string path() const { return w->path(); }
@@ -178,6 +180,26 @@ TEST(view_reader_follows_the_policy_and_weights) {
   std::vector<int32_t> ports;
   for (int i = 0; i < 7; ++i) ports.push_back(pickPort(v, 3, 4));
   CHECK((ports == std::vector<int32_t>{1, 1, 2, 1, 3, 1, 1}));  // a a b a c a a (EXTENSIONS §3)
+}
+
+TEST(view_reader_applies_the_agents_zone_rule) {
+  balancer::Config c;
+  c.zone = "az1";
+  Agent a({}, c);
+  balancer::RoutePolicy p;
+  p.zone_overprovision = 100;
+  a.apply(2, 2, {{kIp, 1, 0, "az1"}, {kIp, 2, 0, "az1"}, {kIp, 3, 0, "az2"}, {kIp, 4, 0, "az2"}}, &p);
+  LocalView v(a.path(), 1);
+  std::map<int32_t, int> seen;
+  for (int i = 0; i < 20; ++i) ++seen[pickPort(v, 2, 2)];
+  CHECK_EQ(seen[1] + seen[2], 20);  // every local node healthy: every pick stays in az1
+  // Both local nodes overloaded: ordinary picks go to az2, probes still reach az1.
+  a.overload(2, 2, kIp, 1);
+  a.overload(2, 2, kIp, 2);
+  seen.clear();
+  for (int i = 0; i < 110; ++i) ++seen[pickPort(v, 2, 2)];
+  CHECK_EQ(seen[3] + seen[4], 100);
+  CHECK_EQ(seen[1] + seen[2], 10);
 }
 
 TEST(view_writer_grows_into_a_new_file_and_readers_follow) {

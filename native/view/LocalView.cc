@@ -98,6 +98,7 @@ void LocalView::Reopen() {
   node_capacity_ = h.node_capacity;
   nodes_offset_ = h.nodes_offset;
   config_.probe_num = std::clamp<int64_t>(h.probe_num, 0, INT32_MAX);
+  config_.zone = Padded(h.zone, sizeof(h.zone));  // zone rules as the agent runs them
 }
 
 LocalView::Status LocalView::Refresh(int64_t now_ms, bool force) {

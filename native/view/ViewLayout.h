@@ -54,7 +54,7 @@ struct alignas(8) Header {
   int64_t start_time_ms;     // the agent's start, CLOCK_REALTIME ms (with pid: which agent)
   int64_t heartbeat_ms;      // CLOCK_MONOTONIC ms, atomic; bumped at least every 100 ms
   int64_t probe_num;         // [loadbalance] probe_num of the agent
-  char zone[kZoneBytes];     // [agent] zone, NUL-padded ('' until the agent has zones)
+  char zone[kZoneBytes];     // [agent] zone, NUL-padded ('' = none)
   uint32_t slot_count;       // a power of two
   uint32_t slot_size;        // sizeof(RouteSlot)
   uint64_t slots_offset;

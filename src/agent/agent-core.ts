@@ -19,6 +19,8 @@ export interface AgentCoreOptions {
   /** Each port's balancer reports routes with activity on this period (at most once per route). */
   readonly reportIntervalMs: number;
   readonly loadbalance: LoadBalanceConfig;
+  /** [agent] zone: this host's availability zone ('' = none, zone-aware routing off; docs/zones.md). */
+  readonly zone: string;
   /** Each port's route table limits ([agent] max_empty_routes, max_new_pulls_per_s). */
   readonly limits: BalancerLimits;
   /** Modules the balancers want pulled from DNS, in batches (duplicates possible). Must not throw. */

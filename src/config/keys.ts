@@ -3,6 +3,7 @@
 // (test/config checks the docs and the shipped files against it).
 import { LarsError } from '../errors.js';
 import { parseImplementation } from '../native/addon.js';
+import { ZONE_PATTERN, ZONE_TEXT } from '../wire/route-limits.js';
 import type { Endpoint, NetworkInterfaces, Role } from './types.js';
 
 export type ValueType =
@@ -143,6 +144,11 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
   { section: 'agent', key: 'max_empty_routes', type: int(0, 10_000_000), roles: AGENT, default: '10000', doc: 'routes DNS answered empty kept per port (they answer NOEXIST without pulling); past it the oldest is dropped' },
   { section: 'agent', key: 'max_new_pulls_per_s', type: int(1, 1_000_000), roles: AGENT, default: '1000', doc: 'pulls per second and port for modules the agent does not hold; past it get_host answers NOEXIST without a pull' },
   { section: 'agent', key: 'cache_dir', type: text, roles: AGENT, default: 'var/agent-cache', doc: 'directory of the route cache on disk, relative to the working directory; empty: no cache' },
+  {
+    section: 'agent', key: 'zone', type: { kind: 'string', allowEmpty: true, pattern: ZONE_PATTERN, patternText: `empty or a zone name of ${ZONE_TEXT}` },
+    roles: AGENT, default: '',
+    doc: 'availability zone of this host, as nodes carry it in RouteNodeAttr; with a module\'s zone_overprovision above 0 the agent prefers nodes of its own zone (docs/zones.md); empty: no zone',
+  },
   { section: 'agent', key: 'cache_max_age', type: seconds(1, 10 * 365 * 86400), roles: AGENT, default: '604800', doc: 'cached routes older than this many seconds are not loaded at start' },
 
   // [loadbalance]: docs/spec/BALANCER.md

@@ -286,4 +286,15 @@ std::array<balancer::NodeStats, AgentServer::kPorts> AgentServer::nodeStats(size
   return out;
 }
 
+std::array<std::vector<balancer::ZoneStatus>, AgentServer::kPorts> AgentServer::zoneStatus(size_t limit) const {
+  std::array<std::vector<balancer::ZoneStatus>, kPorts> out;
+  for (int i = 0; i < kPorts; ++i) {
+    const Port* p = ports_[static_cast<size_t>(i)].get();
+    std::vector<balancer::ZoneStatus>& s = out[static_cast<size_t>(i)];
+    p->loop->runInLoopAndWait([p, &s, limit] { s = p->balancer->zoneStatus(limit); });
+    limit -= s.size();
+  }
+  return out;
+}
+
 }  // namespace lars::agent

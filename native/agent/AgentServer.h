@@ -134,6 +134,9 @@ class AgentServer {
   // Every node's cumulative counters per port, read in each port's loop; at most `limit` nodes
   // copied over all ports (ports in order), the rest only counted in each port's total.
   std::array<balancer::NodeStats, kPorts> nodeStats(size_t limit) const;
+  // The zone rule's state of every zone-active route per port, read in each port's loop; at most
+  // `limit` routes over all ports (ports in order).
+  std::array<std::vector<balancer::ZoneStatus>, kPorts> zoneStatus(size_t limit) const;
 
   // Stops serving (joins the loop threads) and returns every route report not yet handed out:
   // what is queued plus each route's activity since its last report, whatever the interval. The

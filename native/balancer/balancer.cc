@@ -65,6 +65,8 @@ PickResult Balancer::Pick(int32_t modid, int32_t cmdid, int64_t now, HashKey key
   ++counters_.picks_succ;
   if (c.probe) ++counters_.probes;
   if (c.panic) ++counters_.panic_picks;
+  if (c.set == ZoneSet::kLocal) ++counters_.zone_picks_local;
+  if (c.set == ZoneSet::kOther) ++counters_.zone_picks_other;
   const Route::Node& n = r->nodes()[c.node];
   return {kRetSucc, n.ip, n.port, pull};
 }
@@ -176,6 +178,15 @@ NodeStats Balancer::nodeStats(std::size_t limit) const {
   NodeStats s;
   for (const Route& r : routes_) r.AppendNodeStats(limit, &s);
   return s;
+}
+
+std::vector<ZoneStatus> Balancer::zoneStatus(std::size_t limit) const {
+  std::vector<ZoneStatus> out;
+  for (const Route& r : routes_) {
+    if (out.size() >= limit) break;
+    if (r.zone_active()) out.push_back(r.zone_status());
+  }
+  return out;
 }
 
 }  // namespace lars::balancer

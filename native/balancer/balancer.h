@@ -58,6 +58,8 @@ class Balancer {
   Counters counters() const;
   // Every node's cumulative counters (NodeStats), at most `limit` nodes copied.
   NodeStats nodeStats(std::size_t limit) const;
+  // The zone rule's state of each zone-active route (creation order), at most `limit` routes.
+  std::vector<ZoneStatus> zoneStatus(std::size_t limit) const;
   const Config& config() const { return config_; }
 
  private:

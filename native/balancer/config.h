@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 namespace lars::balancer {
 
@@ -25,6 +26,8 @@ struct Config {
   int64_t max_new_pulls_per_s = 1000;
   // Seed of the balancer's PRNG (random policies); set per agent.
   uint32_t seed = 0;
+  // [agent] zone: the agent's availability zone; empty = zone-aware routing off (docs/policies.md).
+  std::string zone;
 };
 
 }  // namespace lars::balancer

@@ -1,6 +1,7 @@
 #include "balancer/route.h"
 
 #include <algorithm>
+#include <cmath>
 #include <iterator>
 
 namespace lars::balancer {
@@ -10,33 +11,43 @@ Route::Route(const Config* config, int32_t modid, int32_t cmdid, int64_t now)
   chooser_ = MakePolicy(policy_.name, &policy_known_);
 }
 
-void Route::PushBack(List* list, int32_t i) {
+void Route::Append(List* list, int32_t i, int32_t Node::*prev, int32_t Node::*next) {
   Node& n = nodes_[i];
-  n.prev = list->tail;
-  n.next = kNone;
+  n.*prev = list->tail;
+  n.*next = kNone;
   if (list->tail == kNone) {
     list->head = i;
   } else {
-    nodes_[list->tail].next = i;
+    nodes_[list->tail].*next = i;
   }
   list->tail = i;
   ++list->size;
 }
 
-void Route::Unlink(List* list, int32_t i) {
+void Route::Detach(List* list, int32_t i, int32_t Node::*prev, int32_t Node::*next) {
   Node& n = nodes_[i];
-  if (n.prev == kNone) {
-    list->head = n.next;
+  if (n.*prev == kNone) {
+    list->head = n.*next;
   } else {
-    nodes_[n.prev].next = n.next;
+    nodes_[n.*prev].*next = n.*next;
   }
-  if (n.next == kNone) {
-    list->tail = n.prev;
+  if (n.*next == kNone) {
+    list->tail = n.*prev;
   } else {
-    nodes_[n.next].prev = n.prev;
+    nodes_[n.*next].*prev = n.*prev;
   }
-  n.prev = n.next = kNone;
+  n.*prev = n.*next = kNone;
   --list->size;
+}
+
+void Route::PushBack(List* list, int32_t i) {
+  Append(list, i, &Node::prev, &Node::next);
+  if (list == &idle_ && zone_active_) Append(&zone_idle_[nodes_[i].local], i, &Node::zprev, &Node::znext);
+}
+
+void Route::Unlink(List* list, int32_t i) {
+  Detach(list, i, &Node::prev, &Node::next);
+  if (list == &idle_ && zone_active_) Detach(&zone_idle_[nodes_[i].local], i, &Node::zprev, &Node::znext);
 }
 
 void Route::Move(List* from, List* to, int32_t i) {
@@ -45,8 +56,11 @@ void Route::Move(List* from, List* to, int32_t i) {
   healthy_stale_ = true;
 }
 
-int32_t Route::RotateIdle() {
-  const int32_t i = idle_.head;
+// A zone set's idle nodes are linked in idle-FIFO order, so its head is the set's first node in
+// the FIFO: moving that one node to the FIFO's tail serves the set in the FIFO's cyclic order and
+// leaves every other node's order as it was, in O(1) (EXTENSIONS.md §3 zones; docs/policies.md).
+int32_t Route::RotateIdle(ZoneSet set) {
+  const int32_t i = set == ZoneSet::kAny ? idle_.head : zone_idle_[set == ZoneSet::kLocal].head;
   if (idle_.size > 1) {
     Unlink(&idle_, i);
     PushBack(&idle_, i);
@@ -57,8 +71,12 @@ int32_t Route::RotateIdle() {
 const std::vector<int32_t>& Route::healthy() {
   if (healthy_stale_) {
     healthy_.clear();
+    zone_healthy_[0].clear();
+    zone_healthy_[1].clear();
     for (std::size_t i = 0; i < nodes_.size(); ++i) {
-      if (!nodes_[i].overload) healthy_.push_back(static_cast<int32_t>(i));
+      if (nodes_[i].overload) continue;
+      healthy_.push_back(static_cast<int32_t>(i));
+      if (zone_active_) zone_healthy_[nodes_[i].local].push_back(static_cast<int32_t>(i));
     }
     healthy_stale_ = false;
   }
@@ -123,21 +141,53 @@ double Route::OverloadTimeout(const Node& n) const {
                   static_cast<double>(policy_.ejection_backoff_max_ms));
 }
 
+double Route::LocalShare() const {
+  if (local_count_ == 0) return 0;
+  const double h = static_cast<double>(zone_idle_[1].size) / static_cast<double>(local_count_);
+  return std::min(1.0, h * static_cast<double>(policy_.zone_overprovision) / 100.0);
+}
+
+ZoneSet Route::ChooseZoneSet(Prng* rng) const {
+  const double p = LocalShare();
+  bool local;
+  if (p >= 1) {
+    local = true;
+  } else if (p <= 0) {
+    local = false;
+  } else {
+    local = static_cast<double>(rng->Next()) < std::floor(p * 4294967296.0);
+  }
+  // E.g. every other-zone node overloaded while some local ones serve: they take the pick.
+  if (zone_idle_[local].size == 0) local = !local;
+  return local ? ZoneSet::kLocal : ZoneSet::kOther;
+}
+
+ZoneStatus Route::zone_status() const {
+  const auto other_nodes = static_cast<uint32_t>(nodes_.size() - local_count_);
+  return {modid_,
+          cmdid_,
+          static_cast<uint32_t>(local_count_),
+          static_cast<uint32_t>(zone_idle_[1].size),
+          other_nodes,
+          static_cast<uint32_t>(zone_idle_[0].size),
+          LocalShare()};
+}
+
 Route::Choice Route::Pick(const HashKey& key, Prng* rng) {
-  const PickInput in{key, rng};
+  PickInput in{key, rng};
   int32_t i;
   const uint64_t panic = policy_.panic_threshold;
   if (panic > 0 && idle_.size * 100 < panic * nodes_.size()) {
     i = chooser_->Choose(*this, all_, false, in);
     ++nodes_[i].outstanding;
     ++nodes_[i].picks;
-    return {kRetSucc, i, false, true};
+    return {kRetSucc, i, false, true, ZoneSet::kAny};
   }
   bool probe = false;
   if (idle_.size == 0) {
     if (access_cnt_ < config_->probe_num) {
       ++access_cnt_;
-      return {kRetOverload, kNone, false, false};
+      return {kRetOverload, kNone, false, false, ZoneSet::kAny};
     }
     access_cnt_ = 0;
     probe = true;
@@ -149,18 +199,24 @@ Route::Choice Route::Pick(const HashKey& key, Prng* rng) {
     ++access_cnt_;
   }
   if (probe) {
-    // Overloaded nodes are probed head to tail, whatever the policy.
+    // Overloaded nodes are probed head to tail, whatever the policy and whichever zone they are in:
+    // probes stay route-wide, so a zone whose nodes are all overloaded is still probed and comes
+    // back within one overload_timeout (our reading of "probes per set", docs/policies.md).
     i = overload_.head;
     if (overload_.size > 1) {
       Unlink(&overload_, i);
       PushBack(&overload_, i);
     }
   } else {
-    i = chooser_->Choose(*this, healthy(), true, in);
+    const std::vector<int32_t>& all_healthy = healthy();
+    if (zone_active_) in.set = ChooseZoneSet(rng);
+    const std::vector<int32_t>& candidates =
+        in.set == ZoneSet::kAny ? all_healthy : zone_healthy_[in.set == ZoneSet::kLocal];
+    i = chooser_->Choose(*this, candidates, true, in);
   }
   ++nodes_[i].outstanding;
   ++nodes_[i].picks;
-  return {kRetSucc, i, probe, false};
+  return {kRetSucc, i, probe, false, in.set};
 }
 
 bool Route::Report(int32_t ip, int32_t port, int32_t retcode, uint32_t usetime_us, int64_t now, Change* change) {
@@ -279,8 +335,17 @@ std::size_t Route::Apply(const std::vector<HostAddr>& hosts, const RoutePolicy* 
   }
   nodes_.swap(kept);
   zones_.swap(kept_zones);
+  // Zone-aware routing: the agent has a zone, the module an overprovision factor, some node a zone.
+  zone_active_ = !config_->zone.empty() && policy_.zone_overprovision > 0 &&
+                 std::any_of(zones_.begin(), zones_.end(), [](const std::string& z) { return !z.empty(); });
+  local_count_ = 0;
+  for (std::size_t i = 0; i < nodes_.size(); ++i) {
+    nodes_[i].local = zone_active_ && zones_[i] == config_->zone;
+    local_count_ += nodes_[i].local ? 1 : 0;
+  }
   idle_ = List{};
   overload_ = List{};
+  zone_idle_[0] = zone_idle_[1] = List{};
   for (int32_t i : idle_order) PushBack(&idle_, i);
   for (int32_t i : overload_order) PushBack(&overload_, i);
   index_.clear();

@@ -1,7 +1,9 @@
 // Route: the balancer state of one module (modid, cmdid) on one agent port, and the idle/overload
 // state machine of docs/spec/BALANCER.md that every policy shares (EXTENSIONS.md §3): it decides
 // which nodes are healthy, probes overloaded ones every probe_num-th pick and applies the safety
-// knobs; the route's Policy (policy/) only chooses among the candidates it is given.
+// knobs; the route's Policy (policy/) only chooses among the candidates it is given. With
+// zone-aware routing on (the agent has a zone, the policy a zone_overprovision, the nodes zones),
+// an ordinary pick first chooses the local or the other zone set (docs/policies.md).
 // Nodes live in one vector (join order); the idle and overload FIFOs link them by index, so a
 // pick touches a few contiguous cache lines however many routes the table holds.
 // Owns its nodes and its policy. Not thread-safe: the Balancer that holds it is owned by one thread.
@@ -47,6 +49,10 @@ class Route {
     int64_t overload_ts = 0;
     int32_t prev = kNone;  // links in idle_ or overload_
     int32_t next = kNone;
+    // Zone-aware routing: in the agent's zone; links in zone_idle_[local] while idle.
+    bool local = false;
+    int32_t zprev = kNone;
+    int32_t znext = kNone;
     // Call times of the current window (reset with rsucc/rerr).
     uint64_t usetime_sum_us = 0;
     uint32_t usetime_max_us = 0;
@@ -75,6 +81,7 @@ class Route {
     int32_t node;     // index into nodes(), set when kRetSucc
     bool probe;       // node came from the overload list
     bool panic;       // chosen among all nodes (panic_threshold)
+    ZoneSet set;      // the zone set of an ordinary pick of a zone-active route; else kAny
   };
 
   // A new route is empty and PULLING, runs `lars` with every knob off.
@@ -99,13 +106,19 @@ class Route {
   // Appends every node's cumulative counters (join order) while out->values holds fewer than
   // `limit` nodes; out->total counts them all.
   void AppendNodeStats(std::size_t limit, NodeStats* out) const;
+  // Zone-aware routing applies to this route's ordinary picks.
+  bool zone_active() const { return zone_active_; }
+  // The zone rule's state (valid when zone_active()).
+  ZoneStatus zone_status() const;
 
-  // For policies: the nodes (join order), the healthy ones (join order), the idle FIFO's head
-  // rotated to its tail (`lars`), and the policy's knobs.
+  // For policies: the nodes (join order), the healthy ones (join order), the first idle node of a
+  // zone set in the idle FIFO moved to the FIFO's tail (`lars`), whether a node is in a zone set,
+  // and the policy's knobs.
   const std::vector<Node>& nodes() const { return nodes_; }
   std::vector<Node>& nodes() { return nodes_; }
   const std::vector<int32_t>& healthy();
-  int32_t RotateIdle();
+  int32_t RotateIdle(ZoneSet set);
+  bool InZoneSet(int32_t i, ZoneSet set) const { return set == ZoneSet::kAny || nodes_[i].local == (set == ZoneSet::kLocal); }
   const RoutePolicy& policy() const { return policy_; }
 
   int32_t modid() const { return modid_; }
@@ -141,6 +154,10 @@ class Route {
   static uint64_t Key(int32_t ip, int32_t port) {
     return (static_cast<uint64_t>(static_cast<uint32_t>(ip)) << 32) | static_cast<uint32_t>(port);
   }
+  // A FIFO threaded through the nodes by the links `prev` and `next` (prev/next or zprev/znext).
+  void Append(List* list, int32_t i, int32_t Node::*prev, int32_t Node::*next);
+  void Detach(List* list, int32_t i, int32_t Node::*prev, int32_t Node::*next);
+  // On idle_ or overload_; idle_ keeps zone_idle_ in step on a zone-active route.
   void PushBack(List* list, int32_t i);
   void Unlink(List* list, int32_t i);
   void Move(List* from, List* to, int32_t i);
@@ -151,6 +168,11 @@ class Route {
   Change Eject(int32_t i, int64_t now);
   void Recover(int32_t i, int64_t now);
   double OverloadTimeout(const Node& n) const;
+  // min(1, h × F / 100), h = the healthy share of the local nodes (0 without local nodes).
+  double LocalShare() const;
+  // The zone set of an ordinary pick: local with probability LocalShare() (one draw only when it
+  // is strictly between 0 and 1), the other set when the chosen one has no healthy node.
+  ZoneSet ChooseZoneSet(Prng* rng) const;
 
   const Config* config_;
   int32_t modid_;
@@ -161,11 +183,15 @@ class Route {
   List idle_;                                      // FIFO
   List overload_;                                  // FIFO
   std::vector<int32_t> healthy_;                   // idle nodes in join order, rebuilt when stale
+  std::vector<int32_t> zone_healthy_[2];           // ... of the other [0] and the local [1] set, as healthy_
   std::vector<int32_t> all_;                       // 0..n-1
   bool healthy_stale_ = true;
   RoutePolicy policy_;
   std::unique_ptr<Policy> chooser_;
   bool policy_known_ = true;
+  bool zone_active_ = false;
+  List zone_idle_[2];              // idle nodes of the other [0] and the local [1] set, in idle_ order
+  std::size_t local_count_ = 0;    // local nodes, healthy or not
   int64_t access_cnt_ = 0;
   State state_ = State::kPulling;
   int64_t last_update_;

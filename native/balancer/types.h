@@ -27,7 +27,7 @@ struct HostAddr {
   int32_t ip = 0;
   int32_t port = 0;
   int32_t weight = 0;  // 1..10000 (larger values count as 10000); 0 or less means 100
-  std::string zone;    // availability zone; empty = unknown (kept for zone-aware routing, unused yet)
+  std::string zone;    // availability zone; empty = unknown
 };
 
 // A module's policy (EXTENSIONS.md §1 RoutePolicy). Zero knobs are off, so the default is the reference.
@@ -36,7 +36,7 @@ struct RoutePolicy {
   uint32_t max_ejection_percent = 0;  // 0 = 100
   uint32_t panic_threshold = 0;       // percent of nodes; 0 = off
   uint32_t ejection_backoff_max_ms = 0;  // 0 = off
-  uint32_t zone_overprovision = 0;    // zone-aware routing: not implemented yet
+  uint32_t zone_overprovision = 0;    // percent; 0 = zone-aware routing off
   uint32_t ring_size = 0;             // 0 = 1024
 };
 
@@ -99,6 +99,17 @@ struct NodeStats {
   std::vector<std::string> zones;
 };
 
+// The zone rule's state of one zone-active route (docs/policies.md), read on demand.
+struct ZoneStatus {
+  int32_t modid;
+  int32_t cmdid;
+  uint32_t local_nodes;
+  uint32_t local_healthy;
+  uint32_t other_nodes;
+  uint32_t other_healthy;
+  double local_share;  // the probability that an ordinary pick goes to the local set now
+};
+
 // Event counters (monotonic) and gauges (routes, idle_nodes, overloaded_nodes).
 struct Counters {
   uint64_t picks_succ = 0;
@@ -117,6 +128,8 @@ struct Counters {
   uint64_t panic_picks = 0;            // picks among all nodes (panic_threshold)
   uint64_t ejections_capped = 0;       // overloads refused by max_ejection_percent
   uint64_t unknown_policies = 0;       // route updates naming a policy this agent lacks (ran `lars`)
+  uint64_t zone_picks_local = 0;       // ordinary picks of zone-active routes sent to the agent's zone
+  uint64_t zone_picks_other = 0;       // ... and to the other zones (cross-zone picks)
   uint64_t routes = 0;
   uint64_t empty_routes = 0;  // routes DNS answered empty (gauge)
   uint64_t idle_nodes = 0;

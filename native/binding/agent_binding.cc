@@ -187,6 +187,8 @@ Napi::Object PortStatsObject(Napi::Env env, const agent::PortStats& s) {
   SetCount(o, "panicPicks", b.panic_picks);
   SetCount(o, "ejectionsCapped", b.ejections_capped);
   SetCount(o, "unknownPolicies", b.unknown_policies);
+  SetCount(o, "zonePicksLocal", b.zone_picks_local);
+  SetCount(o, "zonePicksOther", b.zone_picks_other);
   SetCount(o, "routes", b.routes);
   SetCount(o, "emptyRoutes", b.empty_routes);
   SetCount(o, "idleNodes", b.idle_nodes);
@@ -205,6 +207,7 @@ class AgentServerWrap : public Napi::ObjectWrap<AgentServerWrap> {
                            InstanceMethod<&AgentServerWrap::Reply>("reply"),
                            InstanceMethod<&AgentServerWrap::Stats>("stats"),
                            InstanceMethod<&AgentServerWrap::NodeStats>("nodeStats"),
+                           InstanceMethod<&AgentServerWrap::ZoneStatus>("zoneStatus"),
                            InstanceMethod<&AgentServerWrap::Close>("close"),
                        });
   }
@@ -308,6 +311,15 @@ class AgentServerWrap : public Napi::ObjectWrap<AgentServerWrap> {
     const auto s = server(info)->nodeStats(LimitOf(info[0]));
     Napi::Array ports = Napi::Array::New(env, s.size());
     for (size_t i = 0; i < s.size(); ++i) ports.Set(static_cast<uint32_t>(i), NodeStatsObject(env, s[i]));
+    return ports;
+  }
+
+  // zoneStatus(limit) -> [ZoneStatusArray × 3]: per port, at most `limit` routes in all.
+  Napi::Value ZoneStatus(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const auto s = server(info)->zoneStatus(LimitOf(info[0]));
+    Napi::Array ports = Napi::Array::New(env, s.size());
+    for (size_t i = 0; i < s.size(); ++i) ports.Set(static_cast<uint32_t>(i), ZoneStatusArray(env, s[i]));
     return ports;
   }
 

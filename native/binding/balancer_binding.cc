@@ -52,6 +52,7 @@ class BalancerWrap : public Napi::ObjectWrap<BalancerWrap> {
                            InstanceMethod<&BalancerWrap::CollectReports>("collectReports"),
                            InstanceMethod<&BalancerWrap::Counters>("counters"),
                            InstanceMethod<&BalancerWrap::NodeStats>("nodeStats"),
+                           InstanceMethod<&BalancerWrap::ZoneStatus>("zoneStatus"),
                        });
   }
 
@@ -184,6 +185,8 @@ class BalancerWrap : public Napi::ObjectWrap<BalancerWrap> {
     set("panicPicks", c.panic_picks);
     set("ejectionsCapped", c.ejections_capped);
     set("unknownPolicies", c.unknown_policies);
+    set("zonePicksLocal", c.zone_picks_local);
+    set("zonePicksOther", c.zone_picks_other);
     set("routes", c.routes);
     set("emptyRoutes", c.empty_routes);
     set("idleNodes", c.idle_nodes);
@@ -194,6 +197,11 @@ class BalancerWrap : public Napi::ObjectWrap<BalancerWrap> {
   // nodeStats(limit) -> NodeStatsObject
   Napi::Value NodeStats(const Napi::CallbackInfo& info) {
     return NodeStatsObject(info.Env(), balancer_->nodeStats(LimitOf(info[0])));
+  }
+
+  // zoneStatus(limit) -> ZoneStatusArray
+  Napi::Value ZoneStatus(const Napi::CallbackInfo& info) {
+    return ZoneStatusArray(info.Env(), balancer_->zoneStatus(LimitOf(info[0])));
   }
 
   std::unique_ptr<lb::Balancer> balancer_;
@@ -218,6 +226,23 @@ Napi::Object NodeStatsObject(Napi::Env env, const lb::NodeStats& s) {
   return o;
 }
 
+Napi::Array ZoneStatusArray(Napi::Env env, const std::vector<lb::ZoneStatus>& routes) {
+  Napi::Array a = Napi::Array::New(env, routes.size());
+  for (size_t i = 0; i < routes.size(); ++i) {
+    const lb::ZoneStatus& z = routes[i];
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("modid", z.modid);
+    o.Set("cmdid", z.cmdid);
+    o.Set("localNodes", z.local_nodes);
+    o.Set("localHealthy", z.local_healthy);
+    o.Set("otherNodes", z.other_nodes);
+    o.Set("otherHealthy", z.other_healthy);
+    o.Set("localShare", z.local_share);
+    a.Set(static_cast<uint32_t>(i), o);
+  }
+  return a;
+}
+
 lb::Config BalancerConfigOf(Napi::Object c) {
   lb::Config cfg;
   cfg.probe_num = static_cast<int64_t>(NumberField(c, "probeNum"));
@@ -234,6 +259,8 @@ lb::Config BalancerConfigOf(Napi::Object c) {
   cfg.max_empty_routes = static_cast<int64_t>(NumberField(c, "maxEmptyRoutes"));
   cfg.max_new_pulls_per_s = static_cast<int64_t>(NumberField(c, "maxNewPullsPerS"));
   cfg.seed = static_cast<uint32_t>(NumberField(c, "seed"));
+  const Napi::Value zone = c.Get("zone");
+  if (zone.IsString()) cfg.zone = zone.As<Napi::String>().Utf8Value();
   return cfg;
 }
 

@@ -15,7 +15,8 @@ namespace lars::binding {
 Napi::Object InitBalancer(Napi::Env env);
 
 // A config object checked by checkBalancerConfig (src/balancer/balancer.ts) as a Config; also read
-// by the agent binding. Throws ERR_CONFIG when a field is not a number.
+// by the agent binding. Throws ERR_CONFIG when a numeric field is not a number; `zone` (a string,
+// absent = '') is the agent's zone.
 lars::balancer::Config BalancerConfigOf(Napi::Object config);
 
 // Hosts packed by packHosts (src/balancer/pack.ts): `flat` is an Int32Array of (ip, port, weight,
@@ -32,6 +33,9 @@ size_t LimitOf(Napi::Value v);
 
 // { total, values: Float64Array, zones: string[] }: NodeStats as one object (src/balancer NodeStats).
 Napi::Object NodeStatsObject(Napi::Env env, const lars::balancer::NodeStats& s);
+
+// [{ modid, cmdid, localNodes, localHealthy, otherNodes, otherHealthy, localShare }] (src/balancer ZoneStatus).
+Napi::Array ZoneStatusArray(Napi::Env env, const std::vector<lars::balancer::ZoneStatus>& routes);
 
 // The balancer behind a JS Balancer object, or nullptr when `value` is not one.
 // For other bindings (e.g. an agent hot path that hands it to its loop thread, which then owns it).

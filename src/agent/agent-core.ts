@@ -3,7 +3,7 @@
 // waiting on anything else. Two implementations behave the same: the native one (C++ loop threads,
 // native/agent via the binding) and the TypeScript one (node:dgram + the TS Balancer).
 // The control plane (DNS and Report clients, start-agent.ts) drives either through this interface.
-import type { BalancerLimits, ModuleId, NodeStats, RouteReport } from '../balancer/index.js';
+import type { BalancerLimits, ModuleId, NodeStats, RouteReport, ZoneStatus } from '../balancer/index.js';
 import type { RouteHost, RoutePolicy } from '../balancer/index.js';
 import type { LoadBalanceConfig } from '../config/types.js';
 import type { Implementation } from '../native/addon.js';
@@ -57,6 +57,9 @@ export interface AgentCore {
   /** Each port's nodes with their cumulative counters (one read per port), at most `limit` nodes
    * over all ports (ports in order); each port's total counts them all. */
   nodeStats(limit: number): NodeStats[];
+  /** Each port's zone-active routes with the zone rule's state (one read per port), at most `limit`
+   * routes over all ports (ports in order). */
+  zoneStatus(limit: number): ZoneStatus[][];
   /** Stops serving, then hands every route's activity not reported yet to onReports (whatever the
    * interval), so a clean stop loses no statistics. */
   close(): Promise<void>;

@@ -4,7 +4,7 @@
 import { randomInt } from 'node:crypto';
 import type { ModuleId, RouteHost, RoutePolicy, RouteReport } from '../balancer/index.js';
 import { checkBalancerConfig, packHosts } from '../balancer/index.js';
-import type { NodeResult, NodeStats } from '../balancer/route.js';
+import type { NodeResult, NodeStats, ZoneStatus } from '../balancer/route.js';
 import { LarsError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { loadNative } from '../native/addon.js';
@@ -113,6 +113,10 @@ export class NativeAgentCore implements AgentCore {
 
   nodeStats(limit: number): NodeStats[] {
     return this.running().nodeStats(limit);
+  }
+
+  zoneStatus(limit: number): ZoneStatus[][] {
+    return this.running().zoneStatus(limit);
   }
 
   async close(): Promise<void> {

@@ -13,7 +13,7 @@ import {
   type RoutePolicy,
   type RouteReport,
 } from '../balancer/index.js';
-import { RetCode, type HostAddr, type NodeStats } from '../balancer/route.js';
+import { RetCode, type HostAddr, type NodeStats, type ZoneStatus } from '../balancer/route.js';
 import { LarsError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { AGENT_PORT_COUNT, agentPortIndex } from '../wire/agent-ports.js';
@@ -136,6 +136,15 @@ export class TsAgentCore implements AgentCore {
     });
   }
 
+  zoneStatus(limit: number): ZoneStatus[][] {
+    let left = limit;
+    return this.ports.map((p) => {
+      const s = p.balancer.zoneStatus(left);
+      left -= s.length;
+      return s;
+    });
+  }
+
   stats(): AgentCoreStats {
     return {
       ports: this.ports.map((p): AgentPortStats => {
@@ -159,6 +168,8 @@ export class TsAgentCore implements AgentCore {
           panicPicks: b.panicPicks,
           ejectionsCapped: b.ejectionsCapped,
           unknownPolicies: b.unknownPolicies,
+          zonePicksLocal: b.zonePicksLocal,
+          zonePicksOther: b.zonePicksOther,
           routes: b.routes,
           emptyRoutes: b.emptyRoutes,
           idleNodes: b.idleNodes,

@@ -5,10 +5,10 @@
 import type { LoadBalanceConfig } from '../config/types.js';
 import { LarsError } from '../errors.js';
 import type { Balancer as BalancerApi } from './index.js';
-import type { PickInput } from './policy/policy.js';
+import { ZoneSet, type PickInput } from './policy/policy.js';
 import { normalizePolicy, type RouteHost, type RoutePolicy } from './policy.js';
 import { Prng } from './prng.js';
-import { Change, NODE_STAT_FIELDS, NONE, RetCode, Route, RouteState, type HostAddr, type NodeResult, type NodeStats, type PickFlags } from './route.js';
+import { Change, NODE_STAT_FIELDS, NONE, RetCode, Route, RouteState, type HostAddr, type NodeResult, type NodeStats, type PickFlags, type ZoneStatus } from './route.js';
 
 export interface ModuleId {
   readonly modid: number;
@@ -67,6 +67,9 @@ export interface BalancerCounters {
   ejectionsCapped: number;
   /** Route updates naming a policy this agent lacks (they ran `lars`). */
   unknownPolicies: number;
+  /** Ordinary picks of zone-active routes sent to the agent's zone, and to the others (cross-zone picks). */
+  zonePicksLocal: number;
+  zonePicksOther: number;
   routes: number;
   /** Routes DNS answered empty (gauge). */
   emptyRoutes: number;
@@ -84,9 +87,10 @@ export interface BalancerLimits {
 
 export const DEFAULT_BALANCER_LIMITS: BalancerLimits = Object.freeze({ maxEmptyRoutes: 10_000, maxNewPullsPerS: 1_000 });
 
-/** What a Balancer runs on: the [loadbalance] parameters, the route table's limits and the seed of
- * its PRNG (uint32; set per agent so agents do not move in lock step; 0 when absent). */
-export type BalancerConfig = LoadBalanceConfig & BalancerLimits & { readonly seed?: number };
+/** What a Balancer runs on: the [loadbalance] parameters, the route table's limits, the seed of
+ * its PRNG (uint32; set per agent so agents do not move in lock step; 0 when absent) and the agent's
+ * zone ([agent] zone; '' or absent = zone-aware routing off). */
+export type BalancerConfig = LoadBalanceConfig & BalancerLimits & { readonly seed?: number; readonly zone?: string };
 
 const COUNT_KEYS = [
   ['probeNum', 'probe_num'],
@@ -110,18 +114,22 @@ const REAL_KEYS = [
 
 /**
  * Checks a balancer's config once, for both implementations: counts and limits are non-negative
- * integers, rates and timeouts non-negative finite numbers. Returns a frozen copy with only those fields.
+ * integers, rates and timeouts non-negative finite numbers, the zone a string ('' when absent).
+ * Returns a frozen copy with only those fields.
  */
 export function checkBalancerConfig(
   config: LoadBalanceConfig,
   limits: BalancerLimits = DEFAULT_BALANCER_LIMITS,
   seed: number = (config as BalancerConfig).seed ?? 0,
 ): BalancerConfig {
-  const out: Record<string, number> = {};
+  const out: Record<string, number | string> = {};
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
     throw new LarsError('ERR_CONFIG', `the balancer seed must be a uint32, got ${String(seed)}`);
   }
   out.seed = seed;
+  const zone = (config as BalancerConfig).zone ?? '';
+  if (typeof zone !== 'string') throw new LarsError('ERR_CONFIG', `the agent zone must be a string, got ${String(zone)}`);
+  out.zone = zone;
   for (const [key, name] of LIMIT_KEYS) {
     const v = limits[key];
     if (!Number.isSafeInteger(v) || v < 0) {
@@ -164,6 +172,8 @@ function emptyCounters(): BalancerCounters {
     panicPicks: 0,
     ejectionsCapped: 0,
     unknownPolicies: 0,
+    zonePicksLocal: 0,
+    zonePicksOther: 0,
     routes: 0,
     emptyRoutes: 0,
     idleNodes: 0,
@@ -185,11 +195,11 @@ export class Balancer implements BalancerApi {
   private windowPulls = 0;
   private readonly stats = emptyCounters();
   private readonly input: PickInput;
-  private readonly flags: PickFlags = { probe: false, panic: false };
+  private readonly flags: PickFlags = { probe: false, panic: false, zoneSet: ZoneSet.ANY };
 
   constructor(config: BalancerConfig) {
     this.config = checkBalancerConfig(config, config);
-    this.input = { key: undefined, rng: new Prng(this.config.seed ?? 0) };
+    this.input = { key: undefined, rng: new Prng(this.config.seed ?? 0), zoneSet: ZoneSet.ANY };
   }
 
   private find(modid: number, cmdid: number): Route | undefined {
@@ -264,6 +274,8 @@ export class Balancer implements BalancerApi {
     this.stats.picksSucc++;
     if (this.flags.probe) this.stats.probes++;
     if (this.flags.panic) this.stats.panicPicks++;
+    if (this.flags.zoneSet === ZoneSet.LOCAL) this.stats.zonePicksLocal++;
+    else if (this.flags.zoneSet === ZoneSet.OTHER) this.stats.zonePicksOther++;
     const n = route.nodes[i]!;
     return { retcode: RetCode.SUCC, ip: n.ip, port: n.port, pull };
   }
@@ -354,6 +366,17 @@ export class Balancer implements BalancerApi {
     const count = Math.min(total, Math.max(0, Math.floor(limit) || 0));
     const out: NodeStats = { total, values: new Float64Array(count * NODE_STAT_FIELDS), zones: [] };
     for (const r of this.order) r.appendNodeStats(out.values, out.zones, count);
+    return out;
+  }
+
+  /** The zone rule's state of each zone-active route (creation order), at most `limit` routes. */
+  zoneStatus(limit: number): ZoneStatus[] {
+    const out: ZoneStatus[] = [];
+    const max = Math.max(0, Math.floor(limit) || 0);
+    for (const r of this.order) {
+      if (out.length >= max) break;
+      if (r.zoneActive) out.push(r.zoneStatus());
+    }
     return out;
   }
 

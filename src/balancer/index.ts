@@ -15,14 +15,14 @@ import {
   type RouteReport,
 } from './balancer.js';
 import { packHosts, type RouteHost, type RoutePolicy } from './policy.js';
-import type { HostAddr, NodeStats } from './route.js';
+import type { HostAddr, NodeStats, ZoneStatus } from './route.js';
 
 export { Balancer as TsBalancer, DEFAULT_BALANCER_LIMITS, checkBalancerConfig } from './balancer.js';
 export type { BalancerConfig, BalancerCounters, BalancerLimits, ModuleId, PickResult, RouteLookup, RouteReport } from './balancer.js';
 export { RetCode } from './route.js';
 export { DEFAULT_ROUTE_POLICY, POLICY_NAMES, packHosts } from './policy.js';
 export type { RouteHost, RoutePolicy } from './policy.js';
-export type { HostAddr, NodeResult, NodeStats } from './route.js';
+export type { HostAddr, NodeResult, NodeStats, ZoneStatus } from './route.js';
 export { NODE_STAT_FIELDS, NodeStatField, USETIME_BOUNDS_US } from './route.js';
 export type { NativeBalancerModule } from '../native/types.js';
 
@@ -62,6 +62,10 @@ export interface Balancer {
   /** Every node's cumulative counters (picks, calls by result, call-time histogram) and state,
    * packed; at most `limit` nodes copied, all counted in `total`. */
   nodeStats(limit: number): NodeStats;
+  /** The zone rule's state of each zone-active route (creation order; docs/policies.md): its local
+   * and other nodes, how many of each are healthy, and localShare, the probability that an ordinary
+   * pick goes local now. At most `limit` routes. */
+  zoneStatus(limit: number): ZoneStatus[];
 }
 
 /**
@@ -113,6 +117,9 @@ class NativeBalancer implements Balancer {
   }
   nodeStats(limit: number): NodeStats {
     return this.native.nodeStats(limit);
+  }
+  zoneStatus(limit: number): ZoneStatus[] {
+    return this.native.zoneStatus(limit);
   }
 }
 

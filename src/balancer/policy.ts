@@ -20,7 +20,7 @@ export interface RoutePolicy {
   readonly panicThreshold: number;
   /** Cap of the ejection backoff; 0 = off (fixed overload_timeout). */
   readonly ejectionBackoffMaxMs: number;
-  /** Zone-aware routing (not implemented yet). */
+  /** Zone-aware routing: percent, e.g. 140; 0 = off (docs/policies.md). */
   readonly zoneOverprovision: number;
   /** ring_hash points in all; 0 = 1024. */
   readonly ringSize: number;

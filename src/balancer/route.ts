@@ -1,13 +1,15 @@
 // Route: the balancer state of one module (modid, cmdid) on one agent port, and the idle/overload
 // state machine of docs/spec/BALANCER.md that every policy shares (EXTENSIONS.md §3): it decides
 // which nodes are healthy, probes overloaded ones every probe_num-th pick and applies the safety
-// knobs; the route's Policy (./policy/) only chooses among the candidates it is given.
+// knobs; the route's Policy (./policy/) only chooses among the candidates it is given. With
+// zone-aware routing on (the agent has a zone, the policy a zone_overprovision, the nodes zones),
+// an ordinary pick first chooses the local or the other zone set (docs/policies.md).
 // Nodes live in one array (join order); the idle and overload FIFOs link them by index.
 // The TypeScript twin of native/balancer/route.cc: same structures, same order of operations, so
 // both give the same answer to every call (test/balancer/differential.test.ts).
 // Not thread-safe by design: one owner (the Balancer of one agent port).
 import type { LoadBalanceConfig } from '../config/types.js';
-import { makePolicy, type PickInput, type Policy } from './policy/policy.js';
+import { makePolicy, ZoneSet, type PickInput, type Policy } from './policy/policy.js';
 import { DEFAULT_ROUTE_POLICY, effectiveWeight, type RouteHost, type RoutePolicy } from './policy.js';
 
 /** Return codes of GetHostResponse / ReportRequest (docs/spec/PROTOCOL.md). */
@@ -68,6 +70,10 @@ export interface Node {
   /** Links in the idle or overload FIFO (node indices, NONE at the ends). */
   prev: number;
   next: number;
+  /** Zone-aware routing: in the agent's zone; links in the idle list of its zone set while idle. */
+  local: boolean;
+  zprev: number;
+  znext: number;
   usetimeSumUs: number;
   usetimeMaxUs: number;
   timedCalls: number;
@@ -121,6 +127,23 @@ interface NodeList {
   size: number;
 }
 
+/** The link fields a NodeList threads through: the idle/overload FIFO's, or a zone set's idle list's. */
+type Links = readonly ['prev', 'next'] | readonly ['zprev', 'znext'];
+const FIFO_LINKS: Links = ['prev', 'next'];
+const ZONE_LINKS: Links = ['zprev', 'znext'];
+
+/** The zone rule's state of one zone-active route (docs/policies.md), read on demand. */
+export interface ZoneStatus {
+  readonly modid: number;
+  readonly cmdid: number;
+  readonly localNodes: number;
+  readonly localHealthy: number;
+  readonly otherNodes: number;
+  readonly otherHealthy: number;
+  /** The probability that an ordinary pick goes to the local set now. */
+  readonly localShare: number;
+}
+
 export function validPort(port: number): boolean {
   return port >= 0 && port <= 65535;
 }
@@ -139,7 +162,12 @@ export interface PickFlags {
   probe: boolean;
   /** Chosen among all nodes (panic_threshold). */
   panic: boolean;
+  /** The zone set of an ordinary pick of a zone-active route; else ANY. */
+  zoneSet: ZoneSet;
 }
+
+/** What a Route reads of the balancer's config: the [loadbalance] parameters and the agent's zone ('' or absent = off). */
+export type RouteConfig = LoadBalanceConfig & { readonly zone?: string };
 
 export class Route {
   readonly modid: number;
@@ -149,16 +177,25 @@ export class Route {
   /** Every node, in the order it joined the route (for policies: read, and their own fields written). */
   nodes: Node[] = [];
   policy: RoutePolicy = DEFAULT_ROUTE_POLICY;
-  private readonly config: LoadBalanceConfig;
+  private readonly config: RouteConfig;
   private index = new Map<number, number>();
   private readonly idle: NodeList = { head: NONE, tail: NONE, size: 0 };
   private readonly overloaded: NodeList = { head: NONE, tail: NONE, size: 0 };
-  /** Idle nodes in join order, rebuilt when stale; and 0..n-1. */
+  /** Idle nodes in join order, rebuilt when stale (also per zone set: other [0], local [1]); and 0..n-1. */
   private healthySet: number[] = [];
+  private zoneHealthy: [number[], number[]] = [[], []];
   private healthyStale = true;
   private all: number[] = [];
   private chooser: Policy;
   private policyKnown = true;
+  private zoneActiveFlag = false;
+  /** Idle nodes of the other [0] and the local [1] zone set, in idle-FIFO order. */
+  private readonly zoneIdle: [NodeList, NodeList] = [
+    { head: NONE, tail: NONE, size: 0 },
+    { head: NONE, tail: NONE, size: 0 },
+  ];
+  /** Local nodes, healthy or not. */
+  private localCount = 0;
   private accessCnt = 0;
   // Report-interval bookkeeping.
   private active = false;
@@ -166,7 +203,7 @@ export class Route {
   private lastReport = 0;
 
   /** A new route is empty and PULLING, runs `lars` with every knob off. */
-  constructor(config: LoadBalanceConfig, modid: number, cmdid: number, now: number) {
+  constructor(config: RouteConfig, modid: number, cmdid: number, now: number) {
     this.config = config;
     this.modid = modid;
     this.cmdid = cmdid;
@@ -186,15 +223,42 @@ export class Route {
     return this.overloaded.size;
   }
 
-  /** The idle FIFO's head, moved to its tail (`lars`). */
-  rotateIdle(): number {
-    return this.rotate(this.idle);
+  /** Zone-aware routing applies to this route's ordinary picks. */
+  get zoneActive(): boolean {
+    return this.zoneActiveFlag;
+  }
+
+  /** The first idle node of a zone set in the idle FIFO, moved to the FIFO's tail (`lars`). A zone
+   * set's idle nodes are linked in idle-FIFO order, so this serves the set in the FIFO's cyclic
+   * order and leaves every other node's order as it was, in O(1) (docs/policies.md). */
+  rotateIdle(set: ZoneSet): number {
+    return this.rotate(this.idle, set === ZoneSet.ANY ? this.idle.head : this.zoneIdle[set === ZoneSet.LOCAL ? 1 : 0].head);
+  }
+
+  /** Whether node i is in a zone set (ring_hash). */
+  inZoneSet(i: number, set: ZoneSet): boolean {
+    return set === ZoneSet.ANY || this.nodes[i]!.local === (set === ZoneSet.LOCAL);
+  }
+
+  /** The zone rule's state (valid when zoneActive). */
+  zoneStatus(): ZoneStatus {
+    return {
+      modid: this.modid,
+      cmdid: this.cmdid,
+      localNodes: this.localCount,
+      localHealthy: this.zoneIdle[1].size,
+      otherNodes: this.nodes.length - this.localCount,
+      otherHealthy: this.zoneIdle[0].size,
+      localShare: this.localShare(),
+    };
   }
 
   /** get_host on a non-empty route: a node index, or NONE (RET_OVERLOAD). Sets flags. */
   pick(input: PickInput, flags: PickFlags): number {
     flags.probe = false;
     flags.panic = false;
+    flags.zoneSet = ZoneSet.ANY;
+    input.zoneSet = ZoneSet.ANY;
     const n = this.nodes.length;
     const panic = this.policy.panicThreshold;
     let i: number;
@@ -222,11 +286,21 @@ export class Route {
     } else {
       this.accessCnt++;
     }
-    // Overloaded nodes are probed head to tail, whatever the policy.
-    i = probe ? this.rotate(this.overloaded) : this.chooser.choose(this, this.healthy(), true, input);
+    if (probe) {
+      // Overloaded nodes are probed head to tail, whatever the policy and whichever zone they are in:
+      // probes stay route-wide, so a zone whose nodes are all overloaded is still probed and comes
+      // back within one overload_timeout (our reading of "probes per set", docs/policies.md).
+      i = this.rotate(this.overloaded);
+    } else {
+      const allHealthy = this.healthy();
+      if (this.zoneActiveFlag) input.zoneSet = this.chooseZoneSet(input);
+      const candidates = input.zoneSet === ZoneSet.ANY ? allHealthy : this.zoneHealthy[input.zoneSet === ZoneSet.LOCAL ? 1 : 0];
+      i = this.chooser.choose(this, candidates, true, input);
+    }
     this.nodes[i]!.outstanding++;
     this.nodes[i]!.picks++;
     flags.probe = probe;
+    flags.zoneSet = input.zoneSet;
     return i;
   }
 
@@ -341,6 +415,9 @@ export class Route {
         overloadTs: 0,
         prev: NONE,
         next: NONE,
+        local: false,
+        zprev: NONE,
+        znext: NONE,
         usetimeSumUs: 0,
         usetimeMaxUs: 0,
         timedCalls: 0,
@@ -363,10 +440,18 @@ export class Route {
       kept.push(n);
     }
     this.nodes = kept;
-    this.idle.head = this.idle.tail = NONE;
-    this.idle.size = 0;
-    this.overloaded.head = this.overloaded.tail = NONE;
-    this.overloaded.size = 0;
+    // Zone-aware routing: the agent has a zone, the module an overprovision factor, some node a zone.
+    const zone = this.config.zone ?? '';
+    this.zoneActiveFlag = zone !== '' && this.policy.zoneOverprovision > 0 && kept.some((n) => n.zone !== '');
+    this.localCount = 0;
+    for (const n of kept) {
+      n.local = this.zoneActiveFlag && n.zone === zone;
+      if (n.local) this.localCount++;
+    }
+    for (const list of [this.idle, this.overloaded, ...this.zoneIdle]) {
+      list.head = list.tail = NONE;
+      list.size = 0;
+    }
     for (const i of idleOrder) this.pushBack(this.idle, i);
     for (const i of overloadOrder) this.pushBack(this.overloaded, i);
     this.index = new Map();
@@ -444,37 +529,70 @@ export class Route {
   private healthy(): number[] {
     if (this.healthyStale) {
       this.healthySet = [];
+      this.zoneHealthy = [[], []];
       this.nodes.forEach((n, i) => {
-        if (!n.overload) this.healthySet.push(i);
+        if (n.overload) return;
+        this.healthySet.push(i);
+        if (this.zoneActiveFlag) this.zoneHealthy[n.local ? 1 : 0].push(i);
       });
       this.healthyStale = false;
     }
     return this.healthySet;
   }
 
+  /** min(1, h × F / 100), h = the healthy share of the local nodes (0 without local nodes). */
+  private localShare(): number {
+    if (this.localCount === 0) return 0;
+    const h = this.zoneIdle[1].size / this.localCount;
+    return Math.min(1, (h * this.policy.zoneOverprovision) / 100);
+  }
+
+  /** The zone set of an ordinary pick: local with probability localShare() (one draw only when it
+   * is strictly between 0 and 1), the other set when the chosen one has no healthy node. */
+  private chooseZoneSet(input: PickInput): ZoneSet {
+    const p = this.localShare();
+    let local: boolean;
+    if (p >= 1) local = true;
+    else if (p <= 0) local = false;
+    else local = input.rng.next() < Math.floor(p * 4294967296);
+    // E.g. every other-zone node overloaded while some local ones serve: they take the pick.
+    if (this.zoneIdle[local ? 1 : 0].size === 0) local = !local;
+    return local ? ZoneSet.LOCAL : ZoneSet.OTHER;
+  }
+
+  /** On idle or overloaded; idle keeps the zone sets' idle lists in step on a zone-active route. */
   private pushBack(list: NodeList, i: number): void {
+    this.append(list, i, FIFO_LINKS);
+    if (list === this.idle && this.zoneActiveFlag) this.append(this.zoneIdle[this.nodes[i]!.local ? 1 : 0], i, ZONE_LINKS);
+  }
+
+  private unlink(list: NodeList, i: number): void {
+    this.detach(list, i, FIFO_LINKS);
+    if (list === this.idle && this.zoneActiveFlag) this.detach(this.zoneIdle[this.nodes[i]!.local ? 1 : 0], i, ZONE_LINKS);
+  }
+
+  private append(list: NodeList, i: number, [prev, next]: Links): void {
     const n = this.nodes[i]!;
-    n.prev = list.tail;
-    n.next = NONE;
+    n[prev] = list.tail;
+    n[next] = NONE;
     if (list.tail === NONE) list.head = i;
-    else this.nodes[list.tail]!.next = i;
+    else this.nodes[list.tail]![next] = i;
     list.tail = i;
     list.size++;
   }
 
-  private unlink(list: NodeList, i: number): void {
+  private detach(list: NodeList, i: number, [prev, next]: Links): void {
     const n = this.nodes[i]!;
-    if (n.prev === NONE) list.head = n.next;
-    else this.nodes[n.prev]!.next = n.next;
-    if (n.next === NONE) list.tail = n.prev;
-    else this.nodes[n.next]!.prev = n.prev;
-    n.prev = n.next = NONE;
+    if (n[prev] === NONE) list.head = n[next];
+    else this.nodes[n[prev]]![next] = n[next];
+    if (n[next] === NONE) list.tail = n[prev];
+    else this.nodes[n[next]]![prev] = n[prev];
+    n[prev] = n[next] = NONE;
     list.size--;
   }
 
-  /** Moves the head to the tail and returns it (round robin). The list must not be empty. */
-  private rotate(list: NodeList): number {
-    const i = list.head;
+  /** Moves node i (default: the head) to the tail and returns it (round robin). The list must not be empty. */
+  private rotate(list: NodeList, i = list.head): number {
     if (list.size > 1) {
       this.unlink(list, i);
       this.pushBack(list, i);

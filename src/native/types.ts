@@ -1,6 +1,6 @@
 // The shape of the C++ addon's exports (native/binding). Each binding module adds its part here.
 
-import type { BalancerConfig, NativeBalancerObject, NodeStats, RoutePolicy } from '../balancer/index.js';
+import type { BalancerConfig, NativeBalancerObject, NodeStats, RoutePolicy, ZoneStatus } from '../balancer/index.js';
 import type { LarsErrorCode } from '../errors.js';
 import type { DatagramResult, FrameBatch } from '../wire/frame.js';
 import type { WireMessage } from '../wire/messages.js';
@@ -100,7 +100,7 @@ export interface NativeAgentOptions {
   /** First of three consecutive UDP ports; 0 picks any free three. */
   readonly port: number;
   readonly reportIntervalMs: number;
-  /** The [loadbalance] parameters and the route table's limits, checked by checkBalancerConfig. */
+  /** The [loadbalance] parameters, the route table's limits and the agent's zone, checked by checkBalancerConfig. */
   readonly loadbalance: BalancerConfig;
   /** Routes from the disk cache (hosts packed by packHosts), held before the ports read a datagram. */
   readonly seeds?: readonly { modid: number; cmdid: number; flat: Int32Array; zones: string[]; policy?: RoutePolicy }[];
@@ -145,6 +145,9 @@ export interface AgentPortStats {
   readonly ejectionsCapped: number;
   /** Route updates naming a policy this agent does not have (the route runs `lars`). */
   readonly unknownPolicies: number;
+  /** Ordinary picks of zone-active routes sent to the agent's zone, and to the others (cross-zone picks). */
+  readonly zonePicksLocal: number;
+  readonly zonePicksOther: number;
   readonly routes: number;
   /** Routes DNS answered empty (kept so that their use does not pull). */
   readonly emptyRoutes: number;
@@ -183,6 +186,8 @@ export interface NativeAgentServer {
   stats(): AgentCoreStats;
   /** Each port's nodes (NodeStats), read in its loop thread; at most `limit` nodes over all ports. */
   nodeStats(limit: number): NodeStats[];
+  /** Each port's zone-active routes (Balancer.zoneStatus), read in its loop thread; at most `limit` routes over all ports. */
+  zoneStatus(limit: number): ZoneStatus[][];
   /** Stops the loop threads, releases the callbacks and returns the route reports not yet handed
    * out (the onReports format); idempotent (then empty). */
   close(): Float64Array;

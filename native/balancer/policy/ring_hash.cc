@@ -46,10 +46,11 @@ class RingHashPolicy final : public Policy {
         std::lower_bound(ring_.begin(), ring_.end(), h, [](const Point& p, uint64_t v) { return p.hash < v; }) -
         ring_.begin();
     const std::vector<Route::Node>& nodes = route.nodes();
-    // Clockwise to the first point of a node in the set (every node when not only the healthy).
+    // Clockwise to the first point of a candidate: a healthy node of the pick's zone set (every
+    // node when not only the healthy).
     for (std::size_t k = 0; k < ring_.size(); ++k) {
       const Point& p = ring_[(start + k) % ring_.size()];
-      if (!healthy || !nodes[p.node].overload) return p.node;
+      if (!healthy || (!nodes[p.node].overload && route.InZoneSet(p.node, in.set))) return p.node;
     }
     return candidates.front();
   }

@@ -2,7 +2,8 @@
 // hands it — the healthy nodes, or every node in panic. One file per policy (EXTENSIONS.md §3), made
 // by name once per route update (makePolicy), called through this interface on the hot path. The
 // twin of native/balancer/policy/. Candidates are node indices in route (join) order, never empty;
-// a subset (a zone's priority set) works the same way, so zone-aware routing can narrow them later.
+// zone-aware routing narrows them to one zone set's healthy nodes (PickInput.zoneSet), which the
+// policies choose among as usual.
 import type { Prng } from '../prng.js';
 import type { Route } from '../route.js';
 import { makeLarsPolicy } from './lars.js';
@@ -11,14 +12,21 @@ import { makeRingHashPolicy } from './ring-hash.js';
 import { makeWeightedRandomPolicy } from './weighted-random.js';
 import { makeWeightedRoundRobinPolicy } from './weighted-round-robin.js';
 
+/** Which nodes an ordinary pick may take (zone-aware routing, docs/policies.md): any, or only the
+ * agent's zone (local), or only the others. */
+export const ZoneSet = { ANY: 0, LOCAL: 1, OTHER: 2 } as const;
+export type ZoneSet = (typeof ZoneSet)[keyof typeof ZoneSet];
+
 export interface PickInput {
   /** The request's affinity key (ring_hash); undefined or empty = none. */
   key: Uint8Array | undefined;
   readonly rng: Prng;
+  /** Set by the route for each pick. */
+  zoneSet: ZoneSet;
 }
 
 export interface Policy {
-  /** `healthy`: the candidates are exactly the route's healthy nodes. */
+  /** `healthy`: the candidates are exactly the healthy nodes of input.zoneSet (ANY: of the whole route). */
   choose(route: Route, candidates: readonly number[], healthy: boolean, input: PickInput): number;
   /** The route's nodes or weights changed (and once after the policy is made). */
   onHostsChanged(route: Route): void;

@@ -57,10 +57,11 @@ export function makeRingHashPolicy(): Policy {
         else hi = mid;
       }
       const nodes = route.nodes;
-      // Clockwise to the first point of a node in the set (every node when not only the healthy).
+      // Clockwise to the first point of a candidate: a healthy node of the pick's zone set (every
+      // node when not only the healthy).
       for (let k = 0; k < owners.length; k++) {
         const node = owners[(lo + k) % owners.length]!;
-        if (!healthy || !nodes[node]!.overload) return node;
+        if (!healthy || (!nodes[node]!.overload && route.inZoneSet(node, input.zoneSet))) return node;
       }
       return candidates[0]!;
     },

@@ -3,7 +3,7 @@
 // waiting on anything else. Two implementations behave the same: the native one (C++ loop threads,
 // native/agent via the binding) and the TypeScript one (node:dgram + the TS Balancer).
 // The control plane (DNS and Report clients, start-agent.ts) drives either through this interface.
-import type { BalancerLimits, ModuleId, NodeStats, RouteReport, ZoneStatus } from '../balancer/index.js';
+import { checkBalancerConfig, type BalancerConfig, type BalancerLimits, type ModuleId, type NodeStats, type RouteReport, type ZoneStatus } from '../balancer/index.js';
 import type { RouteHost, RoutePolicy } from '../balancer/index.js';
 import type { LoadBalanceConfig } from '../config/types.js';
 import type { Implementation } from '../native/addon.js';
@@ -63,6 +63,13 @@ export interface AgentCore {
   /** Stops serving, then hands every route's activity not reported yet to onReports (whatever the
    * interval), so a clean stop loses no statistics. */
   close(): Promise<void>;
+}
+
+/** What every port's balancer runs on, checked once: [loadbalance], the route table's limits and
+ * the agent's zone; `seed` seeds the PRNG (both cores give each agent a random one). */
+export function portBalancerConfig(opts: AgentCoreOptions, seed?: number): BalancerConfig {
+  const config: BalancerConfig = { ...opts.loadbalance, ...opts.limits, zone: opts.zone };
+  return checkBalancerConfig(config, opts.limits, seed);
 }
 
 /** Everything dropped by the data plane: malformed datagrams, bad bodies, unknown msgids, unknown nodes. */

@@ -68,7 +68,7 @@ export function daemonCommand<R extends Exclude<Role, 'cli'>>(
   const flagLines = Object.entries(keyFlags).map(([flag, id]) => {
     const spec = KEYS_BY_ID.get(id);
     if (spec === undefined) throw new Error(`--${flag} stands for an unknown config key ${id}`);
-    return `      --${`${flag} VALUE`.padEnd(23)}[${spec.section}] ${spec.key}: ${spec.doc}`;
+    return `      --${`${flag} VALUE`.padEnd(21)}[${spec.section}] ${spec.key}: ${spec.doc}`;
   });
   const flagUsage = Object.keys(keyFlags).map((flag) => ` [--${flag} VALUE]`).join('');
   const usage = `usage: lars ${role}${flagUsage} [-c FILE] [--set section.key=VALUE ...]\n\n${summary}\n\n${[...flagLines, configFlagsUsage].join('\n')}`;

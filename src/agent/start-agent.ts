@@ -92,7 +92,7 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
   reporter.start();
 
   const metrics = new MetricSet('lars_agent');
-  registerAgentMetrics(metrics, core, dns, reporter, cache, config.admin.maxNodeSeries);
+  registerAgentMetrics(metrics, core, dns, reporter, cache, config.admin.maxNodeSeries, config.agent.zone);
   const r = () => regs.stats();
   metrics.gaugeFrom('registrations', 'Registrations held (renewed by their instance within their ttl)', () => r().registrations);
   metrics.counterFrom('registers_accepted_total', 'RegisterRequests accepted (registrations, renewals, deregistrations)', () => r().accepted);

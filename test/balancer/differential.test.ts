@@ -1,6 +1,7 @@
 // Native and TypeScript balancers driven side by side through long random sequences of picks (with
 // and without hash keys), reports (with and without call times), route updates (empty ones too,
-// random weights, zones and policies with random knobs), DNS answers to queued pulls, reconnects,
+// random weights, zones and policies with random knobs, zone_overprovision included, under a random
+// agent zone), DNS answers to queued pulls, reconnects,
 // report collection, floods of unknown modules and clock steps: every answer and every counter must
 // be identical at every step (docs/spec/BALANCER.md: "any difference is a bug").
 import { isDeepStrictEqual } from 'node:util';
@@ -65,6 +66,7 @@ const configArb: fc.Arbitrary<BalancerConfig> = fc.record({
   maxEmptyRoutes: fc.integer({ min: 0, max: 6 }),
   maxNewPullsPerS: fc.integer({ min: 1, max: 8 }),
   seed: fc.integer({ min: 0, max: 0xffffffff }),
+  zone: fc.constantFrom('', 'az1', 'az2'),
 });
 
 /** Runs `steps` random steps on both; throws with the recent history on the first difference.
@@ -95,7 +97,7 @@ function drive(config: BalancerConfig, seed: number, steps: number, policies = t
       for (const h of POOL) {
         if (rnd() >= 0.5) continue;
         const y = rnd();
-        hosts.push(y < 0.3 ? h : y < 0.8 ? { ...h, weight: pickOf(rnd, WEIGHTS) } : { ...h, weight: pickOf(rnd, WEIGHTS), zone: pickOf(rnd, ['az1', 'az2', '']) });
+        hosts.push(y < 0.3 ? h : y < 0.6 ? { ...h, weight: pickOf(rnd, WEIGHTS) } : { ...h, weight: pickOf(rnd, WEIGHTS), zone: pickOf(rnd, ['az1', 'az2', 'az3', '']) });
       }
       if (rnd() < 0.2 && hosts.length > 0) hosts.push(pickOf(rnd, hosts)); // duplicate
       if (rnd() < 0.1) hosts.push({ ip: 5, port: 70_000 }); // invalid port: skipped
@@ -106,7 +108,7 @@ function drive(config: BalancerConfig, seed: number, steps: number, policies = t
     }
     return hosts;
   };
-  const show = (hosts: RouteHost[]): string => `[${hosts.map((h) => `${h.ip}:${h.port}/${h.weight ?? ''}`).join(' ')}]`;
+  const show = (hosts: RouteHost[]): string => `[${hosts.map((h) => `${h.ip}:${h.port}/${h.weight ?? ''}/${h.zone ?? ''}`).join(' ')}]`;
   // Mostly one policy per module, so a run stays on it long enough to matter; sometimes none.
   const modulePolicy = new Map<number, RoutePolicy | undefined>();
   const randomPolicy = (): RoutePolicy | undefined => {
@@ -116,7 +118,7 @@ function drive(config: BalancerConfig, seed: number, steps: number, policies = t
       maxEjectionPercent: pickOf(rnd, [0, 0, 30, 50, 100]),
       panicThreshold: pickOf(rnd, [0, 0, 20, 50, 100]),
       ejectionBackoffMaxMs: pickOf(rnd, [0, 0, 100, 1000, 60_000]),
-      zoneOverprovision: pickOf(rnd, [0, 140]),
+      zoneOverprovision: pickOf(rnd, [0, 0, 1, 50, 100, 140, 400]),
       ringSize: pickOf(rnd, [0, 0, 1, 7, 64]),
     };
   };
@@ -174,6 +176,7 @@ function drive(config: BalancerConfig, seed: number, steps: number, policies = t
     same('counters', (b) => b.counters());
     // Every node's cumulative counters, sometimes past a small node limit.
     same('nodeStats', (b) => b.nodeStats(step % 5 === 0 ? step % 4 : Infinity));
+    same('zoneStatus', (b) => b.zoneStatus(step % 7 === 0 ? step % 3 : Infinity));
   }
   return ts.counters();
 }
@@ -213,5 +216,18 @@ describe('native and TypeScript balancers agree', () => {
     expect(c.panicPicks).toBeGreaterThan(10);
     expect(c.ejectionsCapped).toBeGreaterThan(10);
     expect(c.unknownPolicies).toBeGreaterThan(0);
+  });
+
+  it('on one long run with zones: an agent in az1, zoned routes and zone_overprovision', () => {
+    const c = drive(
+      { ...SPEC_DEFAULTS, maxEmptyRoutes: 3, maxNewPullsPerS: 4, probeNum: 3, initSuccCnt: 5, initErrCnt: 2, continErrLimit: 3, continSuccLimit: 3, idleTimeoutMs: 300, overloadTimeoutMs: 800, updateTimeoutMs: 2000, zone: 'az1' },
+      11,
+      60_000,
+    );
+    // Both sets were taken, with and without a draw, and the routes went through overloads.
+    expect(c.zonePicksLocal).toBeGreaterThan(100);
+    expect(c.zonePicksOther).toBeGreaterThan(100);
+    expect(c.toOverload).toBeGreaterThan(100);
+    expect(c.probes).toBeGreaterThan(10);
   });
 });

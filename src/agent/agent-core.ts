@@ -3,8 +3,9 @@
 // waiting on anything else. Two implementations behave the same: the native one (C++ loop threads,
 // native/agent via the binding) and the TypeScript one (node:dgram + the TS Balancer).
 // The control plane (DNS and Report clients, start-agent.ts) drives either through this interface.
-import type { BalancerLimits, BalancerParams, ModuleId, NodeStats, RouteReport, ZoneStatus } from '../balancer/index.js';
+import { checkBalancerConfig, type BalancerConfig, type BalancerLimits, type ModuleId, type NodeStats, type RouteReport, type ZoneStatus } from '../balancer/index.js';
 import type { RouteHost, RoutePolicy } from '../balancer/index.js';
+import type { LoadBalanceConfig } from '../config/types.js';
 import type { Implementation } from '../native/addon.js';
 import type { AgentCoreStats, AgentPortStats, RegisterDatagram } from '../native/types.js';
 
@@ -17,8 +18,9 @@ export interface AgentCoreOptions {
   readonly port: number;
   /** Each port's balancer reports routes with activity on this period (at most once per route). */
   readonly reportIntervalMs: number;
-  /** The [loadbalance] parameters and the agent's zone ([agent] zone; '' or absent = zone-aware routing off). */
-  readonly loadbalance: BalancerParams;
+  readonly loadbalance: LoadBalanceConfig;
+  /** [agent] zone: this host's availability zone ('' = none, zone-aware routing off; docs/zones.md). */
+  readonly zone: string;
   /** Each port's route table limits ([agent] max_empty_routes, max_new_pulls_per_s). */
   readonly limits: BalancerLimits;
   /** [agent] view_dir: where each port publishes its local view ('' = none). The TS core ignores it. */
@@ -63,6 +65,13 @@ export interface AgentCore {
   /** Stops serving, then hands every route's activity not reported yet to onReports (whatever the
    * interval), so a clean stop loses no statistics. */
   close(): Promise<void>;
+}
+
+/** What every port's balancer runs on, checked once: [loadbalance], the route table's limits and
+ * the agent's zone; `seed` seeds the PRNG (both cores give each agent a random one). */
+export function portBalancerConfig(opts: AgentCoreOptions, seed?: number): BalancerConfig {
+  const config: BalancerConfig = { ...opts.loadbalance, ...opts.limits, zone: opts.zone };
+  return checkBalancerConfig(config, opts.limits, seed);
 }
 
 /** Everything dropped by the data plane: malformed datagrams, bad bodies, unknown msgids, unknown nodes. */

@@ -1,7 +1,7 @@
 // The agent's metrics (lars_agent_*), declared once here and read at scrape time from their
 // owners: the core's per-port counters (one stats() call per scrape), the DNS and Report clients.
 import { labelText, type MetricSet, type Sample } from '../admin/metrics.js';
-import { NODE_STAT_FIELDS, NodeStatField as F, USETIME_BOUNDS_US } from '../balancer/index.js';
+import { NODE_STAT_FIELDS, NodeStatField as F, USETIME_BOUNDS_US, type ZoneStatus } from '../balancer/index.js';
 import { int32ToIp } from '../wire/ipv4.js';
 import type { AgentCore, AgentCoreStats, AgentPortStats } from './agent-core.js';
 import type { AgentRouteCache } from './agent-route-cache.js';
@@ -18,7 +18,10 @@ export function registerAgentMetrics(
   reporter: ReportClient,
   cache: AgentRouteCache | undefined,
   maxNodeSeries: number,
+  zone: string,
 ): void {
+  metrics.seriesFrom('gauge', 'info', 'Always 1: the agent\'s hot-path implementation and its zone ([agent] zone; empty: none)', ['impl', 'zone'], () => [[{ impl: core.impl, zone }, 1]]);
+
   // One core read per scrape, shared by every per-port metric of that scrape.
   let cached: { at: number; stats: AgentCoreStats } | undefined;
   const coreStats = (): AgentCoreStats => {
@@ -66,9 +69,14 @@ export function registerAgentMetrics(
   perPort('counter', 'panic_picks_total', 'Picks made among all nodes because too few were healthy (panic_threshold)', [], (p) => [[{}, p.panicPicks]]);
   perPort('counter', 'ejections_capped_total', 'Overloads refused by max_ejection_percent (the node stayed idle)', [], (p) => [[{}, p.ejectionsCapped]]);
   perPort('counter', 'unknown_policies_total', 'Route updates naming a policy this agent does not have (the route runs lars)', [], (p) => [[{}, p.unknownPolicies]]);
+  perPort('counter', 'zone_picks_total', 'Ordinary picks of zone-aware modules, by target: the agent\'s zone (local) or another (other: cross-zone)', ['target'], (p) => [
+    [{ target: 'local' }, p.zonePicksLocal],
+    [{ target: 'other' }, p.zonePicksOther],
+  ]);
   perPort('counter', 'route_updates_total', 'Host sets from DNS applied to the port\'s balancer', [], (p) => [[{}, p.routeUpdates]]);
 
   registerNodeMetrics(metrics, core, maxNodeSeries);
+  registerZoneMetrics(metrics, core, maxNodeSeries);
 
   const d = () => dns.stats();
   const r = () => reporter.stats();
@@ -154,4 +162,19 @@ function registerNodeMetrics(metrics: MetricSet, core: AgentCore, maxNodeSeries:
     return out;
   });
   metrics.gaugeFrom('node_series_dropped', 'Nodes held but not exported with per-node series, past [admin] max_node_series', () => read().dropped);
+}
+
+/** Per-module series of the zone rule (labels modid, cmdid) for the routes where it is active: one
+ * zoneStatus() read per scrape, at most maxSeries routes (the per-node series' cap). */
+function registerZoneMetrics(metrics: MetricSet, core: AgentCore, maxSeries: number): void {
+  let cached: { at: number; routes: ZoneStatus[] } | undefined;
+  const read = (): ZoneStatus[] => {
+    const now = Date.now();
+    if (cached === undefined || now - cached.at > 100) cached = { at: now, routes: core.zoneStatus(maxSeries).flat() };
+    return cached.routes;
+  };
+  const series = (value: (z: ZoneStatus) => number) => (): Sample[] =>
+    read().map((z): Sample => [`{${labelText({ modid: String(z.modid), cmdid: String(z.cmdid) })}}`, value(z)]);
+  metrics.samplesFrom('gauge', 'zone_spill_share', 'Probability that an ordinary pick leaves the agent\'s zone now: 1 - min(1, h * zone_overprovision / 100)', series((z) => 1 - z.localShare));
+  metrics.samplesFrom('gauge', 'zone_local_healthy_share', 'h: healthy (idle) share of the module\'s nodes in the agent\'s zone; 0 when it has none there', series((z) => (z.localNodes === 0 ? 0 : z.localHealthy / z.localNodes)));
 }

@@ -3,13 +3,13 @@
 // and route reports in batches and sends whole host sets and DNS reconnects.
 import { randomInt } from 'node:crypto';
 import type { ModuleId, RouteHost, RoutePolicy, RouteReport } from '../balancer/index.js';
-import { checkBalancerConfig, packHosts } from '../balancer/index.js';
+import { packHosts } from '../balancer/index.js';
 import type { NodeResult, NodeStats, ZoneStatus } from '../balancer/route.js';
 import { LarsError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { loadNative } from '../native/addon.js';
 import type { NativeAgentServer } from '../native/types.js';
-import type { AgentCore, AgentCoreOptions, AgentCoreStats, RegisterDatagram, SeedRoute } from './agent-core.js';
+import { portBalancerConfig, type AgentCore, type AgentCoreOptions, type AgentCoreStats, type RegisterDatagram, type SeedRoute } from './agent-core.js';
 
 const log = createLogger('agent');
 
@@ -76,7 +76,7 @@ export class NativeAgentCore implements AgentCore {
           port: this.opts.port,
           reportIntervalMs: this.opts.reportIntervalMs,
           // A random seed per agent: agents across a fleet must not draw in lock step.
-          loadbalance: checkBalancerConfig(this.opts.loadbalance, this.opts.limits, randomInt(0, 2 ** 32)),
+          loadbalance: portBalancerConfig(this.opts, randomInt(0, 2 ** 32)),
           viewDir: this.opts.viewDir ?? '',
           // Seeded in the constructor, before the ports read their first datagram.
           seeds: seeds.map((r) => ({ modid: r.modid, cmdid: r.cmdid, ...packHosts(r.hosts), ...(r.policy === undefined ? {} : { policy: r.policy }) })),

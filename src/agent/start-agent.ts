@@ -82,6 +82,7 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
     port: config.agent.port,
     reportIntervalMs: config.agent.reportIntervalMs,
     loadbalance: config.loadbalance,
+    zone: config.agent.zone,
     limits: { maxEmptyRoutes: config.agent.maxEmptyRoutes, maxNewPullsPerS: config.agent.maxNewPullsPerS },
     viewDir: config.agent.viewDir === '' ? '' : resolve(config.agent.viewDir),
     onPulls: (modules) => dns.requestRoutes(modules),
@@ -99,7 +100,7 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
   reporter.start();
 
   const metrics = new MetricSet('lars_agent');
-  registerAgentMetrics(metrics, core, dns, reporter, cache, config.admin.maxNodeSeries);
+  registerAgentMetrics(metrics, core, dns, reporter, cache, config.admin.maxNodeSeries, config.agent.zone);
   const r = () => regs.stats();
   metrics.gaugeFrom('registrations', 'Registrations held (renewed by their instance within their ttl)', () => r().registrations);
   metrics.counterFrom('registers_accepted_total', 'RegisterRequests accepted (registrations, renewals, deregistrations)', () => r().accepted);
@@ -144,7 +145,7 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
     metrics,
     cache,
     listening: [
-      `LoadBalance agent (${impl}) listening on UDP ${config.agent.ip}:${ports.join(', ')}; caller ${config.agent.callerIp}`,
+      `LoadBalance agent (${impl}) listening on UDP ${config.agent.ip}:${ports.join(', ')}; caller ${config.agent.callerIp}; ${config.agent.zone === '' ? 'no zone' : `zone ${config.agent.zone}`}`,
       `DNS service ${endpoints}; Report service ${config.reporter.endpoint.ip}:${config.reporter.endpoint.port}; reports every ${config.agent.reportIntervalMs} ms`,
       admin ? `metrics on http://${config.admin.ip}:${admin.port}/metrics` : 'metrics endpoint disabled ([admin] port = 0)',
       cache ? `route cache in ${resolve(config.agent.cacheDir)} (${cache.stats().loaded} routes loaded)` : 'no route cache on disk ([agent] cache_dir is empty or unusable)',

@@ -5,7 +5,6 @@ import { randomInt } from 'node:crypto';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import {
-  checkBalancerConfig,
   createBalancer,
   type Balancer,
   type ModuleId,
@@ -19,7 +18,7 @@ import { createLogger } from '../log.js';
 import { AGENT_PORT_COUNT, agentPortIndex } from '../wire/agent-ports.js';
 import { decodeDatagram, encodeFrame } from '../wire/frame.js';
 import { MsgId, decodeBody, encodeBody, type GetHostResponse, type GetRouteRequest, type ReportRequest, type GetHostRequest } from '../wire/messages.js';
-import { type AgentCore, type AgentCoreOptions, type AgentCoreStats, type AgentPortStats, type RegisterDatagram, type SeedRoute } from './agent-core.js';
+import { portBalancerConfig, type AgentCore, type AgentCoreOptions, type AgentCoreStats, type AgentPortStats, type RegisterDatagram, type SeedRoute } from './agent-core.js';
 
 const log = createLogger('agent');
 
@@ -80,7 +79,7 @@ export class TsAgentCore implements AgentCore {
   constructor(private readonly opts: AgentCoreOptions) {}
 
   async listen(seeds: readonly SeedRoute[] = []): Promise<readonly number[]> {
-    const config = checkBalancerConfig(this.opts.loadbalance, this.opts.limits);
+    const config = portBalancerConfig(this.opts);
     let sockets: Socket[];
     try {
       sockets = await this.bindPorts();

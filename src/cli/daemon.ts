@@ -2,6 +2,7 @@
 // print where it listens, and stop cleanly on SIGINT/SIGTERM.
 import { constants } from 'node:os';
 import { configFlagOptions, configFlagsUsage, configOptionsFromFlags, loadConfig } from '../config/index.js';
+import { KEYS_BY_ID } from '../config/keys.js';
 import type { Role, RoleConfigs } from '../config/types.js';
 import { configureLogging, createLogger, type Logger } from '../log.js';
 import type { RunningRole } from '../running-role.js';
@@ -54,23 +55,40 @@ function stopRequested(log: Logger, isStarted: () => boolean): Promise<void> {
   });
 }
 
+/**
+ * A daemon's subcommand. `keyFlags` names flags that stand for one config key each (`zone` →
+ * `agent.zone`): `--zone az1` is `--set agent.zone=az1`, given after every --set so that it wins.
+ */
 export function daemonCommand<R extends Exclude<Role, 'cli'>>(
   role: R,
   summary: string,
   start: (config: RoleConfigs[R]) => Promise<RunningRole>,
+  keyFlags: Readonly<Record<string, string>> = {},
 ): Command {
-  const usage = `usage: lars ${role} [-c FILE] [--set section.key=VALUE ...]\n\n${summary}\n\n${configFlagsUsage}`;
+  const flagLines = Object.entries(keyFlags).map(([flag, id]) => {
+    const spec = KEYS_BY_ID.get(id);
+    if (spec === undefined) throw new Error(`--${flag} stands for an unknown config key ${id}`);
+    return `      --${`${flag} VALUE`.padEnd(21)}[${spec.section}] ${spec.key}: ${spec.doc}`;
+  });
+  const flagUsage = Object.keys(keyFlags).map((flag) => ` [--${flag} VALUE]`).join('');
+  const usage = `usage: lars ${role}${flagUsage} [-c FILE] [--set section.key=VALUE ...]\n\n${summary}\n\n${[...flagLines, configFlagsUsage].join('\n')}`;
+  const flagOptions = Object.fromEntries(Object.keys(keyFlags).map((flag) => [flag, { type: 'string' as const }]));
   return {
     async run(args) {
-      const { values } = parseCommandArgs(usage, args, configFlagOptions);
+      const { values } = parseCommandArgs(usage, args, { ...configFlagOptions, ...flagOptions });
       if (values.help) {
         console.log(usage);
         return 0;
       }
+      const given = values as Record<string, unknown>;
+      const set = [
+        ...(values.set ?? []),
+        ...Object.entries(keyFlags).flatMap(([flag, id]) => (typeof given[flag] === 'string' ? [`${id}=${given[flag] as string}`] : [])),
+      ];
       const log = createLogger(role);
       let running: RunningRole | undefined;
       const stop = stopRequested(log, () => running !== undefined);
-      const config = loadConfig(role, configOptionsFromFlags(values, { warn: (m) => log.warn(m) }));
+      const config = loadConfig(role, configOptionsFromFlags({ config: values.config, set }, { warn: (m) => log.warn(m) }));
       configureLogging({ level: config.logLevel, format: config.logFormat, role });
       running = await start(config);
       for (const line of running.listening) log.info(line);

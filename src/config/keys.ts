@@ -3,6 +3,7 @@
 // (test/config checks the docs and the shipped files against it).
 import { LarsError } from '../errors.js';
 import { parseImplementation } from '../native/addon.js';
+import { ZONE_PATTERN, ZONE_TEXT } from '../wire/route-limits.js';
 import type { Endpoint, NetworkInterfaces, Role } from './types.js';
 
 export type ValueType =
@@ -144,6 +145,11 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
   { section: 'agent', key: 'max_new_pulls_per_s', type: int(1, 1_000_000), roles: AGENT, default: '1000', doc: 'pulls per second and port for modules the agent does not hold; past it get_host answers NOEXIST without a pull' },
   { section: 'agent', key: 'cache_dir', type: text, roles: AGENT, default: 'var/agent-cache', doc: 'directory of the route cache on disk, relative to the working directory; empty: no cache' },
   { section: 'agent', key: 'view_dir', type: text, roles: AGENT, default: '/dev/shm', doc: 'directory of the local view files (lars-agent-<port>.view) that SDKs on this host pick from in-process; empty: no view (SDKs use UDP); the TypeScript agent never writes one' },
+  {
+    section: 'agent', key: 'zone', type: { kind: 'string', allowEmpty: true, pattern: ZONE_PATTERN, patternText: `empty or a zone name of ${ZONE_TEXT}` },
+    roles: AGENT, default: '',
+    doc: 'availability zone of this host, as nodes carry it in RouteNodeAttr; with a module\'s zone_overprovision above 0 the agent prefers nodes of its own zone (docs/zones.md); empty: no zone',
+  },
   { section: 'agent', key: 'cache_max_age', type: seconds(1, 10 * 365 * 86400), roles: AGENT, default: '604800', doc: 'cached routes older than this many seconds are not loaded at start' },
 
   // [loadbalance]: docs/spec/BALANCER.md

@@ -161,6 +161,7 @@ function build(role: Role, file: string | undefined, raw: ReadonlyMap<string, Ra
           cacheDir: str('agent.cache_dir'),
           cacheMaxAgeMs: num('agent.cache_max_age'),
           viewDir: str('agent.view_dir'),
+          zone: str('agent.zone'),
         },
         dnsserver: { endpoints: dnsEndpoints(raw, values) },
         reporter: { endpoint: { ip: str('reporter.ip'), port: num('reporter.port') } },

@@ -336,6 +336,8 @@ interface CallStatusDbRow {
   usetime_sum_us: number | string | null;
   usetime_max_us: number | null;
   timed_calls: number | null;
+  /** RouteNodeAttr's, null when the node has none (no zone) or is no longer in the route. */
+  zone: string | null;
   [k: string]: unknown;
 }
 
@@ -931,9 +933,11 @@ export class SqlStore implements Store {
     const n = checkLimit(filter.limit, 10000);
     const rows = await this.db.query<CallStatusDbRow>(
       // The call time of the same window only: an older one (its ts differs) is not shown.
-      `SELECT s.modid, s.cmdid, s.ip, s.port, s.caller, s.succ_cnt, s.err_cnt, s.ts, s.overload, t.usetime_sum_us, t.usetime_max_us, t.timed_calls ` +
+      `SELECT s.modid, s.cmdid, s.ip, s.port, s.caller, s.succ_cnt, s.err_cnt, s.ts, s.overload, t.usetime_sum_us, t.usetime_max_us, t.timed_calls, a.zone ` +
         `FROM (SELECT * FROM ServerCallStatus${where.sql} ORDER BY modid, cmdid, ip, port, caller LIMIT ${n}) s ` +
         `LEFT JOIN ServerCallTime t ON t.modid = s.modid AND t.cmdid = s.cmdid AND t.ip = s.ip AND t.port = s.port AND t.caller = s.caller AND t.ts = s.ts ` +
+        // The node's zone as the route has it now, so that the status page can group by zone.
+        `LEFT JOIN RouteNodeAttr a ON a.modid = s.modid AND a.cmdid = s.cmdid AND a.serverip = s.ip AND a.serverport = s.port ` +
         'ORDER BY s.modid, s.cmdid, s.ip, s.port, s.caller',
       where.params,
     );
@@ -948,6 +952,7 @@ export class SqlStore implements Store {
       ts: Number(r.ts),
       // '1' is what we write; accept the other spellings a hand-written row might use.
       overload: /^[1yYtT]$/.test(String(r.overload)),
+      ...(r.zone === null || r.zone === '' ? {} : { zone: r.zone }),
       ...(r.timed_calls === null || Number(r.timed_calls) === 0
         ? {}
         : { usetime: { sumUs: Number(r.usetime_sum_us), maxUs: Number(r.usetime_max_us), timedCalls: Number(r.timed_calls) } }),

@@ -155,6 +155,8 @@ export interface CallStatus extends ModuleKey {
   /** Unix seconds. */
   readonly ts: number;
   readonly overload: boolean;
+  /** The node's zone (RouteNodeAttr) as the route has it now: present only when it has one. */
+  readonly zone?: string;
   /** The window's call time (ServerCallTime, EXTENSIONS.md §2): present only when calls were timed in it. */
   readonly usetime?: CallTime;
 }

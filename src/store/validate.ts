@@ -3,7 +3,7 @@
 // naming the field, thrown before any SQL runs.
 import { LarsError } from '../errors.js';
 import { ipToUint32, uint32ToIp } from '../wire/ipv4.js';
-import { MAX_WEIGHT, MAX_ZONE_BYTES, routeFrameSize as wireRouteFrameSize } from '../wire/route-limits.js';
+import { MAX_WEIGHT, ZONE_PATTERN, ZONE_TEXT, routeFrameSize as wireRouteFrameSize } from '../wire/route-limits.js';
 import { MAX_FRAME_SIZE } from '../wire/frame.js';
 import { POLICY_NAMES, type ModulePolicy, type PolicyName } from './store.js';
 
@@ -94,8 +94,8 @@ export function checkWeight(field: string, value: unknown): number {
 
 /** RouteNodeAttr.zone: '' (no zone) or up to 64 bytes of letters, digits, '.', '_' and '-'. */
 export function checkZone(field: string, value: unknown): string {
-  if (typeof value !== 'string' || value.length > MAX_ZONE_BYTES || !/^[A-Za-z0-9._-]*$/.test(value)) {
-    throw invalid(`${field} must be at most ${MAX_ZONE_BYTES} characters of A-Z a-z 0-9 . _ - (like az1 or us-east-1a), got ${show(value)}`);
+  if (typeof value !== 'string' || !ZONE_PATTERN.test(value)) {
+    throw invalid(`${field} must be ${ZONE_TEXT}, got ${show(value)}`);
   }
   return value;
 }

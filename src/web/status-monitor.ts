@@ -69,7 +69,7 @@ const sameTime = (a: CallStatus['usetime'], b: CallStatus['usetime']): boolean =
   a === b || (a !== undefined && b !== undefined && a.sumUs === b.sumUs && a.maxUs === b.maxUs && a.timedCalls === b.timedCalls);
 
 const sameRow = (a: CallStatus, b: CallStatus): boolean =>
-  a.succCnt === b.succCnt && a.errCnt === b.errCnt && a.ts === b.ts && a.overload === b.overload && sameTime(a.usetime, b.usetime);
+  a.succCnt === b.succCnt && a.errCnt === b.errCnt && a.ts === b.ts && a.overload === b.overload && a.zone === b.zone && sameTime(a.usetime, b.usetime);
 
 /**
  * Calls a row stands for since its previous reading: the counts are those of the node's current

@@ -1,13 +1,11 @@
 // What a registration (RegisterRequest, Lease) must look like (EXTENSIONS.md §4). One check
 // serves the SDK (before sending), the agent (before accepting) and the DNS (before writing).
 import type { HostInfo } from './messages.js';
-import { MAX_WEIGHT, MAX_ZONE_BYTES } from './route-limits.js';
+import { MAX_WEIGHT, ZONE_PATTERN, ZONE_TEXT } from './route-limits.js';
 
 export const DEFAULT_LEASE_TTL_MS = 10_000;
 export const MIN_LEASE_TTL_MS = 1_000;
 export const MAX_LEASE_TTL_MS = 600_000;
-
-const ZONE = /^[A-Za-z0-9._-]*$/;
 
 /** Why a registration is malformed, or undefined when it is well formed. A deregistration needs no ttl. */
 export function leaseProblem(modid: number, cmdid: number, host: HostInfo | undefined, ttlMs: number, deregister: boolean): string | undefined {
@@ -19,7 +17,7 @@ export function leaseProblem(modid: number, cmdid: number, host: HostInfo | unde
   const weight = host.weight ?? 0;
   if (!Number.isInteger(weight) || weight < 0 || weight > MAX_WEIGHT) return `the weight must be 1..${MAX_WEIGHT} (0 = 100), got ${weight}`;
   const zone = host.zone ?? '';
-  if (zone.length > MAX_ZONE_BYTES || !ZONE.test(zone)) return `the zone must be at most ${MAX_ZONE_BYTES} characters of A-Z a-z 0-9 . _ -, got ${JSON.stringify(zone)}`;
+  if (!ZONE_PATTERN.test(zone)) return `the zone must be ${ZONE_TEXT}, got ${JSON.stringify(zone)}`;
   if (!Number.isInteger(ttlMs) || ttlMs < MIN_LEASE_TTL_MS || ttlMs > MAX_LEASE_TTL_MS) return `the ttl must be ${MIN_LEASE_TTL_MS}..${MAX_LEASE_TTL_MS} ms, got ${ttlMs}`;
   return undefined;
 }

@@ -8,6 +8,11 @@ import type { GetRouteResponse, HostInfo, RoutePolicy } from './messages.js';
 export const MAX_WEIGHT = 10000;
 /** The longest HostInfo.zone the store accepts, in bytes (EXTENSIONS.md §2). */
 export const MAX_ZONE_BYTES = 64;
+/** A zone as the store, a registration and `[agent] zone` accept it: '' (none) or up to
+ * MAX_ZONE_BYTES of A-Z a-z 0-9 . _ - (ASCII only, so characters are bytes). */
+export const ZONE_PATTERN = new RegExp(`^[A-Za-z0-9._-]{0,${MAX_ZONE_BYTES}}$`);
+/** How ZONE_PATTERN reads in an error message. */
+export const ZONE_TEXT = `at most ${MAX_ZONE_BYTES} characters of A-Z a-z 0-9 . _ - (like az1 or us-east-1a)`;
 /** The longest policy name (`weighted_round_robin`). */
 const MAX_POLICY_NAME_BYTES = 20;
 

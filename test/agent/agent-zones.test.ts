@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { AgentCore, AgentCoreOptions } from '../../src/agent/agent-core.js';
 import { NativeAgentCore } from '../../src/agent/native-agent-core.js';
 import { TsAgentCore } from '../../src/agent/ts-agent-core.js';
-import { DEFAULT_BALANCER_LIMITS, DEFAULT_ROUTE_POLICY, RetCode, type BalancerConfig } from '../../src/balancer/index.js';
+import { DEFAULT_BALANCER_LIMITS, DEFAULT_ROUTE_POLICY, RetCode } from '../../src/balancer/index.js';
 import { SPEC_LOADBALANCE_DEFAULTS } from '../helpers/spec-defaults.js';
 import { UdpTestClient, modulePortIndex } from '../helpers/udp-client.js';
 
@@ -24,12 +24,12 @@ describe.each(['native', 'ts'] as const)('agent core with a zone (%s)', (impl) =
   });
 
   it('keeps get_host in its zone, counts the picks by target set and reports the route\'s zone status', async () => {
-    const loadbalance: BalancerConfig = { ...SPEC_LOADBALANCE_DEFAULTS, ...DEFAULT_BALANCER_LIMITS, zone: 'az1' };
     const opts: AgentCoreOptions = {
       ip: '127.0.0.1',
       port: 0,
       reportIntervalMs: 60_000,
-      loadbalance,
+      loadbalance: SPEC_LOADBALANCE_DEFAULTS,
+      zone: 'az1',
       limits: DEFAULT_BALANCER_LIMITS,
       onPulls: () => {},
       onReports: () => {},

@@ -586,7 +586,7 @@ describe.each(['native', 'ts'] as const)('LoadBalance agent (%s)', (impl) => {
 });
 
 describe.each(['native', 'ts'] as const)('lars agent command (%s)', (impl) => {
-  it('starts, answers on its ports and stops on SIGTERM', async () => {
+  it('starts in the zone --zone names, answers on its ports and stops on SIGTERM', async () => {
     const cleanup = new Cleanup();
     try {
       // The CLI needs a real base port: try a random one, again if it is taken.
@@ -597,7 +597,7 @@ describe.each(['native', 'ts'] as const)('lars agent command (%s)', (impl) => {
         base = 20_000 + Math.floor(Math.random() * 40_000);
         const proc = spawn(
           process.execPath,
-          ['dist/src/cli/main.js', 'agent', '--set', `agent.port=${base}`, '--set', 'admin.port=0', '--set', 'dnsserver.port=1'],
+          ['dist/src/cli/main.js', 'agent', '--zone', 'az9', '--set', `agent.port=${base}`, '--set', 'admin.port=0', '--set', 'dnsserver.port=1'],
           { env: { ...process.env, LARS_IMPL: impl, LARS_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] },
         );
         output = '';
@@ -611,6 +611,8 @@ describe.each(['native', 'ts'] as const)('lars agent command (%s)', (impl) => {
       }
       expect(child, output).toBeDefined();
       expect(output).toContain(`${base}, ${base + 1}, ${base + 2}`);
+      // --zone stands for --set agent.zone: the start line says it.
+      expect(output).toContain('; zone az9');
       const c = cleanup.add(await UdpTestClient.open(base), (x) => x.close());
       expect((await c.getHost(5, 5)).retcode).toBe(RetCode.NoExist);
       const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>

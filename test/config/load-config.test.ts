@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { loadConfig, type LoadConfigOptions, type NetworkInterfaces, type Role } from '../../src/config/index.js';
 import { isLarsError, type LarsError } from '../../src/errors.js';
+import { checkZone } from '../../src/store/index.js';
 import { SPEC_LOADBALANCE_DEFAULTS } from '../helpers/spec-defaults.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lars-config-'));
@@ -72,6 +73,7 @@ describe('role defaults', () => {
       cacheDir: 'var/agent-cache',
       cacheMaxAgeMs: 7 * 86_400_000,
       viewDir: '/dev/shm',
+      zone: '',
     });
     expect(config.dnsserver.endpoints).toEqual([{ ip: '127.0.0.1', port: 7778 }]);
     expect(config.reporter.endpoint).toEqual({ ip: '127.0.0.1', port: 7779 });
@@ -171,6 +173,8 @@ describe('malformed values name the key, the source and what is expected', () =>
     ['dns', 'reactor', 'port', '70000', 'a port number from 0 to 65535'],
     ['dns', 'mysql', 'db_port', '0', 'a port number from 1 to 65535'],
     ['agent', 'agent', 'port', '65534', 'a port number from 1 to 65533'],
+    ['agent', 'agent', 'zone', 'az 1', 'empty or a zone name of at most 64 characters of A-Z a-z 0-9 . _ -'],
+    ['agent', 'agent', 'zone', 'z'.repeat(65), 'empty or a zone name'],
     ['agent', 'loadbalance', 'idle_timeout', '0', 'a duration in seconds'],
     ['agent', 'loadbalance', 'update_timeout', '15s', 'a duration in seconds'],
     ['agent', 'dnsserver', 'endpoints', '127.0.0.1', 'IPv4:port'],
@@ -356,6 +360,25 @@ describe('[agent] caller_ip default', () => {
   it('uses os.networkInterfaces() when none is injected', () => {
     const config = loadConfig('agent', { env: {}, warn: () => {} });
     expect(config.agent.callerIp).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+  });
+});
+
+describe('[agent] zone', () => {
+  it('takes the zone names the store accepts for RouteNodeAttr zones', () => {
+    for (const zone of ['az1', 'us-east-1a', 'zone_2.b', 'z'.repeat(64)]) {
+      expect(load('agent', { overrides: { 'agent.zone': zone } }).config.agent.zone).toBe(zone);
+      expect(checkZone('zone', zone)).toBe(zone);
+    }
+  });
+
+  it('comes from LARS_AGENT_ZONE, a file, or --set, the later winning', () => {
+    const file = conf('[agent]\nzone = az1\n');
+    expect(load('agent', { file }).config.agent.zone).toBe('az1');
+    expect(load('agent', { file, env: { LARS_AGENT_ZONE: 'az2' } }).config.agent.zone).toBe('az2');
+    expect(load('agent', { file, env: { LARS_AGENT_ZONE: 'az2' }, overrides: { 'agent.zone': 'az3' } }).config.agent.zone).toBe('az3');
+    // Empty in the file turns it off; an empty variable counts as unset.
+    expect(load('agent', { file: conf('[agent]\nzone =\n') }).config.agent.zone).toBe('');
+    expect(load('agent', { file, env: { LARS_AGENT_ZONE: '' } }).config.agent.zone).toBe('az1');
   });
 });
 

@@ -100,7 +100,7 @@ describe('deploy/grafana/lars.json', () => {
       expect(p.targets?.length, p.title).toBeGreaterThan(0);
       for (const t of p.targets!) expect(metricNames(t.expr).length, `${p.title}: ${t.expr}`).toBeGreaterThan(0);
     }
-    expect(d.panels.filter((p) => p.type === 'row').map((p) => p.title)).toEqual(['Fleet overview', 'Per module ($modid/$cmdid)', 'Per agent ($agent)', 'Per node ($modid/$cmdid, agents $agent)']);
+    expect(d.panels.filter((p) => p.type === 'row').map((p) => p.title)).toEqual(['Fleet overview', 'Per module ($modid/$cmdid)', 'Per agent ($agent)', 'Per node ($modid/$cmdid, agents $agent)', 'Zones ($modid/$cmdid, agents $agent)']);
   });
 
   it("has queries promtool parses (each one checked as a recording rule, Grafana's variables filled in)", () => {

@@ -465,6 +465,21 @@ describe.each(['mysql', 'sqlite'] as const)('Store on %s', (backend) => {
     await expectLarsError(store.upsertCallStatus([row(3, 1, { sumUs: -1, maxUs: 1, timedCalls: 1 })]), 'ERR_INVALID_INPUT', /usetime\.sumUs/);
   });
 
+  it("lists each node's call status with its zone as the route has it now (RouteNodeAttr)", async () => {
+    const row = (ip: string, port: number): CallStatus => ({ modid: 630, cmdid: 1, ip, port, caller: '10.0.0.3', succCnt: 1, errCnt: 0, ts: 100, overload: false });
+    await store.applyRouteChange([
+      { op: 'add', modid: 630, cmdid: 1, ip: '10.63.0.1', port: 1, zone: 'az1' },
+      { op: 'add', modid: 630, cmdid: 1, ip: '10.63.0.2', port: 1, zone: 'az2' },
+      { op: 'add', modid: 630, cmdid: 1, ip: '10.63.0.3', port: 1 },
+    ]);
+    // The last row's node is not in the route (any more): no zone either.
+    await store.upsertCallStatus([row('10.63.0.1', 1), row('10.63.0.2', 1), row('10.63.0.3', 1), row('10.63.0.4', 1)]);
+    const zones = async () => (await store.listCallStatus({ modid: 630 })).map((r) => [r.ip, r.zone]);
+    expect(await zones()).toEqual([['10.63.0.1', 'az1'], ['10.63.0.2', 'az2'], ['10.63.0.3', undefined], ['10.63.0.4', undefined]]);
+    await store.applyRouteChange([{ op: 'set', modid: 630, cmdid: 1, ip: '10.63.0.3', port: 1, zone: 'az2' }]);
+    expect((await zones())[2]).toEqual(['10.63.0.3', 'az2']);
+  });
+
   it('keeps the call status with the newest ts whatever order interleaved writers commit in', async () => {
     const row = (port: number, ts: number): CallStatus => ({ modid: 610, cmdid: 1, ip: '10.61.0.1', port, caller: '10.0.0.1', succCnt: ts, errCnt: ts % 7, ts, overload: ts % 2 === 1 });
     const newest = (port: number, ts: number) => ({ port, succCnt: ts, errCnt: ts % 7, ts, overload: ts % 2 === 1 });

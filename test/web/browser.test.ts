@@ -1,7 +1,7 @@
 // The web admin in a real browser (playwright-core driving the system's Chromium) against a
 // MariaDB database: log in, add / edit / delete a node, descriptions shown as text, the change
-// log, and a call-status row appearing live when a report is stored. Leaves a screenshot of the
-// status page in test/artifacts/status.png.
+// log, and a call-status row appearing live when a report is stored. Leaves screenshots of the
+// pages in test/artifacts/ (zones-status.png is the one docs/zones.md shows, copied to docs/img/).
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -325,6 +325,53 @@ describe('web admin in Chromium', () => {
     await page.click(`${row} button:text("Confirm delete")`);
     await page.waitForSelector(row, { state: 'detached' });
     expect(await store.listAlarmThresholds()).toEqual([]);
+  });
+
+  it("groups a zoned route's nodes by zone, each zone with its healthy share (docs/zones.md's screenshot)", async () => {
+    const [modid, cmdid] = [12, 1];
+    const node = (port: number, zone: string) => ({ op: 'add' as const, modid, cmdid, ip: '10.0.12.1', port, zone });
+    await store.applyRouteChange([node(9101, 'az1'), node(9102, 'az1'), node(9201, 'az2'), node(9202, 'az2')]);
+    await page.goto(`${base}/status`);
+    await expect.poll(() => page.textContent('#live-state')).toBe('live');
+    // After az1's nodes failed: the az1 agent (caller 10.0.1.1) reports them overloaded and now
+    // sends its calls to az2, beside the az2 agent (10.0.2.1).
+    const ts = Math.floor(Date.now() / 1000);
+    const row = (port: number, caller: string, succCnt: number, errCnt: number, overload: boolean): CallStatus => ({
+      modid, cmdid, ip: '10.0.12.1', port, caller, succCnt, errCnt, ts, overload, usetime: { sumUs: 1_200 * (succCnt + errCnt), maxUs: 9_800, timedCalls: succCnt + errCnt },
+    });
+    await store.upsertCallStatus([
+      row(9101, '10.0.1.1', 2, 41, true),
+      row(9102, '10.0.1.1', 3, 38, true),
+      row(9201, '10.0.1.1', 412, 0, false),
+      row(9202, '10.0.1.1', 405, 1, false),
+      row(9201, '10.0.2.1', 398, 0, false),
+      row(9202, '10.0.2.1', 401, 0, false),
+    ]);
+    const section = `section.module[data-module="${modid}/${cmdid}"]`;
+    await page.waitForSelector(`${section} tr[data-key="${modid}/${cmdid}/10.0.12.1:9202/10.0.2.1"]`);
+    // Each zone's line, then its rows, in table order.
+    const lines = await page.$$eval(`${section} table.status tbody tr`, (trs) =>
+      trs.map((tr) => ((tr as HTMLElement).dataset.zone !== undefined ? `[${tr.textContent}]` : (tr as HTMLElement).dataset.key)),
+    );
+    expect(lines).toEqual([
+      '[zone az1 0% healthy 0 of 2 nodes]',
+      `${modid}/${cmdid}/10.0.12.1:9101/10.0.1.1`,
+      `${modid}/${cmdid}/10.0.12.1:9102/10.0.1.1`,
+      '[zone az2 100% healthy 2 of 2 nodes]',
+      `${modid}/${cmdid}/10.0.12.1:9201/10.0.1.1`,
+      `${modid}/${cmdid}/10.0.12.1:9201/10.0.2.1`,
+      `${modid}/${cmdid}/10.0.12.1:9202/10.0.1.1`,
+      `${modid}/${cmdid}/10.0.12.1:9202/10.0.2.1`,
+    ]);
+    // One az1 node recovers: half the zone is healthy.
+    await store.upsertCallStatus([row(9102, '10.0.1.1', 30, 0, false)].map((r) => ({ ...r, ts: ts + 1 })));
+    await expect.poll(() => page.textContent(`${section} tr[data-zone="az1"]`)).toBe('zone az1 50% healthy 1 of 2 nodes');
+    await store.upsertCallStatus([row(9102, '10.0.1.1', 3, 44, true)].map((r) => ({ ...r, ts: ts + 2 })));
+    await expect.poll(() => page.textContent(`${section} tr[data-zone="az1"]`)).toBe('zone az1 0% healthy 0 of 2 nodes');
+    // A route without zones keeps its plain table.
+    expect(await page.$$('section.module[data-module="1/1"] tr.zone-head')).toHaveLength(0);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.locator(section).screenshot({ path: join(ARTIFACTS, 'zones-status.png'), animations: 'disabled' });
   });
 
   it('ran without script errors or CSP violations', () => {

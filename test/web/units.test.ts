@@ -210,6 +210,19 @@ describe('StatusMonitor', () => {
     expect(updates[2]!.upsert).toEqual([]);
   });
 
+  it('sends a row again when only its node\'s zone changed (the status page groups by zone)', async () => {
+    let rows: CallStatus[] = [row(1, 10, 1)];
+    const monitor = new StatusMonitor({ store: { listCallStatus: async () => rows, listAlarmThresholds: noThresholds }, alarms: { defaults: DEFAULTS, maxReportAgeSec: 60 } });
+    const updates: StatusUpdate[] = [];
+    monitor.onUpdate((u) => updates.push(u));
+    await monitor.poll();
+    rows = [{ ...row(1, 10, 1), zone: 'az1' }];
+    await monitor.poll();
+    expect(updates[1]!.upsert.map((r) => r.zone)).toEqual(['az1']);
+    await monitor.poll();
+    expect(updates[2]!.upsert).toEqual([]);
+  });
+
   it('keeps the last rows and alarms when the store fails, and says so', async () => {
     let fail = false;
     const monitor = new StatusMonitor({

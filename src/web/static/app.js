@@ -619,21 +619,55 @@ function statusPage() {
       sections.delete(mk);
       return;
     }
-    s.tbody.replaceChildren(
-      ...list.map((r) =>
-        el(
-          'tr',
-          { dataset: { key: r.key }, class: [r.overload ? 'overloaded' : '', changedKeys.has(r.key) ? 'changed' : ''].join(' ').trim() || undefined },
-          el('td', {}, `${r.ip}:${r.port}`),
-          el('td', {}, r.caller),
-          el('td', { class: 'num' }, String(r.succCnt)),
-          el('td', { class: 'num' }, String(r.errCnt)),
-          // The window's timed calls only (ServerCallTime); none timed: no call time.
-          el('td', { class: 'num usetime-avg' }, r.usetime ? fmtUs(r.usetime.sumUs / r.usetime.timedCalls) : '–'),
-          el('td', { class: 'num usetime-max' }, r.usetime ? fmtUs(r.usetime.maxUs) : '–'),
-          el('td', {}, el('span', { class: r.overload ? 'badge bad' : 'badge ok' }, r.overload ? 'yes' : 'no')),
-          el('td', { class: 'time', title: fmtTime(r.ts) }, fmtRecent(r.ts)),
-        ),
+    const rowOf = (r) =>
+      el(
+        'tr',
+        { dataset: { key: r.key }, class: [r.overload ? 'overloaded' : '', changedKeys.has(r.key) ? 'changed' : ''].join(' ').trim() || undefined },
+        el('td', {}, `${r.ip}:${r.port}`),
+        el('td', {}, r.caller),
+        el('td', { class: 'num' }, String(r.succCnt)),
+        el('td', { class: 'num' }, String(r.errCnt)),
+        // The window's timed calls only (ServerCallTime); none timed: no call time.
+        el('td', { class: 'num usetime-avg' }, r.usetime ? fmtUs(r.usetime.sumUs / r.usetime.timedCalls) : '–'),
+        el('td', { class: 'num usetime-max' }, r.usetime ? fmtUs(r.usetime.maxUs) : '–'),
+        el('td', {}, el('span', { class: r.overload ? 'badge bad' : 'badge ok' }, r.overload ? 'yes' : 'no')),
+        el('td', { class: 'time', title: fmtTime(r.ts) }, fmtRecent(r.ts)),
+      );
+    // A route whose nodes carry zones (RouteNodeAttr) is shown zone by zone, each under a line
+    // with its healthy share: the failover picture of docs/zones.md.
+    s.tbody.replaceChildren(...(list.some((r) => r.zone !== undefined) ? zoneGroups(list).flatMap((g) => [zoneHead(g), ...g.rows.map(rowOf)]) : list.map(rowOf)));
+  };
+
+  /** The module's rows by zone (zones in name order, nodes without one last), each zone with its
+   * nodes counted once (a node is reported by every agent that calls it) and the healthy ones: a
+   * node is healthy when no agent reports it overloaded. */
+  const zoneGroups = (list) => {
+    const groups = new Map();
+    for (const r of list) {
+      const zone = r.zone ?? '';
+      let g = groups.get(zone);
+      if (g === undefined) groups.set(zone, (g = { zone, rows: [], overloaded: new Map() }));
+      g.rows.push(r);
+      const node = `${r.ip}:${r.port}`;
+      g.overloaded.set(node, (g.overloaded.get(node) ?? false) || r.overload);
+    }
+    return [...groups.values()]
+      .sort((a, b) => Number(a.zone === '') - Number(b.zone === '') || a.zone.localeCompare(b.zone))
+      .map((g) => ({ zone: g.zone, rows: g.rows, nodes: g.overloaded.size, healthy: [...g.overloaded.values()].filter((o) => !o).length }));
+  };
+
+  const zoneHead = (g) => {
+    const share = g.healthy / g.nodes;
+    return el(
+      'tr',
+      { class: 'zone-head', dataset: { zone: g.zone } },
+      el(
+        'th',
+        { colspan: 8 },
+        g.zone === '' ? 'no zone' : `zone ${g.zone}`,
+        ' ',
+        el('span', { class: `badge ${share === 1 ? 'ok' : share === 0 ? 'bad' : 'warn'} zone-healthy` }, `${Math.round(share * 100)}% healthy`),
+        el('span', { class: 'muted' }, ` ${g.healthy} of ${g.nodes} node${g.nodes === 1 ? '' : 's'}`),
       ),
     );
   };
@@ -651,7 +685,7 @@ function statusPage() {
     }
     sections.clear();
     for (const r of m.rows) rows.set(r.key, r);
-    for (const [mk, s] of Object.entries(m.series)) series.set(mk, { t: [...s.t], rate: [...s.rate], errPct: [...s.errPct] });
+    for (const [mk, s] of Object.entries(m.series)) series.set(mk, { t: [...s.t], rate: [...s.rate], errPct: [...s.errPct], avgUs: [...s.avgUs] });
     const modules = [...new Set(m.rows.map(moduleOf))].sort(byModule);
     for (const mk of modules) {
       renderRows(mk);

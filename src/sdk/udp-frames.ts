@@ -43,7 +43,7 @@ function writeVarint(buf: Buffer, off: number, v: number, signed: boolean): numb
   return off;
 }
 
-/** tag + varint of a non-zero field (proto3 leaves zeros out); the size of what fieldBytes writes. */
+/** The bytes writeField takes: tag + varint of a non-zero field, nothing for zero (proto3 leaves it out). */
 function fieldSize(v: number, signed: boolean): number {
   return v === 0 ? 0 : 1 + varintSize(v, signed);
 }

@@ -75,6 +75,7 @@ export class NativeAgentCore implements AgentCore {
           ip: this.opts.ip,
           port: this.opts.port,
           reportIntervalMs: this.opts.reportIntervalMs,
+          busyPollUs: this.opts.busyPollUs,
           // A random seed per agent: agents across a fleet must not draw in lock step.
           loadbalance: checkBalancerConfig(this.opts.loadbalance, this.opts.limits, randomInt(0, 2 ** 32)),
           // Seeded in the constructor, before the ports read their first datagram.

@@ -74,6 +74,7 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
     ip: config.agent.ip,
     port: config.agent.port,
     reportIntervalMs: config.agent.reportIntervalMs,
+    busyPollUs: config.agent.busyPollUs,
     loadbalance: config.loadbalance,
     limits: { maxEmptyRoutes: config.agent.maxEmptyRoutes, maxNewPullsPerS: config.agent.maxNewPullsPerS },
     onPulls: (modules) => dns.requestRoutes(modules),

@@ -5,8 +5,9 @@
 // deadlines arrive in order and one sorted doubly-linked list is the whole wheel. Adding at or
 // after the tail and cancelling are O(1); a rarer shorter delay walks back from the tail. The Node
 // timer is armed for the head only; cancelling the head leaves it armed (it fires, finds nothing
-// due, re-arms), so a request answered in time never touches it. It keeps the process alive only
-// while something waits, as one setTimeout per request did.
+// due, re-arms), so a request answered in time never touches it, even when it was the only one:
+// an empty wheel only unrefs its timer, so it keeps the process alive only while something waits,
+// as one setTimeout per request did.
 //
 // Entries are the callers' own objects (they extend WheelTimer), so scheduling allocates nothing.
 // One event loop: not thread-safe.
@@ -17,12 +18,15 @@ export interface WheelClock {
   now(): number;
   setTimer(fire: () => void, ms: number): unknown;
   clearTimer(timer: unknown): void;
+  /** Whether the timer keeps the process alive (Node's ref/unref). */
+  keepAlive(timer: unknown, alive: boolean): void;
 }
 
 export const systemClock: WheelClock = {
   now: () => performance.now(),
   setTimer: (fire, ms) => setTimeout(fire, ms),
   clearTimer: (timer) => clearTimeout(timer as NodeJS.Timeout),
+  keepAlive: (timer, alive) => void (alive ? (timer as NodeJS.Timeout).ref() : (timer as NodeJS.Timeout).unref()),
 };
 
 /** Something with a deadline: expire() runs once the deadline has passed, unless it was cancelled. */
@@ -43,6 +47,8 @@ export class TimerWheel {
   #timer: unknown;
   /** The deadline the Node timer is armed for; Infinity when it is not armed. */
   #armedFor = Infinity;
+  /** The armed timer keeps the process alive (something waits). */
+  #alive = false;
 
   constructor(clock: WheelClock = systemClock) {
     this.#clock = clock;
@@ -67,13 +73,15 @@ export class TimerWheel {
     else after.next = t;
     this.#size++;
     if (t.deadline < this.#armedFor) this.#arm(t.deadline);
+    else this.#keepAlive(true);
   }
 
   /** Takes t off the wheel; false when it was not scheduled (already expired or cancelled). */
   cancel(t: WheelTimer): boolean {
     if (!t.scheduled) return false;
     this.#unlink(t);
-    if (this.#size === 0) this.#disarm();
+    // Left armed: the next request reuses it instead of arming one of its own.
+    if (this.#size === 0) this.#keepAlive(false);
     return true;
   }
 
@@ -101,19 +109,28 @@ export class TimerWheel {
   #arm(deadline: number): void {
     if (this.#timer !== undefined) this.#clock.clearTimer(this.#timer);
     this.#armedFor = deadline;
-    // Node rounds a timer up to whole milliseconds, so it never fires before the deadline.
+    // Whole milliseconds, rounded up; should it still fire early, #fire re-arms for the rest.
     this.#timer = this.#clock.setTimer(() => this.#fire(), Math.max(1, Math.ceil(deadline - this.#clock.now())));
+    this.#alive = true;
+  }
+
+  #keepAlive(alive: boolean): void {
+    if (this.#timer === undefined || this.#alive === alive) return;
+    this.#alive = alive;
+    this.#clock.keepAlive(this.#timer, alive);
   }
 
   #disarm(): void {
     if (this.#timer !== undefined) this.#clock.clearTimer(this.#timer);
     this.#timer = undefined;
     this.#armedFor = Infinity;
+    this.#alive = false;
   }
 
   #fire(): void {
     this.#timer = undefined;
     this.#armedFor = Infinity;
+    this.#alive = false;
     const now = this.#clock.now();
     // Expire callbacks may add and cancel timers: take each due head afresh.
     while (this.#head !== undefined && this.#head.deadline <= now) {

@@ -6,7 +6,7 @@ import { TimerWheel, WheelTimer, type WheelClock } from '../../src/sdk/timer-whe
 /** A clock whose time moves only when advance() says; it runs its one kind of timer as Node would. */
 class FakeClock implements WheelClock {
   time = 0;
-  readonly armed = new Map<number, { at: number; fire: () => void }>();
+  readonly armed = new Map<number, { at: number; fire: () => void; alive: boolean }>();
   #next = 1;
   setTimerCalls = 0;
 
@@ -17,8 +17,17 @@ class FakeClock implements WheelClock {
   setTimer(fire: () => void, ms: number): unknown {
     this.setTimerCalls++;
     const id = this.#next++;
-    this.armed.set(id, { at: this.time + ms, fire });
+    this.armed.set(id, { at: this.time + ms, fire, alive: true });
     return id;
+  }
+
+  keepAlive(timer: unknown, alive: boolean): void {
+    this.armed.get(timer as number)!.alive = alive;
+  }
+
+  /** Armed timers that keep the process alive. */
+  get alive(): number {
+    return [...this.armed.values()].filter((t) => t.alive).length;
   }
 
   clearTimer(timer: unknown): void {
@@ -111,13 +120,24 @@ describe('TimerWheel', () => {
     expect(wheel.cancel(b)).toBe(false);
   });
 
-  it('disarms once the last timer is cancelled, so an idle client keeps nothing alive', () => {
-    const { clock, wheel, timer } = setup();
-    const a = timer('a');
-    wheel.add(a, 50);
-    expect(clock.armed.size).toBe(1);
-    wheel.cancel(a);
+  it('keeps one request at a time (a sequential client) on one armed timer, alive only while it waits', () => {
+    const { clock, wheel, log, timer } = setup();
+    for (let i = 0; i < 100; i++) {
+      const t = timer(`t${i}`);
+      wheel.add(t, 50);
+      expect(clock.alive).toBe(1);
+      clock.advance(0.25); // (a binary fraction: the fake clock adds it up exactly)
+      wheel.cancel(t); // answered in time
+      expect(clock.alive).toBe(0); // an idle client keeps nothing alive
+    }
+    expect(clock.setTimerCalls).toBe(1);
+    // Its first deadline passes: it fires, finds nothing and is not armed again.
+    clock.advance(100);
     expect(clock.armed.size).toBe(0);
+    wheel.add(timer('late'), 50);
+    expect(clock.setTimerCalls).toBe(2);
+    clock.advance(50);
+    expect(log).toEqual(['late']);
     expect(wheel.size).toBe(0);
   });
 

@@ -129,19 +129,19 @@ describe.each(['native', 'ts'] as const)('LoadBalance agent (%s)', (impl) => {
   });
 
   it('answers and balances the same with the busy-poll off and long ([agent] busy_poll_us 0 and 5000)', async () => {
-    await addRoute(1012, 1, [['10.0.12.1', 1], ['10.0.12.2', 2]]);
+    await addRoute(1077, 1, [['10.0.77.1', 1], ['10.0.77.2', 2]]);
     for (const busyPollUs of ['0', '5000']) {
       const a = await newAgent({ 'agent.busy_poll_us': busyPollUs });
       const c = await newClient(a);
-      await waitForRoute(c, 1012, 1);
+      await waitForRoute(c, 1077, 1);
       const ports: number[] = [];
       for (let i = 0; i < 6; i++) {
-        const r = await c.getHost(1012, 1);
+        const r = await c.getHost(1077, 1);
         ports.push(r.host!.port);
-        c.report(1012, 1, r.host!.ip, r.host!.port, RetCode.Succ);
+        c.report(1077, 1, r.host!.ip, r.host!.port, RetCode.Succ);
       }
       expect(ports.sort()).toEqual([1, 1, 1, 2, 2, 2]);
-      await eventually(() => portStats(a, 1012, 1), (s) => s.reports >= 6, 'the six reports');
+      await eventually(() => portStats(a, 1077, 1), (s) => s.reports >= 6, 'the six reports');
     }
   });
 

@@ -406,6 +406,7 @@ export class LarsClient {
     this.#registrations.clear();
     for (const wait of this.#registerWaits.values()) wait(RetCode.SystemError);
     this.#registerWaits.clear();
+    this.#wheel.clear();
     this.#closing = this.#transport.close();
     return this.#closing;
   }

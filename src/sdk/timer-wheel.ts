@@ -85,15 +85,10 @@ export class TimerWheel {
     return true;
   }
 
-  /** Cancels every timer without expiring it; returns them in deadline order. */
-  drain(): WheelTimer[] {
-    const out: WheelTimer[] = [];
-    while (this.#head !== undefined) {
-      out.push(this.#head);
-      this.#unlink(this.#head);
-    }
+  /** Cancels every timer without expiring it and stops the Node timer (a client's close()). */
+  clear(): void {
+    while (this.#head !== undefined) this.#unlink(this.#head);
     this.#disarm();
-    return out;
   }
 
   #unlink(t: WheelTimer): void {

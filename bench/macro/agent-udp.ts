@@ -3,7 +3,9 @@
 // with epoll so the generator does not spend its core switching between blocked threads; the
 // latency window uses one blocking thread per client) with 1, 4 and 16 clients against the native
 // agent, the TypeScript agent and a minimal C++ UDP echo server on the same three ports (the
-// machine's ceiling); get_host latency at a fixed moderate load; CPU% of server and client from
+// machine's ceiling); the same with 1, 4 and 16 blocking client threads, where each round trip
+// waits for the server to wake up, also against a native agent with [agent] busy_poll_us = 0 (it
+// always sleeps: the wake-up path before the busy-poll, in the same run); get_host latency at a fixed moderate load; CPU% of server and client from
 // /proc/<pid>/stat over every window, so a figure limited by the client shows as such.
 import { RetCode } from '../../src/wire/messages.js';
 import {
@@ -24,12 +26,20 @@ import { benchMain, implFigure, judge, med, type Figure } from '../lib/result.js
 const MODULES: readonly ModuleId[] = [1, 2, 3].map((cmdid) => ({ modid: 1, cmdid }));
 const NODES = 10;
 const CLIENTS = [1, 4, 16] as const;
+/**
+ * Blocking client threads, one call outstanding each, as the reference API and the SDK's UDP mode
+ * use the agent: each round trip waits for the server to wake up, so these measure its wake-up
+ * path where the multiplexed clients measure its work.
+ */
+const BLOCKING = [1, 4, 16] as const;
 const LATENCY_RATE = 5_000;
 const LATENCY_CLIENTS = 4;
 /** A server at or above this share of one core is the bottleneck. */
 const SERVER_BOUND_CPU = 90;
 
-type Target = Impl | 'echo';
+/** The native agent with the busy-poll off: blocking windows only, as the reference for the knob. */
+const SLEEPING = 'native-sleep';
+type Target = Impl | 'echo' | typeof SLEEPING;
 
 interface Window {
   rps: number;
@@ -86,9 +96,11 @@ void benchMain({
         notes.push('`lars agent` is not available in this build yet: agent figures not measured, the echo ceiling only');
       } else {
         services = await startServices({ modules: MODULES, nodes: NODES, impl: ctx.impls.includes('native') ? 'native' : 'ts' });
-        for (const impl of ctx.impls) {
+        const variants: { target: Target; impl: Impl; extra: Record<string, string> }[] = ctx.impls.map((impl) => ({ target: impl, impl, extra: {} }));
+        if (ctx.impls.includes('native')) variants.push({ target: SLEEPING, impl: 'native', extra: { 'agent.busy_poll_us': '0' } });
+        for (const { target, impl, extra } of variants) {
           try {
-            const agent = await startAgent(impl, services);
+            const agent = await startAgent(impl, services, extra);
             agents.push(agent);
             const api = new AgentApi(agent.base);
             try {
@@ -96,14 +108,15 @@ void benchMain({
             } finally {
               api.close();
             }
-            servers.set(impl, { pid: agent.daemon.pid, base: agent.base });
+            servers.set(target, { pid: agent.daemon.pid, base: agent.base });
             pin(agent.daemon.pid, split?.server);
           } catch (err) {
-            notes.push(`${impl} agent not measured: ${(err as Error).message.split('\n')[0]}`);
+            notes.push(`${target} agent not measured: ${(err as Error).message.split('\n')[0]}`);
           }
         }
       }
-      const targets = [...servers.keys()];
+      const targets = [...servers.keys()].filter((t) => t !== SLEEPING);
+      const blockingTargets = [...servers.keys()];
       const windows = new Map<string, Window[]>();
       const keep = (key: string, w: Window): void => {
         windows.set(key, [...(windows.get(key) ?? []), w]);
@@ -116,6 +129,14 @@ void benchMain({
             const w = await clientWindow(s.base, s.pid, ['--threads', String(clients), '--multiplex', '--warmup-ms', String(warmupMs)], seconds);
             keep(`${t}/${clients}`, w);
             ctx.log(`run ${run + 1} ${t} ${clients} clients: ${Math.round(w.rps)} calls/s, server ${w.serverCpu}% client ${w.clientCpu}% CPU`);
+          }
+        }
+        for (const clients of BLOCKING) {
+          for (const t of blockingTargets) {
+            const s = servers.get(t)!;
+            const w = await clientWindow(s.base, s.pid, ['--threads', String(clients), '--warmup-ms', String(warmupMs)], seconds);
+            keep(`${t}/blocking-${clients}`, w);
+            ctx.log(`run ${run + 1} ${t} ${clients} blocking threads: ${Math.round(w.rps)} calls/s, server ${w.serverCpu}% client ${w.clientCpu}% CPU`);
           }
         }
         for (const t of targets) {
@@ -138,7 +159,7 @@ void benchMain({
         samples: { native: pick('native', key, f), ts: pick('ts', key, f), value: pick('echo', key, f) },
       });
       /** Per-run ratio a/b (same run, so shared noise cancels), median over runs. */
-      const ratio = (a: Target, b: Target, clients: number): number[] => {
+      const ratio = (a: Target, b: Target, clients: number | string): number[] => {
         const x = pick(a, clients, (w) => w.rps);
         const y = pick(b, clients, (w) => w.rps);
         return x.map((v, i) => v / (y[i] as number)).filter((v) => Number.isFinite(v));
@@ -154,6 +175,30 @@ void benchMain({
       {
         const v = med(ratio('native', 'ts', 16));
         figures.push({ id: 'native_vs_ts_16', label: 'native agent / TS agent, 16 clients', unit: 'x', value: v, samples: { value: ratio('native', 'ts', 16) }, target: '>= 3', met: judge(v, (x) => x >= 3) });
+      }
+      for (const c of BLOCKING) {
+        const key = `blocking-${c}`;
+        figures.push(row(`blocking_calls_per_s_${c}`, `get_host+report calls/s, ${c} blocking thread${c > 1 ? 's' : ''} (ref: echo)`, 'calls/s', key, (w) => w.rps));
+        const v = med(ratio('native', 'echo', key));
+        figures.push({
+          id: `native_vs_echo_blocking_${c}`,
+          label: `native agent / echo, ${c} blocking thread${c > 1 ? 's' : ''}`,
+          unit: 'x',
+          value: v,
+          samples: { value: ratio('native', 'echo', key) },
+          ...(c === 4 && { target: '>= 0.8', met: judge(v, (x) => x >= 0.8) }),
+        });
+        figures.push(row(`server_cpu_blocking_${c}`, `server CPU, ${c} blocking thread${c > 1 ? 's' : ''} (ref: echo)`, '% core', key, (w) => w.serverCpu));
+        const before = ratio(SLEEPING, 'echo', key);
+        figures.push({
+          id: `native_sleep_vs_echo_blocking_${c}`,
+          label: `native agent, busy_poll_us = 0 / echo, ${c} blocking thread${c > 1 ? 's' : ''}`,
+          unit: 'x',
+          value: med(before),
+          samples: { value: before },
+        });
+        const sleepCpu = pick(SLEEPING, key, (w) => w.serverCpu);
+        figures.push({ id: `native_sleep_server_cpu_blocking_${c}`, label: `native agent, busy_poll_us = 0: CPU, ${c} blocking thread${c > 1 ? 's' : ''}`, unit: '% core', value: med(sleepCpu), samples: { value: sleepCpu } });
       }
       figures.push(row('latency_p50_us', `get_host p50 at ${LATENCY_RATE} calls/s (ref: echo)`, 'us', 'latency', (w) => w.p50Us));
       figures.push(row('latency_p99_us', `get_host p99 at ${LATENCY_RATE} calls/s (ref: echo)`, 'us', 'latency', (w) => w.p99Us));

@@ -49,6 +49,7 @@ void benchMain({
             ip: '127.0.0.1',
             port: 0,
             reportIntervalMs: 1000,
+            busyPollUs: 0,
             loadbalance: checkBalancerConfig(loadbalance, undefined, 1),
             viewDir: dir,
             seeds: [{ modid: MODID, cmdid: CMDID, ...packHosts(hosts), policy: { ...DEFAULT_ROUTE_POLICY, name } }],

@@ -88,6 +88,7 @@ AgentServer::AgentServer(const AgentOptions& options, std::function<void()> pull
     p->index = i;
     p->thread = std::make_unique<reactor::EventLoopThread>(nullptr, "lars-agent-" + std::to_string(i));
     p->loop = p->thread->startLoop();
+    p->loop->setBusyPoll(std::chrono::microseconds(options.busyPollUs));
     p->balancer = std::make_unique<lb::Balancer>(options.balancer);
     ports_[i] = std::move(p);
   }

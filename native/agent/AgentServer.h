@@ -62,6 +62,9 @@ struct AgentOptions {
   size_t maxQueuedReports = 1 << 20;
   // Best-effort SO_RCVBUF of each port, so bursts are queued by the kernel rather than lost.
   int receiveBufferBytes = 4 << 20;
+  // [agent] busy_poll_us: each port's loop polls without sleeping this long after its last
+  // datagram (EventLoop::setBusyPoll); 0 = always sleep in epoll_wait. The config's default is 20.
+  int busyPollUs = 0;
   // Routes from the disk cache: served from the first datagram on (Balancer::SeedRoute, state NEW).
   std::vector<SeedRoute> seeds;
   // [agent] view_dir: each port publishes its routes in <viewDir>/lars-agent-<port>.view for

@@ -31,6 +31,7 @@ agent::AgentOptions ReadOptions(Napi::Value value) {
   opts.ip = o.Get("ip").As<Napi::String>().Utf8Value();
   opts.basePort = static_cast<uint16_t>(Number(o, "port"));
   opts.reportIntervalMs = Number(o, "reportIntervalMs");
+  opts.busyPollUs = static_cast<int>(Number(o, "busyPollUs"));
   if (!o.Get("loadbalance").IsObject()) Throw(env, "ERR_CONFIG", "AgentServer options: loadbalance must be an object");
   opts.balancer = BalancerConfigOf(o.Get("loadbalance").As<Napi::Object>());
   // viewDir: [agent] view_dir ('' or absent: no local view).

@@ -1,5 +1,6 @@
 #include "reactor/EventLoop.h"
 
+#include <sched.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -79,7 +80,17 @@ void EventLoop::loop() {
   looping_ = true;
   while (!quit_.load(std::memory_order_acquire)) {
     activeChannels_.clear();
-    poller_->poll(kPollTimeMs, &activeChannels_);
+    const Duration spin(busyPollTicks_.load(std::memory_order_relaxed));
+    if (spin.count() > 0) {
+      const bool spinning = Clock::now() - lastActivity_ < spin;
+      // A spinning loop gives way to any thread waiting for its core (another port's loop when
+      // they share one), else spinning loops take turns by time slice and requests wait for them.
+      if (spinning) sched_yield();
+      poller_->poll(spinning ? 0 : kPollTimeMs, &activeChannels_);
+      if (!activeChannels_.empty()) lastActivity_ = Clock::now();
+    } else {
+      poller_->poll(kPollTimeMs, &activeChannels_);
+    }
     iteration_.fetch_add(1, std::memory_order_relaxed);
     eventHandling_ = true;
     for (Channel* channel : activeChannels_) channel->handleEvent();
@@ -175,6 +186,10 @@ TimerId EventLoop::runEvery(Duration interval, TimerCallback cb) {
 }
 
 void EventLoop::cancel(TimerId id) { timerQueue_->cancel(id); }
+
+void EventLoop::setBusyPoll(Duration spin) {
+  busyPollTicks_.store(spin.count() > 0 ? spin.count() : 0, std::memory_order_relaxed);
+}
 
 void EventLoop::wakeup() {
   const uint64_t one = 1;

@@ -868,6 +868,34 @@ TEST(udp_datagram_round_trip) {
   CHECK(waitFor([&] { return u.server->counters().datagrams_out.load() == 1u; }));
 }
 
+TEST(udp_busy_poll_answers_then_sleeps_again) {
+  Udp u([](UdpServer& srv) {
+    srv.setDatagramCallback(
+        [&srv](const char* data, size_t len, const InetAddress& peer) { srv.sendTo(data, len, peer); });
+  });
+  u.loop->setBusyPoll(2ms);
+  UdpTestSocket c;
+  for (int i = 0; i < 50; ++i) {
+    const std::string ping = "ping-" + std::to_string(i);
+    CHECK(c.sendTo(u.port(), ping));
+    std::string got;
+    CHECK(c.recv(&got));
+    CHECK(got == ping);
+  }
+  std::atomic<bool> ran{false};
+  u.loop->queueInLoop([&] { ran = true; });
+  CHECK(waitFor([&] { return ran.load(); }));
+  std::atomic<bool> fired{false};
+  u.loop->runAfter(1ms, [&] { fired = true; });
+  CHECK(waitFor([&] { return fired.load(); }));
+  // Idle again: the loop stops iterating (it sleeps in epoll_wait) once the spin window is over.
+  CHECK(waitFor([&] {
+    const uint64_t before = u.loop->iteration();
+    std::this_thread::sleep_for(20ms);
+    return u.loop->iteration() == before;
+  }));
+}
+
 TEST(udp_burst_of_datagrams) {
   Udp u([](UdpServer& srv) {
     srv.setDatagramCallback(

@@ -18,6 +18,9 @@ export interface AgentCoreOptions {
   readonly port: number;
   /** Each port's balancer reports routes with activity on this period (at most once per route). */
   readonly reportIntervalMs: number;
+  /** [agent] busy_poll_us: the native core's ports poll without sleeping this long after their last
+   * datagram (0 = off). The TS core ignores it: Node's loop cannot spin without starving itself. */
+  readonly busyPollUs: number;
   readonly loadbalance: LoadBalanceConfig;
   /** [agent] zone: this host's availability zone ('' = none, zone-aware routing off; docs/zones.md). */
   readonly zone: string;

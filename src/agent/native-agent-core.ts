@@ -75,6 +75,7 @@ export class NativeAgentCore implements AgentCore {
           ip: this.opts.ip,
           port: this.opts.port,
           reportIntervalMs: this.opts.reportIntervalMs,
+          busyPollUs: this.opts.busyPollUs,
           // A random seed per agent: agents across a fleet must not draw in lock step.
           loadbalance: portBalancerConfig(this.opts, randomInt(0, 2 ** 32)),
           viewDir: this.opts.viewDir ?? '',

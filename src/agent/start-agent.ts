@@ -81,6 +81,7 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
     ip: config.agent.ip,
     port: config.agent.port,
     reportIntervalMs: config.agent.reportIntervalMs,
+    busyPollUs: config.agent.busyPollUs,
     loadbalance: config.loadbalance,
     zone: config.agent.zone,
     limits: { maxEmptyRoutes: config.agent.maxEmptyRoutes, maxNewPullsPerS: config.agent.maxNewPullsPerS },

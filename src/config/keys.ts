@@ -141,6 +141,10 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
     doc: 'this host\'s IPv4, reported as the caller of every call',
   },
   { section: 'agent', key: 'report_interval_ms', type: int(10, 3_600_000), roles: AGENT, default: '1000', doc: 'how often call statistics are sent to the Report service' },
+  {
+    section: 'agent', key: 'busy_poll_us', type: int(0, 10_000), roles: AGENT, default: '20',
+    doc: 'native agent: each port keeps polling without sleeping this many microseconds after its last datagram (faster round trips for clients with one request outstanding, for some CPU after each burst, none while idle); 0 = always sleep',
+  },
   { section: 'agent', key: 'max_empty_routes', type: int(0, 10_000_000), roles: AGENT, default: '10000', doc: 'routes DNS answered empty kept per port (they answer NOEXIST without pulling); past it the oldest is dropped' },
   { section: 'agent', key: 'max_new_pulls_per_s', type: int(1, 1_000_000), roles: AGENT, default: '1000', doc: 'pulls per second and port for modules the agent does not hold; past it get_host answers NOEXIST without a pull' },
   { section: 'agent', key: 'cache_dir', type: text, roles: AGENT, default: 'var/agent-cache', doc: 'directory of the route cache on disk, relative to the working directory; empty: no cache' },

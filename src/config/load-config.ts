@@ -156,6 +156,7 @@ function build(role: Role, file: string | undefined, raw: ReadonlyMap<string, Ra
           port: num('agent.port'),
           callerIp: str('agent.caller_ip'),
           reportIntervalMs: num('agent.report_interval_ms'),
+          busyPollUs: num('agent.busy_poll_us'),
           maxEmptyRoutes: num('agent.max_empty_routes'),
           maxNewPullsPerS: num('agent.max_new_pulls_per_s'),
           cacheDir: str('agent.cache_dir'),

@@ -90,14 +90,15 @@ export interface AgentConfig extends CommonConfig {
   readonly role: 'agent';
   /** [admin] as for every role, plus max_node_series (the per-node series cap of /metrics). */
   readonly admin: AdminConfig & { readonly maxNodeSeries: number };
-  /** [agent] ip, port (first of three UDP ports), caller_ip, report_interval_ms, max_empty_routes,
-   * max_new_pulls_per_s, cache_dir ('' = off), cache_max_age, view_dir ('' = off), zone ('' = none:
-   * zone-aware routing off). */
+  /** [agent] ip, port (first of three UDP ports), caller_ip, report_interval_ms, busy_poll_us,
+   * max_empty_routes, max_new_pulls_per_s, cache_dir ('' = off), cache_max_age, view_dir ('' = off),
+   * zone ('' = none: zone-aware routing off). */
   readonly agent: {
     readonly ip: string;
     readonly port: number;
     readonly callerIp: string;
     readonly reportIntervalMs: number;
+    readonly busyPollUs: number;
     readonly maxEmptyRoutes: number;
     readonly maxNewPullsPerS: number;
     readonly cacheDir: string;

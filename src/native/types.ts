@@ -100,6 +100,8 @@ export interface NativeAgentOptions {
   /** First of three consecutive UDP ports; 0 picks any free three. */
   readonly port: number;
   readonly reportIntervalMs: number;
+  /** [agent] busy_poll_us: each port polls without sleeping this long after its last datagram; 0 = off. */
+  readonly busyPollUs: number;
   /** The [loadbalance] parameters, the route table's limits and the agent's zone, checked by checkBalancerConfig. */
   readonly loadbalance: BalancerConfig;
   /** Routes from the disk cache (hosts packed by packHosts), held before the ports read a datagram. */

@@ -3,20 +3,25 @@
 // (docs/spec/PROTOCOL.md): one frame per datagram, everything about module (modid, cmdid) to
 // agent port base + (modid + cmdid) % 3.
 //
-// A LarsClient owns one udp4 socket (bound to an ephemeral port by its first send) and the
-// requests waiting for a reply. It lives on the event loop that created it: use one client per
-// worker thread. Requests never throw for a missing or silent agent and never hang: each one
+// A LarsClient owns one udp4 socket (UdpTransport, bound to an ephemeral port by its first send),
+// the requests waiting for a reply and one timer wheel for all their deadlines. get_host and
+// report, the calls business code makes per remote call, are written and read by hand from
+// per-module templates (udp-frames.ts); everything else, and any reply out of the ordinary, goes
+// through the wire codec `impl` names. It lives on the event loop that created it: use one
+// client per worker thread. Requests never throw for a missing or silent agent and never hang: each one
 // answers after timeoutMs at the latest, from the agent's route cache on disk when it has the
 // module, else RET_SYSTEM_ERROR. Only bad arguments throw (LarsError ERR_INVALID_INPUT).
-import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { resolve as resolvePath } from 'node:path';
 import { LarsError } from '../errors.js';
 import { DEFAULT_CACHE_DIR, DEFAULT_CACHE_MAX_AGE_MS, readCachedRoute } from '../route-cache/index.js';
 import { agentPortIndex } from '../wire/agent-ports.js';
 import { codecFor, type WireCodec } from '../wire/codec.js';
 import { DEFAULT_LEASE_TTL_MS, leaseProblem } from '../wire/lease.js';
-import { MsgId, RetCode, int32ToIp, ipToInt32, type GetHostResponse, type GetRouteResponse, type RegisterRequest } from '../wire/messages.js';
+import { MsgId, RetCode, int32ToIp, ipToInt32, type GetRouteResponse, type RegisterRequest } from '../wire/messages.js';
 import { moduleKey } from '../wire/module-key.js';
+import { TimerWheel, WheelTimer } from './timer-wheel.js';
+import { HostReply, ModuleFrames, readGetHostResponse } from './udp-frames.js';
+import { UdpTransport } from './udp-transport.js';
 import type {
   GetHostOptions,
   GetHostResult,
@@ -45,7 +50,11 @@ const INT32_MIN = -0x80000000;
 const UINT32_MAX = 0xffffffff;
 const MAX_TIMER_MS = 0x7fffffff;
 
+/** Modules whose frames a client keeps encoded; past this many it starts again (a client asks about a few). */
+const MAX_MODULE_FRAMES = 4096;
+
 const SYSTEM_ERROR: NoHost = Object.freeze({ retcode: RetCode.SystemError });
+const NO_OPTIONS = Object.freeze({});
 const NO_ROUTE_REPLY: GetRouteResult = Object.freeze({ retcode: RetCode.SystemError, hosts: Object.freeze([]) });
 
 function invalid(message: string): LarsError {
@@ -77,15 +86,38 @@ function elapsedUs(start: bigint): number {
   return Math.min(Math.max(us, 1), UINT32_MAX);
 }
 
-interface PendingHost {
-  readonly modid: number;
-  readonly cmdid: number;
-  readonly timer: NodeJS.Timeout;
-  readonly resolve: (r: GetHostResult) => void;
+/** A getHost waiting for its reply; the wheel expires it through the client's one timeout handler (no closure per call). */
+class PendingHost extends WheelTimer {
+  constructor(
+    readonly seq: number,
+    /** As the caller gave them (the route cache is looked up by these). */
+    readonly modid: number,
+    readonly cmdid: number,
+    readonly frames: ModuleFrames,
+    readonly resolve: (r: GetHostResult | Promise<GetHostResult>) => void,
+    readonly timedOut: (p: PendingHost) => void,
+  ) {
+    super();
+  }
+
+  expire(): void {
+    this.timedOut(this);
+  }
+}
+
+/** A deadline of a request off the hot path (getRoute, register). */
+class Deadline extends WheelTimer {
+  constructor(readonly onExpire: () => void) {
+    super();
+  }
+
+  expire(): void {
+    this.onExpire();
+  }
 }
 
 interface PendingRoute {
-  readonly timer: NodeJS.Timeout;
+  readonly deadline: Deadline;
   readonly resolve: (r: GetRouteResult) => void;
 }
 
@@ -99,11 +131,18 @@ export class LarsClient {
   readonly #regInitAttempts: number;
   readonly #regInitDelayMs: number;
   readonly #codec: WireCodec;
-  readonly #socket: Socket;
+  readonly #transport: UdpTransport;
+  readonly #wheel = new TimerWheel();
+  /** Encoded per module, by modid then cmdid (numbers, so a lookup builds no key). */
+  readonly #frames = new Map<number, Map<number, ModuleFrames>>();
+  #frameCount = 0;
+  /** The reply being read: one object for every datagram. */
+  readonly #reply = new HostReply();
   readonly #hosts = new Map<number, PendingHost>();
   /** Route replies carry no seq: waiters per module, answered oldest first. */
   readonly #routes = new Map<string, PendingRoute[]>();
   readonly #regInitSleeps = new Set<() => void>();
+  /** sent, sendErrors and the transport's unexpected datagrams are the transport's: stats adds them. */
   readonly #stats: Counters = { sent: 0, matched: 0, stale: 0, malformed: 0, unexpected: 0, timeouts: 0, fromCache: 0, sendErrors: 0 };
   /** The agent's cache directory, absolute; undefined: no fallback. */
   readonly #cacheDir: string | undefined;
@@ -114,9 +153,6 @@ export class LarsClient {
   readonly #registerWaits = new Map<number, (retcode: number) => void>();
   /** Live registrations: their renewal timers, deregistered by close(). */
   readonly #registrations = new Map<Registration, NodeJS.Timeout>();
-  /** Sends handed to the socket whose callback has not run yet: close() lets them finish. */
-  #inFlight = 0;
-  #drained: (() => void) | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
 
@@ -131,14 +167,7 @@ export class LarsClient {
     const cacheDir = options.cacheDir ?? DEFAULT_CACHE_DIR;
     if (typeof cacheDir !== 'string') throw invalid(`cacheDir must be a string, got ${JSON.stringify(cacheDir)}`);
     this.#cacheDir = cacheDir === '' ? undefined : resolvePath(cacheDir);
-    this.#socket = createSocket('udp4');
-    this.#socket.on('message', (msg, rinfo) => this.#onMessage(msg, rinfo));
-    // Errors of single sends arrive at their callbacks; anything else must not crash the process.
-    this.#socket.on('error', () => {
-      this.#stats.sendErrors++;
-    });
-    // A forgotten client must not keep the process alive; waiting requests do, through their timers.
-    this.#socket.unref();
+    this.#transport = new UdpTransport(this.host, this.port, (datagram) => this.#onDatagram(datagram));
   }
 
   /** The agent port module (modid, cmdid) is sent to. */
@@ -151,7 +180,8 @@ export class LarsClient {
   }
 
   get stats(): LarsClientStats {
-    return { ...this.#stats };
+    const t = this.#transport;
+    return { ...this.#stats, sent: t.sent, sendErrors: t.sendErrors, unexpected: this.#stats.unexpected + t.unexpected };
   }
 
   /**
@@ -178,30 +208,53 @@ export class LarsClient {
    * Asks the agent for a node of (modid, cmdid); `key` is the request's affinity key (policy
    * ring_hash). Never rejects for agent trouble: see GetHostResult.
    */
-  getHost(modid: number, cmdid: number, options: GetHostOptions = {}): Promise<GetHostResult> {
+  getHost(modid: number, cmdid: number, options: GetHostOptions = NO_OPTIONS): Promise<GetHostResult> {
     checkId('modid', modid);
     checkId('cmdid', cmdid);
     const hashKey = hashKeyOf(options.key);
     if (this.#closed) return Promise.resolve(SYSTEM_ERROR);
     const seq = this.#seq;
     this.#seq = (this.#seq + 1) >>> 0;
-    const frame = this.#codec.encodeFrame(MsgId.GetHostRequest, { seq, modid: modid | 0, cmdid: cmdid | 0, ...(hashKey && { hashKey }) });
+    const frames = this.#framesFor(modid, cmdid);
+    const frame =
+      hashKey === undefined
+        ? frames.getHost(seq)
+        : this.#codec.encodeFrame(MsgId.GetHostRequest, { seq, modid: frames.modid, cmdid: frames.cmdid, hashKey });
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        if (this.#hosts.delete(seq)) {
-          this.#stats.timeouts++;
-          resolve(this.#hostFromCache(modid, cmdid));
-        }
-      }, this.timeoutMs);
-      this.#hosts.set(seq, { modid: modid | 0, cmdid: cmdid | 0, timer, resolve });
-      this.#send(frame, modid, cmdid, () => {
-        const p = this.#hosts.get(seq);
-        if (p === undefined) return;
+      const p = new PendingHost(seq, modid, cmdid, frames, resolve, this.#hostTimedOut);
+      this.#hosts.set(seq, p);
+      this.#wheel.add(p, this.timeoutMs);
+      this.#transport.send(frame, frames.port, () => {
+        if (this.#hosts.get(seq) !== p) return;
         this.#hosts.delete(seq);
-        clearTimeout(p.timer);
+        this.#wheel.cancel(p);
         resolve(this.#hostFromCache(modid, cmdid));
       });
     });
+  }
+
+  readonly #hostTimedOut = (p: PendingHost): void => {
+    if (this.#hosts.get(p.seq) !== p) return;
+    this.#hosts.delete(p.seq);
+    this.#stats.timeouts++;
+    p.resolve(this.#hostFromCache(p.modid, p.cmdid));
+  };
+
+  /** The module's encoded frames, made on its first use. */
+  #framesFor(modid: number, cmdid: number): ModuleFrames {
+    let byCmd = this.#frames.get(modid);
+    let frames = byCmd?.get(cmdid);
+    if (frames !== undefined) return frames;
+    if (this.#frameCount >= MAX_MODULE_FRAMES) {
+      this.#frames.clear();
+      this.#frameCount = 0;
+      byCmd = undefined;
+    }
+    if (byCmd === undefined) this.#frames.set(modid, (byCmd = new Map()));
+    frames = new ModuleFrames(modid, cmdid, this.portFor(modid, cmdid));
+    byCmd.set(cmdid, frames);
+    this.#frameCount++;
+    return frames;
   }
 
   /**
@@ -209,15 +262,16 @@ export class LarsClient {
    * RET_OVERLOAD) for a failure; `usetimeUs`, how long it took (least_latency uses it, and the
    * agent's reports carry it). Fire and forget: the agent does not answer. A no-op once closed.
    */
-  report(modid: number, cmdid: number, ip: string, port: number, retcode: number, options: ReportOptions = {}): void {
+  report(modid: number, cmdid: number, ip: string, port: number, retcode: number, options: ReportOptions = NO_OPTIONS): void {
     checkId('modid', modid);
     checkId('cmdid', cmdid);
-    const host = { ip: ipToInt32(ip), port: checkInt('port', port, 0, 65535) };
+    const ipNum = ipToInt32(ip);
+    checkInt('port', port, 0, 65535);
     checkInt('retcode', retcode, INT32_MIN, 0x7fffffff);
     const usetimeUs = checkInt('usetimeUs', options.usetimeUs ?? 0, 0, UINT32_MAX);
     if (this.#closed) return;
-    const req = { modid: modid | 0, cmdid: cmdid | 0, host, retcode, ...(usetimeUs > 0 && { usetimeUs }) };
-    this.#send(this.#codec.encodeFrame(MsgId.ReportRequest, req), modid, cmdid);
+    const frames = this.#framesFor(modid, cmdid);
+    this.#transport.send(frames.report(ipNum, port, retcode, usetimeUs), frames.port);
   }
 
   /** Every node of (modid, cmdid) as the agent knows it. Never rejects for agent trouble: see GetRouteResult. */
@@ -237,20 +291,21 @@ export class LarsClient {
         return true;
       };
       const pending: PendingRoute = {
-        timer: setTimeout(() => {
+        deadline: new Deadline(() => {
           if (drop()) {
             this.#stats.timeouts++;
             resolve(this.#routeFromCache(modid, cmdid));
           }
-        }, this.timeoutMs),
+        }),
         resolve,
       };
+      this.#wheel.add(pending.deadline, this.timeoutMs);
       const waiting = this.#routes.get(key);
       if (waiting === undefined) this.#routes.set(key, [pending]);
       else waiting.push(pending);
       this.#send(frame, modid, cmdid, () => {
         if (drop()) {
-          clearTimeout(pending.timer);
+          this.#wheel.cancel(pending.deadline);
           resolve(this.#routeFromCache(modid, cmdid));
         }
       });
@@ -331,13 +386,13 @@ export class LarsClient {
     if (this.#closing !== undefined) return this.#closing;
     this.#closed = true;
     for (const p of this.#hosts.values()) {
-      clearTimeout(p.timer);
+      this.#wheel.cancel(p);
       p.resolve(SYSTEM_ERROR);
     }
     this.#hosts.clear();
     for (const waiting of this.#routes.values()) {
       for (const p of waiting) {
-        clearTimeout(p.timer);
+        this.#wheel.cancel(p.deadline);
         p.resolve(NO_ROUTE_REPLY);
       }
     }
@@ -351,8 +406,8 @@ export class LarsClient {
     this.#registrations.clear();
     for (const wait of this.#registerWaits.values()) wait(RetCode.SystemError);
     this.#registerWaits.clear();
-    const drained = this.#inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => (this.#drained = resolve));
-    this.#closing = drained.then(() => new Promise<void>((resolve) => this.#socket.close(() => resolve())));
+    this.#wheel.clear();
+    this.#closing = this.#transport.close();
     return this.#closing;
   }
 
@@ -370,12 +425,13 @@ export class LarsClient {
     for (let attempt = 0; attempt < REGISTER_ATTEMPTS && !this.#closed; attempt++) {
       const seq = this.#sendRegister(req);
       const retcode = await new Promise<number | undefined>((resolve) => {
-        const timer = setTimeout(() => {
+        const deadline = new Deadline(() => {
           this.#registerWaits.delete(seq);
           resolve(undefined);
-        }, this.timeoutMs);
+        });
+        this.#wheel.add(deadline, this.timeoutMs);
         this.#registerWaits.set(seq, (rc) => {
-          clearTimeout(timer);
+          this.#wheel.cancel(deadline);
           resolve(rc);
         });
       });
@@ -392,14 +448,7 @@ export class LarsClient {
   }
 
   #send(frame: Buffer, modid: number, cmdid: number, onError?: () => void): void {
-    this.#stats.sent++;
-    this.#inFlight++;
-    this.#socket.send(frame, this.portFor(modid, cmdid), this.host, (err) => {
-      if (--this.#inFlight === 0) this.#drained?.();
-      if (err === null || err === undefined) return;
-      this.#stats.sendErrors++;
-      onError?.();
-    });
+    this.#transport.send(frame, this.portFor(modid, cmdid), onError);
   }
 
   /** The module's nodes in the agent's cache on disk; empty when there is none usable. Read at each
@@ -441,9 +490,9 @@ export class LarsClient {
     });
   }
 
-  #onMessage(datagram: Buffer, from: RemoteInfo): void {
-    if (from.port < this.port || from.port > this.port + 2) {
-      this.#stats.unexpected++;
+  #onDatagram(datagram: Buffer): void {
+    if (readGetHostResponse(datagram, this.#reply)) {
+      this.#onHostReply(this.#reply);
       return;
     }
     const d = this.#codec.decodeDatagram(datagram);
@@ -454,7 +503,17 @@ export class LarsClient {
     if (d.frame.msgid === MsgId.GetHostResponse) {
       const body = this.#codec.decodeBody(MsgId.GetHostResponse, d.frame.body);
       if (body === null) this.#stats.malformed++;
-      else this.#onHostReply(body);
+      else {
+        const r = this.#reply;
+        r.seq = body.seq;
+        r.modid = body.modid;
+        r.cmdid = body.cmdid;
+        r.retcode = body.retcode;
+        r.hasHost = body.host !== undefined;
+        r.ip = body.host?.ip ?? 0;
+        r.port = body.host?.port ?? 0;
+        this.#onHostReply(r);
+      }
     } else if (d.frame.msgid === MsgId.RegisterResponse) {
       const body = this.#codec.decodeBody(MsgId.RegisterResponse, d.frame.body);
       if (body === null) this.#stats.malformed++;
@@ -473,15 +532,15 @@ export class LarsClient {
     }
   }
 
-  #onHostReply(reply: GetHostResponse): void {
+  #onHostReply(reply: HostReply): void {
     const p = this.#hosts.get(reply.seq);
     // Not waited for: the reply to a request that timed out (an older seq), or a confused agent.
-    if (p === undefined || p.modid !== reply.modid || p.cmdid !== reply.cmdid) {
+    if (p === undefined || p.frames.modid !== reply.modid || p.frames.cmdid !== reply.cmdid) {
       this.#stats.stale++;
       return;
     }
     this.#hosts.delete(reply.seq);
-    clearTimeout(p.timer);
+    this.#wheel.cancel(p);
     const result = hostResult(reply);
     if (result === undefined) {
       this.#stats.malformed++;
@@ -501,7 +560,7 @@ export class LarsClient {
       return;
     }
     if (waiting.length === 0) this.#routes.delete(key);
-    clearTimeout(p.timer);
+    this.#wheel.cancel(p.deadline);
     const hosts = routeHosts(reply);
     if (hosts === undefined) {
       this.#stats.malformed++;
@@ -516,11 +575,11 @@ export class LarsClient {
 const validPort = (port: number): boolean => port >= 0 && port <= 65535;
 
 /** undefined for a reply that makes no sense (RET_SUCC without a usable host, an unknown retcode). */
-function hostResult(reply: GetHostResponse): GetHostResult | undefined {
+function hostResult(reply: HostReply): GetHostResult | undefined {
   switch (reply.retcode) {
     case RetCode.Succ:
-      if (reply.host === undefined || !validPort(reply.host.port)) return undefined;
-      return { retcode: RetCode.Succ, ip: int32ToIp(reply.host.ip), port: reply.host.port };
+      if (!reply.hasHost || !validPort(reply.port)) return undefined;
+      return { retcode: RetCode.Succ, ip: int32ToIp(reply.ip), port: reply.port };
     case RetCode.Overload:
     case RetCode.NoExist:
     case RetCode.SystemError:

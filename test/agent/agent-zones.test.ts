@@ -28,6 +28,7 @@ describe.each(['native', 'ts'] as const)('agent core with a zone (%s)', (impl) =
       ip: '127.0.0.1',
       port: 0,
       reportIntervalMs: 60_000,
+      busyPollUs: 0,
       loadbalance: SPEC_LOADBALANCE_DEFAULTS,
       zone: 'az1',
       limits: DEFAULT_BALANCER_LIMITS,

@@ -128,6 +128,23 @@ describe.each(['native', 'ts'] as const)('LoadBalance agent (%s)', (impl) => {
     expect([...counts.entries()].sort()).toEqual([[1, 10], [2, 10], [3, 10]]);
   });
 
+  it('answers and balances the same with the busy-poll off and long ([agent] busy_poll_us 0 and 5000)', async () => {
+    await addRoute(1077, 1, [['10.0.77.1', 1], ['10.0.77.2', 2]]);
+    for (const busyPollUs of ['0', '5000']) {
+      const a = await newAgent({ 'agent.busy_poll_us': busyPollUs });
+      const c = await newClient(a);
+      await waitForRoute(c, 1077, 1);
+      const ports: number[] = [];
+      for (let i = 0; i < 6; i++) {
+        const r = await c.getHost(1077, 1);
+        ports.push(r.host!.port);
+        c.report(1077, 1, r.host!.ip, r.host!.port, RetCode.Succ);
+      }
+      expect(ports.sort()).toEqual([1, 1, 1, 2, 2, 2]);
+      await eventually(() => portStats(a, 1077, 1), (s) => s.reports >= 6, 'the six reports');
+    }
+  });
+
   it('overloads a node that fails every call: only probes reach it until it recovers', async () => {
     const [m, c] = [1003, 1];
     await addRoute(m, c, [['10.0.3.1', 1], ['10.0.3.2', 2]]);

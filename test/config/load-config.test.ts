@@ -68,6 +68,7 @@ describe('role defaults', () => {
       port: 8888,
       callerIp: '127.0.0.1',
       reportIntervalMs: 1000,
+      busyPollUs: 20,
       maxEmptyRoutes: 10_000,
       maxNewPullsPerS: 1_000,
       cacheDir: 'var/agent-cache',
@@ -151,6 +152,11 @@ describe('precedence: defaults < file < env < overrides', () => {
     expect(config.loadbalance).toMatchObject({ idleTimeoutMs: 200, overloadTimeoutMs: 1500, updateTimeoutMs: 30_000 });
   });
 
+  it('reads [agent] busy_poll_us from the file and the environment; 0 turns the busy-poll off', () => {
+    expect(load('agent', { file: conf('[agent]\nbusy_poll_us = 0\n') }).config.agent.busyPollUs).toBe(0);
+    expect(load('agent', { env: { LARS_AGENT_BUSY_POLL_US: '10000' } }).config.agent.busyPollUs).toBe(10_000);
+  });
+
   it('refuses an unknown override key', () => {
     const err = configError(() => load('dns', { overrides: { 'reactor.prot': '1' } }));
     expect(err.message).toContain('reactor.prot');
@@ -175,6 +181,8 @@ describe('malformed values name the key, the source and what is expected', () =>
     ['agent', 'agent', 'port', '65534', 'a port number from 1 to 65533'],
     ['agent', 'agent', 'zone', 'az 1', 'empty or a zone name of at most 64 characters of A-Z a-z 0-9 . _ -'],
     ['agent', 'agent', 'zone', 'z'.repeat(65), 'empty or a zone name'],
+    ['agent', 'agent', 'busy_poll_us', '10001', 'an integer from 0'],
+    ['agent', 'agent', 'busy_poll_us', '-1', 'an integer from 0'],
     ['agent', 'loadbalance', 'idle_timeout', '0', 'a duration in seconds'],
     ['agent', 'loadbalance', 'update_timeout', '15s', 'a duration in seconds'],
     ['agent', 'dnsserver', 'endpoints', '127.0.0.1', 'IPv4:port'],

@@ -258,6 +258,13 @@ describe.each(['ts', 'native'] as const)('LarsClient (%s codec)', (impl) => {
     expect(agent.received[1]!.raw).toEqual(encodeFrame(MsgId.ApiGetRouteRequest, encodeBody(MsgId.ApiGetRouteRequest, { modid: 2, cmdid: 3 })));
   });
 
+  it('takes a reply out of the hot path\'s reach (a zone in its host) through the codec', async () => {
+    agent.hooks.onGetHost = (req, reply) =>
+      reply(MsgId.GetHostResponse, { seq: req.seq, modid: 1, cmdid: 1, retcode: RetCode.Succ, host: { ip: ipToInt32('10.1.2.3'), port: 7, zone: 'az1' } });
+    expect(await client.getHost(1, 1)).toEqual({ retcode: RetCode.Succ, ip: '10.1.2.3', port: 7 });
+    expect(client.stats).toMatchObject({ matched: 1, malformed: 0 });
+  });
+
   it('decodes getRoute replies; an empty route is RET_NOEXIST', async () => {
     expect(await client.getRoute(1, 1)).toEqual({ retcode: RetCode.Succ, hosts: NODES });
     expect(await client.getRoute(4, 4)).toEqual({ retcode: RetCode.NoExist, hosts: [] });

@@ -1,7 +1,8 @@
 // The Lars API for business processes: regInit / getHost / report / getRoute against the agent
 // on this host, over UDP, datagram for datagram what the reference C++ API sends
 // (docs/spec/PROTOCOL.md): one frame per datagram, everything about module (modid, cmdid) to
-// agent port base + (modid + cmdid) % 3.
+// agent port base + (modid + cmdid) % 3. In local mode (docs/sdk.md) picks and routes come from
+// the agent's shared-memory view instead (LocalPicker) and reports go in batches (ReportBatcher).
 //
 // A LarsClient owns one udp4 socket (bound to an ephemeral port by its first send) and the
 // requests waiting for a reply. It lives on the event loop that created it: use one client per
@@ -10,13 +11,18 @@
 // module, else RET_SYSTEM_ERROR. Only bad arguments throw (LarsError ERR_INVALID_INPUT).
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { resolve as resolvePath } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { LarsError } from '../errors.js';
+import { createLogger } from '../log.js';
 import { DEFAULT_CACHE_DIR, DEFAULT_CACHE_MAX_AGE_MS, readCachedRoute } from '../route-cache/index.js';
 import { agentPortIndex } from '../wire/agent-ports.js';
 import { codecFor, type WireCodec } from '../wire/codec.js';
 import { DEFAULT_LEASE_TTL_MS, leaseProblem } from '../wire/lease.js';
 import { MsgId, RetCode, int32ToIp, ipToInt32, type GetHostResponse, type GetRouteResponse, type RegisterRequest } from '../wire/messages.js';
 import { moduleKey } from '../wire/module-key.js';
+import { IpStrings } from './ip-strings.js';
+import { DEFAULT_VIEW_DIR, LocalPicker, addonViewOpener } from './local-picker.js';
+import { ReportBatcher } from './report-batcher.js';
 import type {
   GetHostOptions,
   GetHostResult,
@@ -28,6 +34,7 @@ import type {
   RegisterOptions,
   Registration,
   ReportOptions,
+  SdkMode,
 } from './types.js';
 
 /** A RegisterRequest is sent this many times (timeoutMs apart) before register() gives up. */
@@ -44,6 +51,11 @@ export const MAX_HASH_KEY_BYTES = 4096;
 const INT32_MIN = -0x80000000;
 const UINT32_MAX = 0xffffffff;
 const MAX_TIMER_MS = 0x7fffffff;
+
+const log = createLogger('sdk');
+const MODES: readonly SdkMode[] = ['auto', 'local', 'udp'];
+const NO_OPTIONS: GetHostOptions = Object.freeze({});
+const NO_FALLBACKS = Object.freeze({ missingModule: 0, stale: 0, missingFile: 0, layout: 0, corrupt: 0 });
 
 const SYSTEM_ERROR: NoHost = Object.freeze({ retcode: RetCode.SystemError });
 const NO_ROUTE_REPLY: GetRouteResult = Object.freeze({ retcode: RetCode.SystemError, hosts: Object.freeze([]) });
@@ -89,13 +101,15 @@ interface PendingRoute {
   readonly resolve: (r: GetRouteResult) => void;
 }
 
-type Counters = { -readonly [K in keyof LarsClientStats]: number };
+/** The client's own counters; the picker and the batcher keep theirs. */
+type Counters = { -readonly [K in Exclude<keyof LarsClientStats, 'fallbacks' | 'reportBatchesSent' | 'reportsBatched'>]: number };
 
 export class LarsClient {
   readonly host: string;
   /** The base port: the agent listens on port, port + 1 and port + 2. */
   readonly port: number;
   readonly timeoutMs: number;
+  readonly mode: SdkMode;
   readonly #regInitAttempts: number;
   readonly #regInitDelayMs: number;
   readonly #codec: WireCodec;
@@ -104,7 +118,24 @@ export class LarsClient {
   /** Route replies carry no seq: waiters per module, answered oldest first. */
   readonly #routes = new Map<string, PendingRoute[]>();
   readonly #regInitSleeps = new Set<() => void>();
-  readonly #stats: Counters = { sent: 0, matched: 0, stale: 0, malformed: 0, unexpected: 0, timeouts: 0, fromCache: 0, sendErrors: 0 };
+  readonly #stats: Counters = {
+    sent: 0,
+    matched: 0,
+    stale: 0,
+    malformed: 0,
+    unexpected: 0,
+    timeouts: 0,
+    fromCache: 0,
+    sendErrors: 0,
+    localPicks: 0,
+    udpPicks: 0,
+    syncMisses: 0,
+  };
+  readonly #ips = new IpStrings();
+  /** Local mode's picker; undefined in UDP mode or when this process cannot read views. */
+  readonly #local: LocalPicker | undefined;
+  readonly #batcher: ReportBatcher;
+  readonly #batchReports: boolean | undefined;
   /** The agent's cache directory, absolute; undefined: no fallback. */
   readonly #cacheDir: string | undefined;
   /** Round-robin position per module over its cached nodes (used only while the agent is silent). */
@@ -131,6 +162,14 @@ export class LarsClient {
     const cacheDir = options.cacheDir ?? DEFAULT_CACHE_DIR;
     if (typeof cacheDir !== 'string') throw invalid(`cacheDir must be a string, got ${JSON.stringify(cacheDir)}`);
     this.#cacheDir = cacheDir === '' ? undefined : resolvePath(cacheDir);
+    this.mode = options.mode ?? 'auto';
+    if (!MODES.includes(this.mode)) throw invalid(`mode must be one of ${MODES.join(', ')}, got ${JSON.stringify(this.mode)}`);
+    const viewDir = options.viewDir ?? DEFAULT_VIEW_DIR;
+    if (typeof viewDir !== 'string' || viewDir === '') throw invalid(`viewDir must be a non-empty string, got ${JSON.stringify(viewDir)}`);
+    if (options.batchReports !== undefined && typeof options.batchReports !== 'boolean') throw invalid(`batchReports must be a boolean, got ${JSON.stringify(options.batchReports)}`);
+    this.#batchReports = options.batchReports;
+    this.#local = this.mode === 'udp' ? undefined : this.#openLocal(resolvePath(viewDir));
+    this.#batcher = new ReportBatcher((index, frame) => this.#sendTo(frame, this.port + index));
     this.#socket = createSocket('udp4');
     this.#socket.on('message', (msg, rinfo) => this.#onMessage(msg, rinfo));
     // Errors of single sends arrive at their callbacks; anything else must not crash the process.
@@ -151,7 +190,7 @@ export class LarsClient {
   }
 
   get stats(): LarsClientStats {
-    return { ...this.#stats };
+    return { ...this.#stats, fallbacks: this.#local?.fallbacks ?? NO_FALLBACKS, ...this.#batcher.stats };
   }
 
   /**
@@ -183,6 +222,14 @@ export class LarsClient {
     checkId('cmdid', cmdid);
     const hashKey = hashKeyOf(options.key);
     if (this.#closed) return Promise.resolve(SYSTEM_ERROR);
+    if (this.#local !== undefined) {
+      const local = this.#local.pick(modid, cmdid, hashKey);
+      if (typeof local !== 'string') {
+        this.#stats.localPicks++;
+        return Promise.resolve(local);
+      }
+    }
+    this.#stats.udpPicks++;
     const seq = this.#seq;
     this.#seq = (this.#seq + 1) >>> 0;
     const frame = this.#codec.encodeFrame(MsgId.GetHostRequest, { seq, modid: modid | 0, cmdid: cmdid | 0, ...(hashKey && { hashKey }) });
@@ -205,17 +252,47 @@ export class LarsClient {
   }
 
   /**
+   * getHost answered at once from the agent's view, in this process (local mode). undefined when
+   * the view cannot answer — UDP mode, the module not in the view yet, a stale or missing view —
+   * counted in stats.syncMisses (and the cause in stats.fallbacks): then call getHost(), which asks
+   * the agent over UDP (making it pull a module it does not have). Allocates only its answer.
+   */
+  getHostSync(modid: number, cmdid: number, options: GetHostOptions = NO_OPTIONS): GetHostResult | undefined {
+    checkId('modid', modid);
+    checkId('cmdid', cmdid);
+    const hashKey = hashKeyOf(options.key);
+    if (this.#local !== undefined && !this.#closed) {
+      const local = this.#local.pick(modid, cmdid, hashKey);
+      if (typeof local !== 'string') {
+        this.#stats.localPicks++;
+        return local;
+      }
+    }
+    this.#stats.syncMisses++;
+    return undefined;
+  }
+
+  /**
    * Tells the agent how a call to ip:port went: RET_SUCC (0) for success, anything else (use
    * RET_OVERLOAD) for a failure; `usetimeUs`, how long it took (least_latency uses it, and the
    * agent's reports carry it). Fire and forget: the agent does not answer. A no-op once closed.
+   * Batched (see LarsClientOptions.batchReports) it leaves within 5 ms, in order with the
+   * module's other reports.
    */
   report(modid: number, cmdid: number, ip: string, port: number, retcode: number, options: ReportOptions = {}): void {
     checkId('modid', modid);
     checkId('cmdid', cmdid);
-    const host = { ip: ipToInt32(ip), port: checkInt('port', port, 0, 65535) };
+    const host = { ip: this.#ips.toInt(ip), port: checkInt('port', port, 0, 65535) };
     checkInt('retcode', retcode, INT32_MIN, 0x7fffffff);
     const usetimeUs = checkInt('usetimeUs', options.usetimeUs ?? 0, 0, UINT32_MAX);
     if (this.#closed) return;
+    const index = agentPortIndex(modid, cmdid);
+    if (this.#batchReports ?? this.#local?.isLocal(index) ?? false) {
+      this.#batcher.add(index, modid | 0, cmdid | 0, host.ip, host.port, retcode, usetimeUs);
+      return;
+    }
+    // The port left local mode: what its queue holds goes first, to keep the module's order.
+    this.#batcher.flushPort(index);
     const req = { modid: modid | 0, cmdid: cmdid | 0, host, retcode, ...(usetimeUs > 0 && { usetimeUs }) };
     this.#send(this.#codec.encodeFrame(MsgId.ReportRequest, req), modid, cmdid);
   }
@@ -225,6 +302,8 @@ export class LarsClient {
     checkId('modid', modid);
     checkId('cmdid', cmdid);
     if (this.#closed) return Promise.resolve(NO_ROUTE_REPLY);
+    const local = this.#local?.route(modid, cmdid);
+    if (local !== undefined && typeof local !== 'string') return Promise.resolve(local);
     const key = moduleKey(modid, cmdid);
     const frame = this.#codec.encodeFrame(MsgId.ApiGetRouteRequest, { modid: modid | 0, cmdid: cmdid | 0 });
     return new Promise((resolve) => {
@@ -330,6 +409,8 @@ export class LarsClient {
   close(): Promise<void> {
     if (this.#closing !== undefined) return this.#closing;
     this.#closed = true;
+    this.#batcher.flush();
+    this.#local?.close();
     for (const p of this.#hosts.values()) {
       clearTimeout(p.timer);
       p.resolve(SYSTEM_ERROR);
@@ -391,10 +472,32 @@ export class LarsClient {
     );
   }
 
+  /** Local mode's picker, or undefined (logged once) when this process cannot read views. */
+  #openLocal(viewDir: string): LocalPicker | undefined {
+    const open = addonViewOpener();
+    if (typeof open === 'string') {
+      log[this.mode === 'local' ? 'warn' : 'info'](`lars sdk: UDP mode: the agent's view cannot be read in this process: ${open}`);
+      return undefined;
+    }
+    return new LocalPicker({
+      viewDir,
+      basePort: this.port,
+      open,
+      ips: this.#ips,
+      log,
+      fallbackLogLevel: this.mode === 'local' ? 'warn' : 'info',
+      now: () => performance.now(),
+    });
+  }
+
   #send(frame: Buffer, modid: number, cmdid: number, onError?: () => void): void {
+    this.#sendTo(frame, this.portFor(modid, cmdid), onError);
+  }
+
+  #sendTo(frame: Buffer, port: number, onError?: () => void): void {
     this.#stats.sent++;
     this.#inFlight++;
-    this.#socket.send(frame, this.portFor(modid, cmdid), this.host, (err) => {
+    this.#socket.send(frame, port, this.host, (err) => {
       if (--this.#inFlight === 0) this.#drained?.();
       if (err === null || err === undefined) return;
       this.#stats.sendErrors++;

@@ -21,7 +21,7 @@ import { DEFAULT_LEASE_TTL_MS, leaseProblem } from '../wire/lease.js';
 import { MsgId, RetCode, int32ToIp, ipToInt32, type GetHostResponse, type GetRouteResponse, type RegisterRequest } from '../wire/messages.js';
 import { moduleKey } from '../wire/module-key.js';
 import { IpStrings } from './ip-strings.js';
-import { DEFAULT_VIEW_DIR, LocalPicker, addonViewOpener } from './local-picker.js';
+import { DEFAULT_VIEW_DIR, LocalPicker, addonViewOpener, type LocalViewReader } from './local-picker.js';
 import { ReportBatcher } from './report-batcher.js';
 import type {
   GetHostOptions,
@@ -56,6 +56,9 @@ const log = createLogger('sdk');
 const MODES: readonly SdkMode[] = ['auto', 'local', 'udp'];
 const NO_OPTIONS: GetHostOptions = Object.freeze({});
 const NO_FALLBACKS = Object.freeze({ missingModule: 0, stale: 0, missingFile: 0, layout: 0, corrupt: 0 });
+
+/** The reader of a process without the addon's: no file, ever. */
+const NO_VIEW: LocalViewReader = Object.freeze({ state: () => 'missing' as const, pick: () => -3, route: () => null, close: () => {} });
 
 const SYSTEM_ERROR: NoHost = Object.freeze({ retcode: RetCode.SystemError });
 const NO_ROUTE_REPLY: GetRouteResult = Object.freeze({ retcode: RetCode.SystemError, hosts: Object.freeze([]) });
@@ -132,7 +135,7 @@ export class LarsClient {
     syncMisses: 0,
   };
   readonly #ips = new IpStrings();
-  /** Local mode's picker; undefined in UDP mode or when this process cannot read views. */
+  /** Local mode's picker; undefined in UDP mode. */
   readonly #local: LocalPicker | undefined;
   readonly #batcher: ReportBatcher;
   readonly #batchReports: boolean | undefined;
@@ -472,12 +475,12 @@ export class LarsClient {
     );
   }
 
-  /** Local mode's picker, or undefined (logged once) when this process cannot read views. */
-  #openLocal(viewDir: string): LocalPicker | undefined {
-    const open = addonViewOpener();
+  /** Local mode's picker. When this process cannot read views (logged once) every port reads as missing. */
+  #openLocal(viewDir: string): LocalPicker {
+    let open = addonViewOpener();
     if (typeof open === 'string') {
       log[this.mode === 'local' ? 'warn' : 'info'](`lars sdk: UDP mode: the agent's view cannot be read in this process: ${open}`);
-      return undefined;
+      open = () => NO_VIEW;
     }
     return new LocalPicker({
       viewDir,

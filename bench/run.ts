@@ -16,6 +16,7 @@ const BENCHMARKS = [
   { name: 'balancer', file: 'micro/balancer-ops.js', what: 'balancer pick+report pairs/s per policy, 1 route and 10 000 routes' },
   { name: 'agent', file: 'macro/agent-udp.js', what: 'agent get_host+report over UDP vs a C++ echo server; latency; CPU' },
   { name: 'qps-tool', file: 'macro/qps-tool.js', what: 'lars test qps (Node SDK workers) against the native and TS agent' },
+  { name: 'sdk', file: 'macro/sdk.js', what: 'Node SDK local mode (agent view) vs UDP: pairs/s, getHostSync ns, agent CPU per million reports' },
   { name: 'clients', file: 'macro/clients.js', what: 'Python, Java and Node clients: get_host+report/s, one thread, native agent' },
   { name: 'dns-rps', file: 'macro/dns-rps.js', what: 'DNS GetRoute requests/s over persistent TCP' },
   { name: 'dns-connections', file: 'macro/dns-connections.js', what: 'DNS subscribed connections, memory each, change fan-out' },

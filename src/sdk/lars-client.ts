@@ -86,6 +86,10 @@ function hashKeyOf(key: GetHostOptions['key']): Uint8Array | undefined {
   return bytes.length === 0 ? undefined : bytes;
 }
 
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host.startsWith('127.');
+}
+
 /** Microseconds since `start` (process.hrtime.bigint()), at least 1 (0 would mean "not measured"). */
 function elapsedUs(start: bigint): number {
   const us = Number((process.hrtime.bigint() - start) / 1000n);
@@ -171,7 +175,9 @@ export class LarsClient {
     if (typeof viewDir !== 'string' || viewDir === '') throw invalid(`viewDir must be a non-empty string, got ${JSON.stringify(viewDir)}`);
     if (options.batchReports !== undefined && typeof options.batchReports !== 'boolean') throw invalid(`batchReports must be a boolean, got ${JSON.stringify(options.batchReports)}`);
     this.#batchReports = options.batchReports;
-    this.#local = this.mode === 'udp' ? undefined : this.#openLocal(resolvePath(viewDir));
+    // The view is this host's agent's: auto reads it only for an agent on loopback.
+    const viewed = this.mode === 'local' || (this.mode === 'auto' && isLoopback(this.host));
+    this.#local = viewed ? this.#openLocal(resolvePath(viewDir)) : undefined;
     this.#batcher = new ReportBatcher((index, frame) => this.#sendTo(frame, this.port + index));
     this.#socket = createSocket('udp4');
     this.#socket.on('message', (msg, rinfo) => this.#onMessage(msg, rinfo));

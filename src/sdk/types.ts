@@ -25,7 +25,7 @@ export interface LarsClientOptions {
   readonly cacheDir?: string;
   /**
    * Where picks are made (docs/sdk.md). 'auto' (default): in this process, from the agent's view,
-   * when the view is fresh, else over UDP. 'local': the same, but a view that cannot answer is
+   * when the view is fresh and `host` is a loopback address (the view is this host's), else over UDP. 'local': the same, but a view that cannot answer is
    * logged as a warning. 'udp': always over UDP, the view is never opened.
    */
   readonly mode?: SdkMode;

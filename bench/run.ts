@@ -14,6 +14,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 
 const BENCHMARKS = [
   { name: 'balancer', file: 'micro/balancer-ops.js', what: 'balancer pick+report pairs/s per policy, 1 route and 10 000 routes' },
+  { name: 'local-view', file: 'micro/local-view.js', what: 'LocalView.pick from Node (the agent\'s shared-memory view): ns per pick' },
   { name: 'agent', file: 'macro/agent-udp.js', what: 'agent get_host+report over UDP vs a C++ echo server; latency; CPU' },
   { name: 'qps-tool', file: 'macro/qps-tool.js', what: 'lars test qps (Node SDK workers) against the native and TS agent' },
   { name: 'sdk', file: 'macro/sdk.js', what: 'Node SDK local mode (agent view) vs UDP: pairs/s, getHostSync ns, agent CPU per million reports' },

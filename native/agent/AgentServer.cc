@@ -10,9 +10,11 @@
 #include <system_error>
 
 #include "reactor/EventLoop.h"
+#include "reactor/Log.h"
 #include "reactor/EventLoopThread.h"
 #include "reactor/InetAddress.h"
 #include "reactor/UdpServer.h"
+#include "view/ViewWriter.h"
 #include "wire/messages.h"
 
 namespace lars::agent {
@@ -27,6 +29,8 @@ struct AgentServer::Port {
   std::unique_ptr<reactor::UdpServer> server;  // created on the constructing thread, destroyed in the loop
   std::unique_ptr<lb::Balancer> balancer;      // loop thread only
   reactor::TimerId reportTimer = 0;
+  std::unique_ptr<view::ViewWriter> view;  // loop thread only; null when the local view is off
+  reactor::TimerId heartbeatTimer = 0;
   // Loop thread only: scratch space reused by every request, and this port's own counters.
   std::vector<uint8_t> out;
   std::vector<lb::HostAddr> hosts;
@@ -40,6 +44,8 @@ struct AgentServer::Port {
     if (loop != nullptr) {
       loop->runInLoopAndWait([this] {
         if (reportTimer != 0) loop->cancel(reportTimer);
+        if (heartbeatTimer != 0) loop->cancel(heartbeatTimer);
+        view.reset();  // marks it closed and unlinks it: readers fall back to UDP
         server.reset();
       });
       loop = nullptr;
@@ -60,6 +66,9 @@ reactor::InetAddress addressOf(const std::string& ip, uint16_t port) {
 
 bool addressInUse(const std::system_error& e) { return e.code().value() == EADDRINUSE; }
 
+// Half the 100 ms the local view's readers are promised, so a late tick never looks like a stall.
+constexpr auto kViewHeartbeat = std::chrono::milliseconds(50);
+
 }  // namespace
 
 int64_t AgentServer::nowMs() {
@@ -69,6 +78,7 @@ int64_t AgentServer::nowMs() {
 AgentServer::AgentServer(const AgentOptions& options, std::function<void()> pullsReady,
                          std::function<void()> reportsReady, std::function<void()> registersReady)
     : reportIntervalMs_(options.reportIntervalMs),
+      startTimeMs_(std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count()),
       pulls_(std::move(pullsReady), options.maxQueuedPulls),
       reports_(std::move(reportsReady), options.maxQueuedReports),
       registers_(std::move(registersReady), options.maxQueuedPulls) {
@@ -93,6 +103,7 @@ AgentServer::AgentServer(const AgentOptions& options, std::function<void()> pull
       std::chrono::duration<double, std::milli>(options.reportIntervalMs));
   for (auto& p : ports_) {
     Port* port = p.get();
+    if (!options.viewDir.empty()) port->loop->runInLoopAndWait([this, port, &options] { openViewInLoop(*port, options); });
     port->server->socket().setReceiveBufferSize(options.receiveBufferBytes);
     port->server->setFrameCallback([this, port](int32_t msgid, const char* body, size_t len,
                                                 const reactor::InetAddress& peer) {
@@ -217,7 +228,9 @@ void AgentServer::applyReportInLoop(Port& p, const wire::ReportRequest& req, int
   // report for a node it does not hold.
   const int32_t ip = req.has_host ? req.host.ip : 0;
   const int32_t port = req.has_host ? req.host.port : -1;
-  p.balancer->Report(req.modid, req.cmdid, ip, port, req.retcode, now, req.usetime_us);
+  lb::Route::Change change = lb::Route::Change::kNone;
+  p.balancer->Report(req.modid, req.cmdid, ip, port, req.retcode, now, req.usetime_us, &change);
+  if (change != lb::Route::Change::kNone) publishInLoop(p, req.modid, req.cmdid);
 }
 
 void AgentServer::onGetRouteInLoop(Port& p, const char* body, size_t len, const reactor::InetAddress& peer) {
@@ -250,6 +263,34 @@ void AgentServer::queuePullsInLoop(Port& p) {
   for (const lb::ModuleId& m : p.balancer->TakePullRequests()) pulls_.push(m);
 }
 
+void AgentServer::openViewInLoop(Port& p, const AgentOptions& options) {
+  view::ViewWriter::Identity id;
+  id.port = p.server->localAddress().port();
+  id.pid = static_cast<int32_t>(::getpid());
+  id.start_time_ms = startTimeMs_;
+  id.probe_num = options.balancer.probe_num;
+  // id.zone stays '' until the agent has an [agent] zone (the header field is reserved for it).
+  std::string error;
+  p.view = view::ViewWriter::Create(options.viewDir, id, &error);
+  if (!p.view) {
+    reactor::logLine("warn", "agent", "local view off for port " + std::to_string(id.port) + ": " + error +
+                                          " (fix [agent] view_dir; SDKs use UDP meanwhile)");
+    return;
+  }
+  for (const SeedRoute& r : options.seeds) {
+    if (portIndex(r.modid, r.cmdid) == p.index) publishInLoop(p, r.modid, r.cmdid);
+  }
+  p.heartbeatTimer = p.loop->runEvery(kViewHeartbeat, [&p] {
+    if (p.view) p.view->Beat(view::MonotonicMs());
+  });
+}
+
+void AgentServer::publishInLoop(Port& p, int32_t modid, int32_t cmdid) {
+  if (!p.view || p.view->Publish(*p.balancer, modid, cmdid)) return;
+  reactor::logLine("error", "agent", "local view " + p.view->path() + " dropped: " + p.view->error() + " (SDKs use UDP)");
+  p.view.reset();
+}
+
 void AgentServer::collectReportsInLoop(Port& p) {
   // The timer already spaces reports one interval apart; half an interval of slack keeps a tick
   // that fires a little early from skipping a route until the tick after.
@@ -259,8 +300,11 @@ void AgentServer::collectReportsInLoop(Port& p) {
 void AgentServer::applyRoute(int32_t modid, int32_t cmdid, std::vector<lb::HostAddr> hosts,
                              std::optional<lb::RoutePolicy> policy) {
   Port* p = ports_[static_cast<size_t>(portIndex(modid, cmdid))].get();
-  p->loop->queueInLoop([p, modid, cmdid, hosts = std::move(hosts), policy = std::move(policy)] {
+  p->loop->queueInLoop([this, p, modid, cmdid, hosts = std::move(hosts), policy = std::move(policy)] {
+    const uint64_t evicted = p->balancer->empty_routes_evicted();
     p->balancer->ApplyRoute(modid, cmdid, hosts, nowMs(), policy ? &*policy : nullptr);
+    publishInLoop(*p, modid, cmdid);
+    if (p->view && p->balancer->empty_routes_evicted() != evicted) p->view->SweepGone(*p->balancer);
   });
 }
 

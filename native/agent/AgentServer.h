@@ -10,6 +10,9 @@
 //    consumer then drains it from any thread;
 //  - in: applyRoute (a whole host set) and onDnsReconnected are posted to the owning loop(s).
 //
+// Each port may also publish its routes in a shared-memory local view (AgentOptions::viewDir), which
+// its loop thread alone writes: when a route is applied or a node changes state, and a heartbeat.
+//
 // Owns the three loop threads, UDP servers and balancers and both queues. Thread rules: every
 // public method may be called from any thread except a port's own loop thread (stats() waits for
 // each loop); callbacks run on loop threads and must not block. The destructor stops everything;
@@ -65,6 +68,10 @@ struct AgentOptions {
   int receiveBufferBytes = 4 << 20;
   // Routes from the disk cache: served from the first datagram on (Balancer::SeedRoute, state NEW).
   std::vector<SeedRoute> seeds;
+  // [agent] view_dir: each port publishes its routes in <viewDir>/lars-agent-<port>.view for
+  // in-process picks (view/ViewWriter); empty = off. A directory it cannot write in turns the
+  // view off for that port, with a log line: the SDKs then use UDP.
+  std::string viewDir;
 };
 
 // One port's counters. Event counts are monotonic; routes and nodes are gauges.
@@ -156,9 +163,13 @@ class AgentServer {
   void applyReportInLoop(Port& p, const wire::ReportRequest& req, int64_t now);
   void onGetRouteInLoop(Port& p, const char* body, size_t len, const reactor::InetAddress& peer);
   void queuePullsInLoop(Port& p);
+  void openViewInLoop(Port& p, const AgentOptions& options);
+  // Writes the module's route to the port's local view, if it has one.
+  void publishInLoop(Port& p, int32_t modid, int32_t cmdid);
   void collectReportsInLoop(Port& p);
 
   const double reportIntervalMs_;
+  const int64_t startTimeMs_;  // wall clock, names this agent in its local views
   reactor::BatchQueue<balancer::ModuleId> pulls_;
   reactor::BatchQueue<balancer::RouteReport> reports_;
   reactor::BatchQueue<RegisterFrame> registers_;

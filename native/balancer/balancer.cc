@@ -70,9 +70,9 @@ PickResult Balancer::Pick(int32_t modid, int32_t cmdid, int64_t now, HashKey key
 }
 
 bool Balancer::Report(int32_t modid, int32_t cmdid, int32_t ip, int32_t port, int32_t retcode, int64_t now,
-                      uint32_t usetime_us) {
+                      uint32_t usetime_us, Route::Change* changed) {
   auto it = index_.find(Key(modid, cmdid));
-  Route::Change change;
+  Route::Change change = Route::Change::kNone;
   if (it == index_.end() || !it->second->Report(ip, port, retcode, usetime_us, now, &change)) {
     ++counters_.reports_ignored;
     return false;
@@ -81,7 +81,13 @@ bool Balancer::Report(int32_t modid, int32_t cmdid, int32_t ip, int32_t port, in
   if (change == Route::Change::kToOverload) ++counters_.to_overload;
   if (change == Route::Change::kToIdle) ++counters_.to_idle;
   if (change == Route::Change::kCapped) ++counters_.ejections_capped;
+  if (changed != nullptr) *changed = change;
   return true;
+}
+
+const Route* Balancer::Find(int32_t modid, int32_t cmdid) const {
+  auto it = index_.find(Key(modid, cmdid));
+  return it == index_.end() ? nullptr : &*it->second;
 }
 
 bool Balancer::GetRoute(int32_t modid, int32_t cmdid, int64_t now, std::vector<HostAddr>* hosts) {

@@ -31,9 +31,9 @@ class Balancer {
   // `key`: the request's affinity key (ring_hash); empty = none.
   PickResult Pick(int32_t modid, int32_t cmdid, int64_t now, HashKey key = {});
   // A call result; usetime_us is its duration (0 = not measured). False when the route or node is
-  // unknown (ignored, counted).
+  // unknown (ignored, counted). *change (when given): the node's state change, if any.
   bool Report(int32_t modid, int32_t cmdid, int32_t ip, int32_t port, int32_t retcode, int64_t now,
-              uint32_t usetime_us = 0);
+              uint32_t usetime_us = 0, Route::Change* change = nullptr);
   // get_route: appends the route's hosts (join order) to *hosts; same pull rules as Pick.
   // Returns whether this call queued a pull.
   bool GetRoute(int32_t modid, int32_t cmdid, int64_t now, std::vector<HostAddr>* hosts);
@@ -56,6 +56,10 @@ class Balancer {
   // One report per route that had reports since its last one and none in the last interval_ms.
   std::vector<RouteReport> CollectReports(int64_t now, double interval_ms);
   Counters counters() const;
+  // The route of a module, or null when the table does not hold it (the agent's local view reads it).
+  const Route* Find(int32_t modid, int32_t cmdid) const;
+  // EMPTY routes dropped so far (cheaper than counters(), which walks every route).
+  uint64_t empty_routes_evicted() const { return counters_.empty_routes_evicted; }
   // Every node's cumulative counters (NodeStats), at most `limit` nodes copied.
   NodeStats nodeStats(std::size_t limit) const;
   const Config& config() const { return config_; }

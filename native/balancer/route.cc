@@ -117,6 +117,18 @@ void Route::Recover(int32_t i, int64_t now) {
   Move(&overload_, &idle_, i);
 }
 
+void Route::SetOverloaded(int32_t i, bool overloaded, int64_t now) {
+  Node* n = &nodes_[i];
+  if (n->overload == overloaded) return;
+  if (overloaded) {
+    ToOverload(n, now);
+    Move(&idle_, &overload_, i);
+  } else {
+    ToIdle(n, now);
+    Move(&overload_, &idle_, i);
+  }
+}
+
 double Route::OverloadTimeout(const Node& n) const {
   if (policy_.ejection_backoff_max_ms == 0) return config_->overload_timeout_ms;
   return std::min(config_->overload_timeout_ms * static_cast<double>(n.eject_streak),

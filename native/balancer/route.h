@@ -106,6 +106,11 @@ class Route {
   std::vector<Node>& nodes() { return nodes_; }
   const std::vector<int32_t>& healthy();
   int32_t RotateIdle();
+  // Node i's zone (nodes() order).
+  const std::string& zone(std::size_t i) const { return zones_[i]; }
+  // Puts node i in the idle or the overload list as another owner of the state decided (the local
+  // view's reader mirrors the agent's states; it never sees reports). No-op when already there.
+  void SetOverloaded(int32_t i, bool overloaded, int64_t now);
   const RoutePolicy& policy() const { return policy_; }
 
   int32_t modid() const { return modid_; }

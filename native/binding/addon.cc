@@ -6,6 +6,7 @@
 #include "binding/balancer_binding.h"
 #include "binding/errors.h"
 #include "binding/server_binding.h"
+#include "binding/view_binding.h"
 #include "binding/wire_binding.h"
 #include "reactor/Log.h"
 
@@ -24,6 +25,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("balancer", lars::binding::InitBalancer(env));
   exports.Set("servers", lars::binding::InitServers(env));
   exports.Set("agent", lars::binding::InitAgent(env));
+  exports.Set("LocalView", lars::binding::InitLocalView(env));
   exports.Set("setLogFormat", Napi::Function::New(env, SetLogFormat));
   return exports;
 }

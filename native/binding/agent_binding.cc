@@ -33,6 +33,12 @@ agent::AgentOptions ReadOptions(Napi::Value value) {
   opts.reportIntervalMs = Number(o, "reportIntervalMs");
   if (!o.Get("loadbalance").IsObject()) Throw(env, "ERR_CONFIG", "AgentServer options: loadbalance must be an object");
   opts.balancer = BalancerConfigOf(o.Get("loadbalance").As<Napi::Object>());
+  // viewDir: [agent] view_dir ('' or absent: no local view).
+  const Napi::Value viewDir = o.Get("viewDir");
+  if (!viewDir.IsUndefined()) {
+    if (!viewDir.IsString()) Throw(env, "ERR_CONFIG", "AgentServer options: viewDir must be a string");
+    opts.viewDir = viewDir.As<Napi::String>().Utf8Value();
+  }
   // seeds: [{ modid, cmdid, flat: Int32Array, zones: string[], policy? }] (packHosts), read once here.
   const Napi::Value seeds = o.Get("seeds");
   if (!seeds.IsUndefined()) {

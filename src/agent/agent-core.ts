@@ -21,6 +21,8 @@ export interface AgentCoreOptions {
   readonly loadbalance: LoadBalanceConfig;
   /** Each port's route table limits ([agent] max_empty_routes, max_new_pulls_per_s). */
   readonly limits: BalancerLimits;
+  /** [agent] view_dir: where each port publishes its local view ('' = none). The TS core ignores it. */
+  readonly viewDir?: string;
   /** Modules the balancers want pulled from DNS, in batches (duplicates possible). Must not throw. */
   readonly onPulls: (modules: ModuleId[]) => void;
   /** Route reports to send to the Report service, in batches. Must not throw. */

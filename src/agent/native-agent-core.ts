@@ -77,6 +77,7 @@ export class NativeAgentCore implements AgentCore {
           reportIntervalMs: this.opts.reportIntervalMs,
           // A random seed per agent: agents across a fleet must not draw in lock step.
           loadbalance: checkBalancerConfig(this.opts.loadbalance, this.opts.limits, randomInt(0, 2 ** 32)),
+          viewDir: this.opts.viewDir ?? '',
           // Seeded in the constructor, before the ports read their first datagram.
           seeds: seeds.map((r) => ({ modid: r.modid, cmdid: r.cmdid, ...packHosts(r.hosts), ...(r.policy === undefined ? {} : { policy: r.policy }) })),
         },

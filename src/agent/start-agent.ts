@@ -38,6 +38,13 @@ export interface StartAgentOptions {
   readonly backoff?: BackoffOptions;
 }
 
+/** Where SDKs on this host find the local view, or why there is none. */
+function viewLine(impl: Implementation, viewDir: string, ports: readonly number[]): string {
+  if (viewDir === '') return 'no local view ([agent] view_dir is empty): SDKs use UDP';
+  if (impl === 'ts') return 'no local view (the TypeScript agent does not write one): SDKs use UDP';
+  return `local view in ${resolve(viewDir)}/lars-agent-{${ports.join(',')}}.view`;
+}
+
 async function createCore(impl: Implementation, opts: AgentCoreOptions): Promise<AgentCore> {
   if (impl === 'ts') return new TsAgentCore(opts);
   const { NativeAgentCore } = await import('./native-agent-core.js');
@@ -76,6 +83,7 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
     reportIntervalMs: config.agent.reportIntervalMs,
     loadbalance: config.loadbalance,
     limits: { maxEmptyRoutes: config.agent.maxEmptyRoutes, maxNewPullsPerS: config.agent.maxNewPullsPerS },
+    viewDir: config.agent.viewDir === '' ? '' : resolve(config.agent.viewDir),
     onPulls: (modules) => dns.requestRoutes(modules),
     onReports: (reports) => reporter.send(reports),
     onRegisters: (frames) => {
@@ -140,6 +148,7 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
       `DNS service ${endpoints}; Report service ${config.reporter.endpoint.ip}:${config.reporter.endpoint.port}; reports every ${config.agent.reportIntervalMs} ms`,
       admin ? `metrics on http://${config.admin.ip}:${admin.port}/metrics` : 'metrics endpoint disabled ([admin] port = 0)',
       cache ? `route cache in ${resolve(config.agent.cacheDir)} (${cache.stats().loaded} routes loaded)` : 'no route cache on disk ([agent] cache_dir is empty or unusable)',
+      viewLine(impl, config.agent.viewDir, ports),
     ],
     async stop() {
       regs.close();

@@ -143,6 +143,7 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
   { section: 'agent', key: 'max_empty_routes', type: int(0, 10_000_000), roles: AGENT, default: '10000', doc: 'routes DNS answered empty kept per port (they answer NOEXIST without pulling); past it the oldest is dropped' },
   { section: 'agent', key: 'max_new_pulls_per_s', type: int(1, 1_000_000), roles: AGENT, default: '1000', doc: 'pulls per second and port for modules the agent does not hold; past it get_host answers NOEXIST without a pull' },
   { section: 'agent', key: 'cache_dir', type: text, roles: AGENT, default: 'var/agent-cache', doc: 'directory of the route cache on disk, relative to the working directory; empty: no cache' },
+  { section: 'agent', key: 'view_dir', type: text, roles: AGENT, default: '/dev/shm', doc: 'directory of the local view files (lars-agent-<port>.view) that SDKs on this host pick from in-process; empty: no view (SDKs use UDP); the TypeScript agent never writes one' },
   { section: 'agent', key: 'cache_max_age', type: seconds(1, 10 * 365 * 86400), roles: AGENT, default: '604800', doc: 'cached routes older than this many seconds are not loaded at start' },
 
   // [loadbalance]: docs/spec/BALANCER.md

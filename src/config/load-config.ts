@@ -160,6 +160,7 @@ function build(role: Role, file: string | undefined, raw: ReadonlyMap<string, Ra
           maxNewPullsPerS: num('agent.max_new_pulls_per_s'),
           cacheDir: str('agent.cache_dir'),
           cacheMaxAgeMs: num('agent.cache_max_age'),
+          viewDir: str('agent.view_dir'),
         },
         dnsserver: { endpoints: dnsEndpoints(raw, values) },
         reporter: { endpoint: { ip: str('reporter.ip'), port: num('reporter.port') } },

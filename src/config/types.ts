@@ -91,7 +91,7 @@ export interface AgentConfig extends CommonConfig {
   /** [admin] as for every role, plus max_node_series (the per-node series cap of /metrics). */
   readonly admin: AdminConfig & { readonly maxNodeSeries: number };
   /** [agent] ip, port (first of three UDP ports), caller_ip, report_interval_ms, max_empty_routes,
-   * max_new_pulls_per_s, cache_dir ('' = off), cache_max_age. */
+   * max_new_pulls_per_s, cache_dir ('' = off), cache_max_age, view_dir ('' = off). */
   readonly agent: {
     readonly ip: string;
     readonly port: number;
@@ -101,6 +101,7 @@ export interface AgentConfig extends CommonConfig {
     readonly maxNewPullsPerS: number;
     readonly cacheDir: string;
     readonly cacheMaxAgeMs: number;
+    readonly viewDir: string;
   };
   /** [dnsserver] ip, port — or `endpoints = ip:port, ip:port` for failover. */
   readonly dnsserver: { readonly endpoints: readonly Endpoint[] };

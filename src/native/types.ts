@@ -104,6 +104,8 @@ export interface NativeAgentOptions {
   readonly loadbalance: BalancerConfig;
   /** Routes from the disk cache (hosts packed by packHosts), held before the ports read a datagram. */
   readonly seeds?: readonly { modid: number; cmdid: number; flat: Int32Array; zones: string[]; policy?: RoutePolicy }[];
+  /** [agent] view_dir (resolved): each port writes <viewDir>/lars-agent-<port>.view; '' = none. */
+  readonly viewDir?: string;
 }
 
 /** One agent port's counters: events are monotonic, routes and nodes are gauges. The TS agent core
@@ -200,6 +202,23 @@ export interface NativeAgentModule {
   ) => NativeAgentServer;
 }
 
+/** Why a LocalView cannot be picked from, or 'ok'. */
+export type LocalViewState = 'ok' | 'missing' | 'stale' | 'layout' | 'corrupt' | 'closed';
+
+/** native/binding/view_binding.cc: an agent port's local view (docs/agent.md "The local view"),
+ * mapped read-only; picks in-process with the agent's policy code and a per-process cursor. */
+export interface NativeLocalView {
+  /** Checks the heartbeat now (re-opening the file when a new agent replaced it). */
+  state(): LocalViewState;
+  /** A Lars retcode >= 0 (0 SUCC: out[0] = ip as int32, out[1] = port; 1 OVERLOAD; 3 NOEXIST for a route
+   * the agent holds as EMPTY) or a fallback to UDP: -1 module not in the view, -2 stale heartbeat,
+   * -3 missing, closed, another layout or corrupt. */
+  pick(modid: number, cmdid: number, out: Int32Array, key?: Uint8Array): number;
+  /** Every node of the route in join order as [ip0, port0, ip1, port1, ...]; null when not in the view. */
+  route(modid: number, cmdid: number): Int32Array | null;
+  close(): void;
+}
+
 export interface NativeAddon {
   /** Every error the addon throws is an instance of this class (LarsError), with a code. */
   setErrorClass(errorClass: new (code: LarsErrorCode, message: string) => Error): void;
@@ -209,4 +228,6 @@ export interface NativeAddon {
   readonly wire: NativeWire;
   readonly servers: NativeServers;
   readonly agent: NativeAgentModule;
+  /** Never throws for a missing or bad file: state() says why. */
+  readonly LocalView: new (path: string) => NativeLocalView;
 }

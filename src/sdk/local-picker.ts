@@ -10,7 +10,8 @@
 // Lives on its LarsClient's event loop; no timer of its own (checks happen on use).
 import { join } from 'node:path';
 import type { Logger } from '../log.js';
-import { loadNative } from '../native/addon.js';
+import { loadNative, type NativeAddon } from '../native/addon.js';
+import type { LocalViewState, NativeLocalView } from '../native/types.js';
 import { RetCode } from '../wire/messages.js';
 import { AGENT_PORT_COUNT, agentPortIndex } from '../wire/agent-ports.js';
 import type { IpStrings } from './ip-strings.js';
@@ -22,37 +23,25 @@ export const DEFAULT_VIEW_DIR = '/dev/shm';
 export const VIEW_RECHECK_MS = 1000;
 
 /** What the addon's LocalView reader says of its file. */
-export type ViewState = 'ok' | 'missing' | 'stale' | 'layout' | 'corrupt' | 'closed';
+export type ViewState = LocalViewState;
 
-/** The addon's LocalView, as this file uses it (src/native/types.ts has the class). */
-export interface LocalViewReader {
-  state(): ViewState;
-  /** RetCode >= 0 (RET_SUCC: out = [ip, port]); -1 module not in the view, -2 stale, -3 missing/closed/layout/corrupt. */
-  pick(modid: number, cmdid: number, out: Int32Array, key?: Uint8Array): number;
-  /** [ip0, port0, ip1, port1, …]; null: the module is not in the view. */
-  route(modid: number, cmdid: number): Int32Array | null;
-  close(): void;
-}
+/** The addon's LocalView (src/native/types.ts); tests give a fake. */
+export type LocalViewReader = NativeLocalView;
 
 export type OpenView = (path: string) => LocalViewReader;
 
 /** Why a pick went to UDP. */
 export type FallbackCause = keyof LocalFallbacks;
 
-/**
- * The addon's LocalView as an OpenView, or why local mode is impossible in this process (no
- * addon built, or one without the view reader).
- */
+/** The addon's LocalView as an OpenView, or why local mode is impossible in this process (no addon built). */
 export function addonViewOpener(): OpenView | string {
-  let addon: unknown;
+  let addon: NativeAddon;
   try {
     addon = loadNative();
   } catch (err) {
     return (err as Error).message;
   }
-  const LocalView = (addon as { LocalView?: new (path: string) => LocalViewReader }).LocalView;
-  if (LocalView === undefined) return 'the native addon has no LocalView (rebuild it: npm run build:native)';
-  return (path) => new LocalView(path);
+  return (path) => new addon.LocalView(path);
 }
 
 const PICK_NOT_IN_VIEW = -1;

@@ -71,6 +71,7 @@ describe('role defaults', () => {
       maxNewPullsPerS: 1_000,
       cacheDir: 'var/agent-cache',
       cacheMaxAgeMs: 7 * 86_400_000,
+      viewDir: '/dev/shm',
     });
     expect(config.dnsserver.endpoints).toEqual([{ ip: '127.0.0.1', port: 7778 }]);
     expect(config.reporter.endpoint).toEqual({ ip: '127.0.0.1', port: 7779 });

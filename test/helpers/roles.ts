@@ -38,8 +38,8 @@ export function testConfig<R extends Exclude<Role, 'cli'>>(
   extra: Record<string, string> = {},
 ): RoleConfigs[R] {
   const ports: Record<string, string> = role === 'dns' || role === 'reporter' ? { 'reactor.ip': '127.0.0.1', 'reactor.port': '0' } : {};
-  // No route cache unless a test asks for one: the default directory is under the working directory.
-  const cache: Record<string, string> = role === 'agent' ? { 'agent.cache_dir': '' } : {};
+  // No route cache and no local view unless a test asks: their defaults are the working directory and /dev/shm.
+  const cache: Record<string, string> = role === 'agent' ? { 'agent.cache_dir': '', 'agent.view_dir': '' } : {};
   return loadConfig(role, {
     env: {},
     overrides: { 'lars.impl': impl, 'admin.port': '0', 'log.level': 'warn', ...ports, ...cache, ...storeOverrides(store), ...extra },

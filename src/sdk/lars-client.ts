@@ -55,6 +55,7 @@ const MAX_TIMER_MS = 0x7fffffff;
 const log = createLogger('sdk');
 const MODES: readonly SdkMode[] = ['auto', 'local', 'udp'];
 const NO_OPTIONS: GetHostOptions = Object.freeze({});
+const NO_REPORT_OPTIONS: ReportOptions = Object.freeze({});
 const NO_FALLBACKS = Object.freeze({ missingModule: 0, stale: 0, missingFile: 0, layout: 0, corrupt: 0 });
 
 /** The reader of a process without the addon's: no file, ever. */
@@ -288,21 +289,22 @@ export class LarsClient {
    * Batched (see LarsClientOptions.batchReports) it leaves within 5 ms, in order with the
    * module's other reports.
    */
-  report(modid: number, cmdid: number, ip: string, port: number, retcode: number, options: ReportOptions = {}): void {
+  report(modid: number, cmdid: number, ip: string, port: number, retcode: number, options: ReportOptions = NO_REPORT_OPTIONS): void {
     checkId('modid', modid);
     checkId('cmdid', cmdid);
-    const host = { ip: this.#ips.toInt(ip), port: checkInt('port', port, 0, 65535) };
+    const ipNum = this.#ips.toInt(ip);
+    checkInt('port', port, 0, 65535);
     checkInt('retcode', retcode, INT32_MIN, 0x7fffffff);
     const usetimeUs = checkInt('usetimeUs', options.usetimeUs ?? 0, 0, UINT32_MAX);
     if (this.#closed) return;
     const index = agentPortIndex(modid, cmdid);
     if (this.#batchReports ?? this.#local?.isLocal(index) ?? false) {
-      this.#batcher.add(index, modid | 0, cmdid | 0, host.ip, host.port, retcode, usetimeUs);
+      this.#batcher.add(index, modid | 0, cmdid | 0, ipNum, port, retcode, usetimeUs);
       return;
     }
     // The port left local mode: what its queue holds goes first, to keep the module's order.
     this.#batcher.flushPort(index);
-    const req = { modid: modid | 0, cmdid: cmdid | 0, host, retcode, ...(usetimeUs > 0 && { usetimeUs }) };
+    const req = { modid: modid | 0, cmdid: cmdid | 0, host: { ip: ipNum, port }, retcode, ...(usetimeUs > 0 && { usetimeUs }) };
     this.#send(this.#codec.encodeFrame(MsgId.ReportRequest, req), modid, cmdid);
   }
 

@@ -173,12 +173,13 @@ export class LarsClient {
     this.mode = options.mode ?? 'auto';
     if (!MODES.includes(this.mode)) throw invalid(`mode must be one of ${MODES.join(', ')}, got ${JSON.stringify(this.mode)}`);
     const viewDir = options.viewDir ?? DEFAULT_VIEW_DIR;
-    if (typeof viewDir !== 'string' || viewDir === '') throw invalid(`viewDir must be a non-empty string, got ${JSON.stringify(viewDir)}`);
+    if (typeof viewDir !== 'string') throw invalid(`viewDir must be a string, got ${JSON.stringify(viewDir)}`);
     if (options.batchReports !== undefined && typeof options.batchReports !== 'boolean') throw invalid(`batchReports must be a boolean, got ${JSON.stringify(options.batchReports)}`);
     this.#batchReports = options.batchReports;
     // The view is this host's agent's: auto reads it only for an agent on loopback.
     const viewed = this.mode === 'local' || (this.mode === 'auto' && isLoopback(this.host));
-    this.#local = viewed ? this.#openLocal(resolvePath(viewDir)) : undefined;
+    if (viewed && viewDir === '' && this.mode === 'local') log.warn("lars sdk: UDP mode: local mode was asked for, but viewDir is '' (no view)");
+    this.#local = viewed && viewDir !== '' ? this.#openLocal(resolvePath(viewDir)) : undefined;
     this.#batcher = new ReportBatcher((index, frame) => this.#sendTo(frame, this.port + index));
     this.#socket = createSocket('udp4');
     this.#socket.on('message', (msg, rinfo) => this.#onMessage(msg, rinfo));

@@ -29,7 +29,7 @@ export interface LarsClientOptions {
    * logged as a warning. 'udp': always over UDP, the view is never opened.
    */
   readonly mode?: SdkMode;
-  /** The agent's [agent] view_dir (default '/dev/shm', the agent's default). */
+  /** The agent's [agent] view_dir (default '/dev/shm', the agent's default); '': no view, UDP mode. */
   readonly viewDir?: string;
   /**
    * Whether reports go as ReportBatchRequest (at least every 5 ms or 1 000 reports, and on close).

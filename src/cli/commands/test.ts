@@ -38,7 +38,7 @@ options:
       --init                 gethost, getroute: regInit first (ask until the agent has the route)
       --modid M, --cmdid C   qps: the module to ask for (default 1 1, a demo route)
       --mode auto|local|udp  qps: the SDK mode (default auto: local when the agent's view is fresh; docs/sdk.md)
-      --view-dir DIR         qps: the agent's [agent] view_dir (default ${DEFAULT_VIEW_DIR})
+      --view-dir DIR         qps: where the agent's view is (default: [agent] view_dir of the config, ${DEFAULT_VIEW_DIR})
       --json                 print one JSON object instead of text
 ${configFlagsUsage}
   -h, --help                 show this help
@@ -100,6 +100,8 @@ export interface Target {
   readonly port: number;
   readonly timeoutMs: number;
   readonly impl: Implementation;
+  /** The agent's [agent] view_dir ('' = none). */
+  readonly viewDir: string;
 }
 
 type Values = ReturnType<typeof parseCommandArgs<typeof OPTIONS>>['values'];
@@ -120,7 +122,7 @@ export function target(values: Values, fail: (message: string) => LarsError = us
   if (host === '0.0.0.0') host = '127.0.0.1';
   const port = values['agent-port'] !== undefined ? integer('--agent-port', values['agent-port'], inRange(1, 65533), fail) : config.agent.port;
   const timeoutMs = values['timeout-ms'] !== undefined ? integer('--timeout-ms', values['timeout-ms'], inRange(1, 600_000), fail) : DEFAULT_TIMEOUT_MS;
-  return { host, port, timeoutMs, impl: implementation(config.impl) };
+  return { host, port, timeoutMs, impl: implementation(config.impl), viewDir: config.agent.viewDir };
 }
 
 function silent(t: Target, modid: number, cmdid: number): LarsError {
@@ -326,7 +328,7 @@ async function qpsTool(t: Target, rest: readonly string[], values: Values): Prom
   const cmdid = values.cmdid === undefined ? 1 : integer('--cmdid', values.cmdid);
   const mode = (values.mode ?? 'auto') as SdkMode;
   if (!MODES.includes(mode)) throw usageError(`--mode must be one of ${MODES.join(', ')}, got "${values.mode}"`);
-  const viewDir = values['view-dir'] ?? DEFAULT_VIEW_DIR;
+  const viewDir = values['view-dir'] ?? t.viewDir;
 
   // The route first, so the threads measure picks rather than the agent's first pull.
   const init = await withClient(t, (client) => client.regInit(modid, cmdid));

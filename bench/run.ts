@@ -17,6 +17,7 @@ const BENCHMARKS = [
   { name: 'local-view', file: 'micro/local-view.js', what: 'LocalView.pick from Node (the agent\'s shared-memory view): ns per pick' },
   { name: 'agent', file: 'macro/agent-udp.js', what: 'agent get_host+report over UDP vs a C++ echo server; latency; CPU' },
   { name: 'qps-tool', file: 'macro/qps-tool.js', what: 'lars test qps (Node SDK workers) against the native and TS agent' },
+  { name: 'sdk', file: 'macro/sdk.js', what: 'Node SDK local mode (agent view) vs UDP: pairs/s, getHostSync ns, agent CPU per million reports' },
   { name: 'clients', file: 'macro/clients.js', what: 'Python, Java and Node clients: get_host+report/s, one thread, native agent' },
   { name: 'dns-rps', file: 'macro/dns-rps.js', what: 'DNS GetRoute requests/s over persistent TCP' },
   { name: 'dns-connections', file: 'macro/dns-connections.js', what: 'DNS subscribed connections, memory each, change fan-out' },

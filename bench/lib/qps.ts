@@ -10,13 +10,19 @@ export interface QpsResult {
   /** Median calls/s over the run's seconds. */
   readonly median: number;
   readonly noAnswer: number;
+  /** The SDK mode that ran: local, udp or mixed. */
+  readonly ran: string;
+  readonly fallbacks: Record<string, number>;
 }
 
-/** `lars test qps WORKERS SECONDS` against the agent on base, module 1/1, with the SDK of impl. */
-export async function larsTestQps(base: number, workers: number, seconds: number, impl: Impl): Promise<QpsResult> {
+/**
+ * `lars test qps WORKERS SECONDS` against the agent on base, module 1/1, with the SDK of impl;
+ * `extra`: more options (--mode, --view-dir).
+ */
+export async function larsTestQps(base: number, workers: number, seconds: number, impl: Impl, extra: readonly string[] = []): Promise<QpsResult> {
   const { stdout } = await run(
     process.execPath,
-    [cliPath, 'test', 'qps', String(workers), String(seconds), '--json', '--agent-port', String(base), '--modid', '1', '--cmdid', '1'],
+    [cliPath, 'test', 'qps', String(workers), String(seconds), '--json', '--agent-port', String(base), '--modid', '1', '--cmdid', '1', ...extra],
     { env: { ...process.env, LARS_IMPL: impl }, timeout: (seconds + 30) * 1000 },
   );
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as QpsResult;

@@ -45,7 +45,7 @@ void benchMain({
           samples[lang].push(await clientRate(lang, agent.base, seconds));
           ctx.log(`run ${r + 1} ${lang}: ${samples[lang].at(-1)} get_host+report/s`);
         }
-        samples.node.push((await larsTestQps(agent.base, 1, seconds, 'native')).median);
+        samples.node.push((await larsTestQps(agent.base, 1, seconds, 'native', ['--mode', 'udp'])).median);
         ctx.log(`run ${r + 1} node (lars test qps 1): ${samples.node.at(-1)} calls/s`);
       }
       return {

@@ -36,7 +36,8 @@ void benchMain({
       for (let r = 0; r < ctx.runs; r++) {
         for (const workers of WORKERS) {
           for (const [impl, agent] of agents) {
-            const result = await larsTestQps(agent.base, workers, seconds, impl);
+            // UDP: this benchmark follows the agent over the wire; the sdk benchmark measures local mode.
+            const result = await larsTestQps(agent.base, workers, seconds, impl, ['--mode', 'udp']);
             samples.set(`${impl}/${workers}`, [...(samples.get(`${impl}/${workers}`) ?? []), result.median]);
             if (result.noAnswer > 0) notes.push(`${impl}, ${workers} workers: ${result.noAnswer} calls unanswered`);
             ctx.log(`run ${r + 1} ${impl} ${workers} workers: median ${result.median} calls/s`);

@@ -164,6 +164,9 @@ void AgentServer::onFrameInLoop(Port& p, int32_t msgid, const char* body, size_t
     case wire::kReportRequest:
       onReportInLoop(p, body, len);
       break;
+    case wire::kReportBatchRequest:
+      onReportBatchInLoop(p, body, len);
+      break;
     case wire::kApiGetRouteRequest:
       onGetRouteInLoop(p, body, len, peer);
       break;
@@ -206,12 +209,28 @@ void AgentServer::onReportInLoop(Port& p, const char* body, size_t len) {
     ++p.badBodies;
     return;
   }
+  applyReportInLoop(p, req, nowMs());
+}
+
+void AgentServer::onReportBatchInLoop(Port& p, const char* body, size_t len) {
+  // Decoded whole before any is applied: a malformed batch changes nothing.
+  wire::ReportBatchRequest batch;
+  if (!wire::decode(reinterpret_cast<const uint8_t*>(body), len, batch)) {
+    ++p.badBodies;
+    return;
+  }
+  // One clock reading for the batch: its reports arrived together, as back-to-back singles would.
+  const int64_t now = nowMs();
+  for (const wire::ReportRequest& req : batch.report) applyReportInLoop(p, req, now);
+}
+
+void AgentServer::applyReportInLoop(Port& p, const wire::ReportRequest& req, int64_t now) {
   // A report without a host names no node: the balancer ignores it (and counts it) like any
   // report for a node it does not hold.
   const int32_t ip = req.has_host ? req.host.ip : 0;
   const int32_t port = req.has_host ? req.host.port : -1;
   lb::Route::Change change = lb::Route::Change::kNone;
-  p.balancer->Report(req.modid, req.cmdid, ip, port, req.retcode, nowMs(), req.usetime_us, &change);
+  p.balancer->Report(req.modid, req.cmdid, ip, port, req.retcode, now, req.usetime_us, &change);
   if (change != lb::Route::Change::kNone) publishInLoop(p, req.modid, req.cmdid);
 }
 

@@ -40,6 +40,10 @@ class InetAddress;
 class UdpServer;
 }  // namespace lars::reactor
 
+namespace lars::wire {
+struct ReportRequest;
+}  // namespace lars::wire
+
 namespace lars::agent {
 
 // A route from the agent's disk cache, held by its port's balancer before that port reads a datagram.
@@ -161,6 +165,8 @@ class AgentServer {
   void onFrameInLoop(Port& p, int32_t msgid, const char* body, size_t len, const reactor::InetAddress& peer);
   void onGetHostInLoop(Port& p, const char* body, size_t len, const reactor::InetAddress& peer);
   void onReportInLoop(Port& p, const char* body, size_t len);
+  void onReportBatchInLoop(Port& p, const char* body, size_t len);
+  void applyReportInLoop(Port& p, const wire::ReportRequest& req, int64_t now);
   void onGetRouteInLoop(Port& p, const char* body, size_t len, const reactor::InetAddress& peer);
   void queuePullsInLoop(Port& p);
   void openViewInLoop(Port& p, const AgentOptions& options);

@@ -297,6 +297,42 @@ TEST(failing_node_is_overloaded_and_reports_are_collected) {
   CHECK(waitFor([&] { return a.reportNotifies.load() >= 1; }));
 }
 
+TEST(a_report_batch_is_applied_in_order_like_single_reports_and_a_malformed_one_not_at_all) {
+  agent::AgentOptions o = fastOptions();
+  o.balancer.contin_err_limit = 3;
+  o.balancer.err_rate = 1.0;
+  Agent a(o);
+  Client c;
+  const uint16_t port = a.portFor(7, 8);
+  const size_t index = static_cast<size_t>(AgentServer::portIndex(7, 8));
+  c.getHost(port, 7, 8);
+  a.server->applyRoute(7, 8, {{0x7f000001, 100}, {0x7f000001, 200}});
+  CHECK(waitFor([&] { return c.getHost(port, 7, 8).retcode == wire::kRetSucc; }));
+  auto reportOf = [](int32_t hostPort, int32_t retcode) {
+    wire::ReportRequest r;
+    r.modid = 7;
+    r.cmdid = 8;
+    r.has_host = true;
+    r.host = {0x7f000001, hostPort};
+    r.retcode = retcode;
+    return r;
+  };
+  // Three failures overload node 100; in this order the success for 200 leaves it overloaded.
+  wire::ReportBatchRequest batch;
+  for (int i = 0; i < 3; ++i) batch.report.push_back(reportOf(100, wire::kRetOverload));
+  batch.report.push_back(reportOf(200, wire::kRetSucc));
+  const std::string frame = frameOf(wire::kReportBatchRequest, batch);
+  // The same batch cut short inside its last report: no report of it may be applied.
+  c.send(port, rawFrame(wire::kReportBatchRequest, frame.substr(wire::kHeaderSize, frame.size() - wire::kHeaderSize - 2)));
+  c.send(port, frame);
+  CHECK(waitFor([&] { return a.server->stats().ports[index].balancer.reports == 4; }));
+  const agent::PortStats ps = a.server->stats().ports[index];
+  CHECK_EQ(ps.badBodies, 1u);
+  CHECK_EQ(ps.balancer.to_overload, 1u);
+  CHECK_EQ(ps.balancer.overloaded_nodes, 1u);
+  for (int i = 0; i < 5; ++i) CHECK_EQ(c.getHost(port, 7, 8).host.port, 200);
+}
+
 TEST(reports_are_batched_per_interval_not_sent_per_call) {
   agent::AgentOptions o;
   o.reportIntervalMs = 60'000;  // the first report of a route goes out on the first tick only

@@ -17,7 +17,7 @@ import { LarsError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { AGENT_PORT_COUNT, agentPortIndex } from '../wire/agent-ports.js';
 import { decodeDatagram, encodeFrame } from '../wire/frame.js';
-import { MsgId, decodeBody, encodeBody, type GetHostResponse, type GetRouteRequest, type ReportRequest, type GetHostRequest } from '../wire/messages.js';
+import { MsgId, decodeBody, encodeBody, type GetHostResponse, type GetRouteRequest, type ReportBatchRequest, type ReportRequest, type GetHostRequest } from '../wire/messages.js';
 import { portBalancerConfig, type AgentCore, type AgentCoreOptions, type AgentCoreStats, type AgentPortStats, type RegisterDatagram, type SeedRoute } from './agent-core.js';
 
 const log = createLogger('agent');
@@ -62,6 +62,11 @@ function bindSocket(ip: string, port: number): Promise<Socket> {
       resolve(socket);
     });
   });
+}
+
+/** One report, single or from a batch: without a host it names no node, ignored and counted like an unknown node. */
+function applyReport(balancer: Balancer, req: ReportRequest, now: number): void {
+  balancer.report(req.modid, req.cmdid, req.host?.ip ?? 0, req.host?.port ?? -1, req.retcode, now, req.usetimeUs);
 }
 
 function isAddressInUse(err: unknown): boolean {
@@ -234,9 +239,15 @@ export class TsAgentCore implements AgentCore {
       }
       case MsgId.ReportRequest: {
         const req = this.decode<ReportRequest>(p, MsgId.ReportRequest, body);
-        if (req === undefined) return;
-        // Without a host the report names no node: ignored and counted like an unknown node.
-        p.balancer.report(req.modid, req.cmdid, req.host?.ip ?? 0, req.host?.port ?? -1, req.retcode, nowMs(), req.usetimeUs);
+        if (req !== undefined) applyReport(p.balancer, req, nowMs());
+        return;
+      }
+      case MsgId.ReportBatchRequest: {
+        // Decoded whole before any is applied: a malformed batch changes nothing.
+        const batch = this.decode<ReportBatchRequest>(p, MsgId.ReportBatchRequest, body);
+        if (batch === undefined) return;
+        const now = nowMs();
+        for (const req of batch.report) applyReport(p.balancer, req, now);
         return;
       }
       case MsgId.ApiGetRouteRequest: {

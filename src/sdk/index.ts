@@ -12,5 +12,7 @@ export {
 export { RetCode } from './types.js';
 export { agentPortIndex } from '../wire/agent-ports.js';
 export type { RegisterOptions, Registration } from './types.js';
-export type { GetHostOptions, GetHostResult, GetRouteResult, HostAddress, HostPicked, LarsClientOptions, LarsClientStats, NoHost, ReportOptions } from './types.js';
+export type { GetHostOptions, GetHostResult, GetRouteResult, HostAddress, HostPicked, LarsClientOptions, LarsClientStats, LocalFallbacks, NoHost, ReportOptions, SdkMode } from './types.js';
+export { DEFAULT_VIEW_DIR } from './local-picker.js';
+export { REPORT_BATCH_MAX, REPORT_FLUSH_MS } from './report-batcher.js';
 export { LarsError, isLarsError, type LarsErrorCode } from '../errors.js';

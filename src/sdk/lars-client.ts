@@ -1,7 +1,8 @@
 // The Lars API for business processes: regInit / getHost / report / getRoute against the agent
 // on this host, over UDP, datagram for datagram what the reference C++ API sends
 // (docs/spec/PROTOCOL.md): one frame per datagram, everything about module (modid, cmdid) to
-// agent port base + (modid + cmdid) % 3.
+// agent port base + (modid + cmdid) % 3. In local mode (docs/sdk.md) picks and routes come from
+// the agent's shared-memory view instead (LocalPicker) and reports go in batches (ReportBatcher).
 //
 // A LarsClient owns one udp4 socket (UdpTransport, bound to an ephemeral port by its first send),
 // the requests waiting for a reply and one timer wheel for all their deadlines. get_host and
@@ -12,7 +13,9 @@
 // answers after timeoutMs at the latest, from the agent's route cache on disk when it has the
 // module, else RET_SYSTEM_ERROR. Only bad arguments throw (LarsError ERR_INVALID_INPUT).
 import { resolve as resolvePath } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { LarsError } from '../errors.js';
+import { createLogger } from '../log.js';
 import { DEFAULT_CACHE_DIR, DEFAULT_CACHE_MAX_AGE_MS, readCachedRoute } from '../route-cache/index.js';
 import { agentPortIndex } from '../wire/agent-ports.js';
 import { codecFor, type WireCodec } from '../wire/codec.js';
@@ -22,6 +25,9 @@ import { moduleKey } from '../wire/module-key.js';
 import { TimerWheel, WheelTimer } from './timer-wheel.js';
 import { HostReply, ModuleFrames, readGetHostResponse } from './udp-frames.js';
 import { UdpTransport } from './udp-transport.js';
+import { IpStrings } from './ip-strings.js';
+import { DEFAULT_VIEW_DIR, LocalPicker, addonViewOpener, type LocalViewReader } from './local-picker.js';
+import { ReportBatcher } from './report-batcher.js';
 import type {
   GetHostOptions,
   GetHostResult,
@@ -33,6 +39,7 @@ import type {
   RegisterOptions,
   Registration,
   ReportOptions,
+  SdkMode,
 } from './types.js';
 
 /** A RegisterRequest is sent this many times (timeoutMs apart) before register() gives up. */
@@ -52,9 +59,16 @@ const MAX_TIMER_MS = 0x7fffffff;
 
 /** Modules whose frames a client keeps encoded; past this many it starts again (a client asks about a few). */
 const MAX_MODULE_FRAMES = 4096;
+const log = createLogger('sdk');
+const MODES: readonly SdkMode[] = ['auto', 'local', 'udp'];
+const NO_OPTIONS: GetHostOptions = Object.freeze({});
+const NO_REPORT_OPTIONS: ReportOptions = Object.freeze({});
+const NO_FALLBACKS = Object.freeze({ missingModule: 0, stale: 0, missingFile: 0, layout: 0, corrupt: 0 });
+
+/** The reader of a process without the addon's: no file, ever. */
+const NO_VIEW: LocalViewReader = Object.freeze({ state: () => 'missing' as const, pick: () => -3, route: () => null, close: () => {} });
 
 const SYSTEM_ERROR: NoHost = Object.freeze({ retcode: RetCode.SystemError });
-const NO_OPTIONS = Object.freeze({});
 const NO_ROUTE_REPLY: GetRouteResult = Object.freeze({ retcode: RetCode.SystemError, hosts: Object.freeze([]) });
 
 function invalid(message: string): LarsError {
@@ -78,6 +92,10 @@ function hashKeyOf(key: GetHostOptions['key']): Uint8Array | undefined {
   if (!(bytes instanceof Uint8Array)) throw invalid(`key must be a string or a Uint8Array, got ${typeof key}`);
   if (bytes.length > MAX_HASH_KEY_BYTES) throw invalid(`key must be at most ${MAX_HASH_KEY_BYTES} bytes, got ${bytes.length}`);
   return bytes.length === 0 ? undefined : bytes;
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host.startsWith('127.');
 }
 
 /** Microseconds since `start` (process.hrtime.bigint()), at least 1 (0 would mean "not measured"). */
@@ -121,13 +139,15 @@ interface PendingRoute {
   readonly resolve: (r: GetRouteResult) => void;
 }
 
-type Counters = { -readonly [K in keyof LarsClientStats]: number };
+/** The client's own counters; the picker and the batcher keep theirs. */
+type Counters = { -readonly [K in Exclude<keyof LarsClientStats, 'fallbacks' | 'reportBatchesSent' | 'reportsBatched'>]: number };
 
 export class LarsClient {
   readonly host: string;
   /** The base port: the agent listens on port, port + 1 and port + 2. */
   readonly port: number;
   readonly timeoutMs: number;
+  readonly mode: SdkMode;
   readonly #regInitAttempts: number;
   readonly #regInitDelayMs: number;
   readonly #codec: WireCodec;
@@ -142,8 +162,24 @@ export class LarsClient {
   /** Route replies carry no seq: waiters per module, answered oldest first. */
   readonly #routes = new Map<string, PendingRoute[]>();
   readonly #regInitSleeps = new Set<() => void>();
-  /** sent, sendErrors and the transport's unexpected datagrams are the transport's: stats adds them. */
-  readonly #stats: Counters = { sent: 0, matched: 0, stale: 0, malformed: 0, unexpected: 0, timeouts: 0, fromCache: 0, sendErrors: 0 };
+  readonly #stats: Counters = {
+    sent: 0,
+    matched: 0,
+    stale: 0,
+    malformed: 0,
+    unexpected: 0,
+    timeouts: 0,
+    fromCache: 0,
+    sendErrors: 0,
+    localPicks: 0,
+    udpPicks: 0,
+    syncMisses: 0,
+  };
+  readonly #ips = new IpStrings();
+  /** Local mode's picker; undefined in UDP mode. */
+  readonly #local: LocalPicker | undefined;
+  readonly #batcher: ReportBatcher;
+  readonly #batchReports: boolean | undefined;
   /** The agent's cache directory, absolute; undefined: no fallback. */
   readonly #cacheDir: string | undefined;
   /** Round-robin position per module over its cached nodes (used only while the agent is silent). */
@@ -167,6 +203,17 @@ export class LarsClient {
     const cacheDir = options.cacheDir ?? DEFAULT_CACHE_DIR;
     if (typeof cacheDir !== 'string') throw invalid(`cacheDir must be a string, got ${JSON.stringify(cacheDir)}`);
     this.#cacheDir = cacheDir === '' ? undefined : resolvePath(cacheDir);
+    this.mode = options.mode ?? 'auto';
+    if (!MODES.includes(this.mode)) throw invalid(`mode must be one of ${MODES.join(', ')}, got ${JSON.stringify(this.mode)}`);
+    const viewDir = options.viewDir ?? DEFAULT_VIEW_DIR;
+    if (typeof viewDir !== 'string') throw invalid(`viewDir must be a string, got ${JSON.stringify(viewDir)}`);
+    if (options.batchReports !== undefined && typeof options.batchReports !== 'boolean') throw invalid(`batchReports must be a boolean, got ${JSON.stringify(options.batchReports)}`);
+    this.#batchReports = options.batchReports;
+    // The view is this host's agent's: auto reads it only for an agent on loopback.
+    const viewed = this.mode === 'local' || (this.mode === 'auto' && isLoopback(this.host));
+    if (viewed && viewDir === '' && this.mode === 'local') log.warn("lars sdk: UDP mode: local mode was asked for, but viewDir is '' (no view)");
+    this.#local = viewed && viewDir !== '' ? this.#openLocal(resolvePath(viewDir)) : undefined;
+    this.#batcher = new ReportBatcher((index, frame) => this.#transport.send(frame, this.port + index));
     this.#transport = new UdpTransport(this.host, this.port, (datagram) => this.#onDatagram(datagram));
   }
 
@@ -181,7 +228,14 @@ export class LarsClient {
 
   get stats(): LarsClientStats {
     const t = this.#transport;
-    return { ...this.#stats, sent: t.sent, sendErrors: t.sendErrors, unexpected: this.#stats.unexpected + t.unexpected };
+    return {
+      ...this.#stats,
+      sent: t.sent,
+      sendErrors: t.sendErrors,
+      unexpected: this.#stats.unexpected + t.unexpected,
+      fallbacks: this.#local?.fallbacks ?? NO_FALLBACKS,
+      ...this.#batcher.stats,
+    };
   }
 
   /**
@@ -213,6 +267,14 @@ export class LarsClient {
     checkId('cmdid', cmdid);
     const hashKey = hashKeyOf(options.key);
     if (this.#closed) return Promise.resolve(SYSTEM_ERROR);
+    if (this.#local !== undefined) {
+      const local = this.#local.pick(modid, cmdid, hashKey);
+      if (typeof local !== 'string') {
+        this.#stats.localPicks++;
+        return Promise.resolve(local);
+      }
+    }
+    this.#stats.udpPicks++;
     const seq = this.#seq;
     this.#seq = (this.#seq + 1) >>> 0;
     const frames = this.#framesFor(modid, cmdid);
@@ -258,18 +320,48 @@ export class LarsClient {
   }
 
   /**
+   * getHost answered at once from the agent's view, in this process (local mode). undefined when
+   * the view cannot answer — UDP mode, the module not in the view yet, a stale or missing view —
+   * counted in stats.syncMisses (and the cause in stats.fallbacks): then call getHost(), which asks
+   * the agent over UDP (making it pull a module it does not have). Allocates only its answer.
+   */
+  getHostSync(modid: number, cmdid: number, options: GetHostOptions = NO_OPTIONS): GetHostResult | undefined {
+    checkId('modid', modid);
+    checkId('cmdid', cmdid);
+    const hashKey = hashKeyOf(options.key);
+    if (this.#local !== undefined && !this.#closed) {
+      const local = this.#local.pick(modid, cmdid, hashKey);
+      if (typeof local !== 'string') {
+        this.#stats.localPicks++;
+        return local;
+      }
+    }
+    this.#stats.syncMisses++;
+    return undefined;
+  }
+
+  /**
    * Tells the agent how a call to ip:port went: RET_SUCC (0) for success, anything else (use
    * RET_OVERLOAD) for a failure; `usetimeUs`, how long it took (least_latency uses it, and the
    * agent's reports carry it). Fire and forget: the agent does not answer. A no-op once closed.
+   * Batched (see LarsClientOptions.batchReports) it leaves within 5 ms, in order with the
+   * module's other reports.
    */
-  report(modid: number, cmdid: number, ip: string, port: number, retcode: number, options: ReportOptions = NO_OPTIONS): void {
+  report(modid: number, cmdid: number, ip: string, port: number, retcode: number, options: ReportOptions = NO_REPORT_OPTIONS): void {
     checkId('modid', modid);
     checkId('cmdid', cmdid);
-    const ipNum = ipToInt32(ip);
+    const ipNum = this.#ips.toInt(ip);
     checkInt('port', port, 0, 65535);
     checkInt('retcode', retcode, INT32_MIN, 0x7fffffff);
     const usetimeUs = checkInt('usetimeUs', options.usetimeUs ?? 0, 0, UINT32_MAX);
     if (this.#closed) return;
+    const index = agentPortIndex(modid, cmdid);
+    if (this.#batchReports ?? this.#local?.isLocal(index) ?? false) {
+      this.#batcher.add(index, modid | 0, cmdid | 0, ipNum, port, retcode, usetimeUs);
+      return;
+    }
+    // The port left local mode: what its queue holds goes first, to keep the module's order.
+    this.#batcher.flushPort(index);
     const frames = this.#framesFor(modid, cmdid);
     this.#transport.send(frames.report(ipNum, port, retcode, usetimeUs), frames.port);
   }
@@ -279,6 +371,8 @@ export class LarsClient {
     checkId('modid', modid);
     checkId('cmdid', cmdid);
     if (this.#closed) return Promise.resolve(NO_ROUTE_REPLY);
+    const local = this.#local?.route(modid, cmdid);
+    if (local !== undefined && typeof local !== 'string') return Promise.resolve(local);
     const key = moduleKey(modid, cmdid);
     const frame = this.#codec.encodeFrame(MsgId.ApiGetRouteRequest, { modid: modid | 0, cmdid: cmdid | 0 });
     return new Promise((resolve) => {
@@ -385,6 +479,8 @@ export class LarsClient {
   close(): Promise<void> {
     if (this.#closing !== undefined) return this.#closing;
     this.#closed = true;
+    this.#batcher.flush();
+    this.#local?.close();
     for (const p of this.#hosts.values()) {
       this.#wheel.cancel(p);
       p.resolve(SYSTEM_ERROR);
@@ -445,6 +541,24 @@ export class LarsClient {
       'ERR_TIMEOUT',
       `lars sdk: no agent answered the ${what} at ${this.host}:${this.portFor(req.modid, req.cmdid)} (${REGISTER_ATTEMPTS} × ${this.timeoutMs} ms); is "lars agent" running?`,
     );
+  }
+
+  /** Local mode's picker. When this process cannot read views (logged once) every port reads as missing. */
+  #openLocal(viewDir: string): LocalPicker {
+    let open = addonViewOpener();
+    if (typeof open === 'string') {
+      log[this.mode === 'local' ? 'warn' : 'info'](`lars sdk: UDP mode: the agent's view cannot be read in this process: ${open}`);
+      open = () => NO_VIEW;
+    }
+    return new LocalPicker({
+      viewDir,
+      basePort: this.port,
+      open,
+      ips: this.#ips,
+      log,
+      fallbackLogLevel: this.mode === 'local' ? 'warn' : 'info',
+      now: () => performance.now(),
+    });
   }
 
   #send(frame: Buffer, modid: number, cmdid: number, onError?: () => void): void {

@@ -23,6 +23,36 @@ export interface LarsClientOptions {
    * 'var/agent-cache' under the working directory, the agent's default; '' turns the fallback off.
    */
   readonly cacheDir?: string;
+  /**
+   * Where picks are made (docs/sdk.md). 'auto' (default): in this process, from the agent's view,
+   * when the view is fresh and `host` is a loopback address (the view is this host's), else over UDP. 'local': the same, but a view that cannot answer is
+   * logged as a warning. 'udp': always over UDP, the view is never opened.
+   */
+  readonly mode?: SdkMode;
+  /** The agent's [agent] view_dir (default '/dev/shm', the agent's default); '': no view, UDP mode. */
+  readonly viewDir?: string;
+  /**
+   * Whether reports go as ReportBatchRequest (at least every 5 ms or 1 000 reports, and on close).
+   * Default: for a module whose agent port answers from its view (that agent speaks msgid 9);
+   * true: always (an agent of this release that publishes no view); false: never.
+   */
+  readonly batchReports?: boolean;
+}
+
+export type SdkMode = 'auto' | 'local' | 'udp';
+
+/** Picks sent to UDP because the view could not answer, by cause. */
+export interface LocalFallbacks {
+  /** The module is not in the view (yet): asked over UDP, which makes the agent pull it. */
+  readonly missingModule: number;
+  /** The view's heartbeat is older than 1 s. */
+  readonly stale: number;
+  /** No view file (or the addon has no view reader). */
+  readonly missingFile: number;
+  /** The view file has another layout version. */
+  readonly layout: number;
+  /** The view file is corrupt or truncated. */
+  readonly corrupt: number;
 }
 
 /** getHost() and call() options. */
@@ -95,6 +125,18 @@ export interface LarsClientStats {
   readonly fromCache: number;
   /** Sends the socket refused (e.g. no route to the agent's host). */
   readonly sendErrors: number;
+  /** getHost / getHostSync answered from the agent's view, in this process. */
+  readonly localPicks: number;
+  /** getHost requests sent over UDP. */
+  readonly udpPicks: number;
+  /** getHostSync calls that answered undefined (UDP mode, or the view could not answer). */
+  readonly syncMisses: number;
+  /** Picks and routes the view could not answer, by cause. */
+  readonly fallbacks: LocalFallbacks;
+  /** ReportBatchRequest datagrams sent. */
+  readonly reportBatchesSent: number;
+  /** Reports that went in them. */
+  readonly reportsBatched: number;
 }
 
 /** What register() registers: this instance's node of module (modid, cmdid). */

@@ -186,6 +186,73 @@ describe.each(['native', 'ts'] as const)('LoadBalance agent (%s)', (impl) => {
     expect([...ports].sort()).toEqual([1, 2]);
   });
 
+  /** The reports of `pattern` (f: RET_OVERLOAD, s: RET_SUCC) against one node, as ReportRequests. */
+  const reportsOf = (modid: number, cmdid: number, ip: string, port: number, pattern: string) =>
+    [...pattern].map((r) => ({ modid, cmdid, host: { ip: ipToInt32(ip), port }, retcode: r === 'f' ? RetCode.Overload : RetCode.Succ }));
+  /** Where (modid, cmdid)'s next `n` picks go, by port. */
+  const picksOf = async (modid: number, cmdid: number, n: number): Promise<number[]> => {
+    const ports: number[] = [];
+    for (let i = 0; i < n; i++) ports.push((await client.getHost(modid, cmdid)).host!.port);
+    return ports;
+  };
+
+  it('applies a ReportBatchRequest in order, exactly as the same reports sent one by one', async () => {
+    // Two modules with the same two nodes on the same agent port: one gets single reports, the
+    // other one batch of the same reports. 15 failures overload, 6 successes bring the node back,
+    // 15 failures overload it again: in another order the node would end elsewhere.
+    const [single, batched] = [[1050, 0], [1053, 0]] as const;
+    expect(modulePortIndex(...single)).toBe(modulePortIndex(...batched));
+    const pattern = 'f'.repeat(15) + 's'.repeat(6) + 'f'.repeat(15);
+    for (const [m, c] of [single, batched]) {
+      await addRoute(m, c, [['10.0.50.1', 1], ['10.0.50.2', 2]]);
+      await client.getHost(m, c);
+      await eventually(() => client.getRoute(m, c), (r) => r.host.length === 2, 'both nodes');
+    }
+    const port = client.portOf(...single);
+    const s0 = portStats(agent, ...single);
+    for (const r of reportsOf(...single, '10.0.50.1', 1, pattern)) client.send(port, MsgId.ReportRequest, r);
+    const s1 = await eventually(() => portStats(agent, ...single), (s) => s.reports - s0.reports === pattern.length, 'the single reports');
+    client.send(port, MsgId.ReportBatchRequest, { report: reportsOf(...batched, '10.0.50.1', 1, pattern) });
+    const s2 = await eventually(() => portStats(agent, ...single), (s) => s.reports - s1.reports === pattern.length, 'the batch');
+    expect([s1.toOverload - s0.toOverload, s1.toIdle - s0.toIdle]).toEqual([2, 1]);
+    expect([s2.toOverload - s1.toOverload, s2.toIdle - s1.toIdle]).toEqual([2, 1]);
+    expect(s2.badBodies).toBe(s0.badBodies);
+    // Both end with node 1 overloaded: probe_num (10) picks of node 2, then a probe of node 1.
+    const expected = [...Array(10).fill(2), 1];
+    expect(await picksOf(...single, 11)).toEqual(expected);
+    expect(await picksOf(...batched, 11)).toEqual(expected);
+  });
+
+  it('drops a malformed or oversized ReportBatchRequest, counted, and applies the largest one a datagram holds', async () => {
+    const [m, c] = [1056, 1];
+    await addRoute(m, c, [['10.0.56.1', 1]]);
+    await client.getHost(m, c);
+    await waitForRoute(client, m, c);
+    const port = client.portOf(m, c);
+    const s0 = portStats(agent, m, c);
+    const body = (n: number) => encodeBody(MsgId.ReportBatchRequest, { report: reportsOf(m, c, '10.0.56.9', 9, 's'.repeat(n)) });
+    // A batch cut short inside its last report: its frame is well formed, its body is not.
+    const cut = body(10).subarray(0, body(10).length - 3);
+    client.sendRaw(port, encodeFrame(MsgId.ReportBatchRequest, cut));
+    // A header announcing more body than the datagram carries.
+    const whole = encodeFrame(MsgId.ReportBatchRequest, body(10));
+    whole.writeInt32LE(whole.length, 4);
+    client.sendRaw(port, whole);
+    // As many reports (of a node the route does not have) as one datagram holds: 65 507 bytes on IPv4.
+    const perReport = body(2).length - body(1).length;
+    const most = Math.floor((65_507 - 8 - body(0).length) / perReport);
+    const largest = encodeFrame(MsgId.ReportBatchRequest, body(most));
+    expect(largest.length).toBeLessThanOrEqual(65_507);
+    client.sendRaw(port, largest);
+    const s1 = await eventually(
+      () => portStats(agent, m, c),
+      (s) => s.badBodies - s0.badBodies === 1 && s.datagramsDropped - s0.datagramsDropped === 1 && s.reportsIgnored - s0.reportsIgnored === most,
+      'the bad batches counted and the largest applied',
+    );
+    expect(s1.reports).toBe(s0.reports);
+    expect((await client.getHost(m, c)).retcode).toBe(RetCode.Succ);
+  });
+
   it('picks up a route edit made in the store (a DNS push)', async () => {
     await addRoute(1004, 1, [['10.0.4.1', 1]]);
     await client.getHost(1004, 1);
@@ -263,7 +330,7 @@ describe.each(['native', 'ts'] as const)('LoadBalance agent (%s)', (impl) => {
     expect(text).toMatch(new RegExp(`lars_agent_dropped_datagrams_total\\{port="${port}",reason="bad_body"\\} ${s1.badBodies}`));
   });
 
-  it('takes routes with weights, zones and a policy, and API frames with the EXTENSIONS §1 fields; a ReportBatchRequest counts as unknown, a RegisterRequest is answered', async () => {
+  it('takes routes with weights, zones and a policy, and API frames with the EXTENSIONS §1 fields; a ReportBatchRequest is applied, a RegisterRequest is answered', async () => {
     const [m, c] = [1030, 1];
     await store.applyRouteChange([
       { op: 'add', modid: m, cmdid: c, ip: '10.0.30.1', port: 1, weight: 300, zone: 'az1' },
@@ -285,10 +352,12 @@ describe.each(['native', 'ts'] as const)('LoadBalance agent (%s)', (impl) => {
     }
     const s1 = await eventually(
       () => portStats(agent, m, c),
-      (s) => s.unknownMsgIds - s0.unknownMsgIds === rounds && s.getHostSucc - s0.getHostSucc === rounds && agent.registrations.stats().refused >= rounds,
-      'the new msgids counted and the requests answered',
+      // The batch's one report names no node: ignored and counted, as a single one would be.
+      (s) => s.reportsIgnored - s0.reportsIgnored === rounds && s.getHostSucc - s0.getHostSucc === rounds && agent.registrations.stats().refused >= rounds,
+      'the batches applied and the requests answered',
     );
     expect(s1.badBodies).toBe(s0.badBodies);
+    expect(s1.unknownMsgIds).toBe(s0.unknownMsgIds);
     expect((await client.getHost(m, c)).retcode).toBe(RetCode.Succ);
   });
 

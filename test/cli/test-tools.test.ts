@@ -124,6 +124,17 @@ describe('lars test against a fake agent', () => {
     expect(agent.bodies(MsgId.ReportRequest).length).toBeGreaterThan(0);
   });
 
+  it('qps --mode says which mode ran and why it fell back: no view here, so UDP', async () => {
+    const viewDir = mkdtempSync(join(tmpdir(), 'lars-test-views-'));
+    tempDirs.push(viewDir);
+    const auto = await lars('qps', '1', '1', '--view-dir', viewDir);
+    expect(auto.code, auto.stderr).toBe(0);
+    expect(auto.stdout).toMatch(/\nmode: udp \(asked auto; 0 picks from the agent's view, \d+ over UDP; 0 reports in 0 batches\)\nfallbacks to UDP: missingFile \d+\n$/);
+    const udp = await lars('qps', '1', '1', '--mode', 'udp', '--json');
+    expect(udp.code, udp.stderr).toBe(0);
+    expect(JSON.parse(udp.stdout)).toMatchObject({ mode: 'udp', ran: 'udp', localPicks: 0, fallbacks: {}, reportBatchesSent: 0 });
+  });
+
   it('finds the agent through -c FILE, --set and LARS_AGENT_PORT', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lars-test-tools-'));
     tempDirs.push(dir);
@@ -167,6 +178,7 @@ describe('lars test against a fake agent', () => {
       ['report', '1', '1', '10.0.0.1', '1', '0', '--usetime-us', '4294967296'],
       ['gethost', '1', '1', '--key', 'k'.repeat(4097)],
       ['qps', '0'],
+      ['qps', '1', '1', '--mode', 'shm'],
     ]) {
       const r = await lars(...args);
       expect(r.code, args.join(' ')).toBe(2);

@@ -10,7 +10,7 @@ import { cacheFileName, encodeCacheFile } from '../../src/route-cache/index.js';
 import { LarsError } from '../../src/errors.js';
 import { LarsClient, MAX_HASH_KEY_BYTES, RetCode, agentPortIndex, type GetHostResult } from '../../src/sdk/index.js';
 import { encodeFrame } from '../../src/wire/frame.js';
-import { MsgId, encodeBody, ipToInt32, type GetHostRequest } from '../../src/wire/messages.js';
+import { MsgId, decodeBody, encodeBody, ipToInt32, type GetHostRequest } from '../../src/wire/messages.js';
 import { FakeAgent } from './fake-agent.js';
 import { freeConsecutiveUdpBase } from '../helpers/free-port.js';
 
@@ -407,7 +407,68 @@ describe.each(['ts', 'native'] as const)('LarsClient (%s codec)', (impl) => {
     bad(() => client.report(1, 1, '10.0.0.1', 1, 0, { usetimeUs: 1.5 }));
     bad(() => new LarsClient({ port: 65534 }));
     bad(() => new LarsClient({ timeoutMs: 0 }));
+    bad(() => new LarsClient({ mode: 'shm' as 'local' }));
+    bad(() => new LarsClient({ viewDir: 7 as unknown as string }));
+    bad(() => new LarsClient({ batchReports: 'yes' as unknown as boolean }));
+    bad(() => client.getHostSync(1, 1.5));
     expect(client.stats.sent).toBe(0);
+  });
+
+  describe('modes without a view', () => {
+    it('udp never opens the view: getHostSync answers undefined, counted, and no fallback is counted', async () => {
+      const udp = newClient({ mode: 'udp' });
+      expect(udp.getHostSync(1, 1)).toBeUndefined();
+      expect(await udp.getHost(1, 1)).toMatchObject({ retcode: RetCode.Succ });
+      expect(udp.stats).toMatchObject({ syncMisses: 1, localPicks: 0, udpPicks: 1, fallbacks: { missingModule: 0, stale: 0, missingFile: 0, layout: 0, corrupt: 0 } });
+    });
+
+    it('auto with no view file (or viewDir \'\', or an agent not on loopback) is UDP mode', async () => {
+      const empty = mkdtempSync(join(tmpdir(), 'lars-no-views-'));
+      try {
+        const auto = newClient({ viewDir: empty });
+        expect(auto.getHostSync(1, 1)).toBeUndefined();
+        expect(await auto.getHost(1, 1)).toMatchObject({ retcode: RetCode.Succ });
+        expect(auto.stats).toMatchObject({ syncMisses: 1, udpPicks: 1, fallbacks: { missingFile: 2 } });
+      } finally {
+        rmSync(empty, { recursive: true, force: true });
+      }
+      const off = newClient({ viewDir: '' });
+      expect(off.getHostSync(1, 1)).toBeUndefined();
+      expect(off.stats.fallbacks.missingFile).toBe(0);
+      const remote = new LarsClient({ host: '10.255.255.1', mode: 'auto', cacheDir: '' });
+      clients.push(remote);
+      expect(remote.getHostSync(1, 1)).toBeUndefined();
+      expect(remote.stats.fallbacks.missingFile).toBe(0);
+    });
+
+    it('batchReports: true sends the reports as ReportBatchRequests per agent port, in order, within 5 ms', async () => {
+      const batching = newClient({ mode: 'udp', batchReports: true });
+      const rows: [number, number, string, number, number][] = [
+        [1, 1, '10.0.0.1', 9001, RetCode.Overload],
+        [1, 2, '10.0.0.2', 9002, RetCode.Succ],
+        [1, 1, '192.168.1.177', 9002, RetCode.Succ],
+        [1, 1, '10.0.0.1', 9001, RetCode.Succ],
+      ];
+      for (const [m, c, ip, port, rc] of rows) batching.report(m, c, ip, port, rc, { usetimeUs: port });
+      await agent.waitFor(() => agent.received.length === 2, 'two batches');
+      const batches = agent.received.map((r) => ({ index: r.index, reports: decodeBody(MsgId.ReportBatchRequest, r.raw.subarray(8)).report }));
+      expect(batches.map((b) => b.index).sort()).toEqual([agentPortIndex(1, 1), agentPortIndex(1, 2)].sort());
+      for (const b of batches) {
+        const expected = rows
+          .filter(([m, c]) => agentPortIndex(m, c) === b.index)
+          .map(([modid, cmdid, ip, port, retcode]) => ({ modid, cmdid, host: { ip: ipToInt32(ip), port }, retcode, usetimeUs: port }));
+        expect(b.reports).toEqual(expected);
+      }
+      expect(batching.stats).toMatchObject({ reportBatchesSent: 2, reportsBatched: 4, sent: 2 });
+    });
+
+    it('close() sends the reports still queued', async () => {
+      const batching = newClient({ mode: 'udp', batchReports: true });
+      batching.report(1, 1, '10.0.0.1', 9001, RetCode.Succ);
+      await batching.close();
+      await agent.waitFor(() => agent.received.length === 1, 'the batch');
+      expect(agent.received[0]!.msgid).toBe(MsgId.ReportBatchRequest);
+    });
   });
 
   it('sends uint32 module ids as the same 32 bits', async () => {

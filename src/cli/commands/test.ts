@@ -6,11 +6,12 @@ import { LarsError } from '../../errors.js';
 import { createLogger } from '../../log.js';
 import { implementation, type Implementation } from '../../native/addon.js';
 import { LarsClient, MAX_HASH_KEY_BYTES } from '../../sdk/lars-client.js';
+import { DEFAULT_VIEW_DIR } from '../../sdk/local-picker.js';
 import { agentPortIndex } from '../../wire/agent-ports.js';
-import { RetCode, type GetHostResult, type HostAddress } from '../../sdk/types.js';
+import { RetCode, type GetHostResult, type HostAddress, type LocalFallbacks, type SdkMode } from '../../sdk/types.js';
 import { checkPort, checkUint32, parseIntegerArg, parseIpv4 } from '../../store/index.js';
 import { parseCommandArgs, type Command } from '../command.js';
-import { COUNTERS_PER_THREAD, Slot, type QpsWorkerData } from './test-qps-worker.js';
+import { COUNTERS_PER_THREAD, Slot, type QpsWorkerData, type QpsWorkerDone } from './test-qps-worker.js';
 
 const DEFAULT_TIMEOUT_MS = 500;
 const DEFAULT_ERR_RATE = 2;
@@ -28,6 +29,7 @@ const USAGE = `usage: lars test gethost MODID CMDID [--key K] [options]
                                   (ERR_RATE 0..10, default ${DEFAULT_ERR_RATE}); prints per-node success and error counts
        lars test qps THREADS [SECONDS] [options]      THREADS worker threads looping get_host + report for
                                   SECONDS (default ${DEFAULT_QPS_SECONDS}); prints calls per second each second, then the median
+                                  and the SDK mode that ran (local: picks from the agent's view, in-process)
 
 options:
       --agent-ip IP          the agent's address (default: [agent] ip of the config, 127.0.0.1)
@@ -35,6 +37,8 @@ options:
       --timeout-ms MS        how long each request waits for the agent (default ${DEFAULT_TIMEOUT_MS})
       --init                 gethost, getroute: regInit first (ask until the agent has the route)
       --modid M, --cmdid C   qps: the module to ask for (default 1 1, a demo route)
+      --mode auto|local|udp  qps: the SDK mode (default auto: local when the agent's view is fresh; docs/sdk.md)
+      --view-dir DIR         qps: where the agent's view is (default: [agent] view_dir of the config, ${DEFAULT_VIEW_DIR})
       --json                 print one JSON object instead of text
 ${configFlagsUsage}
   -h, --help                 show this help
@@ -55,8 +59,12 @@ const OPTIONS = {
   'usetime-us': { type: 'string' },
   modid: { type: 'string' },
   cmdid: { type: 'string' },
+  mode: { type: 'string' },
+  'view-dir': { type: 'string' },
   json: { type: 'boolean' },
 } as const;
+
+const MODES: readonly SdkMode[] = ['auto', 'local', 'udp'];
 
 export const RET_NAMES: Record<number, string> = {
   [RetCode.Succ]: 'RET_SUCC',
@@ -92,6 +100,8 @@ export interface Target {
   readonly port: number;
   readonly timeoutMs: number;
   readonly impl: Implementation;
+  /** The agent's [agent] view_dir ('' = none). */
+  readonly viewDir: string;
 }
 
 type Values = ReturnType<typeof parseCommandArgs<typeof OPTIONS>>['values'];
@@ -112,7 +122,7 @@ export function target(values: Values, fail: (message: string) => LarsError = us
   if (host === '0.0.0.0') host = '127.0.0.1';
   const port = values['agent-port'] !== undefined ? integer('--agent-port', values['agent-port'], inRange(1, 65533), fail) : config.agent.port;
   const timeoutMs = values['timeout-ms'] !== undefined ? integer('--timeout-ms', values['timeout-ms'], inRange(1, 600_000), fail) : DEFAULT_TIMEOUT_MS;
-  return { host, port, timeoutMs, impl: implementation(config.impl) };
+  return { host, port, timeoutMs, impl: implementation(config.impl), viewDir: config.agent.viewDir };
 }
 
 function silent(t: Target, modid: number, cmdid: number): LarsError {
@@ -316,6 +326,9 @@ async function qpsTool(t: Target, rest: readonly string[], values: Values): Prom
   const seconds = rest[1] === undefined ? DEFAULT_QPS_SECONDS : integer('SECONDS', rest[1], inRange(1, 86_400));
   const modid = values.modid === undefined ? 1 : integer('--modid', values.modid);
   const cmdid = values.cmdid === undefined ? 1 : integer('--cmdid', values.cmdid);
+  const mode = (values.mode ?? 'auto') as SdkMode;
+  if (!MODES.includes(mode)) throw usageError(`--mode must be one of ${MODES.join(', ')}, got "${values.mode}"`);
+  const viewDir = values['view-dir'] ?? t.viewDir;
 
   // The route first, so the threads measure picks rather than the agent's first pull.
   const init = await withClient(t, (client) => client.regInit(modid, cmdid));
@@ -334,11 +347,15 @@ async function qpsTool(t: Target, rest: readonly string[], values: Values): Prom
   const exited: Promise<void>[] = [];
   let failure: Error | undefined;
   const ready: Promise<void>[] = [];
+  const done: QpsWorkerDone[] = [];
   for (let index = 0; index < threads; index++) {
-    const data: QpsWorkerData = { host: t.host, port: t.port, timeoutMs: t.timeoutMs, impl: t.impl, modid, cmdid, counters, index };
+    const data: QpsWorkerData = { host: t.host, port: t.port, timeoutMs: t.timeoutMs, impl: t.impl, modid, cmdid, mode, viewDir, counters, index };
     const w = new Worker(workerUrl, { workerData: data });
     workers.push(w);
     ready.push(new Promise((resolve) => w.once('message', () => resolve())));
+    w.on('message', (m: 'ready' | QpsWorkerDone) => {
+      if (m !== 'ready') done.push(m);
+    });
     exited.push(
       new Promise((resolve) => {
         w.once('error', (err) => {
@@ -373,14 +390,31 @@ async function qpsTool(t: Target, rest: readonly string[], values: Values): Prom
   const noNode = sum(Slot.NoNode);
   const noAnswer = sum(Slot.NoAnswer);
   if (total === 0) throw silent(t, modid, cmdid);
-  const result = { threads, seconds, modid, cmdid, perSecond, median: median(perSecond), total, noNode, noAnswer, impl: t.impl };
+  const ran = modeRan(done);
+  const result = { threads, seconds, modid, cmdid, perSecond, median: median(perSecond), total, noNode, noAnswer, impl: t.impl, mode, ...ran };
   print(
     values.json,
     result,
     `median: ${result.median} calls/s over ${perSecond.length} s with ${threads} thread${threads === 1 ? '' : 's'} ` +
-      `(${total} calls; ${noNode} answered without a node, ${noAnswer} unanswered)`,
+      `(${total} calls; ${noNode} answered without a node, ${noAnswer} unanswered)\n` +
+      `mode: ${ran.ran} (asked ${mode}; ${ran.localPicks} picks from the agent's view, ${ran.udpPicks} over UDP; ` +
+      `${ran.reportsBatched} reports in ${ran.reportBatchesSent} batches)` +
+      (Object.keys(ran.fallbacks).length > 0 ? `\nfallbacks to UDP: ${Object.entries(ran.fallbacks).map(([k, v]) => `${k} ${v}`).join(', ')}` : ''),
   );
   return 0;
+}
+
+/** Which mode the threads ran in, from their clients' counters; fallbacks only where some happened. */
+function modeRan(done: readonly QpsWorkerDone[]) {
+  const sum = (f: (d: QpsWorkerDone) => number): number => done.reduce((a, d) => a + f(d), 0);
+  const localPicks = sum((d) => d.stats.localPicks);
+  const udpPicks = sum((d) => d.stats.udpPicks);
+  const fallbacks: Partial<Record<keyof LocalFallbacks, number>> = {};
+  for (const d of done) {
+    for (const [k, v] of Object.entries(d.stats.fallbacks) as [keyof LocalFallbacks, number][]) if (v > 0) fallbacks[k] = (fallbacks[k] ?? 0) + v;
+  }
+  const ran = localPicks === 0 ? 'udp' : udpPicks === 0 ? 'local' : 'mixed';
+  return { ran, localPicks, udpPicks, fallbacks, reportBatchesSent: sum((d) => d.stats.reportBatchesSent), reportsBatched: sum((d) => d.stats.reportsBatched) };
 }
 
 export const testCommand: Command = {

@@ -262,20 +262,28 @@ async function measureSize(impl: Impl, target: number, edits: number): Promise<S
 
     for (let i = 0; i < instances; i += START_BATCH) {
       const batch = await Promise.all(
-        Array.from({ length: Math.min(START_BATCH, instances - i) }, async () =>
-          startDaemon('dns', {
-            impl,
-            readyTimeoutMs: 120_000,
-            settings: {
-              ...store.settings,
-              'reactor.ip': '127.0.0.1',
-              'reactor.port': '0',
-              'reactor.maxConn': '1000000',
-              'admin.port': String(await freeTcpPort()),
-              'dns.poll_interval_ms': String(POLL_MS),
-            },
-          }),
-        ),
+        Array.from({ length: Math.min(START_BATCH, instances - i) }, async () => {
+          // A free port can be taken by a sibling's port-0 listener before this instance binds it:
+          // the instance then exits naming the port, and gets another one.
+          for (let attempt = 1; ; attempt++) {
+            try {
+              return await startDaemon('dns', {
+                impl,
+                readyTimeoutMs: 120_000,
+                settings: {
+                  ...store.settings,
+                  'reactor.ip': '127.0.0.1',
+                  'reactor.port': '0',
+                  'reactor.maxConn': '1000000',
+                  'admin.port': String(await freeTcpPort()),
+                  'dns.poll_interval_ms': String(POLL_MS),
+                },
+              });
+            } catch (err) {
+              if (attempt >= 3 || !String(err).includes('EADDRINUSE')) throw err;
+            }
+          }
+        }),
       );
       daemons.push(...batch);
       memory.check();

@@ -3,6 +3,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import { LarsError } from '../errors.js';
 
 export interface Health {
   /** false makes /healthz answer 503. */
@@ -38,9 +39,16 @@ export async function startAdminServer(opts: {
     }
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const failed = (err: NodeJS.ErrnoException): void => {
+      reject(
+        new LarsError('ERR_LISTEN', `cannot serve /metrics on ${opts.ip}:${opts.port} ([admin] port): ${err.code ?? err.message}; choose a free port, or 0 for no metrics endpoint`, {
+          cause: err,
+        }),
+      );
+    };
+    server.once('error', failed);
     server.listen(opts.port, opts.ip, () => {
-      server.off('error', reject);
+      server.off('error', failed);
       resolve();
     });
   });

@@ -99,12 +99,22 @@ export async function startDns(config: DnsConfig): Promise<RunningDns> {
   leases.start();
   const metrics = new MetricSet('lars_dns');
   registerMetrics(metrics, service, frontend, leases);
-  const admin = await maybeStartAdminServer({
-    ip: config.admin.ip,
-    port: config.admin.port,
-    registry: metrics.registry,
-    health: () => ({ ok: service.stats().storeUp, ...service.stats(), ...frontend.stats() }),
-  });
+  let admin;
+  try {
+    admin = await maybeStartAdminServer({
+      ip: config.admin.ip,
+      port: config.admin.port,
+      registry: metrics.registry,
+      health: () => ({ ok: service.stats().storeUp, ...service.stats(), ...frontend.stats() }),
+    });
+  } catch (err) {
+    // Everything started so far keeps a failed daemon alive (threads, timers): stop it all.
+    await leases.stop();
+    service.stop();
+    await frontend.close();
+    await store.close();
+    throw err;
+  }
   return {
     port,
     adminPort: admin?.port ?? 0,

@@ -1,6 +1,6 @@
 // Assembles a Report service from its config: store, frontend (native or TS), coalescing
 // buffer, batch writers, metrics and the admin endpoint.
-import { maybeStartAdminServer } from '../admin/admin-server.js';
+import { maybeStartAdminServer, type AdminServer } from '../admin/admin-server.js';
 import { MetricSet } from '../admin/metrics.js';
 import type { ReporterConfig } from '../config/types.js';
 import { implementation } from '../native/addon.js';
@@ -38,7 +38,14 @@ export async function startReporter(config: ReporterConfig): Promise<RunningRepo
     outputCapBytes: DEFAULT_OUTPUT_CAP_BYTES,
     bufferMaxKeys: config.reporter.bufferMaxKeys,
   });
-  const port = await frontend.listen();
+  let port: number;
+  try {
+    port = await frontend.listen();
+  } catch (err) {
+    frontend.dispose();
+    await store.close();
+    throw err;
+  }
   const { buffer } = frontend;
   const modules = new ModuleStats(config.reporter.bufferMaxKeys);
   const writer = new ReportWriter(store, buffer, config.reporter.dbThreadCnt, config.reporter.flushIntervalMs, (rows) => modules.observe(rows));
@@ -73,15 +80,10 @@ export async function startReporter(config: ReporterConfig): Promise<RunningRepo
   metrics.seriesFrom('gauge', 'module_nodes', 'Nodes (ip:port) agents report for the module', ['modid', 'cmdid'], () => modules.snapshot().map((m) => [mod(m), m.nodes]));
   metrics.seriesFrom('gauge', 'module_overloaded_nodes', 'Nodes at least one agent reports overloaded', ['modid', 'cmdid'], () => modules.snapshot().map((m) => [mod(m), m.overloadedNodes]));
   metrics.counterFrom('module_rows_dropped_total', 'Status rows left out of the per-module series because the module or node cap was reached', () => modules.droppedRows);
-  const admin = await maybeStartAdminServer({
-    ip: config.admin.ip,
-    port: config.admin.port,
-    registry: metrics.registry,
-    health: () => ({ ok: w().storeUp, buffered: buffer.size, dropped: buffer.dropped, ...w(), ...f() }),
-  });
   // A daemon flushes what it holds: first no more input, then write the buffer (bounded by the
   // stop deadline; the writer logs what it could not write), and only then free it (after the
   // metrics endpoint, which reads it, has closed).
+  let admin: AdminServer | undefined;
   const stopInOrder = async (): Promise<void> => {
     await frontend.close();
     await writer.stop(config.reporter.stopDeadlineMs);
@@ -89,6 +91,19 @@ export async function startReporter(config: ReporterConfig): Promise<RunningRepo
     frontend.dispose();
     await store.close();
   };
+  try {
+    admin = await maybeStartAdminServer({
+      ip: config.admin.ip,
+      port: config.admin.port,
+      registry: metrics.registry,
+      health: () => ({ ok: w().storeUp, buffered: buffer.size, dropped: buffer.dropped, ...w(), ...f() }),
+    });
+  } catch (err) {
+    // The frontend and the writer already run: stop them (writing what arrived), or they keep a
+    // failed daemon alive.
+    await stopInOrder();
+    throw err;
+  }
   let stopping: Promise<void> | undefined;
   return {
     port,

@@ -1,6 +1,7 @@
 // The daemons as operators run them: `lars dns` and `lars reporter` as processes, their
 // /metrics and /healthz, and a clean stop on SIGTERM and SIGINT.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/index.js';
 import { freePort } from '../helpers/free-port.js';
@@ -61,5 +62,29 @@ describe('daemon start-up errors', () => {
     const daemon = startDaemon('dns', { LARS_REACTOR_MAXCONN: 'lots', ...storeEnv(tempSqlite()) });
     expect(await daemon.exited).toBe(1);
     expect(daemon.output()).toMatch(/LARS_REACTOR_MAXCONN/);
+  });
+
+  // The admin endpoint starts last: what started before it (listeners, pollers, writer threads)
+  // used to keep a daemon whose [admin] port was taken alive, neither ready nor stoppable.
+  it.each(['dns', 'reporter', 'agent'] as const)('lars %s whose [admin] port is taken stops what it started and exits 1, naming the port', async (role) => {
+    const kind = tempSqlite();
+    const store = await openStore(testConfig('dns', 'ts', kind).store);
+    await store.init();
+    await store.close();
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as { port: number }).port;
+    try {
+      const env: Record<string, string> = { ...storeEnv(kind), LARS_ADMIN_PORT: String(port), LARS_AGENT_CACHE_DIR: '', LARS_AGENT_VIEW_DIR: '', LARS_AGENT_PORT: String(await freePort()) };
+      const daemon = startDaemon(role, env);
+      try {
+        expect(await daemon.exited).toBe(1);
+        expect(daemon.output()).toContain(`cannot serve /metrics on 127.0.0.1:${port} ([admin] port): EADDRINUSE`);
+      } finally {
+        daemon.child.kill('SIGKILL');
+      }
+    } finally {
+      taken.close();
+    }
   });
 });

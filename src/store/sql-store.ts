@@ -728,11 +728,13 @@ export class SqlStore implements Store {
     });
   }
 
-  async reapLeases(nowMs: number): Promise<{ reaped: number; change: RouteChangeResult }> {
-    const none = (v: number) => ({ reaped: 0, change: { version: v, previousVersion: v, changed: [] } });
-    // A cheap look first, so that idle reapers never take the version lock.
-    const any = await this.db.query('SELECT modid FROM RouteLease WHERE expires_at < ? LIMIT 1', [nowMs]);
-    if (any.length === 0) return none(0);
+  async reapLeases(nowMs: number): Promise<{ reaped: number; change: RouteChangeResult; nextExpiry: number | null }> {
+    const none = (v: number, nextExpiry: number | null) => ({ reaped: 0, change: { version: v, previousVersion: v, changed: [] }, nextExpiry });
+    // A cheap look first (one index probe), so that idle reapers never take the version lock, and
+    // learn when to look next.
+    const [first] = await this.db.query<{ next: number | null }>('SELECT MIN(expires_at) AS next FROM RouteLease');
+    const next = first?.next === null || first?.next === undefined ? null : Number(first.next);
+    if (next === null || next >= nowMs) return none(0, next);
     return this.db.transaction('write', async (tx) => {
       // Under the version lock a second reaper waits, then finds these leases gone: each is removed once.
       const previousVersion = await this.readVersion(tx, true);
@@ -740,7 +742,7 @@ export class SqlStore implements Store {
         `SELECT modid, cmdid, serverip, serverport FROM RouteLease WHERE expires_at < ? ORDER BY modid, cmdid LIMIT ${REAP_CHUNK}${this.db.dialect.forUpdate}`,
         [nowMs],
       );
-      if (rows.length === 0) return none(previousVersion);
+      if (rows.length === 0) return none(previousVersion, nowMs);
       const modules = new Map<string, EditedModule>();
       const edits: CheckedEdit[] = [];
       for (const r of rows) {
@@ -753,8 +755,8 @@ export class SqlStore implements Store {
         if (m.before.has(nodeKey(node.ip, node.port))) edits.push({ op: 'remove', modid, cmdid, node });
         else await tx.run('DELETE FROM RouteLease WHERE modid = ? AND cmdid = ? AND serverip = ? AND serverport = ?', [modid, cmdid, node.ip, node.port]);
       }
-      const change = edits.length > 0 ? await this.routeChangeIn(tx, edits, previousVersion, modules, { actor: 'lease expired' }) : none(previousVersion).change;
-      return { reaped: rows.length, change };
+      const change = edits.length > 0 ? await this.routeChangeIn(tx, edits, previousVersion, modules, { actor: 'lease expired' }) : none(previousVersion, null).change;
+      return { reaped: rows.length, change, nextExpiry: nowMs };
     });
   }
 

@@ -297,9 +297,10 @@ export interface Store {
   /**
    * Removes the leases that expired before `nowMs` and their nodes, through the route-change
    * transaction. Several DNS instances may reap at once: the version row lock decides, so each
-   * lease is removed by exactly one of them. Returns the leases removed and the change.
+   * lease is removed by exactly one of them. Returns the leases removed, the change, and when the
+   * earliest lease left expires (null: none held; `nowMs`: expired ones may remain past this chunk).
    */
-  reapLeases(nowMs: number): Promise<{ readonly reaped: number; readonly change: RouteChangeResult }>;
+  reapLeases(nowMs: number): Promise<{ readonly reaped: number; readonly change: RouteChangeResult; readonly nextExpiry: number | null }>;
   /** RouteLease rows, ordered by modid, cmdid, ip, port. */
   listLeases(filter?: RouteFilter): Promise<LeaseRow[]>;
   /** Turns a leased node into a static one (its RouteLease row goes); false when it had no lease. */

@@ -85,6 +85,23 @@ describe.each(['mysql', 'sqlite'] as const)('leases in the store (%s)', (backend
     }
   });
 
+  it('tells the reaper when the earliest lease expires, so idle reapers look rarely', async () => {
+    const p = await place(backend);
+    const store = await openStore(p.config);
+    try {
+      await store.init();
+      expect((await store.reapLeases(T0)).nextExpiry).toBeNull();
+      await store.applyLeases([lease(4, 1, { ttlMs: 3000 }), lease(4, 2, { ttlMs: 9000 })], T0, 100);
+      expect(await store.reapLeases(T0 + 1000)).toMatchObject({ reaped: 0, nextExpiry: T0 + 3000 });
+      // One expired: reaped, and the reaper is told to look again at once (more may be left).
+      expect(await store.reapLeases(T0 + 5000)).toMatchObject({ reaped: 1, nextExpiry: T0 + 5000 });
+      expect(await store.reapLeases(T0 + 5000)).toMatchObject({ reaped: 0, nextExpiry: T0 + 9000 });
+    } finally {
+      await store.close();
+      await p.remove();
+    }
+  });
+
   it('refuses first registrations that would make their route too large for one frame, and still renews the rest of the batch', async () => {
     const p = await place(backend);
     const store = await openStore(p.config);

@@ -234,6 +234,12 @@ export class MysqlDriver implements SqlDriver {
   }
 
   async close(): Promise<void> {
-    await this.pool.end();
+    try {
+      await this.pool.end();
+    } catch (err) {
+      // A connection still being opened to a server that is gone fails pool.end() too; there is
+      // nothing of it to close, and a daemon stopping while MySQL is down must still stop cleanly.
+      if (!UNAVAILABLE.has((err as { code?: string }).code ?? '')) throw this.wrap(err);
+    }
   }
 }

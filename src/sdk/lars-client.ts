@@ -655,7 +655,7 @@ export class LarsClient {
     }
     this.#hosts.delete(reply.seq);
     this.#wheel.cancel(p);
-    const result = hostResult(reply);
+    const result = hostResult(reply, this.#ips);
     if (result === undefined) {
       this.#stats.malformed++;
       p.resolve(SYSTEM_ERROR);
@@ -689,11 +689,11 @@ export class LarsClient {
 const validPort = (port: number): boolean => port >= 0 && port <= 65535;
 
 /** undefined for a reply that makes no sense (RET_SUCC without a usable host, an unknown retcode). */
-function hostResult(reply: HostReply): GetHostResult | undefined {
+function hostResult(reply: HostReply, ips: IpStrings): GetHostResult | undefined {
   switch (reply.retcode) {
     case RetCode.Succ:
       if (!reply.hasHost || !validPort(reply.port)) return undefined;
-      return { retcode: RetCode.Succ, ip: int32ToIp(reply.ip), port: reply.port };
+      return { retcode: RetCode.Succ, ip: ips.toIp(reply.ip), port: reply.port };
     case RetCode.Overload:
     case RetCode.NoExist:
     case RetCode.SystemError:

@@ -9,6 +9,7 @@
 import { HEADER_SIZE } from '../wire/frame.js';
 import { MsgId } from '../wire/messages.js';
 import { AGENT_PORT_COUNT } from '../wire/agent-ports.js';
+import { writeField } from './varint-writer.js';
 
 /** A batch goes once this many reports wait on a port. */
 export const REPORT_BATCH_MAX = 1000;
@@ -30,36 +31,6 @@ const TAG_RETCODE = 0x20;
 const TAG_USETIME = 0x28;
 const TAG_HOST_IP = 0x08;
 const TAG_HOST_PORT = 0x10;
-
-function writeUint32(buf: Uint8Array, pos: number, v: number): number {
-  while (v > 0x7f) {
-    buf[pos++] = (v & 0x7f) | 0x80;
-    v >>>= 7;
-  }
-  buf[pos++] = v;
-  return pos;
-}
-
-/** An int32 as protobuf writes it: a negative one sign-extended to 64 bits, ten bytes. */
-function writeInt32(buf: Uint8Array, pos: number, v: number): number {
-  if (v >= 0) return writeUint32(buf, pos, v);
-  let lo = v >>> 0;
-  for (let i = 0; i < 4; i++) {
-    buf[pos++] = (lo & 0x7f) | 0x80;
-    lo >>>= 7;
-  }
-  buf[pos++] = (lo & 0x0f) | 0xf0; // bits 28..31, then bits 32..34 of the all-ones high word
-  for (let i = 0; i < 4; i++) buf[pos++] = 0xff;
-  buf[pos++] = 0x01;
-  return pos;
-}
-
-/** A proto3 int32 field, left out when 0. */
-function writeInt32Field(buf: Uint8Array, pos: number, tag: number, v: number): number {
-  if (v === 0) return pos;
-  buf[pos] = tag;
-  return writeInt32(buf, pos + 1, v);
-}
 
 /** The reports waiting for one port, as columns. */
 class PortQueue {
@@ -155,19 +126,15 @@ export class ReportBatcher {
     for (let i = 0; i < q.count; i++) {
       buf[pos] = TAG_REPORT;
       const start = pos + 2; // one length byte: a report is shorter than 128 bytes
-      pos = writeInt32Field(buf, start, TAG_MODID, q.modid[i]!);
-      pos = writeInt32Field(buf, pos, TAG_CMDID, q.cmdid[i]!);
+      pos = writeField(buf, start, TAG_MODID, q.modid[i]!, true);
+      pos = writeField(buf, pos, TAG_CMDID, q.cmdid[i]!, true);
       buf[pos] = TAG_HOST;
       const hostStart = pos + 2;
-      pos = writeInt32Field(buf, hostStart, TAG_HOST_IP, q.ip[i]!);
-      pos = writeInt32Field(buf, pos, TAG_HOST_PORT, q.port[i]!);
+      pos = writeField(buf, hostStart, TAG_HOST_IP, q.ip[i]!, true);
+      pos = writeField(buf, pos, TAG_HOST_PORT, q.port[i]!, true);
       buf[hostStart - 1] = pos - hostStart;
-      pos = writeInt32Field(buf, pos, TAG_RETCODE, q.retcode[i]!);
-      const usetime = q.usetimeUs[i]!;
-      if (usetime !== 0) {
-        buf[pos] = TAG_USETIME;
-        pos = writeUint32(buf, pos + 1, usetime);
-      }
+      pos = writeField(buf, pos, TAG_RETCODE, q.retcode[i]!, true);
+      pos = writeField(buf, pos, TAG_USETIME, q.usetimeUs[i]!, false);
       buf[start - 1] = pos - start;
     }
     buf.writeInt32LE(MsgId.ReportBatchRequest, 0);

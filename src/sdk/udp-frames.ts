@@ -6,53 +6,7 @@
 // (a hash_key, a reply with a zone or an unknown field) goes through the general codec.
 import { HEADER_SIZE } from '../wire/frame.js';
 import { MsgId } from '../wire/messages.js';
-
-/** The longest varint: an int32 below zero, sign-extended to 64 bits. */
-const MAX_VARINT = 10;
-
-/** Bytes the varint of v takes: int32 (negative: 10) or uint32, as protobuf writes it. */
-function varintSize(v: number, signed: boolean): number {
-  if (signed && v < 0) return MAX_VARINT;
-  v >>>= 0;
-  return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5;
-}
-
-/** Writes v as a varint at off; returns the offset after it. */
-function writeVarint(buf: Buffer, off: number, v: number, signed: boolean): number {
-  if (signed && v < 0) {
-    let lo = v >>> 0;
-    for (let i = 0; i < 4; i++) {
-      buf[off++] = (lo & 0x7f) | 0x80;
-      lo >>>= 7;
-    }
-    // Bits 28..31 of the value, then the sign extension: bits 32..63 all ones.
-    buf[off++] = lo | 0xf0;
-    buf[off++] = 0xff;
-    buf[off++] = 0xff;
-    buf[off++] = 0xff;
-    buf[off++] = 0xff;
-    buf[off++] = 0x01;
-    return off;
-  }
-  v >>>= 0;
-  while (v >= 0x80) {
-    buf[off++] = (v & 0x7f) | 0x80;
-    v >>>= 7;
-  }
-  buf[off++] = v;
-  return off;
-}
-
-/** The bytes writeField takes: tag + varint of a non-zero field, nothing for zero (proto3 leaves it out). */
-function fieldSize(v: number, signed: boolean): number {
-  return v === 0 ? 0 : 1 + varintSize(v, signed);
-}
-
-function writeField(buf: Buffer, off: number, tag: number, v: number, signed: boolean): number {
-  if (v === 0) return off;
-  buf[off++] = tag;
-  return writeVarint(buf, off, v, signed);
-}
+import { MAX_VARINT, fieldSize, writeField } from './varint-writer.js';
 
 /** Varint tags: field number << 3 | wire type 0; HostInfo in ReportRequest is field 3, wire type 2. */
 const Tag = { f1: 0x08, f2: 0x10, f3: 0x18, f4: 0x20, f5: 0x28, reportHost: 0x1a } as const;

@@ -113,7 +113,7 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
   // [dns]: the DNS service
   { section: 'dns', key: 'poll_interval_ms', type: int(10, 3_600_000), roles: ['dns'], default: '1000', doc: 'how often RouteVersion is polled for a new version' },
   { section: 'dns', key: 'max_leases', type: int(0, 10_000_000), roles: ['dns'], default: '100000', doc: 'registered (leased) nodes the store holds at most; first registrations past it are refused' },
-  { section: 'dns', key: 'full_reload_ms', type: int(10, 86_400_000), roles: ['dns'], default: '10000', doc: 'all routes are reloaded this often even without a new version' },
+  { section: 'dns', key: 'full_reload_ms', type: int(10, 86_400_000), roles: ['dns'], default: '10000', doc: "every route is checked this often even without a new version: reloaded where the database's digest of the route rows differs (MySQL) or always (SQLite)" },
 
   // [reporter]: the Report service's own keys ...
   { section: 'reporter', key: 'db_thread_cnt', type: int(1, 64), roles: ['reporter'], default: '3', doc: 'database writer connections of the Report service' },

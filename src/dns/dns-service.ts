@@ -1,8 +1,11 @@
 // The DNS service's control plane: keeps the frontend's routes equal to the store's.
-// Polls RouteVersion; on a new version reloads the table, reads the new RouteChange rows by id
-// (never deleting them: other DNS instances read them too) and pushes each changed module to
-// its subscribers. Reloads everything every fullReloadMs regardless. With the store down it
-// keeps serving the last good table and retries with backoff.
+// Polls RouteVersion; on a new version reads the RouteChange rows after the last id it handled
+// (never deleting them: other DNS instances read them too), loads just the modules they name and
+// pushes each to its subscribers. Every fullReloadMs it makes sure nothing changed behind the
+// change log's back (direct SQL): it reloads the whole table, unless the database's digest of the
+// route rows equals the one taken with its last full load. K instances share one database, so
+// what each one reads per edit and per period is what the database pays K times over
+// (docs/capacity.md). With the store down it keeps serving the last good table and retries with backoff.
 import { createLogger } from '../log.js';
 import type { ModuleKey, Store } from '../store/store.js';
 import { moduleKey } from '../wire/module-key.js';
@@ -13,6 +16,8 @@ const log = createLogger('dns');
 
 /** Longest wait between retries while the store is down. */
 const MAX_BACKOFF_MS = 10_000;
+/** A version change naming more modules than this loads the whole table instead. */
+const MAX_DELTA_MODULES = 256;
 /** How often old RouteChange rows are pruned. */
 const PRUNE_EVERY_MS = 10 * 60_000;
 
@@ -29,7 +34,12 @@ export interface DnsServiceStats {
   readonly storeUp: boolean;
   readonly version: number;
   readonly routes: number;
+  /** Whole-table loads. */
   readonly reloads: number;
+  /** Loads of just the modules a version change named. */
+  readonly deltaLoads: number;
+  /** Periodic checks the digest answered (nothing changed, no reload). */
+  readonly digestChecks: number;
   readonly storeErrors: number;
   readonly changesApplied: number;
 }
@@ -39,9 +49,15 @@ export class DnsService {
   /** undefined until the first poll: every change of this state is logged once. */
   private storeUp: boolean | undefined;
   private reloads = 0;
+  private deltaLoads = 0;
+  private digestChecks = 0;
   private storeErrors = 0;
   private changesApplied = 0;
-  private lastFullReload = 0;
+  private lastFullCheck = 0;
+  /** The store's digest at the last full load; undefined when it has none or deltas came since. */
+  private loadedDigest: string | undefined;
+  /** The store was unreachable: changes may have been pruned from the log meanwhile. */
+  private resync = false;
   private lastPrune = 0;
   private backoffMs: number;
   private timer: NodeJS.Timeout | undefined;
@@ -83,6 +99,8 @@ export class DnsService {
       version: this.index.version,
       routes: this.index.size,
       reloads: this.reloads,
+      deltaLoads: this.deltaLoads,
+      digestChecks: this.digestChecks,
       storeErrors: this.storeErrors,
       changesApplied: this.changesApplied,
     };
@@ -92,12 +110,14 @@ export class DnsService {
     this.ticking = true;
     try {
       const version = await this.opts.store.getVersion();
-      const due = this.now() - this.lastFullReload >= this.opts.fullReloadMs;
-      if (this.index === RouteIndex.EMPTY || version !== this.index.version || due) await this.reload();
+      if (this.index === RouteIndex.EMPTY || this.resync) await this.reload();
+      else if (version !== this.index.version) await this.loadChanges();
+      else if (this.now() - this.lastFullCheck >= this.opts.fullReloadMs) await this.checkAll();
       if (this.now() - this.lastPrune >= PRUNE_EVERY_MS) await this.prune();
       this.markStore(true);
     } catch (err) {
       this.storeErrors++;
+      this.resync = true;
       this.markStore(false, err);
     }
     this.ticking = false;
@@ -107,6 +127,36 @@ export class DnsService {
     const delay = again ? 0 : this.storeUp ? this.opts.pollIntervalMs : this.backoffMs;
     if (!this.storeUp) this.backoffMs = Math.min(this.backoffMs * 2, MAX_BACKOFF_MS);
     this.timer = setTimeout(() => void this.tick(), delay);
+  }
+
+  /** The change log named modules: load just those, patch the index, push them. */
+  private async loadChanges(): Promise<void> {
+    const delta = await this.opts.store.loadRouteChanges(this.index.lastChangeId, MAX_DELTA_MODULES);
+    // Too many modules, or a version bump the log does not explain (a hand edit): the whole table.
+    if (delta === undefined || delta.named.length === 0) return this.reload();
+    const before = this.index;
+    const next = before.patched(delta);
+    this.index = next;
+    // The digest no longer describes our copy: only a full load can vouch for it again.
+    this.loadedDigest = undefined;
+    this.changesApplied += delta.changeRows;
+    this.deltaLoads++;
+    if (next.changedSince(before).length > 0) this.opts.frontend.setIndex(next);
+    this.opts.frontend.push(delta.named);
+    log.info(`routes at version ${next.version}: ${delta.named.length} modules changed and pushed`);
+  }
+
+  /** Periodic: reload the whole table unless the store's digest says nothing changed since the last full load. */
+  private async checkAll(): Promise<void> {
+    if (this.loadedDigest !== undefined) {
+      const digest = await this.opts.store.routesDigest();
+      if (digest === this.loadedDigest) {
+        this.digestChecks++;
+        this.lastFullCheck = this.now();
+        return;
+      }
+    }
+    await this.reload();
   }
 
   private async reload(): Promise<void> {
@@ -127,7 +177,7 @@ export class DnsService {
         after = rows[rows.length - 1]!.id;
       }
     }
-    const next = new RouteIndex(table, this.index);
+    const next = RouteIndex.fromTable(table, this.index);
     // A full reload also catches edits made behind the change log's back (direct SQL).
     const edited = next.changedSince(this.index);
     for (const m of edited) changed.set(moduleKey(m.modid, m.cmdid), m);
@@ -138,7 +188,9 @@ export class DnsService {
     // subscribers from an empty table, and they will not ask again before their routes age.
     frontend.push([...changed.values()]);
     this.reloads++;
-    this.lastFullReload = this.now();
+    this.loadedDigest = table.digest;
+    this.resync = false;
+    this.lastFullCheck = this.now();
     if (before === RouteIndex.EMPTY) log.info(`loaded routes at version ${next.version}: ${next.size} modules`);
     else if (changed.size > 0) log.info(`routes at version ${next.version}: ${next.size} modules, ${changed.size} changed and pushed`);
   }

@@ -3,7 +3,7 @@
 // every reply and push, so serving a request is a map lookup and a write. A module without
 // attributes or policy is the same frame as in the reference. Both frontends serve from it: the TS one directly, the native one from the
 // serialised copy `toNativeTable()` hands to C++ in one call.
-import type { ModuleKey, ModuleRoute, RouteTable } from '../store/store.js';
+import type { ModuleKey, ModuleRoute, RouteDelta, RouteTable } from '../store/store.js';
 import { encodeFrame } from '../wire/frame.js';
 import { MsgId, encodeBody, ipToInt32 } from '../wire/messages.js';
 import { moduleKey } from '../wire/module-key.js';
@@ -30,35 +30,45 @@ export function encodeRouteFrame(modid: number, cmdid: number, hosts: ModuleRout
 }
 
 export class RouteIndex {
-  readonly version: number;
-  readonly lastChangeId: number;
-  private readonly modules: Map<string, IndexedModule>;
+  private constructor(
+    readonly version: number,
+    readonly lastChangeId: number,
+    private readonly modules: Map<string, IndexedModule>,
+  ) {}
 
   /**
    * `previous`: the index this one replaces; a module whose node set is unchanged keeps its frame
    * from there, so a reload encodes only what changed (every instance reloads on every edit and
    * on every full reload: encoding the whole table each time was most of a reload's CPU).
    */
-  constructor(table: RouteTable, previous?: RouteIndex) {
-    this.version = table.version;
-    this.lastChangeId = table.lastChangeId;
-    this.modules = new Map();
-    for (const m of table.modules) {
-      const key = moduleKey(m.modid, m.cmdid);
-      // Everything the frame carries: an edit of any of it must re-encode (and so be pushed).
-      const signature = `${m.hosts.map((h) => `${h.ip}:${h.port}:${h.weight ?? ''}:${h.zone ?? ''}`).join(',')}|${JSON.stringify(m.policy ?? null)}`;
-      const kept = previous?.modules.get(key);
-      this.modules.set(key, {
-        modid: m.modid,
-        cmdid: m.cmdid,
-        frame: kept?.signature === signature ? kept.frame : encodeRouteFrame(m.modid, m.cmdid, m.hosts, m.policy),
-        signature,
-      });
-    }
+  static fromTable(table: RouteTable, previous?: RouteIndex): RouteIndex {
+    const modules = new Map<string, IndexedModule>();
+    for (const m of table.modules) modules.set(moduleKey(m.modid, m.cmdid), RouteIndex.indexModule(m, previous));
+    return new RouteIndex(table.version, table.lastChangeId, modules);
+  }
+
+  /** This index with the modules the delta names replaced by their loaded routes (or removed: none left). */
+  patched(delta: RouteDelta): RouteIndex {
+    const modules = new Map(this.modules);
+    for (const m of delta.named) modules.delete(moduleKey(m.modid, m.cmdid));
+    for (const m of delta.modules) modules.set(moduleKey(m.modid, m.cmdid), RouteIndex.indexModule(m, this));
+    return new RouteIndex(delta.version, delta.lastChangeId, modules);
+  }
+
+  private static indexModule(m: ModuleRoute, previous: RouteIndex | undefined): IndexedModule {
+    // Everything the frame carries: an edit of any of it must re-encode (and so be pushed).
+    const signature = `${m.hosts.map((h) => `${h.ip}:${h.port}:${h.weight ?? ''}:${h.zone ?? ''}`).join(',')}|${JSON.stringify(m.policy ?? null)}`;
+    const kept = previous?.modules.get(moduleKey(m.modid, m.cmdid));
+    return {
+      modid: m.modid,
+      cmdid: m.cmdid,
+      frame: kept?.signature === signature ? kept.frame : encodeRouteFrame(m.modid, m.cmdid, m.hosts, m.policy),
+      signature,
+    };
   }
 
   /** What a frontend serves before the first load: every module unknown. */
-  static readonly EMPTY = new RouteIndex({ version: 0, lastChangeId: 0, modules: [] });
+  static readonly EMPTY = RouteIndex.fromTable({ version: 0, lastChangeId: 0, modules: [] });
 
   get size(): number {
     return this.modules.size;

@@ -60,7 +60,9 @@ function registerMetrics(metrics: MetricSet, service: DnsService, frontend: DnsF
   metrics.gaugeFrom('routes', 'Modules in the served route table', () => s().routes);
   metrics.gaugeFrom('route_version', 'RouteVersion of the served table', () => s().version);
   metrics.gaugeFrom('store_up', '1 while the store answers, 0 while serving the last good table', () => (s().storeUp ? 1 : 0));
-  metrics.counterFrom('reloads_total', 'Route table reloads', () => s().reloads);
+  metrics.counterFrom('reloads_total', 'Whole route table loads', () => s().reloads);
+  metrics.counterFrom('delta_loads_total', 'Loads of just the modules a new version named', () => s().deltaLoads);
+  metrics.counterFrom('digest_checks_total', 'Periodic checks the database digest answered without a reload', () => s().digestChecks);
   metrics.counterFrom('changes_total', 'RouteChange rows read from the change log', () => s().changesApplied);
   metrics.counterFrom('store_errors_total', 'Failed store polls', () => s().storeErrors);
 }

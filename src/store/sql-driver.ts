@@ -26,6 +26,12 @@ export interface Dialect {
    * newest value wins whatever order writers commit in, and a tie goes to the later write.
    */
   upsertNewest(table: string, columns: readonly string[], key: readonly string[], newest: string, rows: number): string;
+  /**
+   * A scalar subquery digesting `columns` of every row of `table` (row count and a sum of row
+   * checksums: order-independent), computed by the server so no row is shipped. Absent where the
+   * backend has no checksum function (SQLite): whoever checks then reloads instead.
+   */
+  readonly tableDigest?: (table: string, columns: readonly string[]) => string;
 }
 
 export interface SqlDriver extends SqlExecutor {

@@ -23,6 +23,7 @@ import type {
   LeaseWrite,
   RouteNode,
   RouteRow,
+  RouteDelta,
   RouteTable,
   Store,
   CallTime,
@@ -198,6 +199,13 @@ const ROUTES_WITH_ATTRS =
 const rowAttr = (r: { weight?: unknown; zone?: unknown }): Attr | undefined =>
   r.weight === null || r.weight === undefined ? undefined : { weight: Number(r.weight), zone: String(r.zone ?? '') };
 
+/** Every table a GetRouteResponse frame is made of, with the columns that reach it. */
+const DIGESTED: readonly (readonly [string, readonly string[]])[] = [
+  ['RouteData', ['modid', 'cmdid', 'serverip', 'serverport']],
+  ['RouteNodeAttr', ['modid', 'cmdid', 'serverip', 'serverport', 'weight', 'zone']],
+  ['ModulePolicy', POLICY_COLUMNS.split(', ')],
+];
+
 const LEASE_COLUMNS = ['modid', 'cmdid', 'serverip', 'serverport', 'expires_at', 'registered_at', 'ttl_ms'] as const;
 const LEASE_KEY = ['modid', 'cmdid', 'serverip', 'serverport'] as const;
 /** Expired leases removed per reaper transaction (the next tick takes the rest). */
@@ -343,6 +351,31 @@ interface CallStatusDbRow {
 
 const toChange = (r: ChangeDbRow): RouteChangeRow => ({ id: Number(r.id), modid: Number(r.modid), cmdid: Number(r.cmdid), version: Number(r.version) });
 
+/** Route rows ordered by module, ip, port (with their attributes) and the modules' policies, as modules. */
+function groupModules(rows: readonly RouteDataRow[], policyRows: readonly PolicyDbRow[]): ModuleRoute[] {
+  const policies = new Map<string, ModulePolicy>();
+  for (const p of policyRows) policies.set(moduleKey(Number(p.modid), Number(p.cmdid)), toPolicy(p));
+  const modules: ModuleRoute[] = [];
+  let current: { modid: number; cmdid: number; hosts: RouteNode[]; policy?: ModulePolicy } | undefined;
+  let lastNode = '';
+  for (const r of rows) {
+    const modid = Number(r.modid);
+    const cmdid = Number(r.cmdid);
+    if (current === undefined || current.modid !== modid || current.cmdid !== cmdid) {
+      const policy = policies.get(moduleKey(modid, cmdid));
+      current = { modid, cmdid, hosts: [], ...(policy === undefined ? {} : { policy }) };
+      modules.push(current);
+      lastNode = '';
+    }
+    // Duplicate rows (possible in a hand-edited reference database) collapse into one node.
+    const key = nodeKey(Number(r.serverip), Number(r.serverport));
+    if (key === lastNode) continue;
+    lastNode = key;
+    current.hosts.push({ ip: formatIpv4(Number(r.serverip)), port: Number(r.serverport), ...attrFields(rowAttr(r)) });
+  }
+  return modules;
+}
+
 export class SqlStore implements Store {
   readonly backend;
   readonly description: string;
@@ -408,31 +441,49 @@ export class SqlStore implements Store {
     return this.db.transaction('read', async (tx) => {
       const version = await this.readVersion(tx, false);
       const lastChangeId = await this.readLastChangeId(tx);
+      const digest = await this.readDigest(tx);
       const rows = await tx.query<RouteDataRow>(`${ROUTES_WITH_ATTRS} ORDER BY d.modid, d.cmdid, d.serverip, d.serverport`);
-      const policies = new Map<string, ModulePolicy>();
-      for (const p of await tx.query<PolicyDbRow>(`SELECT ${POLICY_COLUMNS} FROM ModulePolicy`)) {
-        policies.set(moduleKey(Number(p.modid), Number(p.cmdid)), toPolicy(p));
-      }
-      const modules: ModuleRoute[] = [];
-      let current: { modid: number; cmdid: number; hosts: RouteNode[]; policy?: ModulePolicy } | undefined;
-      let lastNode = '';
-      for (const r of rows) {
-        const modid = Number(r.modid);
-        const cmdid = Number(r.cmdid);
-        if (current === undefined || current.modid !== modid || current.cmdid !== cmdid) {
-          const policy = policies.get(moduleKey(modid, cmdid));
-          current = { modid, cmdid, hosts: [], ...(policy === undefined ? {} : { policy }) };
-          modules.push(current);
-          lastNode = '';
-        }
-        // Duplicate rows (possible in a hand-edited reference database) collapse into one node.
-        const key = nodeKey(Number(r.serverip), Number(r.serverport));
-        if (key === lastNode) continue;
-        lastNode = key;
-        current.hosts.push({ ip: formatIpv4(Number(r.serverip)), port: Number(r.serverport), ...attrFields(rowAttr(r)) });
-      }
-      return { version, lastChangeId, modules };
+      const policies = await tx.query<PolicyDbRow>(`SELECT ${POLICY_COLUMNS} FROM ModulePolicy`);
+      return { version, lastChangeId, modules: groupModules(rows, policies), ...(digest === undefined ? {} : { digest }) };
     });
+  }
+
+  async loadRouteChanges(afterChangeId: number, maxModules: number): Promise<RouteDelta | undefined> {
+    const after = checkUint32('afterChangeId', afterChangeId);
+    const most = checkLimit(maxModules, maxModules);
+    return this.db.transaction('read', async (tx) => {
+      const version = await this.readVersion(tx, false);
+      const lastChangeId = await this.readLastChangeId(tx);
+      const counts = await tx.query<{ modid: number; cmdid: number; n: number }>(
+        `SELECT modid, cmdid, COUNT(*) AS n FROM RouteChange WHERE id > ? AND id <= ? GROUP BY modid, cmdid LIMIT ${most + 1}`,
+        [after, lastChangeId],
+      );
+      if (counts.length > most) return undefined;
+      const named = counts.map((c) => ({ modid: Number(c.modid), cmdid: Number(c.cmdid) }));
+      let modules: ModuleRoute[] = [];
+      if (named.length > 0) {
+        // One OR term per module: each is a range on idx_route_module (or the primary key), in both backends.
+        const match = (prefix: string): string => named.map(() => `(${prefix}modid = ? AND ${prefix}cmdid = ?)`).join(' OR ');
+        const params = named.flatMap((m) => [m.modid, m.cmdid]);
+        const rows = await tx.query<RouteDataRow>(`${ROUTES_WITH_ATTRS} WHERE ${match('d.')} ORDER BY d.modid, d.cmdid, d.serverip, d.serverport`, params);
+        const policies = await tx.query<PolicyDbRow>(`SELECT ${POLICY_COLUMNS} FROM ModulePolicy WHERE ${match('')}`, params);
+        modules = groupModules(rows, policies);
+      }
+      return { version, lastChangeId, changeRows: counts.reduce((sum, c) => sum + Number(c.n), 0), named, modules };
+    });
+  }
+
+  routesDigest(): Promise<string | undefined> {
+    return this.readDigest(this.db);
+  }
+
+  /** One text: the digest of each table a route frame is made of (undefined where the dialect has none). */
+  private async readDigest(ex: SqlExecutor): Promise<string | undefined> {
+    const digest = this.db.dialect.tableDigest;
+    if (digest === undefined) return undefined;
+    const columns = DIGESTED.map(([table, cols], i) => `${digest(table, cols)} AS t${i}`);
+    const row = (await ex.query(`SELECT ${columns.join(', ')}`))[0] ?? {};
+    return DIGESTED.map((_, i) => String(row[`t${i}`])).join(' ');
   }
 
   // ---- version and change log --------------------------------------------------------------

@@ -64,6 +64,24 @@ export interface RouteTable {
   readonly lastChangeId: number;
   /** Ordered by modid, then cmdid. */
   readonly modules: readonly ModuleRoute[];
+  /**
+   * The database's digest of every row a route frame is made of, taken in the same snapshot;
+   * undefined where the backend computes none (SQLite). `routesDigest()` equal to it later means
+   * no route row changed since, whoever wrote it.
+   */
+  readonly digest?: string;
+}
+
+/** What the change log names after a change id, with those modules' routes, in one snapshot. */
+export interface RouteDelta {
+  readonly version: number;
+  readonly lastChangeId: number;
+  /** RouteChange rows read (a module edited twice counts twice). */
+  readonly changeRows: number;
+  /** Every module the rows name, once each. */
+  readonly named: readonly ModuleKey[];
+  /** The named modules that still have nodes; a named module missing here has none left. */
+  readonly modules: readonly ModuleRoute[];
 }
 
 export interface RouteFilter {
@@ -254,6 +272,13 @@ export interface Store {
   getPolicy(module: ModuleKey): Promise<ModulePolicy | undefined>;
   /** All routes grouped by module, with weights, zones and policies, the version and last change id, in one snapshot. */
   loadRouteTable(): Promise<RouteTable>;
+  /**
+   * The modules RouteChange names after `afterChangeId` and their routes, in one snapshot; undefined
+   * when it names more than `maxModules` (loading the whole table is then cheaper).
+   */
+  loadRouteChanges(afterChangeId: number, maxModules: number): Promise<RouteDelta | undefined>;
+  /** The database's digest of the route rows now (see RouteTable.digest); undefined where it has none. */
+  routesDigest(): Promise<string | undefined>;
 
   /** RouteVersion.version of row id = 1. */
   getVersion(): Promise<number>;

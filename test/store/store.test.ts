@@ -392,6 +392,62 @@ describe.each(['mysql', 'sqlite'] as const)('Store on %s', (backend) => {
     expect(table.modules.reduce((n, m) => n + m.hosts.length, 0)).toBe(all.length);
   });
 
+  it('loads just the modules the change log names after an id, with their routes, in one snapshot', async () => {
+    const A = { modid: 7101, cmdid: 1 };
+    const B = { modid: 7101, cmdid: 2 };
+    const edit = async (...e: RouteEdit[]) => {
+      nowMs += 1000;
+      return store.applyRouteChange(e);
+    };
+    const start = (await store.loadRouteTable()).lastChangeId;
+    await edit({ op: 'replace', ...A, hosts: nodes(81, 82) }, { op: 'replace', ...B, hosts: nodes(91) });
+    await edit({ op: 'set', ...A, ip: '127.0.0.1', port: 82, weight: 30, zone: 'az1' });
+    const policy = { name: 'weighted_random', maxEjectionPercent: 0, panicThreshold: 0, ejectionBackoffMaxMs: 0, zoneOverprovision: 0, ringSize: 0 } as const;
+    await edit({ op: 'setPolicy', ...A, policy });
+    await edit({ op: 'replace', ...B, hosts: [] });
+
+    const delta = await store.loadRouteChanges(start, 10);
+    expect(delta).toBeDefined();
+    expect(delta!.version).toBe(await store.getVersion());
+    expect(delta!.lastChangeId).toBe((await store.recentChanges(1))[0]!.id);
+    expect(delta!.changeRows).toBe(5);
+    expect([...delta!.named].sort((x, y) => x.cmdid - y.cmdid)).toEqual([A, B]);
+    // B has no node left: named, but not among the loaded modules.
+    expect(delta!.modules).toEqual([{ ...A, hosts: [{ ip: '127.0.0.1', port: 81 }, { ip: '127.0.0.1', port: 82, weight: 30, zone: 'az1' }], policy }]);
+    // Exactly what the whole table says about A.
+    expect((await store.loadRouteTable()).modules.find((m) => m.modid === A.modid && m.cmdid === A.cmdid)).toEqual(delta!.modules[0]);
+
+    expect(await store.loadRouteChanges(start, 1)).toBeUndefined();
+    expect(await store.loadRouteChanges(delta!.lastChangeId, 10)).toMatchObject({ lastChangeId: delta!.lastChangeId, changeRows: 0, named: [], modules: [] });
+  });
+
+  it('digests the route rows on MySQL, so a check sees any edit, even one made behind the change log', async () => {
+    const digest = await store.routesDigest();
+    const table = await store.loadRouteTable();
+    if (backend === 'sqlite') {
+      // No checksum function: the DNS reloads instead of checking.
+      expect(digest).toBeUndefined();
+      expect(table).not.toHaveProperty('digest');
+      return;
+    }
+    expect(digest).toMatch(/^\d+\/\d+ \d+\/\d+ \d+\/\d+$/);
+    expect(table.digest).toBe(digest);
+    expect(await store.routesDigest()).toBe(digest);
+    const seen = new Set([digest]);
+    // Direct SQL, as a hand edit would: each of the three tables a frame is made of.
+    for (const sql of [
+      "UPDATE RouteData SET serverport = serverport + 1 WHERE modid = 7101 AND cmdid = 1 AND serverport = 81",
+      "INSERT INTO RouteNodeAttr (modid, cmdid, serverip, serverport, weight, zone) VALUES (7101, 1, 2130706433, 82, 31, 'az1') ON DUPLICATE KEY UPDATE weight = 31",
+      "UPDATE RouteNodeAttr SET zone = 'az2' WHERE modid = 7101 AND cmdid = 1 AND serverport = 82",
+      "UPDATE ModulePolicy SET policy = 'least_latency' WHERE modid = 7101 AND cmdid = 1",
+    ]) {
+      await raw.exec(sql);
+      const next = await store.routesDigest();
+      expect(seen.has(next), sql).toBe(false);
+      seen.add(next);
+    }
+  });
+
   it('prunes changes older than the retention, keeping the newest row', async () => {
     const base = (await store.loadRouteTable()).lastChangeId;
     await store.applyRouteChange([{ op: 'add', modid: 500, cmdid: 1, ip: '10.5.0.1', port: 1 }]);

@@ -18,6 +18,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'mysql2/promise';
+import { pushArrivals, waitForPushRound } from '../lib/dns-clients.js';
 import { tool } from '../lib/native-tools.js';
 import { Tool, cpuSeconds, freeTcpPort, onInterrupt, rssKiB, scrapeMetrics, sleep, startDaemon, type Daemon, type Impl } from '../lib/process.js';
 import { benchMain, judge, valueFigure, type Figure } from '../lib/result.js';
@@ -188,7 +189,7 @@ interface InstanceFigures {
   setupCpuSeconds: number;
   /** CPU % of one core while idle-holding (pollers only), and CPU seconds per edit's push. */
   idleCpuPercent: number;
-  /** CPU seconds of one reload without a push (an edit of a module nobody subscribes to). */
+  /** CPU seconds of loading one edit without a push (an edit of a module nobody subscribes to). */
   reloadCpuSeconds: number;
   pushCpuSeconds: number[];
 }
@@ -216,7 +217,7 @@ interface SizeRun {
   machineHeld: MachineSockets;
   mysqlBaseline: { qps: number; cpuPercent: number };
   mysqlPolling: { qps: number; cpuPercent: number };
-  /** MariaDB CPU seconds for every instance's reload after one edit. */
+  /** MariaDB CPU seconds for every instance's load of one edit. */
   reloadDbCpuSeconds: number;
   clientCpuSeconds: number;
   aborted?: string;
@@ -329,7 +330,7 @@ async function measureSize(impl: Impl, target: number, edits: number): Promise<S
     );
     const setupCpu = daemons.map((d, i) => (idle0[i] as number) - (cpu0[i] as number));
 
-    // An edit of a module nobody subscribes to: what every instance's reload of the table costs
+    // An edit of a module nobody subscribes to: what every instance's load of the change costs
     // (its CPU, and MariaDB's), without a push. Window: two polls and a margin, idle CPU removed.
     const reloadWindowMs = 2 * POLL_MS + 1000;
     const unsub0 = daemons.map((d) => cpuSeconds(d.pid));
@@ -339,7 +340,7 @@ async function measureSize(impl: Impl, target: number, edits: number): Promise<S
     const unsubDb1 = await mysqlSample(store);
     const reloadCpu = daemons.map((d, i) => cpuSeconds(d.pid) - (unsub0[i] as number) - ((idleCpu[i] as number) / 100) * (reloadWindowMs / 1000));
     const reloadDbCpuSeconds = unsubDb1.cpu - unsubDb0.cpu - (mysqlPolling.cpuPercent / 100) * ((unsubDb1.at - unsubDb0.at) / 1000);
-    log(`reload per edit: instance CPU ${(1000 * mean(reloadCpu)).toFixed(0)} ms each; MariaDB ${(1000 * reloadDbCpuSeconds).toFixed(0)} ms for all ${instances}`);
+    log(`load per edit: instance CPU ${(1000 * mean(reloadCpu)).toFixed(0)} ms each; MariaDB ${(1000 * reloadDbCpuSeconds).toFixed(0)} ms for all ${instances}`);
 
     const heldBy = clients.map((c) => Number(c.events.find((e) => e.event === 'ready')?.subscribed ?? 0));
     const pushCpu: number[][] = daemons.map(() => []);
@@ -352,28 +353,15 @@ async function measureSize(impl: Impl, target: number, edits: number): Promise<S
       await store.store.applyRouteChange([{ op: 'replace', ...SHARED, hosts }]);
       const commitUs = Date.now() * 1000;
       const commitMs = performance.now() - t;
-      const deadline = Date.now() + 30_000;
-      let open = 0;
-      for (;;) {
-        open = 0;
-        let have = 0;
-        for (const c of clients) {
-          const e = await c.ask('count', 'count');
-          open += Number(e.open);
-          have += Number((e.rounds as number[])[k - 1] ?? 0);
-        }
-        if (have >= open || Date.now() > deadline) break;
-        await sleep(250);
-      }
+      const open = await waitForPushRound(clients, k, 30_000, 250);
       daemons.forEach((d, i) => pushCpu[i]!.push(cpuSeconds(d.pid) - (before[i] as number)));
       const lat: number[] = [];
       // Per instance: its first and last arrival (the poll's wait, then its fan-out).
       const span: [number, number][] = [];
-      for (const c of clients) {
-        const e = await c.ask('dump', 'dump', 120_000);
+      for (const arrivals of await pushArrivals(clients, k, 120_000)) {
         let first = Number.POSITIVE_INFINITY;
         let last = Number.NEGATIVE_INFINITY;
-        for (const a of (e.arrivals as number[][])[k - 1] ?? []) {
+        for (const a of arrivals) {
           const ms = (a - commitUs) / 1000;
           lat.push(ms);
           first = Math.min(first, ms);
@@ -461,9 +449,9 @@ function sizeFigures(r: SizeRun): Figure[] {
     f('kernel_bytes_per_conn', 'kernel slab bytes per connection (both ends)', 'B', [kernelBytes]),
     f('instance_base_mib', 'instance RSS before connections', 'MiB', per.map((p) => p.rssBeforeMiB)),
     f('instance_rss_mib', 'instance RSS holding its connections', 'MiB', per.map((p) => p.rssAfterMiB)),
-    f('reload_cpu_ms', 'instance CPU per edit for reloading the table (no push)', 'ms', per.map((p) => 1000 * p.reloadCpuSeconds)),
-    f('reload_db_cpu_ms', `MariaDB CPU per edit for ${r.instances} reloads`, 'ms', [1000 * r.reloadDbCpuSeconds]),
-    f('push_cpu_us', 'instance CPU per pushed connection (reload removed)', 'us', [(1e6 * pushSeconds.reduce((a, b, i) => a + b - (per[i]?.reloadCpuSeconds ?? 0), 0)) / pushes]),
+    f('reload_cpu_ms', 'instance CPU per edit for loading it (no push)', 'ms', per.map((p) => 1000 * p.reloadCpuSeconds)),
+    f('reload_db_cpu_ms', `MariaDB CPU per edit for ${r.instances} instances' loads`, 'ms', [1000 * r.reloadDbCpuSeconds]),
+    f('push_cpu_us', 'instance CPU per pushed connection (load removed)', 'us', [(1e6 * pushSeconds.reduce((a, b, i) => a + b - (per[i]?.reloadCpuSeconds ?? 0), 0)) / pushes]),
     f('setup_cpu_us', 'instance CPU per accepted and subscribed connection', 'us', [(1e6 * per.reduce((a, p) => a + p.setupCpuSeconds, 0)) / Math.max(1, r.held)]),
     f('idle_cpu_pct', 'instance CPU while holding (poller), % of a core', '%', per.map((p) => p.idleCpuPercent)),
     f('mysql_qps', `MariaDB queries/s caused by ${r.instances} pollers`, 'q/s', [r.mysqlPolling.qps - r.mysqlBaseline.qps]),

@@ -8,6 +8,7 @@
 // records the wall-clock arrival of the push; latency = arrival - commit (the DNS polls every
 // 100 ms here, so up to one poll interval of it is waiting for the poll).
 import { performance } from 'node:perf_hooks';
+import { pushArrivals, waitForPushRound } from '../lib/dns-clients.js';
 import { tool } from '../lib/native-tools.js';
 import { Tool, freeTcpPort, rssKiB, scrapeMetrics, sleep, startDaemon, type Impl } from '../lib/process.js';
 import { benchMain, implFigure, judge, med, type Figure } from '../lib/result.js';
@@ -74,24 +75,8 @@ async function measureImpl(impl: Impl, target: number, changes: number, log: (m:
         await store.store.applyRouteChange([{ op: 'replace', ...MODULE, hosts }]);
         const commitUs = Date.now() * 1000;
         const commitMs = performance.now() - t0;
-        // Wait until every open connection has push k (or 15 s).
-        const deadline = Date.now() + 15_000;
-        for (;;) {
-          let open = 0;
-          let have = 0;
-          for (const c of clients) {
-            const e = await c.ask('count', 'count');
-            open += Number(e.open);
-            have += Number((e.rounds as number[])[k - 1] ?? 0);
-          }
-          if (have >= open || Date.now() > deadline) break;
-          await sleep(50);
-        }
-        const arrivals: number[] = [];
-        for (const c of clients) {
-          const e = await c.ask('dump', 'dump', 60_000);
-          arrivals.push(...((e.arrivals as number[][])[k - 1] ?? []));
-        }
+        await waitForPushRound(clients, k, 15_000, 50);
+        const arrivals = (await pushArrivals(clients, k, 60_000)).flat();
         const lat = arrivals.map((a) => (a - commitUs) / 1000);
         const s = summarize(lat);
         const spreadMs = arrivals.length > 0 ? (Math.max(...arrivals) - Math.min(...arrivals)) / 1000 : Number.NaN;

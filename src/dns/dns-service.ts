@@ -2,12 +2,13 @@
 // Polls RouteVersion; on a new version reads the RouteChange rows after the last id it handled
 // (never deleting them: other DNS instances read them too), loads just the modules they name and
 // pushes each to its subscribers. Every fullReloadMs it makes sure nothing changed behind the
-// change log's back (direct SQL): it reloads the whole table, unless the database's digest of the
-// route rows equals the one taken with its last full load. K instances share one database, so
+// change log's back (direct SQL): it reloads the whole table, unless the database's digest of all
+// route rows equals the sum of the per-module digests its copy was loaded with (each full load
+// and each delta brings those of the modules it read). K instances share one database, so
 // what each one reads per edit and per period is what the database pays K times over
 // (docs/capacity.md). With the store down it keeps serving the last good table and retries with backoff.
 import { createLogger } from '../log.js';
-import type { ModuleKey, Store } from '../store/store.js';
+import type { ModuleKey, RoutesDigest, Store } from '../store/store.js';
 import { moduleKey } from '../wire/module-key.js';
 import type { DnsFrontend } from './dns-frontend.js';
 import { RouteIndex } from './route-index.js';
@@ -54,8 +55,8 @@ export class DnsService {
   private storeErrors = 0;
   private changesApplied = 0;
   private lastFullCheck = 0;
-  /** The store's digest at the last full load; undefined when it has none or deltas came since. */
-  private loadedDigest: string | undefined;
+  /** Per module, the digest of the rows the copy was loaded from; undefined where the store computes none. */
+  private copyDigests: Map<string, RoutesDigest> | undefined;
   /** The store was unreachable: changes may have been pruned from the log meanwhile. */
   private resync = false;
   private lastPrune = 0;
@@ -137,8 +138,12 @@ export class DnsService {
     const before = this.index;
     const next = before.patched(delta);
     this.index = next;
-    // The digest no longer describes our copy: only a full load can vouch for it again.
-    this.loadedDigest = undefined;
+    if (this.copyDigests === undefined || delta.digests === undefined) this.copyDigests = undefined;
+    else {
+      // From the delta's snapshot, like its routes: a hand edit of a named module is in both.
+      for (const m of delta.named) this.copyDigests.delete(moduleKey(m.modid, m.cmdid));
+      for (const m of delta.digests) this.copyDigests.set(moduleKey(m.modid, m.cmdid), m.digest);
+    }
     this.changesApplied += delta.changeRows;
     this.deltaLoads++;
     if (next.changedSince(before).length > 0) this.opts.frontend.setIndex(next);
@@ -146,11 +151,11 @@ export class DnsService {
     log.info(`routes at version ${next.version}: ${delta.named.length} modules changed and pushed`);
   }
 
-  /** Periodic: reload the whole table unless the store's digest says nothing changed since the last full load. */
+  /** Periodic: reload the whole table unless the store's digest equals the copy's. */
   private async checkAll(): Promise<void> {
-    if (this.loadedDigest !== undefined) {
+    if (this.copyDigests !== undefined) {
       const digest = await this.opts.store.routesDigest();
-      if (digest === this.loadedDigest) {
+      if (digest !== undefined && sameDigest(digest, sumDigests(this.copyDigests.values()))) {
         this.digestChecks++;
         this.lastFullCheck = this.now();
         return;
@@ -188,7 +193,7 @@ export class DnsService {
     // subscribers from an empty table, and they will not ask again before their routes age.
     frontend.push([...changed.values()]);
     this.reloads++;
-    this.loadedDigest = table.digest;
+    this.copyDigests = table.digests === undefined ? undefined : new Map(table.digests.map((m) => [moduleKey(m.modid, m.cmdid), m.digest]));
     this.resync = false;
     this.lastFullCheck = this.now();
     if (before === RouteIndex.EMPTY) log.info(`loaded routes at version ${next.version}: ${next.size} modules`);
@@ -212,4 +217,16 @@ export class DnsService {
           `serving the last good routes (version ${this.index.version}, ${this.index.size} modules), retrying with backoff`,
       );
   }
+}
+
+function sumDigests(digests: Iterable<RoutesDigest>): number[] {
+  const sum: number[] = [];
+  for (const d of digests) d.forEach((v, i) => (sum[i] = (sum[i] ?? 0) + v));
+  return sum;
+}
+
+/** Equal digests; a part missing on one side (no module had a row there) is 0. */
+function sameDigest(a: RoutesDigest, b: RoutesDigest): boolean {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) if ((a[i] ?? 0) !== (b[i] ?? 0)) return false;
+  return true;
 }

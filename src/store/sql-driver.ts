@@ -27,11 +27,11 @@ export interface Dialect {
    */
   upsertNewest(table: string, columns: readonly string[], key: readonly string[], newest: string, rows: number): string;
   /**
-   * A scalar subquery digesting `columns` of every row of `table` (row count and a sum of row
-   * checksums: order-independent), computed by the server so no row is shipped. Absent where the
-   * backend has no checksum function (SQLite): whoever checks then reloads instead.
+   * An expression: a 32-bit checksum of a row's `columns`, computed by the server so digests of
+   * many rows cost no rows shipped. Absent where the backend has no checksum function (SQLite):
+   * whoever would check a digest reloads instead.
    */
-  readonly tableDigest?: (table: string, columns: readonly string[]) => string;
+  readonly rowChecksum?: (columns: readonly string[]) => string;
 }
 
 export interface SqlDriver extends SqlExecutor {

@@ -23,7 +23,9 @@ import type {
   LeaseWrite,
   RouteNode,
   RouteRow,
+  ModuleDigest,
   RouteDelta,
+  RoutesDigest,
   RouteTable,
   Store,
   CallTime,
@@ -199,7 +201,7 @@ const ROUTES_WITH_ATTRS =
 const rowAttr = (r: { weight?: unknown; zone?: unknown }): Attr | undefined =>
   r.weight === null || r.weight === undefined ? undefined : { weight: Number(r.weight), zone: String(r.zone ?? '') };
 
-/** Every table a GetRouteResponse frame is made of, with the columns that reach it. */
+/** Every table a GetRouteResponse frame is made of, with the columns that reach it, in RoutesDigest order. */
 const DIGESTED: readonly (readonly [string, readonly string[]])[] = [
   ['RouteData', ['modid', 'cmdid', 'serverip', 'serverport']],
   ['RouteNodeAttr', ['modid', 'cmdid', 'serverip', 'serverport', 'weight', 'zone']],
@@ -322,6 +324,22 @@ interface RouteDataRow {
   [k: string]: unknown;
 }
 
+interface DigestDbRow {
+  /** Index into DIGESTED. */
+  t: number;
+  modid?: number;
+  cmdid?: number;
+  n: number;
+  /** A DECIMAL sum: a string on MySQL. */
+  s: number | string;
+  [k: string]: unknown;
+}
+
+/** `(modid = ? AND cmdid = ?) OR ...`: each term a range on the module's index, in both backends. */
+const matchModules = (modules: readonly ModuleKey[], prefix: string): string =>
+  modules.map(() => `(${prefix}modid = ? AND ${prefix}cmdid = ?)`).join(' OR ');
+const moduleParams = (modules: readonly ModuleKey[]): number[] => modules.flatMap((m) => [m.modid, m.cmdid]);
+
 interface ChangeDbRow {
   id: number;
   modid: number;
@@ -441,10 +459,10 @@ export class SqlStore implements Store {
     return this.db.transaction('read', async (tx) => {
       const version = await this.readVersion(tx, false);
       const lastChangeId = await this.readLastChangeId(tx);
-      const digest = await this.readDigest(tx);
+      const digests = await this.readModuleDigests(tx);
       const rows = await tx.query<RouteDataRow>(`${ROUTES_WITH_ATTRS} ORDER BY d.modid, d.cmdid, d.serverip, d.serverport`);
       const policies = await tx.query<PolicyDbRow>(`SELECT ${POLICY_COLUMNS} FROM ModulePolicy`);
-      return { version, lastChangeId, modules: groupModules(rows, policies), ...(digest === undefined ? {} : { digest }) };
+      return { version, lastChangeId, modules: groupModules(rows, policies), ...(digests === undefined ? {} : { digests }) };
     });
   }
 
@@ -460,30 +478,51 @@ export class SqlStore implements Store {
       );
       if (counts.length > most) return undefined;
       const named = counts.map((c) => ({ modid: Number(c.modid), cmdid: Number(c.cmdid) }));
-      let modules: ModuleRoute[] = [];
-      if (named.length > 0) {
-        // One OR term per module: each is a range on idx_route_module (or the primary key), in both backends.
-        const match = (prefix: string): string => named.map(() => `(${prefix}modid = ? AND ${prefix}cmdid = ?)`).join(' OR ');
-        const params = named.flatMap((m) => [m.modid, m.cmdid]);
-        const rows = await tx.query<RouteDataRow>(`${ROUTES_WITH_ATTRS} WHERE ${match('d.')} ORDER BY d.modid, d.cmdid, d.serverip, d.serverport`, params);
-        const policies = await tx.query<PolicyDbRow>(`SELECT ${POLICY_COLUMNS} FROM ModulePolicy WHERE ${match('')}`, params);
-        modules = groupModules(rows, policies);
-      }
-      return { version, lastChangeId, changeRows: counts.reduce((sum, c) => sum + Number(c.n), 0), named, modules };
+      const changeRows = counts.reduce((sum, c) => sum + Number(c.n), 0);
+      if (named.length === 0) return { version, lastChangeId, changeRows, named, modules: [], ...(this.db.dialect.rowChecksum === undefined ? {} : { digests: [] }) };
+      const params = moduleParams(named);
+      const rows = await tx.query<RouteDataRow>(`${ROUTES_WITH_ATTRS} WHERE ${matchModules(named, 'd.')} ORDER BY d.modid, d.cmdid, d.serverip, d.serverport`, params);
+      const policies = await tx.query<PolicyDbRow>(`SELECT ${POLICY_COLUMNS} FROM ModulePolicy WHERE ${matchModules(named, '')}`, params);
+      const digests = await this.readModuleDigests(tx, named);
+      return { version, lastChangeId, changeRows, named, modules: groupModules(rows, policies), ...(digests === undefined ? {} : { digests }) };
     });
   }
 
-  routesDigest(): Promise<string | undefined> {
-    return this.readDigest(this.db);
+  async routesDigest(): Promise<RoutesDigest | undefined> {
+    const checksum = this.db.dialect.rowChecksum;
+    if (checksum === undefined) return undefined;
+    const sql = DIGESTED.map(([table, columns], t) => `SELECT ${t} AS t, COUNT(*) AS n, COALESCE(SUM(${checksum(columns)}), 0) AS s FROM ${table}`);
+    const digest = new Array<number>(2 * DIGESTED.length).fill(0);
+    for (const r of await this.db.query<DigestDbRow>(sql.join(' UNION ALL '))) {
+      digest[2 * Number(r.t)] = Number(r.n);
+      digest[2 * Number(r.t) + 1] = Number(r.s);
+    }
+    return digest;
   }
 
-  /** One text: the digest of each table a route frame is made of (undefined where the dialect has none). */
-  private async readDigest(ex: SqlExecutor): Promise<string | undefined> {
-    const digest = this.db.dialect.tableDigest;
-    if (digest === undefined) return undefined;
-    const columns = DIGESTED.map(([table, cols], i) => `${digest(table, cols)} AS t${i}`);
-    const row = (await ex.query(`SELECT ${columns.join(', ')}`))[0] ?? {};
-    return DIGESTED.map((_, i) => String(row[`t${i}`])).join(' ');
+  /** Each module's digest (of all modules, or of `only`); undefined where the dialect has no checksum. */
+  private async readModuleDigests(ex: SqlExecutor, only?: readonly ModuleKey[]): Promise<ModuleDigest[] | undefined> {
+    const checksum = this.db.dialect.rowChecksum;
+    if (checksum === undefined) return undefined;
+    const where = only === undefined ? '' : ` WHERE ${matchModules(only, '')}`;
+    const sql = DIGESTED.map(
+      ([table, columns], t) => `SELECT ${t} AS t, modid, cmdid, COUNT(*) AS n, SUM(${checksum(columns)}) AS s FROM ${table}${where} GROUP BY modid, cmdid`,
+    );
+    const params = only === undefined ? [] : DIGESTED.flatMap(() => moduleParams(only));
+    const byModule = new Map<string, { modid: number; cmdid: number; digest: number[] }>();
+    for (const r of await ex.query<DigestDbRow>(sql.join(' UNION ALL '), params)) {
+      const modid = Number(r.modid);
+      const cmdid = Number(r.cmdid);
+      const key = moduleKey(modid, cmdid);
+      let m = byModule.get(key);
+      if (m === undefined) {
+        m = { modid, cmdid, digest: new Array<number>(2 * DIGESTED.length).fill(0) };
+        byModule.set(key, m);
+      }
+      m.digest[2 * Number(r.t)] = Number(r.n);
+      m.digest[2 * Number(r.t) + 1] = Number(r.s);
+    }
+    return [...byModule.values()];
   }
 
   // ---- version and change log --------------------------------------------------------------

@@ -65,11 +65,22 @@ export interface RouteTable {
   /** Ordered by modid, then cmdid. */
   readonly modules: readonly ModuleRoute[];
   /**
-   * The database's digest of every row a route frame is made of, taken in the same snapshot;
-   * undefined where the backend computes none (SQLite). `routesDigest()` equal to it later means
-   * no route row changed since, whoever wrote it.
+   * Each module's digest of its rows (every module with a row in any table a frame is made of),
+   * from the same snapshot; undefined where the backend computes none (SQLite).
    */
-  readonly digest?: string;
+  readonly digests?: readonly ModuleDigest[];
+}
+
+/**
+ * What the database says about some route rows without shipping them: per table a frame is made
+ * of (RouteData, RouteNodeAttr, ModulePolicy), the row count and the sum of the rows' checksums.
+ * Six numbers that add up: a table's digest is the sum of its modules'. Equal digests = equal rows
+ * (up to a checksum collision), whoever wrote them.
+ */
+export type RoutesDigest = readonly number[];
+
+export interface ModuleDigest extends ModuleKey {
+  readonly digest: RoutesDigest;
 }
 
 /** What the change log names after a change id, with those modules' routes, in one snapshot. */
@@ -82,6 +93,8 @@ export interface RouteDelta {
   readonly named: readonly ModuleKey[];
   /** The named modules that still have nodes; a named module missing here has none left. */
   readonly modules: readonly ModuleRoute[];
+  /** The named modules' digests (one missing here has no row left); undefined where the backend computes none. */
+  readonly digests?: readonly ModuleDigest[];
 }
 
 export interface RouteFilter {
@@ -277,8 +290,8 @@ export interface Store {
    * when it names more than `maxModules` (loading the whole table is then cheaper).
    */
   loadRouteChanges(afterChangeId: number, maxModules: number): Promise<RouteDelta | undefined>;
-  /** The database's digest of the route rows now (see RouteTable.digest); undefined where it has none. */
-  routesDigest(): Promise<string | undefined>;
+  /** The digest of all route rows now (the sum of every module's); undefined where the backend computes none. */
+  routesDigest(): Promise<RoutesDigest | undefined>;
 
   /** RouteVersion.version of row id = 1. */
   getVersion(): Promise<number>;

@@ -421,31 +421,46 @@ describe.each(['mysql', 'sqlite'] as const)('Store on %s', (backend) => {
     expect(await store.loadRouteChanges(delta!.lastChangeId, 10)).toMatchObject({ lastChangeId: delta!.lastChangeId, changeRows: 0, named: [], modules: [] });
   });
 
-  it('digests the route rows on MySQL, so a check sees any edit, even one made behind the change log', async () => {
-    const digest = await store.routesDigest();
+  it('digests the route rows on MySQL per module and in all, so a check sees any edit, even one made behind the change log', async () => {
+    const A = { modid: 7101, cmdid: 1 };
+    const total = await store.routesDigest();
     const table = await store.loadRouteTable();
     if (backend === 'sqlite') {
       // No checksum function: the DNS reloads instead of checking.
-      expect(digest).toBeUndefined();
-      expect(table).not.toHaveProperty('digest');
+      expect(total).toBeUndefined();
+      expect(table).not.toHaveProperty('digests');
+      expect(await store.loadRouteChanges(0, 1000)).not.toHaveProperty('digests');
       return;
     }
-    expect(digest).toMatch(/^\d+\/\d+ \d+\/\d+ \d+\/\d+$/);
-    expect(table.digest).toBe(digest);
-    expect(await store.routesDigest()).toBe(digest);
-    const seen = new Set([digest]);
+    const sum = (ds: readonly { digest: readonly number[] }[]): number[] => ds.reduce((acc, d) => acc.map((v, i) => v + (d.digest[i] ?? 0)), [0, 0, 0, 0, 0, 0]);
+    expect(total).toHaveLength(6);
+    // Row counts of RouteData, RouteNodeAttr and ModulePolicy, each beside its checksum sum.
+    expect([total![0], total![2], total![4]]).toEqual([
+      await count('SELECT COUNT(*) FROM RouteData'),
+      await count('SELECT COUNT(*) FROM RouteNodeAttr'),
+      await count('SELECT COUNT(*) FROM ModulePolicy'),
+    ]);
+    expect(sum(table.digests!)).toEqual(total);
+    expect(await store.routesDigest()).toEqual(total);
+    const digestOfA = async () => (await store.loadRouteChanges(0, 1000))!.digests!.find((d) => d.modid === A.modid && d.cmdid === A.cmdid)!.digest;
+    expect(await digestOfA()).toEqual(table.digests!.find((d) => d.modid === A.modid && d.cmdid === A.cmdid)!.digest);
+
+    const seen = [JSON.stringify(total)];
     // Direct SQL, as a hand edit would: each of the three tables a frame is made of.
     for (const sql of [
-      "UPDATE RouteData SET serverport = serverport + 1 WHERE modid = 7101 AND cmdid = 1 AND serverport = 81",
+      'UPDATE RouteData SET serverport = serverport + 1 WHERE modid = 7101 AND cmdid = 1 AND serverport = 81',
       "INSERT INTO RouteNodeAttr (modid, cmdid, serverip, serverport, weight, zone) VALUES (7101, 1, 2130706433, 82, 31, 'az1') ON DUPLICATE KEY UPDATE weight = 31",
       "UPDATE RouteNodeAttr SET zone = 'az2' WHERE modid = 7101 AND cmdid = 1 AND serverport = 82",
       "UPDATE ModulePolicy SET policy = 'least_latency' WHERE modid = 7101 AND cmdid = 1",
     ]) {
       await raw.exec(sql);
       const next = await store.routesDigest();
-      expect(seen.has(next), sql).toBe(false);
-      seen.add(next);
+      expect(seen, sql).not.toContain(JSON.stringify(next));
+      seen.push(JSON.stringify(next));
+      // The module's own digest moves with it, and the parts still add up.
+      expect(sum((await store.loadRouteTable()).digests!)).toEqual(next);
     }
+    expect(JSON.stringify(await digestOfA())).not.toBe(JSON.stringify(table.digests!.find((d) => d.modid === A.modid && d.cmdid === A.cmdid)!.digest));
   });
 
   it('prunes changes older than the retention, keeping the newest row', async () => {

@@ -1,6 +1,9 @@
 // Macro: a fleet of subscribed agent connections held by K stateless DNS instances on one MariaDB
 // database, and one route edit pushed to every one of them.
 //
+// First, on the same table and before any load: the CPU each store call a poller makes costs
+// MariaDB and the caller (version poll, delta load, digest check, full load), the inputs of the
+// capacity model in docs/capacity.md.
 // Per size C (100 000, 500 000, 1 000 000 native; 100 000 for the TS twin): K = ceil(C / 19 000)
 // DNS processes (the open-file cap of one process here is 20 000) share one fresh database with R
 // modules. Beside each instance runs one bench/native/dns-client "hold" process (under the same
@@ -428,6 +431,58 @@ async function measureSize(impl: Impl, target: number, edits: number): Promise<S
 const mean = (xs: readonly number[]): number => (xs.length === 0 ? Number.NaN : xs.reduce((a, b) => a + b, 0) / xs.length);
 const worst = (xs: readonly number[]): number => (xs.length === 0 ? Number.NaN : Math.max(...xs));
 
+/** One store call an instance makes, measured alone: CPU per call of MariaDB and of the caller. */
+interface StoreCallCost {
+  readonly call: string;
+  readonly calls: number;
+  readonly dbMs: number;
+  readonly callerMs: number;
+}
+
+/**
+ * What each poller asks of MariaDB, call by call, without the load of the sizes: the inputs of
+ * the capacity model (docs/capacity.md). On the same table as the sizes, before them.
+ */
+async function measureStoreCalls(quick: boolean): Promise<StoreCallCost[]> {
+  const bench = await createBenchStore('mysql');
+  const pid = mariadbPid();
+  try {
+    const { store } = bench;
+    await writeRoutes(store, Array.from({ length: MODULES }, (_, i) => ({ modid: SHARED.modid, cmdid: i + 1 })), NODES);
+    const before = (await store.loadRouteTable()).lastChangeId;
+    await store.applyRouteChange([{ op: 'replace', ...SHARED, hosts: Array.from({ length: NODES }, (_, i) => ({ ip: nodeIp(900_000 + i), port: 9000 + i })) }]);
+    const scale = quick ? 0.2 : 1;
+    const calls: [string, number, () => Promise<unknown>][] = [
+      ['version poll (RouteVersion)', 2000, () => store.getVersion()],
+      [`delta load (1 edited module of ${NODES} nodes)`, 500, () => store.loadRouteChanges(before, 256)],
+      [`digest check (${MODULES * NODES} rows)`, 300, () => store.routesDigest()],
+      [`full load (${MODULES * NODES} rows, with module digests)`, 100, () => store.loadRouteTable()],
+    ];
+    const out: StoreCallCost[] = [];
+    for (const [call, n0, fn] of calls) {
+      const n = Math.max(10, Math.round(n0 * scale));
+      await fn();
+      const db0 = pid === undefined ? Number.NaN : cpuSeconds(pid);
+      const me0 = process.cpuUsage();
+      for (let i = 0; i < n; i++) await fn();
+      const me = process.cpuUsage(me0);
+      const db = pid === undefined ? Number.NaN : cpuSeconds(pid) - db0;
+      out.push({ call, calls: n, dbMs: (1000 * db) / n, callerMs: (me.user + me.system) / 1000 / n });
+      log(`${call}: MariaDB ${((1000 * db) / n).toFixed(2)} ms, caller ${((me.user + me.system) / 1000 / n).toFixed(2)} ms per call (${n} calls)`);
+    }
+    return out;
+  } finally {
+    await bench.dispose();
+  }
+}
+
+function storeCallFigures(costs: readonly StoreCallCost[]): Figure[] {
+  return costs.flatMap((c, i) => [
+    valueFigure({ id: `store_call_${i}_db_ms`, label: `one poller's ${c.call}, alone: MariaDB CPU per call`, unit: 'ms' }, [c.dbMs]),
+    valueFigure({ id: `store_call_${i}_caller_ms`, label: `one poller's ${c.call}, alone: instance CPU per call`, unit: 'ms' }, [c.callerMs]),
+  ]);
+}
+
 function sizeFigures(r: SizeRun): Figure[] {
   const tag = `${r.impl} C=${r.target} K=${r.instances}`;
   const id = `${r.impl}_${r.target}`;
@@ -473,6 +528,7 @@ void benchMain({
     const unregister = onInterrupt(async () => restoreSysctls());
     const notes: string[] = [];
     const runs: SizeRun[] = [];
+    const storeCalls = await measureStoreCalls(ctx.quick);
     let restoreMysql: () => Promise<void> = async () => undefined;
     try {
       const plan: [Impl, number][] = [
@@ -522,9 +578,9 @@ void benchMain({
       );
     }
     return {
-      figures: runs.flatMap(sizeFigures),
+      figures: [...storeCallFigures(storeCalls), ...runs.flatMap(sizeFigures)],
       notes,
-      details: { perInstance: PER_INSTANCE, modules: MODULES, nodes: NODES, extraSubscriptions: EXTRA, pollMs: POLL_MS, edits, sysctls, runs },
+      details: { perInstance: PER_INSTANCE, modules: MODULES, nodes: NODES, extraSubscriptions: EXTRA, pollMs: POLL_MS, edits, sysctls, storeCalls, runs },
       status: runs.length === 0 ? 'failed' : notes.some((n) => / aborted| not run/.test(n)) ? 'partial' : 'ok',
     };
   },

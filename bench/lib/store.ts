@@ -21,7 +21,7 @@ export async function createBenchStore(kind: 'sqlite' | 'mysql'): Promise<BenchS
   if (kind === 'sqlite') {
     const dir = mkdtempSync(join(tmpdir(), 'lars-bench-store-'));
     const sqlitePath = join(dir, 'lars.sqlite');
-    const store = await openStore({ mysql: undefined, sqlitePath, changeRetentionSec: 86400 });
+    const store = await openStore({ mysql: undefined, sqlitePath, changeRetentionSec: 86400, auditRetentionDays: 90 });
     await store.init();
     return {
       kind,
@@ -34,7 +34,7 @@ export async function createBenchStore(kind: 'sqlite' | 'mysql'): Promise<BenchS
     };
   }
   const db = await createBenchDatabase();
-  const config: StoreConfig = { mysql: db.config, sqlitePath: '', changeRetentionSec: 86400 };
+  const config: StoreConfig = { mysql: db.config, sqlitePath: '', changeRetentionSec: 86400, auditRetentionDays: 90 };
   let store: Store | undefined;
   try {
     store = await openStore(config);

@@ -99,6 +99,7 @@ export const CONFIG_KEYS: readonly KeySpec[] = [
   // [store]
   { section: 'store', key: 'sqlite_path', type: nonEmpty, roles: ALL, default: 'var/lars.sqlite', doc: 'file of the embedded store (used when no [mysql] key is set)' },
   { section: 'store', key: 'change_retention_sec', type: int(1, 10 * 365 * 86400), roles: ALL, default: '86400', doc: 'RouteChange rows older than this many seconds are pruned' },
+  { section: 'store', key: 'audit_retention_days', type: int(0, 100 * 365), roles: ALL, default: '90', doc: 'RouteAudit rows older than this many days are pruned by the DNS service; 0 keeps them forever' },
 
   // [reactor]: the TCP listener of the DNS and Report services (camelCase keys as in the reference)
   { section: 'reactor', key: 'ip', type: ipv4, roles: SERVERS, default: '0.0.0.0', doc: 'address the DNS / Report service listens on' },

@@ -115,6 +115,7 @@ function build(role: Role, file: string | undefined, raw: ReadonlyMap<string, Ra
       : undefined,
     sqlitePath: str('store.sqlite_path'),
     changeRetentionSec: num('store.change_retention_sec'),
+    auditRetentionDays: num('store.audit_retention_days'),
   };
   const common = {
     file,

@@ -26,6 +26,8 @@ export interface StoreConfig {
   readonly sqlitePath: string;
   /** [store] change_retention_sec: RouteChange rows older than this are pruned (default 86400). */
   readonly changeRetentionSec: number;
+  /** [store] audit_retention_days: RouteAudit rows older than this are pruned; 0 keeps them (default 90). */
+  readonly auditRetentionDays: number;
 }
 
 /** [reactor]: the TCP listener of the DNS (7778) or Report (7779) service. */

@@ -28,6 +28,8 @@ export interface DnsServiceOptions {
   readonly pollIntervalMs: number;
   readonly fullReloadMs: number;
   readonly changeRetentionSec: number;
+  /** RouteAudit rows older than this many days are pruned; 0 keeps them. */
+  readonly auditRetentionDays: number;
   readonly now?: () => number;
 }
 
@@ -204,6 +206,13 @@ export class DnsService {
     this.lastPrune = this.now();
     const deleted = await this.opts.store.pruneChanges(Math.floor(this.now() / 1000) - this.opts.changeRetentionSec);
     if (deleted > 0) log.info(`pruned ${deleted} RouteChange rows older than ${this.opts.changeRetentionSec} s`);
+    // Every registration and lease expiry is an audited route change: without a retention the
+    // audit table grows with the fleet's churn for ever. Every instance prunes; after the first,
+    // the others find nothing (one primary-key probe).
+    const days = this.opts.auditRetentionDays;
+    if (days === 0) return;
+    const audited = await this.opts.store.pruneAudit(this.now() - days * 86_400_000);
+    if (audited > 0) log.info(`pruned ${audited} RouteAudit rows older than ${days} days`);
   }
 
   private markStore(up: boolean, err?: unknown): void {

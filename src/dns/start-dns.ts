@@ -84,6 +84,7 @@ export async function startDns(config: DnsConfig): Promise<RunningDns> {
     pollIntervalMs: config.dns.pollIntervalMs,
     fullReloadMs: config.dns.fullReloadMs,
     changeRetentionSec: config.store.changeRetentionSec,
+    auditRetentionDays: config.store.auditRetentionDays,
   });
   const leases = new LeaseWriter({ store, frontend, maxLeases: config.dns.maxLeases, onRoutesChanged: () => service.refresh() });
   // Load before listening: a connection accepted earlier would be answered from an empty table

@@ -210,6 +210,8 @@ const DIGESTED: readonly (readonly [string, readonly string[]])[] = [
 
 const LEASE_COLUMNS = ['modid', 'cmdid', 'serverip', 'serverport', 'expires_at', 'registered_at', 'ttl_ms'] as const;
 const LEASE_KEY = ['modid', 'cmdid', 'serverip', 'serverport'] as const;
+/** RouteAudit ids deleted per statement when pruning. */
+const AUDIT_PRUNE_CHUNK = 10_000;
 /** Expired leases removed per reaper transaction (the next tick takes the rest). */
 const REAP_CHUNK = 5000;
 
@@ -567,6 +569,23 @@ export class SqlStore implements Store {
       const last = await this.readLastChangeId(tx);
       return tx.run('DELETE FROM RouteChange WHERE version < ? AND id < ?', [cutoff, last]);
     });
+  }
+
+  async pruneAudit(olderThanMs: number): Promise<number> {
+    const cutoff = checkSafeCount('olderThanMs', olderThanMs);
+    // Rows get their ids in commit order and their at_ms from the committing transaction, so the
+    // old rows are the low ids: find the first row kept by walking the primary key from the
+    // start (past exactly the rows to delete), then delete below it in chunks of ids, each its
+    // own statement, so a first prune of a big table never holds one long lock.
+    const [first] = await this.db.query<{ lo: number | null; hi: number | null }>('SELECT MIN(id) AS lo, MAX(id) AS hi FROM RouteAudit');
+    if (first?.lo === null || first?.lo === undefined) return 0;
+    const kept = await this.db.query<{ id: number }>('SELECT id FROM RouteAudit WHERE at_ms >= ? ORDER BY id LIMIT 1', [cutoff]);
+    const end = kept[0] === undefined ? Number(first.hi) + 1 : Number(kept[0].id);
+    let deleted = 0;
+    for (let lo = Number(first.lo); lo < end; lo += AUDIT_PRUNE_CHUNK) {
+      deleted += await this.db.run('DELETE FROM RouteAudit WHERE id >= ? AND id < ? AND at_ms < ?', [lo, Math.min(lo + AUDIT_PRUNE_CHUNK, end), cutoff]);
+    }
+    return deleted;
   }
 
   // ---- THE route-change transaction ------------------------------------------------------

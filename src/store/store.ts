@@ -304,6 +304,8 @@ export interface Store {
    * at least the unix time of their change). The newest row is always kept. Returns rows deleted.
    */
   pruneChanges(olderThanSec: number): Promise<number>;
+  /** Deletes RouteAudit rows written before `olderThanMs` (unix ms), a chunk per statement. Returns rows deleted. */
+  pruneAudit(olderThanMs: number): Promise<number>;
 
   /**
    * THE route-change transaction (docs/storage.md). All edits apply, or none. `actor` (who makes

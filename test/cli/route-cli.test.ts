@@ -116,7 +116,7 @@ describe.each(['mysql', 'sqlite'] as const)('lars db / lars route on %s', (backe
     expect(missing.stderr).toMatch(/is not a node of modid 5 cmdid 1/);
     expect((await lars('route', 'ls', '5')).stdout).toMatch(/^no routes for modid 5$/m);
     // Both edits are audited as made by the CLI on this host.
-    const store = await openStore(db === undefined ? { mysql: undefined, sqlitePath, changeRetentionSec: 86400 } : { mysql: db.config, sqlitePath: 'unused', changeRetentionSec: 86400 });
+    const store = await openStore(db === undefined ? { mysql: undefined, sqlitePath, changeRetentionSec: 86400, auditRetentionDays: 90 } : { mysql: db.config, sqlitePath: 'unused', changeRetentionSec: 86400, auditRetentionDays: 90 });
     try {
       const audit = await store.recentAudit(2);
       expect(audit.map((a) => [a.actor, a.modid, a.version])).toEqual([
@@ -280,7 +280,7 @@ describe.each(['mysql', 'sqlite'] as const)('lars db / lars route on %s', (backe
   });
 
   it('route ls shows a registered node with its lease expiry; route pin makes it static; rm of a leased node says it comes back', async () => {
-    const config = backend === 'mysql' ? { mysql: db!.config, sqlitePath: 'unused.sqlite', changeRetentionSec: 86400 } : { mysql: undefined, sqlitePath, changeRetentionSec: 86400 };
+    const config = backend === 'mysql' ? { mysql: db!.config, sqlitePath: 'unused.sqlite', changeRetentionSec: 86400, auditRetentionDays: 90 } : { mysql: undefined, sqlitePath, changeRetentionSec: 86400, auditRetentionDays: 90 };
     const store = await openStore(config);
     try {
       await store.applyLeases(

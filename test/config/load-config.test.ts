@@ -46,7 +46,7 @@ describe('role defaults', () => {
       impl: 'native',
       logLevel: 'info',
       logFormat: 'text',
-      store: { mysql: undefined, sqlitePath: 'var/lars.sqlite', changeRetentionSec: 86400 },
+      store: { mysql: undefined, sqlitePath: 'var/lars.sqlite', changeRetentionSec: 86400, auditRetentionDays: 90 },
       admin: { ip: '127.0.0.1', port: 9778 },
       reactor: { ip: '0.0.0.0', port: 7778, threadNum: 1, maxConn: 20000, maxSubscriptionsPerConn: 100000 },
       dns: { pollIntervalMs: 1000, fullReloadMs: 10000, maxLeases: 100000 },
@@ -417,6 +417,6 @@ describe('MySQL presence', () => {
 
   it('keeps [store] settings either way', () => {
     const { config } = load('cli', { env: { LARS_STORE_SQLITE_PATH: '/tmp/x.sqlite', LARS_STORE_CHANGE_RETENTION_SEC: '60' } });
-    expect(config.store).toEqual({ mysql: undefined, sqlitePath: '/tmp/x.sqlite', changeRetentionSec: 60 });
+    expect(config.store).toEqual({ mysql: undefined, sqlitePath: '/tmp/x.sqlite', changeRetentionSec: 60, auditRetentionDays: 90 });
   });
 });

@@ -35,6 +35,8 @@ class FakeDatabase {
   private readonly changes: RouteChangeRow[] = [];
   private readonly routes = new Map<string, ModuleRoute>();
   readonly reads = { full: 0, delta: 0, digest: 0 };
+  /** The cutoff of every pruneAudit call. */
+  readonly auditPrunes: number[] = [];
   down = false;
 
   constructor(
@@ -109,6 +111,10 @@ class FakeDatabase {
         }),
       changesSince: (after: number) => this.reachable(() => this.changes.filter((c) => c.id > after)),
       pruneChanges: async () => 0,
+      pruneAudit: async (olderThanMs: number) => {
+        this.auditPrunes.push(olderThanMs);
+        return 0;
+      },
     } as unknown as Store;
   }
 }
@@ -132,10 +138,10 @@ describe('DnsService reload', () => {
     vi.useRealTimers();
   });
 
-  function start(db: FakeDatabase, fullReloadMs: number) {
+  function start(db: FakeDatabase, fullReloadMs: number, auditRetentionDays = 90) {
     vi.useFakeTimers();
     const { frontend, indexes, pushes } = recordingFrontend();
-    const service = new DnsService({ store: db.store(), frontend, pollIntervalMs: 1000, fullReloadMs, changeRetentionSec: 3600 });
+    const service = new DnsService({ store: db.store(), frontend, pollIntervalMs: 1000, fullReloadMs, changeRetentionSec: 3600, auditRetentionDays });
     return { service, indexes, pushes, started: service.start() };
   }
 
@@ -255,5 +261,23 @@ describe('DnsService reload', () => {
     expect(db.reads).toMatchObject({ full: 2, delta: 0 });
     expect(pushes.at(-1)).toEqual([B]);
     service.stop();
+  });
+
+  it('prunes the audit at start and every 10 minutes by its retention in days; 0 keeps it', async () => {
+    const db = new FakeDatabase([a(80)], true);
+    const { service, started } = start(db, 10_000);
+    await started;
+    expect(db.auditPrunes).toEqual([Date.now() - 90 * 86_400_000]);
+    await vi.advanceTimersByTimeAsync(10 * 60_000);
+    expect(db.auditPrunes).toHaveLength(2);
+    expect(db.auditPrunes[1]).toBe(Date.now() - 90 * 86_400_000);
+    service.stop();
+
+    const keep = new FakeDatabase([a(80)], true);
+    const kept = start(keep, 10_000, 0);
+    await kept.started;
+    await vi.advanceTimersByTimeAsync(10 * 60_000);
+    expect(keep.auditPrunes).toEqual([]);
+    kept.service.stop();
   });
 });

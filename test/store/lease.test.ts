@@ -18,11 +18,11 @@ afterAll(() => {
 async function place(backend: StoreBackend): Promise<{ config: StoreConfig; remove: () => Promise<void> }> {
   if (backend === 'mysql') {
     const db = await createTestDatabase();
-    return { config: { mysql: db.config, sqlitePath: 'unused.sqlite', changeRetentionSec: 86400 }, remove: () => db.drop() };
+    return { config: { mysql: db.config, sqlitePath: 'unused.sqlite', changeRetentionSec: 86400, auditRetentionDays: 90 }, remove: () => db.drop() };
   }
   const dir = mkdtempSync(join(tmpdir(), 'lars-lease-'));
   dirs.push(dir);
-  return { config: { mysql: undefined, sqlitePath: join(dir, 'lars.sqlite'), changeRetentionSec: 86400 }, remove: async () => {} };
+  return { config: { mysql: undefined, sqlitePath: join(dir, 'lars.sqlite'), changeRetentionSec: 86400, auditRetentionDays: 90 }, remove: async () => {} };
 }
 
 const lease = (modid: number, port: number, extra: Partial<LeaseWrite> = {}): LeaseWrite => ({ modid, cmdid: 1, ip: '10.2.0.1', port, ttlMs: 1000, deregister: false, ...extra });

@@ -36,7 +36,7 @@ async function newPlace(backend: StoreBackend): Promise<Place> {
   if (backend === 'mysql') {
     const db: TestDatabase = await createTestDatabase();
     return {
-      config: { mysql: db.config, sqlitePath: 'unused.sqlite', changeRetentionSec: 86400 },
+      config: { mysql: db.config, sqlitePath: 'unused.sqlite', changeRetentionSec: 86400, auditRetentionDays: 90 },
       async raw() {
         const conn = await createConnection({ ...db.config, multipleStatements: true });
         return {
@@ -50,7 +50,7 @@ async function newPlace(backend: StoreBackend): Promise<Place> {
   }
   const path = join(tempDir(), 'sub', 'dir', 'lars.sqlite');
   return {
-    config: { mysql: undefined, sqlitePath: path, changeRetentionSec: 86400 },
+    config: { mysql: undefined, sqlitePath: path, changeRetentionSec: 86400, auditRetentionDays: 90 },
     async raw() {
       mkdirSync(dirname(path), { recursive: true });
       const db = new Database(path, { timeout: 5000 });
@@ -793,7 +793,7 @@ describe.each(['mysql', 'sqlite'] as const)('Store on %s', (backend) => {
   it('reports an unreachable database as ERR_STORE_UNAVAILABLE, saying where', async () => {
     if (backend === 'mysql') {
       // Port 1 on localhost: nothing listens there.
-      const dead = await openStore({ mysql: { ...testServer(), port: 1, database: 'lars_dns' }, sqlitePath: 'unused', changeRetentionSec: 86400 });
+      const dead = await openStore({ mysql: { ...testServer(), port: 1, database: 'lars_dns' }, sqlitePath: 'unused', changeRetentionSec: 86400, auditRetentionDays: 90 });
       try {
         await expectLarsError(dead.ping(), 'ERR_STORE_UNAVAILABLE', /cannot reach MySQL at 127\.0\.0\.1:1 \(ECONNREFUSED.*db_host \/ db_port/);
         await expectLarsError(dead.listRoutes(), 'ERR_STORE_UNAVAILABLE', /127\.0\.0\.1:1/);
@@ -803,7 +803,7 @@ describe.each(['mysql', 'sqlite'] as const)('Store on %s', (backend) => {
       }
       // Closing while a connection to the dead server is still being opened (a daemon stopping
       // while MySQL is down) must succeed: pool.end() used to reject with that connection's error.
-      const closing = await openStore({ mysql: { ...testServer(), port: 1, database: 'lars_dns' }, sqlitePath: 'unused', changeRetentionSec: 86400 });
+      const closing = await openStore({ mysql: { ...testServer(), port: 1, database: 'lars_dns' }, sqlitePath: 'unused', changeRetentionSec: 86400, auditRetentionDays: 90 });
       const pending = closing.ping().catch(() => undefined);
       await closing.close();
       await pending;
@@ -811,7 +811,7 @@ describe.each(['mysql', 'sqlite'] as const)('Store on %s', (backend) => {
       // A path whose "directory" is a regular file cannot be opened.
       const file = join(tempDir(), 'not-a-dir');
       writeFileSync(file, 'x');
-      await expectLarsError(openStore({ mysql: undefined, sqlitePath: join(file, 'lars.sqlite'), changeRetentionSec: 86400 }), 'ERR_STORE_UNAVAILABLE', /cannot open the SQLite store .*not-a-dir\/lars\.sqlite/);
+      await expectLarsError(openStore({ mysql: undefined, sqlitePath: join(file, 'lars.sqlite'), changeRetentionSec: 86400, auditRetentionDays: 90 }), 'ERR_STORE_UNAVAILABLE', /cannot open the SQLite store .*not-a-dir\/lars\.sqlite/);
     }
   });
 
@@ -887,5 +887,27 @@ describe.each(['mysql', 'sqlite'] as const)('Store on %s', (backend) => {
       await r.close();
       await ref.remove();
     }
+  });
+
+  it('prunes audit rows written before a cutoff, oldest ids first, and keeps the newer ones', async () => {
+    const M = { modid: 7301, cmdid: 1 };
+    const cutoff = nowMs + 3 * 60_000 + 1;
+    for (let i = 1; i <= 5; i++) {
+      nowMs += 60_000;
+      await store.applyRouteChange([{ op: 'replace', ...M, hosts: nodes(100 + i) }], 'pruner');
+    }
+    const total = await count('SELECT COUNT(*) FROM RouteAudit');
+    const old = await count(`SELECT COUNT(*) FROM RouteAudit WHERE at_ms < ${cutoff}`);
+    expect(old).toBeGreaterThanOrEqual(3);
+    expect(await store.pruneAudit(cutoff)).toBe(old);
+    expect(await count('SELECT COUNT(*) FROM RouteAudit')).toBe(total - old);
+    expect(await count(`SELECT COUNT(*) FROM RouteAudit WHERE at_ms < ${cutoff}`)).toBe(0);
+    // The two changes after the cutoff are still there, and can still be reverted.
+    const mine = (await store.recentAudit(100)).filter((r) => r.modid === M.modid);
+    expect(mine.map((r) => r.after)).toEqual([nodes(105), nodes(104)]);
+    expect(await store.pruneAudit(cutoff)).toBe(0);
+    await store.revertRouteChange(mine[0]!.id, 'pruner');
+    expect((await store.listRoutes(M)).map((r) => r.port)).toEqual([104]);
+    await expectLarsError(store.pruneAudit(-1), 'ERR_INVALID_INPUT', /olderThanMs/);
   });
 });

@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, utimesSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
@@ -42,4 +42,12 @@ const r = has('flock', ['--version'])
 if (r.status !== 0) {
   console.error('lars: native addon build failed (see the compiler output above).');
   process.exit(r.status ?? 1);
+}
+// The addon refuses to load when it is older than a file under native/ (src/native/addon.ts). A
+// build that found nothing to relink (only a CMakeLists.txt edit that changed no flag, say) leaves
+// the old file's time; it is current all the same, so the command the refusal names must cure it.
+const addon = join(out, 'Release', 'lars_native.node');
+if (existsSync(addon)) {
+  const now = new Date();
+  utimesSync(addon, now, now);
 }

@@ -37,13 +37,16 @@ export function implementation(configured?: Implementation): Implementation {
 
 const BUILD_INPUT = /(\.(cc|h)|CMakeLists\.txt)$/;
 
-/** The newest modification time of the addon's build inputs under `dir` (native/test is not one). */
+/** Directories of native/ that the addon's build never compiles: the C++ tests and the fuzz targets. */
+const NOT_ADDON_INPUTS = new Set(['test', 'fuzz']);
+
+/** The newest modification time of the addon's build inputs under `dir`. */
 function newestMtime(dir: string): number {
   let newest = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, entry.name);
     if (entry.isDirectory()) {
-      if (entry.name !== 'test') newest = Math.max(newest, newestMtime(p));
+      if (!NOT_ADDON_INPUTS.has(entry.name)) newest = Math.max(newest, newestMtime(p));
     } else if (BUILD_INPUT.test(entry.name)) {
       newest = Math.max(newest, statSync(p).mtimeMs);
     }

@@ -1,7 +1,7 @@
 // The addon loader and the native build script: the errors a newcomer meets first must say
 // what to do next.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -42,12 +42,15 @@ describe('loadAddonFrom', () => {
     expect(loadAddonFrom(addon, join(dir, 'native')).wire.headerSize).toBe(8);
   });
 
-  it('does not count the C++ tests or non-source files as addon inputs', () => {
+  it('does not count the C++ tests, the fuzz targets or non-source files as addon inputs', () => {
     const dir = tempDir();
     const addon = join(dir, 'lars_native.node');
     copyFileSync(addonPath, addon);
     mkdirSync(join(dir, 'native', 'test'), { recursive: true });
     writeFileSync(join(dir, 'native', 'test', 'wire_test.cc'), '// a test\n');
+    mkdirSync(join(dir, 'native', 'fuzz'), { recursive: true });
+    writeFileSync(join(dir, 'native', 'fuzz', 'view_reader_fuzz.cc'), '// a fuzz target\n');
+    writeFileSync(join(dir, 'native', 'fuzz', 'CMakeLists.txt'), '# fuzz targets\n');
     writeFileSync(join(dir, 'native', 'README.md'), 'notes\n');
     const now = Date.now() / 1000;
     utimesSync(addon, now - 60, now - 60);
@@ -82,6 +85,14 @@ describe('npm run build:native', () => {
     expect(r.stderr).toMatch(/cmake.*C\+\+17 compiler/);
     expect(r.stderr).toMatch(/apt-get install -y cmake g\+\+ make/);
   });
+
+  it('leaves an addon it found up to date newer than its sources, so it cures the refusal it is named in', () => {
+    // The addon was built before this test; with nothing to relink, only the script moves its time.
+    const started = Date.now();
+    const r = spawnSync(process.execPath, ['scripts/build-native.mjs'], { encoding: 'utf8', timeout: 600_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(statSync(addonPath).mtimeMs).toBeGreaterThanOrEqual(started - 1000);
+  }, 600_000);
 });
 
 describe('errors from the addon', () => {

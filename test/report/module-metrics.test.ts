@@ -1,6 +1,6 @@
 // The Report service's per-module aggregates: the pure logic on a fake clock, then the series a
 // live daemon serves on /metrics, for both frontends.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ModuleStats } from '../../src/report/module-stats.js';
 import { startReporter, type RunningReporter } from '../../src/report/start-reporter.js';
 import type { CallStatus } from '../../src/store/store.js';
@@ -43,6 +43,24 @@ describe('ModuleStats', () => {
     now = 1500;
     s.observe([row(3, '10.1.0.1', 1, 0)]); // module 1 expired: room again
     expect(s.snapshot().map((m) => m.modid)).toEqual([2, 3]);
+  });
+
+  it('while full, looks for expired entries at most once a second, not once per row it leaves out', () => {
+    let now = 0;
+    const s = new ModuleStats(100, () => now, 1000, 60_000);
+    const looks = vi.spyOn(s as unknown as { expire(t: number): void }, 'expire');
+    s.observe(Array.from({ length: 100 }, (_, i) => row(1, `10.1.${i >> 8}.${i & 255}`, 1, 0)));
+    // A stream of new keys, as many agents reporting new nodes: every row is left out and counted.
+    for (let batch = 0; batch < 50; batch++) {
+      now += 100;
+      s.observe(Array.from({ length: 200 }, (_, i) => row(2, `10.2.${batch}.${i}`, 1, 0)));
+    }
+    expect(s.droppedRows).toBe(50 * 200);
+    expect(looks.mock.calls.length).toBeLessThanOrEqual(6);
+    // Once entries do expire, the next look (within a second) makes room again.
+    now += 60_000;
+    s.observe([row(3, '10.3.0.1', 1, 0)]);
+    expect(s.snapshot().map((m) => m.modid)).toEqual([3]);
   });
 });
 

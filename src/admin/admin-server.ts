@@ -3,6 +3,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import type { AdminConfig } from '../config/types.js';
 import { LarsError } from '../errors.js';
 
 export interface Health {
@@ -63,6 +64,12 @@ export async function startAdminServer(opts: {
 }
 
 /** The admin endpoint, or none when its port is 0 ([admin] port = 0 disables it). */
-export async function maybeStartAdminServer(opts: Parameters<typeof startAdminServer>[0]): Promise<AdminServer | undefined> {
-  return opts.port === 0 ? undefined : startAdminServer(opts);
+/** A daemon's endpoint as its [admin] section says: none when the port is 0. */
+export async function maybeStartAdminServer(config: AdminConfig, registry: Registry, health: () => Health): Promise<AdminServer | undefined> {
+  return config.port === 0 ? undefined : startAdminServer({ ip: config.ip, port: config.port, registry, health });
+}
+
+/** The daemon's startup line about its metrics endpoint. */
+export function adminListeningLine(config: AdminConfig, admin: AdminServer | undefined): string {
+  return admin ? `metrics on http://${config.ip}:${admin.port}/metrics` : 'metrics endpoint disabled ([admin] port = 0)';
 }

@@ -3,7 +3,7 @@
 // endpoint. Serving starts at once and never waits on DNS, the Report service or MySQL: routes
 // come from the route cache on disk until DNS answers.
 import { resolve } from 'node:path';
-import { maybeStartAdminServer } from '../admin/admin-server.js';
+import { adminListeningLine, maybeStartAdminServer } from '../admin/admin-server.js';
 import { MetricSet } from '../admin/metrics.js';
 import type { AgentConfig } from '../config/types.js';
 import { implementation, type Implementation } from '../native/addon.js';
@@ -112,22 +112,17 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
   const running = core;
   let admin;
   try {
-    admin = await maybeStartAdminServer({
-      ip: config.admin.ip,
-      port: config.admin.port,
-      registry: metrics.registry,
-      // Serving does not depend on DNS or the Report service, so neither makes the agent unhealthy.
-      health: () => {
-        const s = running.stats();
-        return {
-          ok: true,
-          impl,
-          ports,
-          routes: s.ports.reduce((n, p) => n + p.routes, 0),
-          dns: dns.stats(),
-          reporter: reporter.stats(),
-        };
-      },
+    // Serving does not depend on DNS or the Report service, so neither makes the agent unhealthy.
+    admin = await maybeStartAdminServer(config.admin, metrics.registry, () => {
+      const s = running.stats();
+      return {
+        ok: true,
+        impl,
+        ports,
+        routes: s.ports.reduce((n, p) => n + p.routes, 0),
+        dns: dns.stats(),
+        reporter: reporter.stats(),
+      };
     });
   } catch (err) {
     regs.close();
@@ -148,7 +143,7 @@ export async function startAgent(config: AgentConfig, options: StartAgentOptions
     listening: [
       `LoadBalance agent (${impl}) listening on UDP ${config.agent.ip}:${ports.join(', ')}; caller ${config.agent.callerIp}; ${config.agent.zone === '' ? 'no zone' : `zone ${config.agent.zone}`}`,
       `DNS service ${endpoints}; Report service ${config.reporter.endpoint.ip}:${config.reporter.endpoint.port}; reports every ${config.agent.reportIntervalMs} ms`,
-      admin ? `metrics on http://${config.admin.ip}:${admin.port}/metrics` : 'metrics endpoint disabled ([admin] port = 0)',
+      adminListeningLine(config.admin, admin),
       cache ? `route cache in ${resolve(config.agent.cacheDir)} (${cache.stats().loaded} routes loaded)` : 'no route cache on disk ([agent] cache_dir is empty or unusable)',
       viewLine(impl, config.agent.viewDir, ports),
     ],

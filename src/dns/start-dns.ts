@@ -1,6 +1,6 @@
 // Assembles a DNS service from its config: store, frontend (native or TS), control plane,
 // metrics and the admin endpoint.
-import { maybeStartAdminServer } from '../admin/admin-server.js';
+import { adminListeningLine, maybeStartAdminServer, type AdminServer } from '../admin/admin-server.js';
 import { MetricSet } from '../admin/metrics.js';
 import type { DnsConfig } from '../config/types.js';
 import { implementation } from '../native/addon.js';
@@ -102,20 +102,19 @@ export async function startDns(config: DnsConfig): Promise<RunningDns> {
   leases.start();
   const metrics = new MetricSet('lars_dns');
   registerMetrics(metrics, service, frontend, leases);
-  let admin;
-  try {
-    admin = await maybeStartAdminServer({
-      ip: config.admin.ip,
-      port: config.admin.port,
-      registry: metrics.registry,
-      health: () => ({ ok: service.stats().storeUp, ...service.stats(), ...frontend.stats() }),
-    });
-  } catch (err) {
-    // Everything started so far keeps a failed daemon alive (threads, timers): stop it all.
+  let admin: AdminServer | undefined;
+  const stopAll = async (): Promise<void> => {
     await leases.stop();
     service.stop();
+    await admin?.close();
     await frontend.close();
     await store.close();
+  };
+  try {
+    admin = await maybeStartAdminServer(config.admin, metrics.registry, () => ({ ok: service.stats().storeUp, ...service.stats(), ...frontend.stats() }));
+  } catch (err) {
+    // Everything started so far keeps a failed daemon alive (threads, timers): stop it all.
+    await stopAll();
     throw err;
   }
   return {
@@ -126,14 +125,8 @@ export async function startDns(config: DnsConfig): Promise<RunningDns> {
     leases,
     listening: [
       `DNS service (${impl}) listening on ${config.reactor.ip}:${port}, store ${store.description}`,
-      admin ? `metrics on http://${config.admin.ip}:${admin.port}/metrics` : 'metrics endpoint disabled ([admin] port = 0)',
+      adminListeningLine(config.admin, admin),
     ],
-    async stop() {
-      await leases.stop();
-      service.stop();
-      await admin?.close();
-      await frontend.close();
-      await store.close();
-    },
+    stop: stopAll,
   };
 }

@@ -1,6 +1,6 @@
 // Assembles a Report service from its config: store, frontend (native or TS), coalescing
 // buffer, batch writers, metrics and the admin endpoint.
-import { maybeStartAdminServer, type AdminServer } from '../admin/admin-server.js';
+import { adminListeningLine, maybeStartAdminServer, type AdminServer } from '../admin/admin-server.js';
 import { MetricSet } from '../admin/metrics.js';
 import type { ReporterConfig } from '../config/types.js';
 import { implementation } from '../native/addon.js';
@@ -92,12 +92,7 @@ export async function startReporter(config: ReporterConfig): Promise<RunningRepo
     await store.close();
   };
   try {
-    admin = await maybeStartAdminServer({
-      ip: config.admin.ip,
-      port: config.admin.port,
-      registry: metrics.registry,
-      health: () => ({ ok: w().storeUp, buffered: buffer.size, dropped: buffer.dropped, ...w(), ...f() }),
-    });
+    admin = await maybeStartAdminServer(config.admin, metrics.registry, () => ({ ok: w().storeUp, buffered: buffer.size, dropped: buffer.dropped, ...w(), ...f() }));
   } catch (err) {
     // The frontend and the writer already run: stop them (writing what arrived), or they keep a
     // failed daemon alive.
@@ -113,7 +108,7 @@ export async function startReporter(config: ReporterConfig): Promise<RunningRepo
     frontend,
     listening: [
       `Report service (${impl}) listening on ${config.reactor.ip}:${port}, store ${store.description}`,
-      admin ? `metrics on http://${config.admin.ip}:${admin.port}/metrics` : 'metrics endpoint disabled ([admin] port = 0)',
+      adminListeningLine(config.admin, admin),
     ],
     stopDeadlineMs: config.reporter.stopDeadlineMs,
     stop() {

@@ -337,6 +337,13 @@ interface DigestDbRow {
   [k: string]: unknown;
 }
 
+const emptyDigest = (): number[] => new Array<number>(2 * DIGESTED.length).fill(0);
+/** A table's part of a digest: its row count and checksum sum, at the table's place. */
+function putDigestPart(digest: number[], r: DigestDbRow): void {
+  digest[2 * Number(r.t)] = Number(r.n);
+  digest[2 * Number(r.t) + 1] = Number(r.s);
+}
+
 /** `(modid = ? AND cmdid = ?) OR ...`: each term a range on the module's index, in both backends. */
 const matchModules = (modules: readonly ModuleKey[], prefix: string): string =>
   modules.map(() => `(${prefix}modid = ? AND ${prefix}cmdid = ?)`).join(' OR ');
@@ -491,40 +498,45 @@ export class SqlStore implements Store {
   }
 
   async routesDigest(): Promise<RoutesDigest | undefined> {
-    const checksum = this.db.dialect.rowChecksum;
-    if (checksum === undefined) return undefined;
-    const sql = DIGESTED.map(([table, columns], t) => `SELECT ${t} AS t, COUNT(*) AS n, COALESCE(SUM(${checksum(columns)}), 0) AS s FROM ${table}`);
-    const digest = new Array<number>(2 * DIGESTED.length).fill(0);
-    for (const r of await this.db.query<DigestDbRow>(sql.join(' UNION ALL '))) {
-      digest[2 * Number(r.t)] = Number(r.n);
-      digest[2 * Number(r.t) + 1] = Number(r.s);
-    }
+    const sql = this.digestSql(false, '');
+    if (sql === undefined) return undefined;
+    const digest = emptyDigest();
+    for (const r of await this.db.query<DigestDbRow>(sql)) putDigestPart(digest, r);
     return digest;
   }
 
   /** Each module's digest (of all modules, or of `only`); undefined where the dialect has no checksum. */
   private async readModuleDigests(ex: SqlExecutor, only?: readonly ModuleKey[]): Promise<ModuleDigest[] | undefined> {
-    const checksum = this.db.dialect.rowChecksum;
-    if (checksum === undefined) return undefined;
-    const where = only === undefined ? '' : ` WHERE ${matchModules(only, '')}`;
-    const sql = DIGESTED.map(
-      ([table, columns], t) => `SELECT ${t} AS t, modid, cmdid, COUNT(*) AS n, SUM(${checksum(columns)}) AS s FROM ${table}${where} GROUP BY modid, cmdid`,
-    );
+    const sql = this.digestSql(true, only === undefined ? '' : ` WHERE ${matchModules(only, '')}`);
+    if (sql === undefined) return undefined;
     const params = only === undefined ? [] : DIGESTED.flatMap(() => moduleParams(only));
     const byModule = new Map<string, { modid: number; cmdid: number; digest: number[] }>();
-    for (const r of await ex.query<DigestDbRow>(sql.join(' UNION ALL '), params)) {
+    for (const r of await ex.query<DigestDbRow>(sql, params)) {
       const modid = Number(r.modid);
       const cmdid = Number(r.cmdid);
       const key = moduleKey(modid, cmdid);
       let m = byModule.get(key);
       if (m === undefined) {
-        m = { modid, cmdid, digest: new Array<number>(2 * DIGESTED.length).fill(0) };
+        m = { modid, cmdid, digest: emptyDigest() };
         byModule.set(key, m);
       }
-      m.digest[2 * Number(r.t)] = Number(r.n);
-      m.digest[2 * Number(r.t) + 1] = Number(r.s);
+      putDigestPart(m.digest, r);
     }
     return [...byModule.values()];
+  }
+
+  /**
+   * One row per table of DIGESTED (per module and table when `perModule`) over the rows `where`
+   * keeps: the table's index t, the row count n and the checksum sum s. Undefined without a
+   * checksum function.
+   */
+  private digestSql(perModule: boolean, where: string): string | undefined {
+    const checksum = this.db.dialect.rowChecksum;
+    if (checksum === undefined) return undefined;
+    const [key, group] = perModule ? [', modid, cmdid', ' GROUP BY modid, cmdid'] : ['', ''];
+    return DIGESTED.map(([table, columns], t) => `SELECT ${t} AS t${key}, COUNT(*) AS n, COALESCE(SUM(${checksum(columns)}), 0) AS s FROM ${table}${where}${group}`).join(
+      ' UNION ALL ',
+    );
   }
 
   // ---- version and change log --------------------------------------------------------------
